@@ -1,0 +1,50 @@
+"""The Celery app. Settings come from Django settings (CELERY_*)."""
+
+import logging
+import os
+import time
+
+from celery import Celery
+from celery.signals import task_failure, task_postrun, task_prerun
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("dpp")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+log = logging.getLogger("dpp.task")
+_started: dict[str, float] = {}
+
+
+@task_prerun.connect
+def _task_started(task_id=None, **_):
+    from config.observability import current_id
+
+    current_id.set(task_id or "-")
+    _started[task_id] = time.perf_counter()
+
+
+@task_postrun.connect
+def _task_finished(task_id=None, task=None, state=None, **_):
+    from config.observability import current_id
+
+    ms = round((time.perf_counter() - _started.pop(task_id, time.perf_counter())) * 1000, 1)
+    log.info("task %s %s %sms", task.name, state, ms,
+             extra={"task": task.name, "state": state, "ms": ms})
+    current_id.set("-")
+
+
+@task_failure.connect
+def _task_failed(task_id=None, exception=None, sender=None, **_):
+    log.warning("task %s failed: %s", getattr(sender, "name", "?"), type(exception).__name__)
+
+
+@app.task(name="health.worker_ping")
+def worker_ping() -> dict:
+    """Answered by a worker: proves it runs and reaches the same database as the web process."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return {"database": connection.vendor, "name": str(connection.settings_dict["NAME"])}

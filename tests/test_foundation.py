@@ -1,0 +1,142 @@
+"""The foundation a newcomer and an operator rely on: health, settings, logging, demo data."""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from config.celery import worker_ping
+from tests.conftest import ROOT
+from wallet.models import Member, Organisation
+
+
+@pytest.mark.django_db
+def test_health_reports_database_and_broker(client, settings):
+    response = client.get("/health/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+    assert body["broker"] == ("eager" if settings.CELERY_BROKER_URL is None else "ok")
+
+
+@pytest.mark.django_db
+def test_health_is_503_when_the_broker_is_down(client, settings):
+    # A real connection attempt to a port nobody listens on.
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+
+    response = client.get("/health/")
+
+    assert response.status_code == 503
+    assert response.json()["broker"].startswith("down")
+    assert response.json()["status"] == "unavailable"
+
+
+def test_admin_login_page_is_served(client):
+    response = client.get("/admin/login/")
+
+    assert response.status_code == 200
+    assert b"Django administration" in response.content
+
+
+def _run_python(code: str, **env) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("DJANGO_SECRET_KEY", "KEY_ENCRYPTION_KEY", "DJANGO_DEBUG")}
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**base, **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_production_start_without_secret_stops_with_a_clear_message():
+    result = _run_python("import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE',"
+                         "'config.settings'); django.setup()", DJANGO_DEBUG="0")
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_production_start_without_key_encryption_key_is_refused():
+    result = _run_python("import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE',"
+                         "'config.settings'); django.setup()",
+                         DJANGO_DEBUG="0", DJANGO_SECRET_KEY="x" * 64)
+
+    assert result.returncode != 0
+    assert "KEY_ENCRYPTION_KEY is not set" in result.stderr
+
+
+def test_check_deploy_passes_with_production_settings():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "s3cr3t-" * 10,
+             "KEY_ENCRYPTION_KEY": "A" * 43, "PUBLIC_BASE_URL": "https://dpp.example.com"},
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.django_db
+def test_every_request_is_logged_once_with_its_id(client, caplog):
+    with caplog.at_level(logging.INFO, logger="dpp.request"):
+        response = client.get("/health/", HTTP_X_REQUEST_ID="abc123")
+
+    assert response["X-Request-ID"] == "abc123"
+    lines = [r for r in caplog.records if r.name == "dpp.request"]
+    assert len(lines) == 1
+    assert lines[0].request_id == "abc123"
+    assert "GET /health/ 200" in lines[0].getMessage()
+
+
+def test_json_log_format_is_one_json_object_per_line():
+    from config.observability import JsonFormatter
+
+    record = logging.LogRecord("dpp.request", logging.INFO, __file__, 1, "GET / 200", (), None)
+    record.request_id = "r1"
+    record.status = 200
+
+    entry = json.loads(JsonFormatter().format(record))
+
+    assert entry["id"] == "r1"
+    assert entry["status"] == 200
+    assert entry["message"] == "GET / 200"
+
+
+@pytest.mark.django_db
+def test_demo_is_idempotent(settings):
+    settings.DEBUG = True
+    call_command("demo")
+    counts = (Organisation.objects.count(), get_user_model().objects.count(),
+              Member.objects.count())
+
+    call_command("demo")
+
+    assert (Organisation.objects.count(), get_user_model().objects.count(),
+            Member.objects.count()) == counts
+    assert Organisation.objects.get(slug="register").is_trust_anchor
+    assert Member.objects.get(user__username="acme").organisation.slug == "acme"
+    assert get_user_model().objects.get(username="admin").is_superuser
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_answers_through_the_broker_on_the_same_database(settings):
+    result = worker_ping.delay().get(timeout=30)
+
+    assert result["database"] == "postgresql"
+    assert result["name"] == settings.DATABASES["default"]["NAME"]
+
+
+@pytest.mark.django_db
+def test_demo_refuses_known_passwords_outside_development(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(RuntimeError, match="development only"):
+        call_command("demo")
+
+    assert not get_user_model().objects.filter(username="admin").exists()

@@ -1,0 +1,49 @@
+"""Demo organisations and users (DESIGN §5). Idempotent: running it again changes nothing."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from wallet.models import Member, Organisation
+
+DEMO_ORGANISATIONS = [
+    {"slug": "register", "legal_name": "Demo Business Register", "is_trust_anchor": True},
+    {"slug": "acme", "legal_name": "Acme Batteries B.V.", "is_trust_anchor": False},
+    {"slug": "recycle", "legal_name": "Recycle Partners B.V.", "is_trust_anchor": False},
+]
+# Development-only logins, printed by `make run`; refused when DEBUG is off.
+DEMO_USERS = [
+    {"username": "admin", "password": "admin", "superuser": True, "organisation": None},
+    {"username": "acme", "password": "acme", "superuser": False, "organisation": "acme"},
+]
+
+
+@transaction.atomic
+def ensure_demo_organisations() -> dict[str, Organisation]:
+    organisations = {}
+    for spec in DEMO_ORGANISATIONS:
+        organisation, _ = Organisation.objects.get_or_create(
+            slug=spec["slug"],
+            defaults={"legal_name": spec["legal_name"], "is_trust_anchor": spec["is_trust_anchor"]},
+        )
+        organisations[organisation.slug] = organisation
+    return organisations
+
+
+@transaction.atomic
+def ensure_demo_users(organisations: dict[str, Organisation]) -> None:
+    if not settings.DEBUG:
+        raise RuntimeError("demo users with known passwords are for development only (DEBUG=1)")
+    User = get_user_model()
+    for spec in DEMO_USERS:
+        user, created = User.objects.get_or_create(
+            username=spec["username"],
+            defaults={"is_staff": True, "is_superuser": spec["superuser"]},
+        )
+        if created:
+            user.set_password(spec["password"])
+            user.save(update_fields=["password"])
+        if spec["organisation"]:
+            Member.objects.get_or_create(
+                user=user, defaults={"organisation": organisations[spec["organisation"]]}
+            )
