@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from wallet.models import Member, Organisation
+from wallet.services import organisation_create, organisation_ensure_key
 
 DEMO_ORGANISATIONS = [
     {"slug": "register", "legal_name": "Demo Business Register", "is_trust_anchor": True},
@@ -22,10 +23,10 @@ DEMO_USERS = [
 def ensure_demo_organisations() -> dict[str, Organisation]:
     organisations = {}
     for spec in DEMO_ORGANISATIONS:
-        organisation, _ = Organisation.objects.get_or_create(
-            slug=spec["slug"],
-            defaults={"legal_name": spec["legal_name"], "is_trust_anchor": spec["is_trust_anchor"]},
-        )
+        organisation = Organisation.objects.filter(slug=spec["slug"]).first()
+        if organisation is None:
+            organisation = organisation_create(**spec)
+        organisation_ensure_key(organisation)
         organisations[organisation.slug] = organisation
     return organisations
 

@@ -25,6 +25,12 @@ class Organisation(models.Model):
     def __str__(self) -> str:
         return f"{self.legal_name} ({self.slug})"
 
+    @property
+    def did(self) -> str:
+        from credentials.did_web import organisation_did
+
+        return organisation_did(self.slug)
+
 
 class Member(models.Model):
     """A person (Django user) working for one organisation."""

@@ -1,0 +1,103 @@
+"""Key lifecycle: create, rotate, load a signer, re-wrap under a new encryption key.
+
+The rest of the service asks for `signer_for(did)` and never sees private key bytes."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from credentials.encoding import P256_PUB, decode_multikey, ed25519_multikey, multibase_encode
+from credentials.keys import (
+    LocalSigner,
+    PublicKey,
+    encryption_key_from_text,
+    unwrap_private_key,
+    wrap_private_key,
+)
+from credentials.models import KeyPair
+
+
+class NoSigningKey(LookupError):
+    pass
+
+
+def _encryption_key() -> bytes:
+    return encryption_key_from_text(settings.KEY_ENCRYPTION_KEY)
+
+
+def _public_multibase(public: PublicKey) -> str:
+    if public.key_type == "Ed25519":
+        return ed25519_multikey(public.raw)
+    return multibase_encode(P256_PUB + public.raw)
+
+
+@transaction.atomic
+def create_key(controller: str, *, key_type: str = "Ed25519") -> KeyPair:
+    """A new active key for `controller`; an existing active key is retired (rotation)."""
+    existing = list(KeyPair.objects.select_for_update().filter(controller=controller))
+    KeyPair.objects.filter(controller=controller, retired_at=None).update(
+        retired_at=timezone.now())
+    key_id = f"key-{len(existing) + 1}"
+    signer = LocalSigner.generate(f"{controller}#{key_id}", key_type=key_type)
+    key = KeyPair(
+        controller=controller,
+        key_id=key_id,
+        key_type=key_type,
+        public_key_multibase=_public_multibase(signer.public_key()),
+        wrapped_private_key=wrap_private_key(
+            signer.private_bytes(), _encryption_key(),
+            associated=signer.verification_method.encode()),
+    )
+    key.full_clean(exclude=["wrapped_private_key"])
+    key.save()
+    return key
+
+
+rotate_key = create_key
+
+
+def ensure_key(controller: str) -> KeyPair:
+    key = KeyPair.objects.filter(controller=controller, retired_at=None).first()
+    return key or create_key(controller)
+
+
+def signer_for(controller: str) -> LocalSigner:
+    """The signer of `controller`'s active key."""
+    key = KeyPair.objects.filter(controller=controller, retired_at=None).first()
+    if key is None:
+        raise NoSigningKey(f"{controller} has no active signing key")
+    return _signer(key.pk, key.verification_method, bytes(key.wrapped_private_key),
+                   settings.KEY_ENCRYPTION_KEY)
+
+
+@lru_cache(maxsize=256)
+def _signer(pk: int, verification_method: str, wrapped: bytes, kek_text: str) -> LocalSigner:
+    # Cached per process: bulk issuance signs thousands of times with one key. The cache key
+    # includes the wrapped bytes and the KEK, so a rotation or re-wrap never serves a stale key.
+    der = unwrap_private_key(wrapped, encryption_key_from_text(kek_text),
+                             associated=verification_method.encode())
+    return LocalSigner.from_private_bytes(der, verification_method)
+
+
+def public_key_of(key: KeyPair) -> PublicKey:
+    key_type, raw = decode_multikey(key.public_key_multibase)
+    return PublicKey(key_type, raw, key.verification_method)
+
+
+@transaction.atomic
+def rewrap_all_keys(old_text: str, new_text: str) -> int:
+    """Re-encrypt every private key under a new KEY_ENCRYPTION_KEY. All or nothing."""
+    old, new = encryption_key_from_text(old_text), encryption_key_from_text(new_text)
+    count = 0
+    for key in KeyPair.objects.select_for_update().order_by("pk"):
+        associated = key.verification_method.encode()
+        der = unwrap_private_key(bytes(key.wrapped_private_key), old, associated=associated)
+        key.wrapped_private_key = wrap_private_key(der, new, associated=associated)
+        key.save(update_fields=["wrapped_private_key"])
+        count += 1
+    _signer.cache_clear()
+    return count

@@ -1,0 +1,23 @@
+from django.http import Http404, JsonResponse
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
+
+from credentials.did_web import did_document, organisation_did, service_did
+
+
+def _did_response(document: dict | None) -> JsonResponse:
+    if document is None:
+        raise Http404("no such DID")
+    return JsonResponse(document, content_type="application/did+json")
+
+
+@require_GET
+@cache_control(public=True, max_age=300)
+def organisation_did_document(request, slug: str):
+    return _did_response(did_document(organisation_did(slug)))
+
+
+@require_GET
+@cache_control(public=True, max_age=300)
+def service_did_document(request):
+    return _did_response(did_document(service_did()))
