@@ -111,7 +111,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-passports": {"task": "passports.requeue_stale", "schedule": 60.0},
+}
 
 # Cache: Redis when CACHE_URL is set (or the broker is Redis), otherwise per-process memory.
 CACHE_URL = env_str(

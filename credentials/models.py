@@ -35,3 +35,45 @@ class KeyPair(models.Model):
     @property
     def verification_method(self) -> str:
         return f"{self.controller}#{self.key_id}"
+
+
+class StatusList(models.Model):
+    """One status list of one issuer: a W3C Bitstring Status List (1 bit per entry, one purpose)
+    or an IETF Token Status List (2 bits: valid / invalid / suspended).
+
+    Indexes are handed out through a keyed pseudo-random permutation of a counter, so they are
+    unique without a lookup and neighbouring credentials get unrelated indexes."""
+
+    class Kind(models.TextChoices):
+        BITSTRING = "bitstring", "W3C Bitstring Status List"
+        TOKEN = "token", "IETF Token Status List"
+
+    class Purpose(models.TextChoices):
+        REVOCATION = "revocation", "Revocation"
+        SUSPENSION = "suspension", "Suspension"
+        STATUS = "status", "Status (valid / invalid / suspended)"
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    issuer = models.CharField(max_length=300, db_index=True, help_text="The issuer's DID.")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    size = models.PositiveIntegerField(help_text="Number of entries.")
+    bits_per_entry = models.PositiveSmallIntegerField(default=1)
+    statuses = models.BinaryField(editable=False, help_text="Raw, uncompressed status bits.")
+    allocated = models.PositiveIntegerField(default=0)
+    permutation_key = models.BinaryField(editable=False)
+    version = models.PositiveBigIntegerField(default=0, help_text="Bumped on every change.")
+    published_version = models.PositiveBigIntegerField(default=0)
+    published = models.TextField(blank=True, help_text="The last signed list (compact JWT).")
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["issuer", "created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(allocated__lte=models.F("size")),
+                                   name="status_list_not_overfull"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.purpose} {self.id} ({self.allocated}/{self.size})"

@@ -1,1 +1,136 @@
+import uuid
 
+from django.conf import settings
+from django.db import models
+
+from passports import gs1
+from wallet.models import Organisation
+
+
+class Product(models.Model):
+    """A product (model, batch or item) of one organisation, identified by GS1 keys."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT,
+                                     related_name="products")
+    gtin = models.CharField("GTIN", max_length=14, validators=[gs1.validate_gtin14],
+                            help_text="GTIN-8/12/13/14; stored as 14 digits.")
+    lot = models.CharField(max_length=20, blank=True, validators=[gs1.validate_gs1_text],
+                           help_text="Batch/lot number (GS1 AI 10).")
+    serial = models.CharField(max_length=20, blank=True, validators=[gs1.validate_gs1_text],
+                              help_text="Serial number (GS1 AI 21).")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    category = models.CharField(max_length=32)
+    category_version = models.PositiveSmallIntegerField(default=1)
+    facility_name = models.CharField(max_length=200, blank=True)
+    facility_id = models.URLField(blank=True, help_text="URI of the production facility.")
+    country_of_production = models.CharField(max_length=2, blank=True,
+                                             help_text="ISO 3166-1 alpha-2 code.")
+    production_date = models.DateField(null=True, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["gtin", "lot", "serial"], name="unique_gs1_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.gtin}{'/' + self.serial if self.serial else ''})"
+
+    @property
+    def digital_link(self) -> str:
+        return gs1.digital_link(settings.PUBLIC_BASE_URL, self.gtin, lot=self.lot,
+                                serial=self.serial)
+
+    @property
+    def granularity(self) -> str:
+        return "item" if self.serial else "batch" if self.lot else "model"
+
+
+class Passport(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ISSUED = "issued", "Issued"
+        FAILED = "failed", "Failed"
+        SUSPENDED = "suspended", "Suspended"
+        REVOKED = "revoked", "Revoked"
+        SUPERSEDED = "superseded", "Superseded"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="passports")
+    version = models.PositiveIntegerField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING,
+                             db_index=True)
+    state_reason = models.TextField(blank=True)
+    jwt = models.TextField(blank=True, help_text="The credential secured as vc+jwt.")
+    embedded = models.JSONField(null=True, blank=True,
+                                help_text="The credential with an eddsa-rdfc-2022 proof "
+                                          "(organisations that opt in).")
+    status_list = models.ForeignKey("credentials.StatusList", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    status_index = models.PositiveIntegerField(null=True, blank=True)
+    superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="supersedes")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "version"], name="unique_passport_version"),
+            models.UniqueConstraint(fields=["status_list", "status_index"],
+                                    name="unique_status_entry"),
+            models.CheckConstraint(
+                condition=models.Q(state__in=["pending", "failed"]) | ~models.Q(jwt=""),
+                name="signed_unless_pending_or_failed"),
+        ]
+        indexes = [models.Index(fields=["state", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.product} v{self.version} [{self.state}]"
+
+    @property
+    def credential_url(self) -> str:
+        return f"{settings.PUBLIC_BASE_URL}/api/v1/passports/{self.id}/credential"
+
+
+class RestrictedCredential(models.Model):
+    """The attributes of one non-public access group, as a separate credential about the same
+    product, given only to entitled partners."""
+
+    passport = models.ForeignKey(Passport, on_delete=models.CASCADE,
+                                 related_name="restricted_credentials")
+    access_group = models.CharField(max_length=40)
+    jwt = models.TextField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["passport", "access_group"],
+                                               name="one_credential_per_group")]
+
+    def __str__(self) -> str:
+        return f"{self.passport} [{self.access_group}]"
+
+
+class PassportEvent(models.Model):
+    """One row per state change: who, when, what, why."""
+
+    passport = models.ForeignKey(Passport, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=32)
+    from_state = models.CharField(max_length=16, blank=True)
+    to_state = models.CharField(max_length=16)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_state or '-'} → {self.to_state}"

@@ -17,6 +17,9 @@ class Organisation(models.Model):
     is_trust_anchor = models.BooleanField(
         default=False, help_text="A business register that attests other organisations."
     )
+    embedded_proof = models.BooleanField(
+        default=False, help_text="Also secure passports with an eddsa-rdfc-2022 Data Integrity "
+                                 "proof (in addition to vc+jwt; slower to issue).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

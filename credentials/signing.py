@@ -1,0 +1,41 @@
+"""What the rest of the service calls to secure credentials: the small front of the engine.
+
+`passports` and `wallet` use these functions and never touch a suite, a key or a crypto
+library directly."""
+
+from __future__ import annotations
+
+from credentials.key_store import NoSigningKey, signer_for
+from credentials.keys import Signer
+from credentials.suites import get_suite
+
+__all__ = ["NoSigningKey", "decode_jwt_parts", "envelope", "secure_embedded", "secure_jwt",
+           "signer_for"]
+
+
+def secure_jwt(credential: dict, signer: Signer) -> str:
+    """The credential secured as `vc+jwt` (VC-JOSE-COSE enveloping proof): a compact JWT."""
+    return get_suite("vc+jwt").secure(credential, signer)
+
+
+def secure_embedded(credential: dict, signer: Signer,
+                    cryptosuite: str = "eddsa-rdfc-2022") -> dict:
+    """The credential with a Data Integrity proof embedded."""
+    return get_suite(cryptosuite).secure(credential, signer)
+
+
+def envelope(jwt: str) -> dict:
+    """The JSON form of a `vc+jwt`: an EnvelopedVerifiableCredential."""
+    return {"@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": "EnvelopedVerifiableCredential",
+            "id": f"data:application/vc+jwt,{jwt}"}
+
+
+def decode_jwt_parts(jwt: str) -> tuple[dict, dict]:
+    """(header, payload) of a compact JWT, unverified: for display only."""
+    import json
+
+    from credentials.encoding import b64url_decode
+
+    header, payload, _ = jwt.split(".")
+    return json.loads(b64url_decode(header)), json.loads(b64url_decode(payload))

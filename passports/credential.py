@@ -1,0 +1,126 @@
+"""The passport credential: a W3C VCDM 2.0 credential in the UNTP DPP 0.7.0 shape.
+
+Built from a product and its organisation; the public attributes go in the passport, each other
+access group's attributes in a credential of its own about the same product."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+
+from passports import categories
+from passports.vocabulary import CONTEXT_URL
+
+VC_V2 = "https://www.w3.org/ns/credentials/v2"
+UNTP = "https://vocabulary.uncefact.org/untp/0.7.0/context/"
+PASSPORT_CONTEXT = [VC_V2, UNTP, CONTEXT_URL]
+GTIN_SCHEME = {"type": ["IdentifierScheme"], "id": "https://id.gs1.org/01/",
+               "name": "Global Trade Item Number (GTIN)"}
+CPC = "https://unstats.un.org/unsd/classifications/Econ/cpc/"
+# UN CPC v2.1 classes per category: UNTP asks for productCategory.
+CATEGORY_CLASSIFICATION = {
+    "battery": ("4642", "Electric accumulators"),
+    "textile": ("282", "Wearing apparel, except fur apparel"),
+    "electronics": ("4722", "Telephones for cellular networks or for other wireless networks"),
+    "generic": ("999", "Other products"),
+}
+VALIDITY_YEARS = 10
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def issuer_of(organisation) -> dict:
+    issuer = {"type": ["CredentialIssuer"], "id": organisation.did,
+              "name": organisation.legal_name}
+    also_known_as = getattr(organisation, "registered_identity", None)
+    if callable(also_known_as):
+        also_known_as = also_known_as()
+    if also_known_as:
+        issuer["issuerAlsoKnownAs"] = [also_known_as]
+    return issuer
+
+
+def product_subject(product, characteristics: dict) -> dict:
+    code, name = CATEGORY_CLASSIFICATION.get(product.category, CATEGORY_CLASSIFICATION["generic"])
+    subject = {
+        "type": ["Product"],
+        "id": product.digital_link,
+        "name": product.name,
+        "idScheme": GTIN_SCHEME,
+        "idGranularity": product.granularity,
+        "productCategory": [{"type": ["Classification"], "code": code, "name": name,
+                             "schemeId": CPC, "schemeName": "UN Central Product Classification"}],
+        "producedAtFacility": {
+            "type": ["Facility"],
+            "id": product.facility_id or (f"{settings.PUBLIC_BASE_URL}/orgs/"
+                                          f"{product.organisation.slug}/facilities/default"),
+            "name": product.facility_name or product.organisation.legal_name,
+        },
+        "countryOfProduction": {"type": ["Country"],
+                                "countryCode": product.country_of_production or "ZZ"},
+        "characteristics": {"type": ["Characteristics"], **characteristics},
+    }
+    if product.description:
+        subject["description"] = product.description
+    if product.lot:
+        subject["batchNumber"] = product.lot
+    if product.serial:
+        subject["itemNumber"] = product.serial
+    if product.production_date:
+        subject["productionDate"] = product.production_date.isoformat()
+    return subject
+
+
+def _attributes_by_group(product) -> dict[str, dict]:
+    category = categories.get(product.category, product.category_version)
+    groups = categories.split_by_access(category, product.attributes or {})
+    return {group: categories.to_characteristics(category, values)
+            for group, values in groups.items()}
+
+
+def passport_credential(passport, *, issued_at: datetime, status_list_url: str | None,
+                        status_index: int | None) -> dict:
+    """The public passport credential (unsigned)."""
+    product = passport.product
+    public = _attributes_by_group(product).get("public", {})
+    credential = {
+        "@context": PASSPORT_CONTEXT,
+        "type": ["DigitalProductPassport", "VerifiableCredential"],
+        "id": passport.credential_url,
+        "name": f"Digital Product Passport: {product.name}",
+        "issuer": issuer_of(product.organisation),
+        "validFrom": iso(issued_at),
+        "validUntil": iso(issued_at + timedelta(days=365 * VALIDITY_YEARS)),
+        "credentialSubject": product_subject(product, public),
+    }
+    if status_list_url is not None:
+        credential["credentialStatus"] = {
+            "type": "BitstringStatusListEntry",
+            "id": f"{status_list_url}#{status_index}",
+            "statusPurpose": "revocation",
+            "statusListIndex": status_index,  # an integer, as the UNTP 0.7.0 schema types it
+            "statusListCredential": status_list_url,
+        }
+    return credential
+
+
+def restricted_credentials(passport, *, issued_at: datetime) -> dict[str, dict]:
+    """One credential per non-public access group that has data: group -> credential."""
+    product = passport.product
+    out = {}
+    for group, characteristics in _attributes_by_group(product).items():
+        if group == "public" or not characteristics:
+            continue
+        out[group] = {
+            "@context": PASSPORT_CONTEXT,
+            "type": ["DigitalProductPassport", "VerifiableCredential"],
+            "id": f"{passport.credential_url}/{group}",
+            "name": f"Restricted product data ({group}): {product.name}",
+            "issuer": issuer_of(product.organisation),
+            "validFrom": iso(issued_at),
+            "credentialSubject": product_subject(product, characteristics),
+        }
+    return out

@@ -1,0 +1,188 @@
+"""Issuing passports: request (in the web request), sign (in a Celery worker), supersede.
+
+`passport_request` only records the wish and enqueues after commit; `passports_sign` does the
+work in batches: allocate status entries (one short lock), then build, sign and store a whole
+chunk in one transaction, skipping rows another worker holds or already issued."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from credentials import signing
+from credentials.status_registry import allocate
+from passports.credential import passport_credential, restricted_credentials
+from passports.models import Passport, PassportEvent, Product, RestrictedCredential
+
+log = logging.getLogger(__name__)
+
+SIGN_CHUNK = 200  # passports per task: one transaction, one status allocation
+STALE_PENDING = timedelta(seconds=60)
+MAX_ATTEMPTS = 5
+
+
+class PassportError(Exception):
+    code = "passport_error"
+
+    def __init__(self, detail: str, *, code: str | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code or self.code
+
+
+def status_list_url(status_list) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/status/{status_list.id}"
+
+
+def _event(passport, action, from_state, *, actor=None, reason="", details=None):
+    return PassportEvent(passport=passport, action=action, from_state=from_state,
+                         to_state=passport.state, actor=actor, reason=reason,
+                         details=details or {})
+
+
+def _send(chunk: list[str]) -> None:
+    """Enqueue one chunk. A broker that is down must not fail the request: the passports stay
+    `pending` in the database and the periodic sweep enqueues them again."""
+    from passports.tasks import sign_passports
+
+    try:
+        sign_passports.apply_async((chunk,), retry=False)
+    except Exception as exc:  # noqa: BLE001 - any broker failure; the sweep recovers
+        log.warning("could not enqueue %d passports (%s); the sweep will retry",
+                    len(chunk), type(exc).__name__)
+
+
+def _enqueue(passport_ids: list) -> None:
+    ids = [str(pk) for pk in passport_ids]
+    for start in range(0, len(ids), SIGN_CHUNK):
+        chunk = ids[start:start + SIGN_CHUNK]
+        transaction.on_commit(lambda chunk=chunk: _send(chunk))
+
+
+@transaction.atomic
+def passport_request(*, product: Product, actor=None, reason: str = "",
+                     details: dict | None = None) -> Passport:
+    """Create the next version in state `pending` and enqueue its signing after commit."""
+    return passports_request(products=[product], actor=actor, reason=reason,
+                             details=details)[0]
+
+
+@transaction.atomic
+def passports_request(*, products: list[Product], actor=None, reason: str = "",
+                      details: dict | None = None) -> list[Passport]:
+    product_ids = [p.pk for p in products]
+    list(Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk"))
+    latest = dict(Passport.objects.filter(product_id__in=product_ids)
+                  .values_list("product_id").annotate(v=Max("version")))
+    passports = Passport.objects.bulk_create([
+        Passport(product=product, version=(latest.get(product.pk) or 0) + 1)
+        for product in products
+    ])
+    PassportEvent.objects.bulk_create([
+        _event(p, "requested", "", actor=actor, reason=reason, details=details)
+        for p in passports
+    ])
+    _enqueue([p.pk for p in passports])
+    return passports
+
+
+def passports_sign(passport_ids: list) -> int:
+    """Sign every still-pending passport among `passport_ids`. Idempotent: a passport already
+    issued (or held by another worker) is skipped. Returns how many this call issued."""
+    candidates = list(Passport.objects.filter(pk__in=passport_ids, state=Passport.State.PENDING)
+                      .select_related("product__organisation").order_by("pk"))
+    if not candidates:
+        return 0
+    by_issuer: dict[str, list[Passport]] = {}
+    for passport in candidates:
+        by_issuer.setdefault(passport.product.organisation.did, []).append(passport)
+    issued = 0
+    for issuer, passports in by_issuer.items():
+        # Short transaction of its own: the list row lock is not held while signing.
+        entries = allocate(issuer, count=len(passports))
+        issued += _sign_chunk(issuer, passports, entries)
+    return issued
+
+
+@transaction.atomic
+def _sign_chunk(issuer: str, passports: list[Passport], entries) -> int:
+    locked = {p.pk for p in Passport.objects.select_for_update(skip_locked=True)
+              .filter(pk__in=[p.pk for p in passports], state=Passport.State.PENDING)}
+    signer = signing.signer_for(issuer)
+    now = timezone.now()
+    done, events, restricted = [], [], []
+    for passport, (status_list, index) in zip(passports, entries, strict=True):
+        if passport.pk not in locked:
+            continue
+        credential = passport_credential(passport, issued_at=now,
+                                         status_list_url=status_list_url(status_list),
+                                         status_index=index)
+        passport.jwt = signing.secure_jwt(credential, signer)
+        if passport.product.organisation.embedded_proof:
+            passport.embedded = signing.secure_embedded(credential, signer)
+        passport.status_list, passport.status_index = status_list, index
+        passport.state, passport.issued_at = Passport.State.ISSUED, now
+        passport.attempts += 1
+        done.append(passport)
+        events.append(_event(passport, "issued", Passport.State.PENDING,
+                             details={"status_index": index, "key": signer.verification_method}))
+        for group, group_credential in restricted_credentials(passport, issued_at=now).items():
+            restricted.append(RestrictedCredential(
+                passport=passport, access_group=group,
+                jwt=signing.secure_jwt(group_credential, signer)))
+    Passport.objects.bulk_update(done, ["jwt", "embedded", "status_list", "status_index",
+                                        "state", "issued_at", "attempts", "updated_at"])
+    PassportEvent.objects.bulk_create(events)
+    RestrictedCredential.objects.bulk_create(restricted)
+    _supersede_previous(done, now)
+    return len(done)
+
+
+def _supersede_previous(passports: list[Passport], now) -> None:
+    """Older versions become `superseded` (not revoked: they were true when issued)."""
+    newest = {p.product_id: p for p in passports}
+    older = (Passport.objects.select_for_update()
+             .filter(product_id__in=newest, state__in=[Passport.State.ISSUED,
+                                                       Passport.State.SUSPENDED])
+             .exclude(pk__in=[p.pk for p in passports]))
+    events = []
+    for old in older:
+        current = newest[old.product_id]
+        if old.version >= current.version:
+            continue
+        from_state = old.state
+        old.state, old.superseded_by = Passport.State.SUPERSEDED, current
+        old.save(update_fields=["state", "superseded_by", "updated_at"])
+        events.append(_event(old, "superseded", from_state,
+                             details={"superseded_by": str(current.pk)}))
+    PassportEvent.objects.bulk_create(events)
+
+
+@transaction.atomic
+def passport_mark_failed(passport_id, reason: str) -> None:
+    passport = Passport.objects.select_for_update().filter(
+        pk=passport_id, state=Passport.State.PENDING).first()
+    if passport is None:
+        return
+    passport.state, passport.state_reason = Passport.State.FAILED, reason[:2000]
+    passport.save(update_fields=["state", "state_reason", "updated_at"])
+    PassportEvent.objects.create(passport=passport, action="failed",
+                                 from_state=Passport.State.PENDING,
+                                 to_state=Passport.State.FAILED, reason=reason[:2000])
+
+
+def passports_requeue_stale(*, older_than: timedelta = STALE_PENDING) -> int:
+    """Re-enqueue passports left `pending` (e.g. the broker was down when they were created)."""
+    cutoff = timezone.now() - older_than
+    ids = list(Passport.objects.filter(state=Passport.State.PENDING, created_at__lt=cutoff)
+               .values_list("pk", flat=True)[:50_000])
+    for start in range(0, len(ids), SIGN_CHUNK):
+        _send([str(pk) for pk in ids[start:start + SIGN_CHUNK]])
+    if ids:
+        log.info("re-queued %d pending passports", len(ids))
+    return len(ids)
