@@ -74,7 +74,7 @@ def product_subject(product, characteristics: dict) -> dict:
     return subject
 
 
-def _attributes_by_group(product) -> dict[str, dict]:
+def characteristics_by_group(product) -> dict[str, dict]:
     category = categories.get(product.category, product.category_version)
     groups = categories.split_by_access(category, product.attributes or {})
     return {group: categories.to_characteristics(category, values)
@@ -82,10 +82,12 @@ def _attributes_by_group(product) -> dict[str, dict]:
 
 
 def passport_credential(passport, *, issued_at: datetime, status_list_url: str | None,
-                        status_index: int | None) -> dict:
-    """The public passport credential (unsigned)."""
+                        status_index: int | None, groups: dict[str, dict] | None = None) -> dict:
+    """The public passport credential (unsigned). `groups` are the product's characteristics
+    by access group, when the caller has them already."""
     product = passport.product
-    public = _attributes_by_group(product).get("public", {})
+    groups = characteristics_by_group(product) if groups is None else groups
+    public = groups.get("public", {})
     credential = {
         "@context": PASSPORT_CONTEXT,
         "type": ["DigitalProductPassport", "VerifiableCredential"],
@@ -107,11 +109,13 @@ def passport_credential(passport, *, issued_at: datetime, status_list_url: str |
     return credential
 
 
-def restricted_credentials(passport, *, issued_at: datetime) -> dict[str, dict]:
+def restricted_credentials(passport, *, issued_at: datetime,
+                           groups: dict[str, dict] | None = None) -> dict[str, dict]:
     """One credential per non-public access group that has data: group -> credential."""
     product = passport.product
+    groups = characteristics_by_group(product) if groups is None else groups
     out = {}
-    for group, characteristics in _attributes_by_group(product).items():
+    for group, characteristics in groups.items():
         if group == "public" or not characteristics:
             continue
         out[group] = {

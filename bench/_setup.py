@@ -1,0 +1,63 @@
+"""Shared set-up for benchmarks that need the real stack: a fresh PostgreSQL database, Redis,
+Django configured against them, and helpers to start Celery workers and gunicorn."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/14")
+
+
+def real_stack(database: str) -> dict:
+    """Environment for a fresh PostgreSQL database `database` and Redis; migrates it and sets
+    up Django in this process. Returns the environment for child processes."""
+    subprocess.run(["psql", PG + "/postgres", "-q", "-c", f"DROP DATABASE IF EXISTS {database}",
+                    "-c", f"CREATE DATABASE {database}"], check=True, capture_output=True)
+    subprocess.run(["redis-cli", "-u", REDIS, "flushdb"], check=True, capture_output=True)
+    env = {**os.environ, "DATABASE_URL": f"{PG}/{database}", "CELERY_BROKER_URL": REDIS,
+           "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING",
+           "DJANGO_DEBUG": "1"}
+    os.environ.update(env)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env,
+                   check=True)
+    import django
+
+    django.setup()
+    return env
+
+
+def start_workers(env: dict, concurrency: int = 2) -> subprocess.Popen:
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "WARNING",
+         "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
+         "--prefetch-multiplier", "1"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        stderr=open(ROOT / "var" / "bench-worker.log", "w"))  # noqa: SIM115
+    from config.celery import worker_ping
+
+    worker_ping.delay().get(timeout=60)
+    return worker
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
