@@ -2,7 +2,9 @@
 keys (Multikey, did:key)."""
 
 import base64
+import re
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(_B58)}
 
@@ -17,10 +19,14 @@ def b64url_encode(data: bytes) -> str:
 
 
 def b64url_decode(text: str) -> bytes:
-    """Strict base64url without padding, as JOSE requires."""
-    if not isinstance(text, str) or "=" in text or "+" in text or "/" in text:
+    """Strict base64url without padding, as JOSE requires: only the URL-safe alphabet, and only
+    the canonical encoding of its bytes (no stray low bits in the last character)."""
+    if not isinstance(text, str) or len(text) % 4 == 1 or not _B64URL.fullmatch(text):
         raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url_encode(data) != text:
+        raise ValueError("not canonical base64url")
+    return data
 
 
 def b58encode(data: bytes) -> str:

@@ -111,12 +111,10 @@ class _EnvelopingSuite(ProofSuite):
     typ: str
     cty: str
     document_type: str
-    envelope_type: str
 
     def recognises(self, secured: dict | str) -> bool:
         if isinstance(secured, dict):
-            return self.envelope_type in _types(secured) and _envelope_media_type(secured) \
-                is not None
+            return _envelope_media_type(secured) == f"application/{self.typ}"
         header = jose.peek_header(secured)
         return header is not None and jose.media_type(header.get("typ")) == self.typ
 
@@ -134,7 +132,7 @@ class _EnvelopingSuite(ProofSuite):
             raise MalformedCredential(f"cty: expected {self.cty}, got {jws.header['cty']!r}")
         # Fast parser: duplicate names keep the last (RFC 7519 §4 allows it); see jose.loads_json
         document = jws.claims(unique=False)
-        if "vc" in document or "vp" in document:  # a VCDM 1.1 JWT in disguise (§3.1.2)
+        if "vc" in document or "vp" in document:  # a VCDM 1.1 JWT; VC-JOSE-COSE forbids them
             raise MalformedCredential("payload: the vc and vp claims must not be present")
         if self.document_type not in _types(document):
             raise MalformedCredential(f"payload: type does not include {self.document_type}")
@@ -146,7 +144,7 @@ class VcJwt(_EnvelopingSuite):
 
     name = "vc+jwt"
     typ, cty = "vc+jwt", "vc"
-    document_type, envelope_type = "VerifiableCredential", "EnvelopedVerifiableCredential"
+    document_type = "VerifiableCredential"
 
     def secure(self, credential: dict, signer: Signer, *, iss_header: bool = False,
                **options: Any) -> str:
@@ -186,7 +184,7 @@ class VpJwt(_EnvelopingSuite):
 
     name = "vp+jwt"
     typ, cty = "vp+jwt", "vp"
-    document_type, envelope_type = "VerifiablePresentation", "EnvelopedVerifiablePresentation"
+    document_type = "VerifiablePresentation"
 
     def secure(self, presentation: dict, signer: Signer, *, challenge: str | None = None,
                domain: str | list[str] | None = None, **options: Any) -> str:
