@@ -3,6 +3,7 @@
 from credentials.suites.base import KeyResolver, ProofResult, ProofSuite
 
 _REGISTRY: dict[str, ProofSuite] = {}
+_loaded = False
 
 
 def register(suite: ProofSuite) -> ProofSuite:
@@ -11,18 +12,18 @@ def register(suite: ProofSuite) -> ProofSuite:
 
 
 def _load_all() -> None:
-    # Imported lazily so that importing `credentials.suites` stays cheap and cycle-free.
-    from credentials.suites import (  # noqa: F401
-        data_integrity,
-        didkit_ld,
-        jose,
-        sd_jwt,
-    )
+    """Import the engine's own suites once (lazily: importing this package stays cheap and
+    cycle-free). didkit's suites register only when `credentials.suites.didkit_ld` is imported:
+    they serve interop and benchmarks, never the service's own signing or verification."""
+    global _loaded
+    if not _loaded:
+        from credentials.suites import data_integrity, jose, sd_jwt  # noqa: F401
+
+        _loaded = True
 
 
 def get_suite(name: str) -> ProofSuite:
-    if not _REGISTRY:
-        _load_all()
+    _load_all()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -30,8 +31,7 @@ def get_suite(name: str) -> ProofSuite:
 
 
 def all_suites() -> dict[str, ProofSuite]:
-    if not _REGISTRY:
-        _load_all()
+    _load_all()
     return dict(_REGISTRY)
 
 

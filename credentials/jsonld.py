@@ -1,0 +1,243 @@
+"""JSON-LD expansion and RDF canonicalisation (RDFC-1.0 / URDNA2015) on pyld, with bundled
+contexts only, refusing documents that pyld would silently shorten.
+
+Two things pyld does not do for us:
+
+* **Safety.** pyld drops properties whose term no context defines, and leaves undefined types
+  (and other IRIs) relative, after which `to_rdf` drops the triples carrying them. Dropped data
+  is unsigned data, so `expand` and `canonicalize` raise `UndefinedTerms` naming every dropped
+  term and every type that is not an absolute IRI, and `MalformedCredential` for other relative
+  IRIs. `base` is None, so pyld's default base (http://example.org/base/) never makes an
+  undefined type look absolute.
+* **Speed.** Most of pyld's time on a UNTP passport goes into processing contexts: the
+  type- and property-scoped contexts of the 119 KB UNTP context are reprocessed for every node,
+  and each one is first canonicalised to JSON as a cache key. Processing a context is a pure
+  function of (active context, local context, flags), and pyld's active contexts are immutable
+  once built, so `_EngineProcessor` memoises `_process_context` on that key. Everything is
+  per thread, in bounded LRU caches, and private to this module: other pyld callers in the
+  process are unaffected.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from cachetools import LRUCache
+from pyld.canon import URDNA2015
+from pyld.context_resolver import ContextResolver
+from pyld.jsonld import JsonLdError, JsonLdProcessor
+
+from credentials import contexts
+from credentials.errors import CredentialError, MalformedCredential, UndefinedTerms
+
+# Bounds of the per-thread caches. A UNTP battery passport needs ~100 processed contexts; pyld's
+# resolver keeps each remote context and each scoped context it met (keyed by URL or JSON). The
+# bounds leave room for several document shapes without growing without limit.
+PROCESSED_CONTEXTS_MAX = 4096
+RESOLVED_CONTEXTS_MAX = 1024
+
+_OPTIONS = {
+    "algorithm": "URDNA2015",  # RDFC-1.0 is URDNA2015 under its standard name
+    "format": "application/n-quads",
+    "base": None,  # no default base: undefined relative IRIs stay relative, so we see them
+    "processingMode": "json-ld-1.1",
+    "extractAllScripts": False,
+}
+
+
+# --- public API --------------------------------------------------------------------------------
+
+def expand(document: dict) -> list:
+    """The expanded form of `document`. Raises UnknownContext for a context that is not bundled or
+    registered, UndefinedTerms for dropped terms and non-IRI types, MalformedCredential for
+    anything else pyld rejects."""
+    return _run(lambda processor, options: processor.expand(document, options))
+
+
+def canonicalize(document: dict) -> str:
+    """RDFC-1.0 (URDNA2015) canonical N-Quads of `document`, with the same checks as `expand`."""
+    return _run(lambda processor, options: processor.normalize(document, options))
+
+
+def clear_caches() -> None:
+    """Forget processed contexts (this thread's; other threads notice via the generation)."""
+    global _generation
+    _generation += 1
+
+
+# --- the processor -----------------------------------------------------------------------------
+
+class _EngineProcessor(JsonLdProcessor):
+    """pyld's processor with memoised context processing and a record of what it dropped."""
+
+    def __init__(self, memo: LRUCache):
+        super().__init__(on_property_dropped=self._dropped)
+        self._memo = memo
+        self._nodes: list[tuple[Any, dict]] = []  # (active context, element) being expanded
+        self._document_contexts: set[int] = set()  # inline contexts of this call's document
+        self.dropped: list[str] = []
+
+    def _dropped(self, expanded_property: str | None) -> None:
+        if expanded_property is not None:
+            self.dropped.append(expanded_property)  # an undefined term expands to itself
+            return
+        # None: a term mapped to null or a keyword look-alike ("@foo"); name it from the element
+        active_ctx, element = self._nodes[-1]
+        self.dropped.extend(key for key in element if key != "@context"
+                            and self._expand_iri(active_ctx, key, vocab=True) is None)
+
+    def _expand_object(self, active_ctx, active_property, expanded_active_property, element,
+                       *args, **kwargs):
+        self._nodes.append((active_ctx, element))
+        try:
+            return super()._expand_object(active_ctx, active_property, expanded_active_property,
+                                          element, *args, **kwargs)
+        finally:
+            self._nodes.pop()
+
+    def _prepare_nested_context(self, active_ctx, element, options):
+        if "@context" in element and isinstance(_context_key(element["@context"]), int):
+            self._document_contexts.add(id(element["@context"]))
+        return super()._prepare_nested_context(active_ctx, element, options)
+
+    def _process_context(self, active_ctx, local_ctx, options, override_protected=False,
+                         propagate=True, validate_scoped=True, cycles=None):
+        uid = active_ctx.get("_uuid")
+        if uid is None or cycles is not None:
+            # A context still being built, or pyld checking scoped contexts while building
+            # one: only happens on a miss, and the results are never asked for again.
+            return super()._process_context(active_ctx, local_ctx, options, override_protected,
+                                            propagate, validate_scoped, cycles)
+        if id(local_ctx) in self._document_contexts:
+            # The document's own inline context is a fresh copy each call: key it by value.
+            context_key = json.dumps(local_ctx, sort_keys=True, separators=(",", ":"))
+        else:
+            context_key = _context_key(local_ctx)
+        key = (uid, context_key, override_protected, propagate, validate_scoped,
+               options.get("base"))
+        hit = self._memo.get(key)
+        # The entry holds local_ctx itself, so an id() in the key cannot be reused meanwhile.
+        if hit is not None:
+            return hit[1]
+        processed = super()._process_context(active_ctx, local_ctx, options, override_protected,
+                                             propagate, validate_scoped, cycles)
+        self._memo[key] = (local_ctx, processed)
+        return processed
+
+    def expand(self, input_, options):
+        expanded = super().expand(input_, options)
+        _refuse_lossy(expanded, self.dropped)
+        return expanded
+
+    def normalize(self, input_, options):
+        """pyld's normalize for JSON-LD input and URDNA2015 only, with a faster URDNA2015."""
+        to_rdf_options = {k: v for k, v in options.items() if k != "format"}  # a dataset, please
+        dataset = self.to_rdf(input_, {**to_rdf_options, "produceGeneralizedRdf": False})
+        return _URDNA2015().main(dataset, options)
+
+
+class _URDNA2015(URDNA2015):
+    """pyld's URDNA2015, minus a deep copy per blank-node component (a flat two-key dict)."""
+
+    def modify_first_degree_component(self, id_, component, key):
+        if component["type"] != "blank node":
+            return component
+        return {**component, "value": "_:a" if component["value"] == id_ else "_:z"}
+
+
+def _context_key(local_ctx) -> Any:
+    """URLs by value (the document's @context is a fresh list each call); context objects by
+    identity (they live in the cached term definitions, so the same object comes back)."""
+    if isinstance(local_ctx, str):
+        return local_ctx
+    if isinstance(local_ctx, list) and all(isinstance(item, str) for item in local_ctx):
+        return tuple(local_ctx)
+    return id(local_ctx)
+
+
+# --- the checks --------------------------------------------------------------------------------
+
+def _refuse_lossy(expanded: list, dropped: list[str]) -> None:
+    bad_types: list[str] = []
+    relative: list[str] = []
+    _scan(expanded, bad_types, relative)
+    if dropped or bad_types:
+        raise UndefinedTerms(dropped + bad_types)
+    if relative:
+        raise MalformedCredential("relative IRIs would be dropped by canonicalisation: "
+                                  + ", ".join(sorted(set(relative))))
+
+
+def _scan(node: Any, bad_types: list[str], relative: list[str]) -> None:
+    """Collect node types that are not absolute IRIs and relative @id values."""
+    if isinstance(node, list):
+        for item in node:
+            _scan(item, bad_types, relative)
+        return
+    if not isinstance(node, dict) or "@value" in node:
+        return  # value objects: pyld itself rejects a non-IRI datatype
+    for key, value in node.items():
+        if key == "@type":
+            bad_types.extend(t for t in value if isinstance(t, str) and not _absolute(t))
+        elif key == "@id":
+            if isinstance(value, str) and not _absolute(value):
+                relative.append(value)
+        else:
+            _scan(value, bad_types, relative)
+
+
+def _absolute(iri: str) -> bool:
+    return ":" in iri  # what pyld's to_rdf accepts; blank nodes (_:b0) included
+
+
+# --- running pyld ------------------------------------------------------------------------------
+
+_generation = 0
+_local = threading.local()
+
+
+def _caches() -> tuple[LRUCache, LRUCache]:
+    """This thread's (processed-context memo, resolved-context cache), emptied whenever contexts
+    are registered or `clear_caches` is called."""
+    registered = tuple(contexts._registered.items())  # register() may replace a URL's document
+    token = (_generation, tuple((url, id(document)) for url, document in registered))
+    if getattr(_local, "token", None) != token:
+        _local.token = token
+        _local.registered = registered  # keeps the documents alive, so their ids stay theirs
+        _local.memo = LRUCache(maxsize=PROCESSED_CONTEXTS_MAX)
+        _local.resolved = LRUCache(maxsize=RESOLVED_CONTEXTS_MAX)
+    return _local.memo, _local.resolved
+
+
+def _load_static(url: str, options=None) -> dict:
+    """The bundled loader, tagged 'static' so the context resolver keeps what it resolved."""
+    return {**contexts.document_loader(url, options), "tag": "static"}
+
+
+def _run(operation):
+    memo, resolved = _caches()
+    processor = _EngineProcessor(memo)
+    options = {**_OPTIONS, "documentLoader": _load_static,
+               "contextResolver": ContextResolver(resolved, _load_static)}
+    try:
+        return operation(processor, options)
+    except JsonLdError as exc:
+        raise _translate(exc) from None
+
+
+def _translate(exc: JsonLdError) -> CredentialError:
+    """The first CredentialError in the cause chain (UnknownContext from the loader), else the
+    innermost pyld message as MalformedCredential."""
+    cause: BaseException | None = exc
+    innermost = exc
+    while cause is not None:
+        if isinstance(cause, CredentialError):
+            return cause
+        if isinstance(cause, JsonLdError):
+            innermost = cause
+        cause = cause.__cause__
+    message = innermost.args[0] if innermost.args else type(innermost).__name__
+    code = getattr(innermost, "code", None)
+    return MalformedCredential(f"JSON-LD: {message}" + (f" ({code})" if code else ""))

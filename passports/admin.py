@@ -1,0 +1,558 @@
+"""Admin for manufacturer staff: products, passports and their audit trail.
+
+Everything is scoped to the staff user's organisation (superusers see all). The admin stays
+thin: forms parse input, services write (products, bulk import, issuance), selectors and
+templates show. Passports, their events and restricted credentials are read-only here: they are
+made by the issuance service, never edited by hand."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AdminDateWidget
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, OuterRef, Subquery
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.http import content_disposition_header, urlencode
+
+from credentials.signing import decode_jwt_parts
+from passports import categories, gs1, qr
+from passports.models import Passport, PassportEvent, Product, RestrictedCredential
+from passports.services.bulk_import import (
+    MAX_FILE_BYTES,
+    PRODUCT_COLUMNS,
+    ImportFailed,
+    import_format,
+    products_import,
+)
+from passports.services.issuance import passports_request
+from passports.services.products import (
+    PRODUCT_FIELDS,
+    attribute_error_key,
+    product_attributes_clean,
+    product_create,
+    product_update,
+)
+from wallet.models import Organisation
+from wallet.selectors import organisation_of
+
+# UNECE Recommendation 20 codes of the category files, as people write them in a label.
+UNIT_SYMBOLS = {"AMH": "Ah", "ANN": "years", "C62": "", "CEL": "°C", "KGM": "kg", "KWH": "kWh",
+                "MIN": "min", "OHM": "Ω", "P1": "%", "VLT": "V", "WTT": "W"}
+ACCESS_LABELS = dict(categories.ACCESS_GROUPS)
+
+
+# Scoping ---------------------------------------------------------------------------------------
+
+class OrganisationScopedAdmin(admin.ModelAdmin):
+    """Staff see only their organisation's rows; another organisation's object is "not found".
+    Superusers see everything, with the organisation as a column and a filter."""
+
+    organisation_path: str  # the lookup from this model to its Organisation
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        organisation = organisation_of(request.user)
+        if organisation is None:
+            return queryset.none()
+        return queryset.filter(**{self.organisation_path: organisation})
+
+    def get_list_display(self, request):
+        columns = list(super().get_list_display(request))
+        return [*columns, self.organisation_path] if request.user.is_superuser else columns
+
+    def get_list_filter(self, request):
+        filters = list(super().get_list_filter(request))
+        return [*filters, self.organisation_path] if request.user.is_superuser else filters
+
+    def has_issue_permission(self, request) -> bool:
+        """Issuing creates passports: the permission to add one. (Needs a mandate with the
+        `passports:issue` scope once wallet mandates exist, DESIGN §7.)"""
+        return request.user.has_perm("passports.add_passport")
+
+
+class ReadOnlyScopedAdmin(OrganisationScopedAdmin):
+    """Rows written only by services: viewable, never added, changed or deleted by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _admin_link(obj, text=None) -> str:
+    url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, text if text is not None else str(obj))
+
+
+def _pretty_json(value) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+# Product form: one field per category attribute -------------------------------------------------
+
+def _attribute_label(attribute: categories.Attribute) -> str:
+    unit = UNIT_SYMBOLS.get(attribute.unit, attribute.unit) if attribute.unit else None
+    unit = unit or attribute.unit_text
+    return f"{attribute.label} ({unit})" if unit else attribute.label
+
+
+def _attribute_form_field(attribute: categories.Attribute) -> forms.Field:
+    """A form field of the attribute's type. Required attributes are marked, but the category
+    rules themselves are applied by the product service (see ProductForm.clean)."""
+    help_text = escape(f"Access: {ACCESS_LABELS[attribute.access]}. {attribute.source or ''}")
+    common = {"label": _attribute_label(attribute), "required": attribute.required,
+              "help_text": help_text}
+    kind = attribute.type
+    if kind == "integer":
+        return forms.IntegerField(min_value=attribute.min, max_value=attribute.max, **common)
+    if kind == "decimal":
+        return forms.DecimalField(min_value=attribute.min, max_value=attribute.max, **common)
+    if kind == "boolean":
+        return forms.NullBooleanField(**common)  # unknown, yes or no: "no" is a statement
+    if kind == "date":
+        return forms.DateField(widget=AdminDateWidget, **common)
+    if kind == "month":
+        return forms.CharField(widget=forms.TextInput(attrs={"type": "month",
+                                                             "placeholder": "YYYY-MM"}),
+                               **common)
+    if kind == "url":
+        return forms.URLField(assume_scheme="https", max_length=categories.MAX_URL_LENGTH,
+                              widget=forms.URLInput(attrs={"class": "vURLField"}), **common)
+    if kind == "enum":
+        return forms.ChoiceField(choices=[("", "---------"), *((c, c) for c in attribute.choices)],
+                                 **common)
+    return forms.CharField(max_length=categories.MAX_TEXT_LENGTH,
+                           widget=forms.TextInput(attrs={"class": "vTextField"}), **common)
+
+
+def _category_choices():
+    return [(name, category.label) for name, category in categories.categories().items()]
+
+
+class ProductForm(forms.ModelForm):
+    """The product's own fields plus, for its category, one field per attribute, named like the
+    service's error keys (`attributes.<key>`) so every error lands next to its field."""
+
+    category_definition: categories.Category | None = None
+    category = forms.ChoiceField(choices=_category_choices)
+    facility_id = forms.URLField(  # declared only to pick https for a URL typed without scheme
+        label="Facility ID", required=False, assume_scheme="https",
+        max_length=Product._meta.get_field("facility_id").max_length,
+        help_text=Product._meta.get_field("facility_id").help_text)
+
+    class Meta:
+        model = Product
+        fields = ["organisation", *PRODUCT_FIELDS]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored = self.instance.attributes or {}
+        for key in self.attribute_keys():
+            if key in stored:
+                self.initial.setdefault(attribute_error_key(key), stored[key])
+        self.cleaned_attributes: dict = {}
+
+    def attribute_keys(self) -> tuple[str, ...]:
+        return self.category_definition.keys if self.category_definition else ()
+
+    def clean_gtin(self):
+        return gs1.normalise_gtin(self.cleaned_data["gtin"])  # GTIN-8/12/13 → 14 digits
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.category_definition is None:
+            return cleaned_data
+        values = {key: cleaned_data.get(attribute_error_key(key)) for key in self.attribute_keys()}
+        try:
+            self.cleaned_attributes = product_attributes_clean(
+                category=self.category_definition, attributes=values)
+        except ValidationError as invalid:
+            for field, field_messages in invalid.message_dict.items():
+                if field not in self.errors:  # the form field may already have said it
+                    self.add_error(field if field in self.fields else None, field_messages)
+        self.instance.attributes = self.cleaned_attributes
+        return cleaned_data
+
+    def product_fields(self) -> dict:
+        """Keyword arguments for product_create / product_update."""
+        fields = {name: self.cleaned_data[name] for name in PRODUCT_FIELDS
+                  if name in self.cleaned_data}
+        return {**fields, "attributes": self.cleaned_attributes}
+
+
+@cache
+def product_form_for(category_name: str | None, version: int | None) -> type[ProductForm]:
+    """A ProductForm subclass declaring the attribute fields of one category version."""
+    if category_name is None:
+        return ProductForm
+    definition = categories.get(category_name, version)
+    attribute_fields = {attribute_error_key(item.key): _attribute_form_field(item)
+                        for item in definition.attributes}
+    return type(f"{category_name.title()}V{version}ProductForm", (ProductForm,),
+                {"category_definition": definition, **attribute_fields})
+
+
+class ProductImportForm(forms.Form):
+    file = forms.FileField(help_text="CSV (comma, semicolon or tab separated, UTF-8) or JSON "
+                                     "(a list of objects).")
+    organisation = forms.ModelChoiceField(queryset=Organisation.objects.all())
+    issue = forms.BooleanField(required=False,
+                               label="Also issue a passport for every imported product")
+
+    def __init__(self, *args, choose_organisation: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not choose_organisation:  # staff import into their own organisation
+            del self.fields["organisation"]
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_FILE_BYTES:
+            raise ValidationError(f"The file is larger than {MAX_FILE_BYTES // 2**20} MB.")
+        return upload
+
+
+# Products --------------------------------------------------------------------------------------
+
+@admin.register(Product)
+class ProductAdmin(OrganisationScopedAdmin):
+    organisation_path = "organisation"
+    change_list_template = "admin/passports/product/change_list.html"
+    list_display = ["name", "gtin", "lot", "serial", "category", "passport_state", "updated_at"]
+    list_filter = ["category"]
+    search_fields = ["gtin", "serial", "lot", "name"]
+    actions = ["issue_passport"]
+
+    def get_queryset(self, request):
+        latest_passport = Passport.objects.filter(product=OuterRef("pk")).order_by("-version")
+        return (super().get_queryset(request).select_related("organisation")
+                .annotate(latest_passport_state=Subquery(latest_passport.values("state")[:1])))
+
+    @admin.display(description="Passport", ordering="latest_passport_state")
+    def passport_state(self, product):
+        return product.latest_passport_state or "–"
+
+    def has_add_permission(self, request):
+        # A staff user outside any organisation has nowhere to put a product.
+        return super().has_add_permission(request) and (
+            request.user.is_superuser or organisation_of(request.user) is not None)
+
+    # The form follows the product's category ---------------------------------------------------
+
+    def _form_category(self, request, product) -> categories.Category | None:
+        """The category whose attribute fields the form shows: the one being submitted or asked
+        for, else the product's (at the version it was described with)."""
+        name = (request.POST.get("category") or request.GET.get("category")
+                or (product.category if product else ""))
+        version = product.category_version if product and name == product.category else None
+        try:
+            return categories.get(name, version)
+        except categories.UnknownCategory:
+            return None
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        category = self._form_category(request, obj)
+        kwargs["form"] = product_form_for(category.name if category else None,
+                                          category.version if category else None)
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        identity = ["gtin", "lot", "serial", "name", "description", "category"]
+        if request.user.is_superuser:  # staff products always belong to the staff's organisation
+            identity.insert(0, "organisation")
+        fieldsets = [
+            (None, {"fields": identity}),
+            ("Production", {"fields": ["facility_name", "facility_id", "country_of_production",
+                                       "production_date"]}),
+        ]
+        category = self._form_category(request, obj)
+        if category is not None:
+            sections: dict[str, list[categories.Attribute]] = {}
+            for item in category.attributes:
+                sections.setdefault(item.section or "Attributes", []).append(item)
+            for section, items in sections.items():
+                # Sections without a required attribute start folded: a battery has 93 fields.
+                folded = [] if any(item.required for item in items) else ["collapse"]
+                fieldsets.append((f"{category.label}: {section}", {
+                    "fields": [attribute_error_key(item.key) for item in items],
+                    "classes": folded}))
+        if obj is not None:
+            fieldsets.append(("Passport", {"fields": ["category_version", "passport_versions",
+                                                      "qr_code"]}))
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        # A product never moves between organisations: its passports are signed by its owner.
+        return ["organisation", "category_version", "passport_versions", "qr_code"]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if request.method == "GET" and self._form_category(request, None) is None:
+            return self.choose_category_view(request)
+        return super().add_view(request, form_url, extra_context)
+
+    def choose_category_view(self, request):
+        """The attribute fields depend on the category, so it is chosen first."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        choices = []
+        for name, category in categories.categories().items():
+            query = request.GET.copy()
+            query["category"] = name
+            choices.append((category, f"?{query.urlencode()}"))
+        context = {**self.admin_site.each_context(request), "opts": self.opts,
+                   "title": "Add product: choose its category", "choices": choices}
+        return TemplateResponse(request, "admin/passports/product/choose_category.html", context)
+
+    def save_model(self, request, obj, form, change):
+        fields = form.product_fields()
+        if change:
+            product_update(product=Product.objects.get(pk=obj.pk), **fields)
+            if obj.passports.filter(state=Passport.State.ISSUED).exists():
+                self.message_user(request, "The issued passport still carries the previous "
+                                           "data: issue a new version with “Issue passport”.",
+                                  messages.WARNING)
+            return
+        organisation = form.cleaned_data.get("organisation") or organisation_of(request.user)
+        created = product_create(organisation=organisation, **fields)
+        # The admin goes on with `obj` (change message, redirect): make it the stored row.
+        obj.pk = created.pk
+        obj.refresh_from_db()
+
+    @admin.display(description="Passport versions")
+    def passport_versions(self, product):
+        passports = product.passports.order_by("-version")
+        if not passports:
+            return "None yet: select the product in the list and use “Issue passport”."
+        return format_html("<ul>{}</ul>", format_html_join(
+            "", "<li>{} {}</li>",
+            ((_admin_link(p, f"v{p.version}"), p.get_state_display()) for p in passports)))
+
+    @admin.display(description="QR code")
+    def qr_code(self, product):
+        return _qr_html(product)
+
+    # Actions -----------------------------------------------------------------------------------
+
+    @admin.action(description="Issue passport", permissions=["issue"])
+    def issue_passport(self, request, queryset):
+        request_passports(self, request, queryset, reason="issued in the admin")
+
+    # Extra views: bulk import and QR codes ------------------------------------------------------
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        view = self.admin_site.admin_view
+        return [
+            path("import/", view(self.import_view), name="{}_{}_import".format(*info)),
+            path("<path:object_id>/qr.svg", view(self.qr_view), {"kind": "svg"},
+                 name="{}_{}_qr_svg".format(*info)),
+            path("<path:object_id>/qr.png", view(self.qr_view), {"kind": "png"},
+                 name="{}_{}_qr_png".format(*info)),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        choose_organisation = request.user.is_superuser
+        if request.method == "POST":
+            form = ProductImportForm(request.POST, request.FILES,
+                                     choose_organisation=choose_organisation)
+        else:
+            form = ProductImportForm(choose_organisation=choose_organisation)
+        errors = []
+        if form.is_bound and form.is_valid():
+            upload = form.cleaned_data["file"]
+            organisation = form.cleaned_data.get("organisation") or organisation_of(request.user)
+            try:
+                products = products_import(
+                    organisation=organisation, data=upload.read(),
+                    format=import_format(upload.name), issue=form.cleaned_data["issue"],
+                    actor=request.user)
+            except ImportFailed as failed:
+                errors = failed.errors
+            else:
+                issued = " and requested their passports" if form.cleaned_data["issue"] else ""
+                self.message_user(request, f"Imported {len(products)} product(s){issued}.",
+                                  messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:passports_product_changelist"))
+        context = {
+            **self.admin_site.each_context(request), "opts": self.opts,
+            "title": "Import products", "form": form, "errors": errors,
+            "product_columns": PRODUCT_COLUMNS, "categories": categories.categories().values(),
+        }
+        return TemplateResponse(request, "admin/passports/product/import.html", context)
+
+    def qr_view(self, request, object_id, kind):
+        product = self.get_object(request, unquote(object_id))
+        if product is None or not self.has_view_permission(request, product):
+            raise Http404("No such product.")
+        try:
+            scale = int(request.GET.get("scale", qr.DEFAULT_SCALE))
+            body = (qr.product_qr_svg(product, scale=scale) if kind == "svg"
+                    else qr.product_qr_png(product, scale=scale))
+        except ValueError as invalid:
+            return HttpResponse(str(invalid), status=400, content_type="text/plain")
+        response = HttpResponse(body, content_type="image/svg+xml" if kind == "svg"
+                                else "image/png")
+        if request.GET.get("download"):
+            name = "-".join(part for part in ("qr", product.gtin, product.lot, product.serial)
+                            if part)
+            response["Content-Disposition"] = content_disposition_header(True, f"{name}.{kind}")
+        return response
+
+
+def request_passports(model_admin, request, products, *, reason: str) -> None:
+    """Request the next passport version of `products` and say how many. A product whose
+    passport is still being signed is skipped: a second click must not make a second version."""
+    waiting = products.filter(passports__state=Passport.State.PENDING)
+    ready = list(products.exclude(pk__in=waiting.values("pk")))
+    skipped = products.count() - len(ready)
+    if ready:
+        passports_request(products=ready, actor=request.user, reason=reason)
+    text = f"Requested {len(ready)} passport(s); they are signed in the background."
+    if skipped:
+        text += f" Skipped {skipped} product(s) whose passport is still pending."
+    model_admin.message_user(request, text, messages.SUCCESS if ready else messages.WARNING)
+
+
+def _qr_html(product) -> str:
+    """The QR code image with its download links (SVG for print, PNG at 300 dpi)."""
+    def url(kind, **query):
+        base = reverse(f"admin:passports_product_qr_{kind}", args=[product.pk])
+        return f"{base}?{urlencode(query)}" if query else base
+
+    return format_html(
+        '<img src="{}" width="164" height="164" alt="QR code of {}"><br>{}<br>'
+        '<a href="{}">SVG</a> · <a href="{}">PNG</a> · <a href="{}">PNG, large</a>',
+        url("svg"), product.digital_link, product.digital_link,
+        url("svg", download=1), url("png", download=1), url("png", download=1, scale=20))
+
+
+# Passports -------------------------------------------------------------------------------------
+
+@admin.register(Passport)
+class PassportAdmin(ReadOnlyScopedAdmin):
+    organisation_path = "product__organisation"
+    change_form_template = "admin/passports/passport/change_form.html"
+    change_list_template = "admin/passports/passport/change_list.html"
+    list_display = ["product", "gtin", "serial", "version", "state", "issued_at", "created_at"]
+    list_filter = ["state", "product__category"]
+    list_select_related = ["product__organisation"]
+    search_fields = ["product__gtin", "product__serial", "product__lot", "product__name",
+                     "=state"]
+    fields = ["product_link", "version", "state", "state_reason", "issued_at", "superseded_by",
+              "status_list", "status_index", "created_at", "updated_at"]
+    readonly_fields = fields
+    # Lifecycle actions. Revoke, suspend and reinstate join this list: each is a thin action
+    # like `reissue` that calls one service for the selected passports with actor=request.user.
+    actions = ["reissue"]
+
+    @admin.display(description="GTIN", ordering="product__gtin")
+    def gtin(self, passport):
+        return passport.product.gtin
+
+    @admin.display(ordering="product__serial")
+    def serial(self, passport):
+        return passport.product.serial
+
+    @admin.display(description="Product")
+    def product_link(self, passport):
+        return _admin_link(passport.product)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product__organisation",
+                                                            "superseded_by")
+
+    @admin.action(description="Re-issue (new version)", permissions=["issue"])
+    def reissue(self, request, queryset):
+        products = Product.objects.filter(pk__in=queryset.values("product_id"))
+        request_passports(self, request, products, reason="re-issued in the admin")
+
+    def changelist_view(self, request, extra_context=None):
+        counts = dict(self.get_queryset(request).order_by().values_list("state")
+                      .annotate(count=Count("pk")))
+        progress = [{"state": value, "label": label, "count": counts.get(value, 0)}
+                    for value, label in Passport.State.choices]
+        return super().changelist_view(request, {**(extra_context or {}),
+                                                 "issuance_progress": progress})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        passport = self.get_object(request, unquote(object_id))
+        extra = passport_details(passport) if passport is not None else {}
+        return super().change_view(request, object_id, form_url,
+                                   {**(extra_context or {}), **extra})
+
+
+def passport_details(passport: Passport) -> dict:
+    """What the passport page shows below its fields: the product's versions, the events, the
+    credential (for a vc+jwt, its decoded header and payload) and the QR code."""
+    details = {
+        "versions": passport.product.passports.order_by("-version"),
+        "events": passport.events.select_related("actor"),
+        "restricted": passport.restricted_credentials.order_by("access_group"),
+        "qr": _qr_html(passport.product),
+    }
+    if passport.jwt:
+        try:
+            header, payload = decode_jwt_parts(passport.jwt)
+        except ValueError:  # includes malformed JSON; only shown, never trusted
+            details["jwt_error"] = "The stored JWT cannot be decoded."
+        else:
+            details["jwt_header"], details["jwt_payload"] = (_pretty_json(header),
+                                                             _pretty_json(payload))
+        details["jwt"] = passport.jwt
+    if passport.embedded:
+        details["embedded"] = _pretty_json(passport.embedded)
+    return details
+
+
+@admin.register(PassportEvent)
+class PassportEventAdmin(ReadOnlyScopedAdmin):
+    organisation_path = "passport__product__organisation"
+    list_display = ["created_at", "passport", "action", "from_state", "to_state", "actor"]
+    list_filter = ["action", "to_state"]
+    list_select_related = ["passport__product__organisation", "actor"]
+    search_fields = ["passport__product__gtin", "passport__product__serial", "action"]
+    fields = ["passport", "action", "from_state", "to_state", "actor", "reason",
+              "details_json", "created_at"]
+    readonly_fields = fields
+
+    @admin.display(description="Details")
+    def details_json(self, event):
+        return format_html("<pre>{}</pre>", _pretty_json(event.details))
+
+
+@admin.register(RestrictedCredential)
+class RestrictedCredentialAdmin(ReadOnlyScopedAdmin):
+    organisation_path = "passport__product__organisation"
+    list_display = ["passport", "access_group"]  # never the JWT: it is the restricted data
+    list_filter = ["access_group"]
+    list_select_related = ["passport__product__organisation"]
+    search_fields = ["passport__product__gtin", "passport__product__serial"]
+    fields = ["passport", "access_group", "decoded"]
+    readonly_fields = fields
+
+    @admin.display(description="Credential (decoded vc+jwt)")
+    def decoded(self, credential):
+        try:
+            header, payload = decode_jwt_parts(credential.jwt)
+        except ValueError:
+            return "The stored JWT cannot be decoded."
+        return format_html("<pre>{}</pre><pre>{}</pre>", _pretty_json(header),
+                           _pretty_json(payload))

@@ -1,0 +1,37 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from passports.services.bulk_import import ImportFailed, import_format, products_import
+from wallet.models import Organisation
+
+
+class Command(BaseCommand):
+    help = ("Import products from a CSV or JSON file into an organisation, all or nothing. "
+            "Prints the number imported, or every error with its row and column.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path, help="a .csv or .json file")
+        parser.add_argument("--org", required=True, metavar="SLUG",
+                            help="slug of the organisation that owns the products")
+        parser.add_argument("--issue", action="store_true",
+                            help="also request a passport for every imported product")
+
+    def handle(self, *args, file: Path, org: str, issue: bool, **options):
+        organisation = Organisation.objects.filter(slug=org).first()
+        if organisation is None:
+            raise CommandError(f"No organisation with slug {org!r}.")
+        try:
+            data = file.read_bytes()
+        except OSError as unreadable:
+            raise CommandError(f"Cannot read {file}: {unreadable.strerror}") from None
+        try:
+            products = products_import(organisation=organisation, data=data,
+                                       format=import_format(file.name), issue=issue)
+        except ImportFailed as failed:
+            for error in failed.errors:
+                where = f"row {error['row']}" + (f", {error['column']}" if error["column"] else "")
+                self.stderr.write(f"{where}: {error['error']}")
+            raise CommandError(f"Nothing imported: {len(failed.errors)} error(s).") from None
+        issued = " and requested their passports" if issue else ""
+        self.stdout.write(self.style.SUCCESS(f"Imported {len(products)} products{issued}."))

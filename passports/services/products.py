@@ -1,0 +1,158 @@
+"""Writes on products: create and update, with GS1 keys normalised and category attributes
+validated against the product's category file.
+
+Field errors are raised as one django ValidationError whose keys are the product's field names,
+and `attributes.<key>` for a category attribute (e.g. `attributes.ratedCapacity`), so an admin
+form or an API can put each message next to its field."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
+
+from passports import categories, gs1
+from passports.models import Product
+from wallet.models import Organisation
+
+ATTRIBUTES_PREFIX = "attributes."
+# A product's own fields, as forms and import files name them (the attributes come on top).
+PRODUCT_FIELDS = ("gtin", "lot", "serial", "name", "description", "category", "facility_name",
+                  "facility_id", "country_of_production", "production_date")
+UPDATABLE_FIELDS = frozenset({*PRODUCT_FIELDS, "attributes"})
+_COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
+
+
+def attribute_error_key(key: str) -> str:
+    """The ValidationError key of a category attribute: `attributes.<key>`."""
+    return f"{ATTRIBUTES_PREFIX}{key}"
+
+
+def product_attributes_clean(*, category: categories.Category,
+                             attributes: dict[str, Any] | None) -> dict[str, Any]:
+    """The attribute values normalised for `category` (numbers from text, dates as ISO text,
+    category order); raises ValidationError keyed `attributes.<key>`."""
+    try:
+        return categories.clean_attributes(category, attributes or {})
+    except categories.InvalidAttributes as invalid:
+        raise ValidationError({
+            (NON_FIELD_ERRORS if key == categories.NON_FIELD else attribute_error_key(key)):
+                messages
+            for key, messages in invalid.errors.items()
+        }) from None
+
+
+def product_build(*, organisation: Organisation, gtin: str, name: str, category: str,
+                  lot: str = "", serial: str = "", description: str = "",
+                  facility_name: str = "", facility_id: str = "",
+                  country_of_production: str = "", production_date: date | str | None = None,
+                  attributes: dict[str, Any] | None = None, category_version: int | None = None,
+                  validate_unique: bool = True) -> Product:
+    """An unsaved, fully validated Product; raises ValidationError with every field error.
+
+    Makes no query when `validate_unique` is False, so a bulk import can check the GS1 keys of
+    a whole batch in one query instead."""
+    product = Product(organisation=organisation)
+    _assign(product, gtin=gtin, name=name, category=category, lot=lot, serial=serial,
+            description=description, facility_name=facility_name, facility_id=facility_id,
+            country_of_production=country_of_production, production_date=production_date,
+            attributes=attributes, category_version=category_version,
+            validate_unique=validate_unique)
+    return product
+
+
+@transaction.atomic
+def product_create(*, organisation: Organisation, gtin: str, name: str, category: str,
+                   lot: str = "", serial: str = "", description: str = "",
+                   facility_name: str = "", facility_id: str = "",
+                   country_of_production: str = "", production_date: date | None = None,
+                   attributes: dict[str, Any] | None = None) -> Product:
+    """A new product of `organisation`, described by the latest version of its category."""
+    product = product_build(
+        organisation=organisation, gtin=gtin, name=name, category=category, lot=lot,
+        serial=serial, description=description, facility_name=facility_name,
+        facility_id=facility_id, country_of_production=country_of_production,
+        production_date=production_date, attributes=attributes)
+    product.save()
+    return product
+
+
+@transaction.atomic
+def product_update(*, product: Product, **fields: Any) -> Product:
+    """Change some fields of `product` (any of UPDATABLE_FIELDS). The attributes are validated
+    against the product's category version, or the latest version when the category changes.
+    Issued passports keep their data: a new passport version carries the change."""
+    unknown = set(fields) - UPDATABLE_FIELDS
+    if unknown:
+        raise TypeError(f"product_update() cannot change {', '.join(sorted(unknown))}")
+    current = {name: getattr(product, name) for name in UPDATABLE_FIELDS}
+    current_version = product.category_version
+    category_changed = fields.get("category", product.category) != product.category
+    try:
+        _assign(product, **{**current, **fields},
+                category_version=None if category_changed else current_version,
+                validate_unique=True)
+    except ValidationError:
+        # The caller's instance keeps describing the stored row.
+        for name, value in current.items():
+            setattr(product, name, value)
+        product.category_version = current_version
+        raise
+    product.save()
+    return product
+
+
+def _assign(product: Product, *, gtin, name, category, lot, serial, description, facility_name,
+            facility_id, country_of_production, production_date, attributes,
+            category_version: int | None, validate_unique: bool) -> None:
+    """Set the normalised values on `product` and validate them all, collecting every error."""
+    errors: dict[str, list[str]] = {}
+    text = {field: (value or "").strip() for field, value in {
+        "gtin": gtin, "lot": lot, "serial": serial, "name": name, "description": description,
+        "facility_name": facility_name, "facility_id": facility_id,
+        "country_of_production": country_of_production}.items()}
+
+    try:
+        text["gtin"] = gs1.normalise_gtin(text["gtin"])
+    except ValidationError as invalid:
+        errors["gtin"] = invalid.messages
+    text["country_of_production"] = text["country_of_production"].upper()
+    if text["country_of_production"] and not _COUNTRY_CODE.match(text["country_of_production"]):
+        errors["country_of_production"] = ["Use an ISO 3166-1 alpha-2 code such as NL or DE."]
+
+    definition = None
+    try:
+        definition = categories.get(category, category_version)
+    except categories.UnknownCategory as unknown:
+        errors["category"] = [str(unknown)]
+    cleaned_attributes = attributes or {}
+    if definition is not None:
+        try:
+            cleaned_attributes = product_attributes_clean(category=definition,
+                                                          attributes=attributes)
+        except ValidationError as invalid:
+            errors.update(invalid.message_dict)
+
+    for field, value in text.items():
+        setattr(product, field, value)
+    product.category = category
+    product.category_version = definition.version if definition else (category_version or 1)
+    product.production_date = production_date or None
+    product.attributes = cleaned_attributes
+
+    # The organisation is a saved instance given by the caller: checking that it exists would
+    # cost a query per product. Fields that already failed are not checked twice.
+    exclude = {"organisation", *errors}
+    try:
+        product.full_clean(exclude=exclude, validate_unique=validate_unique,
+                           validate_constraints=validate_unique)
+    except ValidationError as invalid:
+        for field, messages in invalid.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if product.organisation_id is None:
+        errors.setdefault("organisation", []).append("A product belongs to an organisation.")
+    if errors:
+        raise ValidationError(errors)

@@ -1,0 +1,37 @@
+"""Small builders for passport tests: organisations with a staff member, valid attribute sets."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+
+from passports import categories
+from tests.passports import sample_value
+from wallet.models import Member, Organisation
+from wallet.services import organisation_create
+
+# Valid GTIN-14s (check digit computed by GS1's algorithm).
+GTINS = ["09506000134352", "04006381333931", "00012345678905", "05901234123457"]
+
+
+def required_attributes(category_name: str) -> dict:
+    """The required attributes of a category's latest version, each with a valid value."""
+    category = categories.get(category_name)
+    return {item.key: sample_value(item) for item in category.attributes if item.required}
+
+
+def battery_attributes(**overrides) -> dict:
+    return {**required_attributes("battery"), "ratedCapacity": 50, **overrides}
+
+
+def organisation(slug: str, legal_name: str | None = None) -> Organisation:
+    return organisation_create(slug=slug, legal_name=legal_name or f"{slug.title()} B.V.")
+
+
+def staff_member(org: Organisation, username: str, *, apps=("passports", "wallet")):
+    """A staff user (not a superuser) of `org` with every permission on the models of `apps`."""
+    # No password: tests log in with force_login, and hashing one costs a second.
+    user = get_user_model().objects.create_user(username=username, is_staff=True)
+    Member.objects.create(user=user, organisation=org)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=apps))
+    return user

@@ -1,0 +1,209 @@
+"""Bulk import: CSV and JSON, all or nothing per file, every error named by row and column."""
+
+import csv
+import io
+import json
+import time
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from passports import gs1
+from passports.models import Passport, Product
+from passports.services.bulk_import import ImportFailed, products_import
+from passports.services.products import product_create
+from tests.passports.factories import GTINS, battery_attributes, organisation
+
+BATTERY = battery_attributes()
+COLUMNS = ["gtin", "lot", "serial", "name", "category", "country_of_production",
+           "production_date", *BATTERY]
+
+
+@pytest.fixture
+def acme(db):
+    return organisation("acme", "Acme Batteries B.V.")
+
+
+def battery_row(serial: str, **overrides) -> dict:
+    return {"gtin": GTINS[0], "lot": "", "serial": serial, "name": "Li-ion pack",
+            "category": "battery", "country_of_production": "NL",
+            "production_date": "2025-01-15", **{k: str(v) for k, v in BATTERY.items()},
+            **overrides}
+
+
+def to_csv(rows: list[dict], delimiter: str = ",") -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), delimiter=delimiter)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def test_a_good_csv_imports_every_row_with_typed_attributes(acme):
+    rows = [battery_row(f"SN-{n}") for n in range(1, 4)]
+    rows[0]["ratedCapacity"] = "50"
+
+    products = products_import(organisation=acme, data=to_csv(rows), format="csv")
+
+    assert len(products) == 3
+    stored = Product.objects.get(serial="SN-1")
+    assert stored.organisation == acme
+    assert stored.attributes["ratedCapacity"] == 50  # the CSV text became an integer
+    assert stored.attributes["batteryMass"] == 12.5
+    assert stored.production_date.isoformat() == "2025-01-15"
+
+
+def test_semicolon_separated_csv_with_a_bom_and_trailing_empty_rows(acme):
+    data = b"\xef\xbb\xbf" + to_csv([battery_row("SN-1"), battery_row("SN-2")], ";")
+    data += b";" * (len(battery_row("x")) - 1) + b"\r\n"
+
+    assert len(products_import(organisation=acme, data=data, format="csv")) == 2
+
+
+def test_one_bad_cell_in_row_3_imports_nothing_and_names_row_and_column(acme):
+    rows = [battery_row(f"SN-{n}") for n in range(1, 6)]
+    rows[2]["ratedCapacity"] = "lots"
+
+    with pytest.raises(ImportFailed) as failed:
+        products_import(organisation=acme, data=to_csv(rows), format="csv")
+
+    assert len(failed.value.errors) == 1
+    error = failed.value.errors[0]
+    assert (error["row"], error["column"]) == (3, "ratedCapacity")
+    assert "integer" in error["error"]
+    assert not Product.objects.exists()
+
+
+def test_errors_of_several_rows_are_all_reported(acme):
+    rows = [battery_row("SN-1", gtin="4006381333932"), battery_row("SN-2"),
+            battery_row("SN 3", batteryMass="")]
+
+    with pytest.raises(ImportFailed) as failed:
+        products_import(organisation=acme, data=to_csv(rows), format="csv")
+
+    assert sorted((e["row"], e["column"]) for e in failed.value.errors) == [
+        (1, "gtin"), (3, "batteryMass"), (3, "serial")]
+
+
+def test_a_gs1_key_twice_in_the_file_is_refused(acme):
+    # The same GTIN written as GTIN-14 and GTIN-13 is the same key.
+    rows = [battery_row("SN-1"), battery_row("SN-2"), battery_row("SN-1", gtin=GTINS[0][1:])]
+
+    with pytest.raises(ImportFailed) as failed:
+        products_import(organisation=acme, data=to_csv(rows), format="csv")
+
+    assert failed.value.errors == [
+        {"row": 3, "column": "gtin", "error": "The same GTIN, lot and serial as row 1."}]
+    assert not Product.objects.exists()
+
+
+def test_a_gs1_key_already_stored_is_refused(acme):
+    product_create(organisation=acme, gtin=GTINS[0], serial="SN-2", name="Existing",
+                   category="battery", attributes=BATTERY)
+    rows = [battery_row("SN-1"), battery_row("SN-2"), battery_row("SN-3")]
+
+    with pytest.raises(ImportFailed) as failed:
+        products_import(organisation=acme, data=to_csv(rows), format="csv")
+
+    assert [(e["row"], e["column"]) for e in failed.value.errors] == [(2, "gtin")]
+    assert "already exists" in failed.value.errors[0]["error"]
+    assert Product.objects.count() == 1
+
+
+def test_a_json_list_imports_with_typed_values(acme):
+    rows = [{**battery_row("SN-1"), **BATTERY, "ratedCapacity": 50},
+            {"gtin": GTINS[1], "name": "T-shirt", "category": "textile",
+             "fibreComposition": "100% cotton", "recycledContentShare": 20.5}]
+
+    products = products_import(organisation=acme, data=json.dumps(rows).encode(),
+                               format="json")
+
+    assert [p.category for p in products] == ["battery", "textile"]
+    assert Product.objects.get(category="textile").attributes == {
+        "fibreComposition": "100% cotton", "recycledContentShare": 20.5}
+
+
+def test_a_bad_json_value_names_its_row_and_column(acme):
+    rows = [battery_row("SN-1"), {**battery_row("SN-2"), "name": ["not", "text"]},
+            {**battery_row("SN-3"), "colour": "red"}]
+
+    with pytest.raises(ImportFailed) as failed:
+        products_import(organisation=acme, data=json.dumps(rows), format="json")
+
+    assert [(e["row"], e["column"]) for e in failed.value.errors] == [
+        (2, "name"), (3, "colour")]
+    assert not Product.objects.exists()
+
+
+@pytest.mark.parametrize("data, format, message", [
+    (b"not json", "json", "Malformed JSON"),
+    (b'{"gtin": "1"}', "json", "list of objects"),
+    (b"gtin,serial\n09506000134352,SN-1\n", "csv", "Missing column 'name'"),
+    (b"\xff\xfe", "csv", "not UTF-8"),
+])
+def test_a_malformed_file_is_refused_as_a_whole(acme, data, format, message):
+    with pytest.raises(ImportFailed) as failed:
+        products_import(organisation=acme, data=data, format=format)
+
+    assert failed.value.errors[0]["row"] == 0
+    assert message in failed.value.errors[0]["error"]
+
+
+def test_issue_requests_one_passport_per_imported_product(acme):
+    rows = [battery_row(f"SN-{n}") for n in range(1, 4)]
+
+    products = products_import(organisation=acme, data=to_csv(rows), format="csv", issue=True)
+
+    assert Passport.objects.filter(product__in=products, version=1).count() == 3
+
+
+def test_ten_thousand_rows_import_in_a_few_seconds(acme):
+    gtins = [f"{n:013d}" for n in range(1, 10_001)]
+    rows = [{"gtin": gtin + str(gs1.check_digit(gtin)), "name": f"Widget {n}",
+             "category": "generic", "material": "steel", "mass": "1.25"}
+            for n, gtin in enumerate(gtins)]
+    data = to_csv(rows)
+
+    started = time.perf_counter()
+    with CaptureQueriesContext(connection) as queries:
+        products = products_import(organisation=acme, data=data, format="csv")
+    elapsed = time.perf_counter() - started
+
+    assert len(products) == Product.objects.count() == 10_000
+    # One uniqueness query per batch of 1,000, never one per row. (INSERTs are batched by the
+    # database's parameter limit: 1,000 rows each on PostgreSQL, fewer on SQLite.)
+    selects = [q for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(selects) <= 10
+    assert elapsed < 10, f"took {elapsed:.1f} s"
+
+
+def test_the_command_prints_the_count(acme, tmp_path, capsys):
+    path = tmp_path / "products.csv"
+    path.write_bytes(to_csv([battery_row("SN-1"), battery_row("SN-2")]))
+
+    call_command("import_products", str(path), "--org", "acme", "--issue")
+
+    assert "Imported 2 products" in capsys.readouterr().out
+    assert Passport.objects.count() == 2
+
+
+def test_the_command_prints_the_errors_and_fails(acme, tmp_path, capsys):
+    path = tmp_path / "products.json"
+    path.write_text(json.dumps([battery_row("SN-1"), battery_row("SN-2", lot="LOT 1")]))
+
+    with pytest.raises(CommandError, match="Nothing imported: 1 error"):
+        call_command("import_products", str(path), "--org", "acme")
+
+    assert "row 2, lot:" in capsys.readouterr().err
+    assert not Product.objects.exists()
+
+
+def test_the_command_refuses_an_unknown_organisation(db, tmp_path):
+    path = tmp_path / "products.csv"
+    path.write_bytes(to_csv([battery_row("SN-1")]))
+
+    with pytest.raises(CommandError, match="No organisation"):
+        call_command("import_products", str(path), "--org", "nobody")
