@@ -5,9 +5,21 @@ from wallet.services import organisation_ensure_key
 
 
 class MemberInline(admin.TabularInline):
+    """Who works for an organisation. Only superusers change it: a staff user must not be able
+    to add other accounts to their organisation (and so give them its data)."""
+
     model = Member
     extra = 0
     autocomplete_fields = ["user"]
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
 
 
 @admin.register(Organisation)

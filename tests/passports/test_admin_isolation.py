@@ -11,7 +11,7 @@ from passports.models import Passport, PassportEvent, Product, RestrictedCredent
 from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
 from tests.passports.factories import GTINS, battery_attributes, organisation, staff_member
-from wallet.models import Organisation
+from wallet.models import Member, Organisation
 
 # Every model in the admin that belongs to one organisation, with the lookup to it.
 ADMIN_MODELS = {
@@ -373,3 +373,16 @@ def test_organisation_admin_lists_only_the_staffs_own_organisation(client, world
 
     assert listed == {world["acme"]["org"].pk}
     assert Organisation.objects.count() == 2
+
+
+def test_staff_cannot_add_people_to_their_organisation(client, world, django_user_model):
+    outsider = django_user_model.objects.create_user("outsider", password="x")
+    org = world["acme"]["org"]
+    client.force_login(world["acme"]["staff"])
+    url = _url("organisation", "change", org.pk)
+
+    client.post(url, {"legal_name": org.legal_name, "members-TOTAL_FORMS": "1",
+                      "members-INITIAL_FORMS": "0", "members-0-user": outsider.pk,
+                      "members-0-role": "staff"})
+
+    assert not Member.objects.filter(user=outsider).exists()
