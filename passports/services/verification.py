@@ -1,0 +1,84 @@
+"""Verifying passports and any credential, the same way for partners, the VC-API and the
+public page: the engine's verifier, with this service's resolver, status lists, and what only
+the service knows (a passport suspended or superseded here)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+
+from credentials.did_web import DidResolver
+from credentials.status_fetcher import StatusFetcher
+from credentials.verifier import Verifier
+from passports.models import Passport
+
+CREDENTIAL_PATH = "/api/v1/passports/"
+
+
+def passport_for_credential(credential: dict) -> Passport | None:
+    """The passport a credential (or one of its restricted group credentials) belongs to."""
+    credential_id = credential.get("id") if isinstance(credential, dict) else None
+    prefix = settings.PUBLIC_BASE_URL + CREDENTIAL_PATH
+    if not isinstance(credential_id, str) or not credential_id.startswith(prefix):
+        return None
+    try:
+        passport_id = uuid.UUID(credential_id[len(prefix):].split("/", 1)[0])
+    except ValueError:
+        return None
+    return (Passport.objects.select_related("superseded_by", "product")
+            .filter(pk=passport_id).first())
+
+
+def service_state_check(credential: dict, verdict: dict) -> None:
+    """Add what the service knows about its own passports to the verdict."""
+    passport = passport_for_credential(credential)
+    if passport is None:
+        return
+    verdict["passport"] = {"id": str(passport.pk), "version": passport.version,
+                           "state": passport.state}
+    if passport.state == Passport.State.SUSPENDED:
+        verdict["checks"].append({"check": "status", "ok": False, "purpose": "suspension",
+                                  "detail": "suspended",
+                                  "reason": passport.state_reason or ""})
+    elif passport.state == Passport.State.REVOKED:
+        # The list is re-signed within seconds; the database knows at once.
+        if not any(c["check"] == "status" and c.get("detail") == "revoked"
+                   for c in verdict["checks"]):
+            verdict["checks"].append({"check": "status", "ok": False, "purpose": "revocation",
+                                      "detail": "revoked",
+                                      "reason": passport.state_reason or ""})
+    elif passport.state == Passport.State.SUPERSEDED:
+        current = _current_version(passport)
+        verdict["superseded_by"] = {"id": str(current.pk), "version": current.version,
+                                    "credential_url": current.credential_url}
+        verdict["warnings"].append(
+            f"superseded: version {passport.version} was replaced by version {current.version}")
+
+
+def _current_version(passport: Passport) -> Passport:
+    current = passport
+    while current.superseded_by_id is not None and current.superseded_by is not None:
+        current = current.superseded_by
+    return current
+
+
+def verifier() -> Verifier:
+    return Verifier(keys=DidResolver(), status=StatusFetcher(),
+                    extra_checks=[service_state_check])
+
+
+def verify_credential(secured, **expected) -> dict:
+    """The verdict for any credential or presentation (DESIGN §5 Verdict)."""
+    return verifier().verify(secured, **expected)
+
+
+def verify_passport(passport: Passport) -> dict:
+    """The verdict for one of our passports, from its stored credential."""
+    if not passport.jwt:
+        return {"verified": False, "format": "vc+jwt", "issuer": None,
+                "checks": [{"check": "issued", "ok": False, "detail": passport.state}],
+                "errors": [f"issued: the passport is {passport.state}"], "warnings": [],
+                "credential": None}
+    return verify_credential(passport.jwt)
+
