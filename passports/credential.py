@@ -51,7 +51,9 @@ def product_subject(product, characteristics: dict) -> dict:
         "name": product.name,
         "idScheme": GTIN_SCHEME,
         "idGranularity": product.granularity,
-        "productCategory": [{"type": ["Classification"], "code": code, "name": name,
+        # No "type" on Classification and Country: the UNTP 0.7.0 context does not define
+        # those type terms, so a JSON-LD processor would drop them (the engine refuses that).
+        "productCategory": [{"code": code, "name": name,
                              "schemeId": CPC, "schemeName": "UN Central Product Classification"}],
         "producedAtFacility": {
             "type": ["Facility"],
@@ -59,8 +61,7 @@ def product_subject(product, characteristics: dict) -> dict:
                                           f"{product.organisation.slug}/facilities/default"),
             "name": product.facility_name or product.organisation.legal_name,
         },
-        "countryOfProduction": {"type": ["Country"],
-                                "countryCode": product.country_of_production or "ZZ"},
+        "countryOfProduction": {"countryCode": product.country_of_production or "ZZ"},
         "characteristics": {"type": ["Characteristics"], **characteristics},
     }
     if product.description:
