@@ -150,3 +150,19 @@ def test_passports_created_while_the_broker_is_down_are_issued_after_the_sweep(p
     assert passports_requeue_stale(older_than=timedelta(0)) == 1
 
     wait_for_state(passport, Passport.State.ISSUED)
+
+
+def test_a_permanent_error_fails_only_that_passport_with_a_readable_reason(product):
+    broken = Product.objects.create(
+        organisation=product.organisation, gtin="04006381333931", name="Broken",
+        category="generic", attributes={"noSuchAttribute": 1})  # bypasses validation
+    good, bad = passport_request(product=product), passport_request(product=broken)
+
+    sign_passports.apply(args=([str(good.pk), str(bad.pk)],))
+
+    good.refresh_from_db()
+    bad.refresh_from_db()
+    assert good.state == Passport.State.ISSUED
+    assert bad.state == Passport.State.FAILED
+    assert "noSuchAttribute" in bad.state_reason
+    assert PassportEvent.objects.filter(passport=bad, action="failed").exists()
