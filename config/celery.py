@@ -11,6 +11,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("dpp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+if not app.conf.broker_url:
+    # Embedded mode: tasks run eagerly; an in-memory transport keeps kombu from looking for an
+    # AMQP server on localhost.
+    app.conf.broker_url = "memory://localhost/"
 app.autodiscover_tasks()
 
 log = logging.getLogger("dpp.task")

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from config.celery import worker_ping
+from passports.models import Passport
 from tests.conftest import ROOT
 from wallet.models import Member, Organisation
 
@@ -121,6 +122,9 @@ def test_demo_is_idempotent(settings):
     assert Organisation.objects.get(slug="register").is_trust_anchor
     assert Member.objects.get(user__username="acme").organisation.slug == "acme"
     assert get_user_model().objects.get(username="admin").is_superuser
+    passports = Passport.objects.select_related("product")
+    assert sorted(p.product.category for p in passports) == ["battery", "electronics", "textile"]
+    assert {p.state for p in passports} == {"issued"}
 
 
 @pytest.mark.worker
