@@ -50,3 +50,11 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organisation.slug}"
+
+from wallet.identity_models import (  # noqa: E402,F401 - models of the wallet's legal side
+    AttestationRequest,
+    LegalDetails,
+    Mandate,
+    TrustedAnchor,
+    WalletCredential,
+)
