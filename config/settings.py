@@ -31,6 +31,8 @@ _public = urlsplit(PUBLIC_BASE_URL)
 if _public.scheme not in ("http", "https") or not _public.hostname:
     raise ImproperlyConfigured(f"PUBLIC_BASE_URL must be an http(s) origin: {PUBLIC_BASE_URL!r}")
 PUBLIC_HOST = _public.hostname
+# DIDs of trust anchors (business registers) believed in addition to those marked in the admin.
+TRUSTED_ANCHOR_DIDS = env_list("TRUSTED_ANCHOR_DIDS", [])
 
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS",

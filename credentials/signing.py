@@ -10,7 +10,7 @@ from credentials.keys import Signer
 from credentials.suites import get_suite
 
 __all__ = ["NoSigningKey", "decode_jwt_parts", "envelope", "secure_embedded", "secure_jwt",
-           "signer_for"]
+           "secure_sd_jwt", "signer_for"]
 
 
 def secure_jwt(credential: dict, signer: Signer) -> str:
@@ -22,6 +22,12 @@ def secure_embedded(credential: dict, signer: Signer,
                     cryptosuite: str = "eddsa-rdfc-2022") -> dict:
     """The credential with a Data Integrity proof embedded."""
     return get_suite(cryptosuite).secure(credential, signer)
+
+
+def secure_sd_jwt(claims: dict, signer: Signer, **options) -> str:
+    """An SD-JWT VC (`dc+sd-jwt`): `disclosable`, `holder_key`, `status`, `iat`, `exp` options
+    as credentials.suites.sd_jwt describes."""
+    return get_suite("dc+sd-jwt").secure(claims, signer, **options)
 
 
 def envelope(jwt: str) -> dict:

@@ -11,6 +11,7 @@ from django.conf import settings
 
 from passports import categories
 from passports.vocabulary import CONTEXT_URL
+from wallet.identity import registered_identity
 
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
 UNTP = "https://vocabulary.uncefact.org/untp/0.7.0/context/"
@@ -35,9 +36,7 @@ def iso(moment: datetime) -> str:
 def issuer_of(organisation) -> dict:
     issuer = {"type": ["CredentialIssuer"], "id": organisation.did,
               "name": organisation.legal_name}
-    also_known_as = getattr(organisation, "registered_identity", None)
-    if callable(also_known_as):
-        also_known_as = also_known_as()
+    also_known_as = registered_identity(organisation)
     if also_known_as:
         issuer["issuerAlsoKnownAs"] = [also_known_as]
     return issuer
@@ -83,7 +82,8 @@ def characteristics_by_group(product) -> dict[str, dict]:
 
 
 def passport_credential(passport, *, issued_at: datetime, status_list_url: str | None,
-                        status_index: int | None, groups: dict[str, dict] | None = None) -> dict:
+                        status_index: int | None, groups: dict[str, dict] | None = None,
+                        issuer: dict | None = None) -> dict:
     """The public passport credential (unsigned). `groups` are the product's characteristics
     by access group, when the caller has them already."""
     product = passport.product
@@ -94,7 +94,7 @@ def passport_credential(passport, *, issued_at: datetime, status_list_url: str |
         "type": ["DigitalProductPassport", "VerifiableCredential"],
         "id": passport.credential_url,
         "name": f"Digital Product Passport: {product.name}",
-        "issuer": issuer_of(product.organisation),
+        "issuer": issuer or issuer_of(product.organisation),
         "validFrom": iso(issued_at),
         "validUntil": iso(issued_at + timedelta(days=365 * VALIDITY_YEARS)),
         "credentialSubject": product_subject(product, public),
@@ -111,7 +111,8 @@ def passport_credential(passport, *, issued_at: datetime, status_list_url: str |
 
 
 def restricted_credentials(passport, *, issued_at: datetime,
-                           groups: dict[str, dict] | None = None) -> dict[str, dict]:
+                           groups: dict[str, dict] | None = None,
+                           issuer: dict | None = None) -> dict[str, dict]:
     """One credential per non-public access group that has data: group -> credential."""
     product = passport.product
     groups = characteristics_by_group(product) if groups is None else groups
@@ -124,7 +125,7 @@ def restricted_credentials(passport, *, issued_at: datetime,
             "type": ["DigitalProductPassport", "VerifiableCredential"],
             "id": f"{passport.credential_url}/{group}",
             "name": f"Restricted product data ({group}): {product.name}",
-            "issuer": issuer_of(product.organisation),
+            "issuer": issuer or issuer_of(product.organisation),
             "validFrom": iso(issued_at),
             "credentialSubject": product_subject(product, characteristics),
         }

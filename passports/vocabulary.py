@@ -31,7 +31,8 @@ from passports.categories import Attribute, all_versions
 CONTEXT_URL = "https://w3id.org/dpp-wallet/contexts/v1"
 VOCAB_BASE = "https://w3id.org/dpp-wallet/vocab#"
 CONTEXT_FILE = Path(contexts.__file__).resolve().parent / "dpp-wallet-v1.jsonld"
-TYPES = ("DigitalProductPassport", "Characteristics")
+# DigitalIdentityAnchor: the UNTP 0.7.0 context leaves the DIA credential type undefined too.
+TYPES = ("DigitalProductPassport", "Characteristics", "DigitalIdentityAnchor")
 
 UNTP = "https://vocabulary.uncefact.org/untp/"
 UNIT_CODES = "https://vocabulary.uncefact.org/UnitMeasureCode#"

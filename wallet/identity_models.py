@@ -17,6 +17,8 @@ class LegalDetails(models.Model):
                                    help_text="National registry number, e.g. a KvK number.")
     registry_name = models.CharField(max_length=200, blank=True,
                                      help_text="e.g. Kamer van Koophandel (Handelsregister).")
+    registered_date = models.DateField(null=True, blank=True,
+                                       help_text="When the register first registered it.")
     lei = models.CharField("LEI", max_length=20, blank=True)
     vat_id = models.CharField("VAT id", max_length=20, blank=True)
     street = models.CharField(max_length=200, blank=True)

@@ -18,6 +18,7 @@ from credentials import signing
 from credentials.status_registry import allocate
 from passports.credential import (
     characteristics_by_group,
+    issuer_of,
     passport_credential,
     restricted_credentials,
 )
@@ -118,6 +119,7 @@ def _sign_chunk(issuer: str, passports: list[Passport], entries) -> int:
     locked = {p.pk for p in Passport.objects.select_for_update(skip_locked=True)
               .filter(pk__in=[p.pk for p in passports], state=Passport.State.PENDING)}
     signer = signing.signer_for(issuer)
+    issuer_block = issuer_of(passports[0].product.organisation)  # one query per chunk
     now = timezone.now()
     done, events, restricted = [], [], []
     for passport, (status_list, index) in zip(passports, entries, strict=True):
@@ -126,7 +128,8 @@ def _sign_chunk(issuer: str, passports: list[Passport], entries) -> int:
         groups = characteristics_by_group(passport.product)
         credential = passport_credential(passport, issued_at=now,
                                          status_list_url=status_list_url(status_list),
-                                         status_index=index, groups=groups)
+                                         status_index=index, groups=groups,
+                                         issuer=issuer_block)
         passport.jwt = signing.secure_jwt(credential, signer)
         if passport.product.organisation.embedded_proof:
             passport.embedded = signing.secure_embedded(credential, signer)
@@ -136,8 +139,8 @@ def _sign_chunk(issuer: str, passports: list[Passport], entries) -> int:
         done.append(passport)
         events.append(_event(passport, "issued", Passport.State.PENDING,
                              details={"status_index": index, "key": signer.verification_method}))
-        for group, group_credential in restricted_credentials(passport, issued_at=now,
-                                                                    groups=groups).items():
+        for group, group_credential in restricted_credentials(
+                passport, issued_at=now, groups=groups, issuer=issuer_block).items():
             restricted.append(RestrictedCredential(
                 passport=passport, access_group=group,
                 jwt=signing.secure_jwt(group_credential, signer)))

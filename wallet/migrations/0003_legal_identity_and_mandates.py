@@ -39,6 +39,7 @@ class Migration(migrations.Migration):
                 ('euid', models.CharField(blank=True, help_text='European Unique Identifier, e.g. NLNHR.12345678.', max_length=64, verbose_name='EUID')),
                 ('registry_id', models.CharField(blank=True, help_text='National registry number, e.g. a KvK number.', max_length=64)),
                 ('registry_name', models.CharField(blank=True, help_text='e.g. Kamer van Koophandel (Handelsregister).', max_length=200)),
+                ('registered_date', models.DateField(blank=True, help_text='When the register first registered it.', null=True)),
                 ('lei', models.CharField(blank=True, max_length=20, verbose_name='LEI')),
                 ('vat_id', models.CharField(blank=True, max_length=20, verbose_name='VAT id')),
                 ('street', models.CharField(blank=True, max_length=200)),

@@ -1,0 +1,60 @@
+"""The trust registry the verifier asks: which legal person is behind an issuer's DID?
+
+Answer: the subject of a valid, unrevoked UNTP Digital Identity Anchor credential issued to that
+DID by an anchor in the trust registry (TrustedAnchor rows, or TRUSTED_ANCHOR_DIDS)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Q
+
+from credentials.signing import decode_jwt_parts
+from wallet.identity_models import WalletCredential
+from wallet.models import Organisation
+
+
+def trusted_anchor_dids() -> set[str]:
+    dids = set(getattr(settings, "TRUSTED_ANCHOR_DIDS", []))
+    for organisation in Organisation.objects.filter(trusted_as_anchor__isnull=False):
+        dids.add(organisation.did)
+    return dids
+
+
+def organisation_for_did(did: str) -> Organisation | None:
+    prefix = Organisation(slug="x").did[:-1]  # did:web:<host>:orgs:
+    if not did.startswith(prefix):
+        return None
+    return Organisation.objects.filter(slug=did[len(prefix):]).first()
+
+
+class ServiceTrustRegistry:
+    def legal_person(self, issuer: str, *, now: datetime) -> tuple[dict | None, str]:
+        organisation = organisation_for_did(issuer)
+        if organisation is None:
+            return None, "the issuer is not an organisation registered on this service"
+        anchors = trusted_anchor_dids()
+        credentials = (WalletCredential.objects
+                       .filter(holder=organisation, kind=WalletCredential.Kind.IDENTITY_ANCHOR,
+                               valid_from__lte=now)
+                       .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+                       .select_related("issuer").order_by("-created_at"))
+        reasons = []
+        for held in credentials:
+            if held.state != WalletCredential.State.ACTIVE:
+                reasons.append(f"its identity credential from {held.issuer.legal_name} is "
+                               f"{held.state}")
+                continue
+            if held.issuer.did not in anchors:
+                reasons.append(f"{held.issuer.legal_name} is not in the trust registry")
+                continue
+            _, dia = decode_jwt_parts(held.credential)
+            subject = dia["credentialSubject"]
+            return {"name": subject["registeredName"], "registry_id": subject["registeredId"],
+                    "register": subject["idScheme"]["name"], "anchor": held.issuer.did,
+                    "anchor_name": held.issuer.legal_name,
+                    "credential": held.credential_id}, ""
+        if not reasons:
+            reasons.append("no identity credential from a trust anchor")
+        return None, "; ".join(reasons)
