@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc assets, served by us (no CDN)
     "credentials",
     "wallet",
     "passports",
@@ -115,6 +116,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-passports": {"task": "passports.requeue_stale", "schedule": 60.0},
+    # Safety net of status-list publishing (lost tasks, lists due for re-signing); cheap when
+    # there is nothing to do, frequent enough to keep published lists within ~5 s.
+    "publish-due-status-lists": {"task": "credentials.publish_due_status_lists",
+                                 "schedule": 2.0, "options": {"expires": 2.0}},
 }
 
 # Cache: Redis when CACHE_URL is set (or the broker is Redis), otherwise per-process memory.
@@ -151,18 +156,51 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# Partner API (DESIGN §5). Organisation API keys; every view names what it needs (deny by
+# default); errors are application/problem+json. The open endpoints (verify, VC-API verify,
+# resolver, public page) are rate limited per client address by scope, in the cache (Redis when
+# configured): "<count>/<second|minute|hour|day>", or "off" (see config/ratelimit.py).
+# NUM_PROXIES: how many trusted proxies in front add to X-Forwarded-For (0: the peer address).
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["passports.api.authentication.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["passports.api.permissions.HasScope"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "passports.api.problems.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_RATES": {
+        "verify": env_str("RATE_LIMIT_VERIFY", "600/minute"),
+        "public": env_str("RATE_LIMIT_PUBLIC", "300/minute"),
+    },
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0) or None,
 }
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 256 * 1024)  # larger bodies get 413
+# How long the verify endpoints reuse the verdict of the same credential while the passports it
+# names keep their state (passports/api/verifying.py); 0: never.
+API_VERDICT_CACHE_SECONDS = env_int("API_VERDICT_CACHE_SECONDS", 10)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Digital Product Passport and business wallet API",
+    "DESCRIPTION": (
+        "Partner API: products, passports and their credentials, restricted passport data for "
+        "entitled partners, verification of any credential or presentation, and the W3C VC-API "
+        "endpoints. Authenticate with `Authorization: Token <key>` (keys are made in the admin "
+        "or with `manage.py api_token <org-slug>`). Errors are `application/problem+json` "
+        "(RFC 9457) with a stable `code`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "passports.api.schema.add_credential_examples"],
 }
 
 # Security. Production (DEBUG off) defaults pass `manage.py check --deploy`; a TLS-terminating

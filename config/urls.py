@@ -1,15 +1,29 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from config.health import health
+from credentials import status_views
 from credentials import views as credential_views
+from passports import views as passport_views
+from passports.api.urls import vc_api_urlpatterns
+from passports.views_labels import label_sheet
 
 urlpatterns = [
     path("health/", health, name="health"),
+    # Staff's printable QR label sheet (passports/views_labels.py), inside the admin's login.
+    path("admin/passports/product/labels/", admin.site.admin_view(label_sheet),
+         name="passports-labels"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
+    path("", include(vc_api_urlpatterns)),  # W3C VC-API: /credentials/..., /presentations/...
     path(".well-known/did.json", credential_views.service_did_document, name="service-did"),
     path("contexts/<slug:version>", credential_views.bundled_context, name="context"),
+    path("status/<uuid:list_id>", status_views.status_list, name="status-list"),
     path("orgs/<slug:slug>/did.json", credential_views.organisation_did_document,
          name="organisation-did"),
+    # GS1 Digital Link resolver (the public page for people) and QR codes of the same paths.
+    re_path(r"^01/(?P<gtin>[^/]+)(?P<qualifiers>/.*)?$", passport_views.resolve,
+            name="digital-link"),
+    re_path(r"^qr/01/(?P<gtin>[^/]+)(?P<qualifiers>/.*)?$", passport_views.qr_code,
+            name="digital-link-qr"),
 ]

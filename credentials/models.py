@@ -77,3 +77,28 @@ class StatusList(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}/{self.purpose} {self.id} ({self.allocated}/{self.size})"
+
+
+class StatusChange(models.Model):
+    """A status change recorded but not yet folded into its list's bits.
+
+    Changes are appended in the transaction that decides them (no lock on the list, so many
+    requests revoke at once); the publisher folds them into `StatusList.statuses` under the
+    list's row lock and deletes exactly the rows it applied, in the same transaction. A change
+    is therefore either pending here or in the bits, never lost. `value` is the entry's new
+    status (absolute, not a toggle), applied in id order."""
+
+    id = models.BigAutoField(primary_key=True)
+    # Indexed by status_change_by_list below (its leading column).
+    status_list = models.ForeignKey(StatusList, on_delete=models.CASCADE,
+                                    related_name="changes", db_index=False)
+    index = models.PositiveIntegerField()
+    value = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["status_list", "id"], name="status_change_by_list")]
+
+    def __str__(self) -> str:
+        return f"{self.status_list_id}[{self.index}] := {self.value}"

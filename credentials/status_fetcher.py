@@ -1,23 +1,55 @@
 """Status lists as the verifier sees them (the verifier's StatusFetcher interface).
 
-Our own lists are read from the database (they are the source the published lists are signed
-from); foreign lists are fetched over guarded HTTPS, their own proof verified, their issuer
-returned for the verifier to compare, and cached for their `ttl`."""
+Our own lists are read from the database with their pending changes applied (the database is
+the source the published lists are signed from, so a revocation counts at once). Foreign lists
+are fetched over guarded HTTPS (the same guards as did:web resolution: https only, public
+addresses only, pinned, short timeout, size cap), their own proof verified, their issuer
+returned for the verifier to compare with the credential's, and cached for their `ttl`.
+
+Read formats: a BitstringStatusListCredential (VCDM 2.0; `vc+jwt`, an enveloped or embedded
+proof), a StatusList2021Credential (VCDM 1.1; `jwt-vc` or an embedded proof), and an IETF
+Status List Token (`statuslist+jwt`)."""
 
 from __future__ import annotations
 
+import http.client
+import json
+import logging
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
 
+from credentials import jose, schemas
+from credentials.did_web import (
+    FETCH_TIMEOUT_S,
+    DidResolver,
+    _PinnedHTTPSConnection,
+    public_address,
+)
 from credentials.errors import CredentialError
 from credentials.models import StatusList
-from credentials.status_list import Bitstring, TokenStatusList
+from credentials.status_list import Bitstring, StatusListError, TokenStatusList
+from credentials.status_registry import STATUS_PATH, STATUSLIST_JWT_TYP, current_codec
+from credentials.suites import detect
+from credentials.suites.base import KeyResolver
+from credentials.suites.jose import did_of, key_id, resolve_key
 
-STATUS_PATH = "/status/"
-DEFAULT_TTL_SECONDS = 300
+log = logging.getLogger(__name__)
+
+DEFAULT_TTL_SECONDS = 300  # a foreign list that names no ttl
+MAX_TTL_SECONDS = 3600
+MAX_LIST_BYTES = 4 * 1024 * 1024  # a 2-bit list of 16 million entries, compressed, fits
+ACCEPT = {
+    "bitstring": "application/vc+jwt, application/vc, application/ld+json;q=0.9, "
+                 "application/json;q=0.8",
+    "token": "application/statuslist+jwt",
+}
+LIST_TYPES = {"BitstringStatusListCredential": "BitstringStatusList",
+              "StatusList2021Credential": "StatusList2021"}
 
 
 @dataclass
@@ -43,12 +75,12 @@ def own_list_id(url: str) -> str | None:
 
 def _own_view(list_id: str, kind: str) -> ListView:
     try:
-        status_list = StatusList.objects.get(pk=uuid.UUID(list_id), kind=kind)
-    except (StatusList.DoesNotExist, ValueError):
-        raise CredentialError(f"no status list {list_id}", code="status_unknown") from None
-    data = bytes(status_list.statuses)
-    codec = (Bitstring.from_bytes(data) if kind == StatusList.Kind.BITSTRING
-             else TokenStatusList.from_bytes(data, status_list.bits_per_entry))
+        found = current_codec(uuid.UUID(list_id), kind)
+    except ValueError:  # a malformed uuid in the URL
+        found = None
+    if found is None:
+        raise CredentialError(f"no status list {list_id}", code="status_unknown")
+    status_list, codec = found
     purpose = status_list.purpose if kind == StatusList.Kind.BITSTRING else None
     return ListView(status_list.issuer, purpose, codec)
 
@@ -56,8 +88,9 @@ def _own_view(list_id: str, kind: str) -> ListView:
 class StatusFetcher:
     """The verifier's status fetcher for this service."""
 
-    def __init__(self, *, allow_remote: bool = True):
+    def __init__(self, *, allow_remote: bool = True, keys: KeyResolver | None = None):
         self.allow_remote = allow_remote
+        self.keys = keys
 
     def bitstring(self, url: str) -> ListView:
         list_id = own_list_id(url)
@@ -75,15 +108,169 @@ class StatusFetcher:
         if not self.allow_remote:
             raise CredentialError(f"foreign status list {url} not fetched (remote off)",
                                   code="status_remote_off")
-        cached = cache.get(f"status-list:{kind}:{url}")
+        key = f"status-list:{kind}:{url}"
+        cached = cache.get(key)
         if cached is not None:
             return cached
-        view = fetch_foreign_list(url, kind)
-        cache.set(f"status-list:{kind}:{url}", view, DEFAULT_TTL_SECONDS)
+        view, ttl = fetch_foreign_list(url, kind, keys=self.keys or DidResolver())
+        if ttl > 0:
+            cache.set(key, view, ttl)
         return view
 
 
-def fetch_foreign_list(url: str, kind: str) -> ListView:
-    """Fetch, verify and decode a foreign status list (see the revocation issue)."""
-    raise CredentialError(f"foreign status lists are not fetched yet ({url})",
-                          code="status_remote_unsupported")
+# --- foreign lists -----------------------------------------------------------------------------
+
+def fetch_foreign_list(url: str, kind: str, *,
+                       keys: KeyResolver | None = None) -> tuple[ListView, int]:
+    """Fetch, verify and decode a foreign status list: (view, seconds to cache it)."""
+    body = fetch_text_https(url, accept=ACCEPT[kind])
+    return read_status_list(body, kind, url=url, keys=keys or DidResolver())
+
+
+def fetch_text_https(url: str, *, accept: str, max_bytes: int = MAX_LIST_BYTES) -> str:
+    """GET a text body over guarded HTTPS: the sibling of did_web.fetch_json_https for the
+    compact JWTs that status lists usually are."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise CredentialError(f"status lists are fetched over https only: {url!r}",
+                              code="status_unavailable")
+    port = parts.port or 443
+    address = public_address(parts.hostname, port)  # refuses loopback, private, link-local
+    connection = _PinnedHTTPSConnection(parts.hostname, address, port, FETCH_TIMEOUT_S)
+    try:
+        connection.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""),
+                           headers={"Accept": accept, "User-Agent": "dpp-wallet"})
+        response = connection.getresponse()
+        if response.status != 200:
+            raise CredentialError(f"{url} answered {response.status}",
+                                  code="status_unavailable")
+        body = response.read(max_bytes + 1)
+    except (OSError, http.client.HTTPException) as exc:
+        raise CredentialError(f"cannot fetch {url}: {type(exc).__name__}",
+                              code="status_unavailable") from None
+    finally:
+        connection.close()
+    if len(body) > max_bytes:
+        raise CredentialError(f"{url} is larger than {max_bytes} bytes",
+                              code="status_unavailable")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CredentialError(f"{url} is not UTF-8 text", code="status_malformed") from None
+
+
+def read_status_list(body: str, kind: str, *, url: str, keys: KeyResolver,
+                     now: datetime | None = None) -> tuple[ListView, int]:
+    """Verify a status list document (its own proof, its issuer's key, its dates, its shape)
+    and decode it: (view, seconds it may be cached). Raises CredentialError naming the fault."""
+    now = now or datetime.now(UTC)
+    try:
+        if kind == "token":
+            return _read_token_list(body.strip(), url, keys, now)
+        return _read_bitstring_list(body.strip(), keys, now)
+    except StatusListError as exc:
+        raise CredentialError(f"status list {url}: {exc.detail}", code=exc.code) from None
+
+
+def _read_bitstring_list(body: str, keys: KeyResolver, now: datetime) -> tuple[ListView, int]:
+    secured = _parse_secured(body)
+    suite = detect(secured)
+    if suite is None:
+        raise CredentialError("status list: not a secured credential", code="status_malformed")
+    result = suite.verify(secured, keys, now=now)
+    if not result.ok:
+        raise CredentialError(f"status list proof: {'; '.join(result.errors)}",
+                              code="status_proof")
+    credential = result.credential or {}
+    issuer = _party(credential.get("issuer"))
+    if not issuer or did_of(result.verification_method or "") != issuer:
+        raise CredentialError("status list: not signed by a key of its issuer",
+                              code="status_proof")
+    _check_dates(credential.get("validFrom", credential.get("issuanceDate")),
+                 credential.get("validUntil", credential.get("expirationDate")), now)
+    types = credential.get("type")
+    types = [types] if isinstance(types, str) else types if isinstance(types, list) else []
+    list_type = next((LIST_TYPES[t] for t in types if t in LIST_TYPES), None)
+    subject = credential.get("credentialSubject")
+    if list_type is None or not isinstance(subject, dict) or subject.get("type") != list_type:
+        raise CredentialError("status list: not a BitstringStatusListCredential or "
+                              "StatusList2021Credential", code="status_malformed")
+    purpose = subject.get("statusPurpose")
+    if isinstance(purpose, list) and len(purpose) == 1:
+        purpose = purpose[0]
+    if not isinstance(purpose, str):
+        raise CredentialError("status list: statusPurpose must name one purpose",
+                              code="status_malformed")
+    encoded = subject.get("encodedList")
+    codec = (Bitstring.decode(encoded) if list_type == "BitstringStatusList"
+             else Bitstring.decode_status_list_2021(encoded))
+    ttl_ms = subject.get("ttl")
+    ttl = (ttl_ms // 1000 if isinstance(ttl_ms, int) and not isinstance(ttl_ms, bool)
+           and ttl_ms >= 0 else DEFAULT_TTL_SECONDS)
+    until = schemas.parse_datetime(credential.get("validUntil",
+                                                  credential.get("expirationDate")) or "")
+    return ListView(issuer, purpose, codec), _cache_seconds(ttl, until, now)
+
+
+def _read_token_list(body: str, url: str, keys: KeyResolver,
+                     now: datetime) -> tuple[ListView, int]:
+    """Status List Token in JWT format (draft-ietf-oauth-status-list §5.1): typ
+    statuslist+jwt, signed by a key of its issuer, `sub` the URI it was fetched from."""
+    jws = jose.decode(body)
+    if jose.media_type(jws.header.get("typ")) != STATUSLIST_JWT_TYP:
+        raise CredentialError(f"status list: typ must be {STATUSLIST_JWT_TYP}",
+                              code="status_malformed")
+    claims = jws.claims()
+    issuer = claims.get("iss")
+    kid = key_id(jws.header, issuer if isinstance(issuer, str) else None)
+    issuer = issuer if isinstance(issuer, str) else did_of(kid)
+    if did_of(kid) != issuer:
+        raise CredentialError("status list: kid is not a key of iss", code="status_proof")
+    jose.verify_signature(jws, resolve_key(keys, kid))
+    if claims.get("sub") != url:
+        raise CredentialError(f"status list: sub {claims.get('sub')!r} is not {url}",
+                              code="status_malformed")
+    jose.check_validity_period(claims, jose.seconds(now), 60)
+    codec = TokenStatusList.from_claim(claims.get("status_list"))
+    ttl = claims.get("ttl")
+    ttl = (ttl if isinstance(ttl, int) and not isinstance(ttl, bool) and ttl >= 0
+           else DEFAULT_TTL_SECONDS)
+    exp = claims.get("exp")
+    until = datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None
+    return ListView(issuer, None, codec), _cache_seconds(ttl, until, now)
+
+
+def _parse_secured(body: str):
+    """A compact JWT as is; JSON (an envelope or a credential with an embedded proof) parsed."""
+    if body.startswith("{"):
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise CredentialError("status list: malformed JSON", code="status_malformed") \
+                from None
+    return body
+
+
+def _party(value) -> str | None:
+    value = value.get("id") if isinstance(value, dict) else value
+    return value if isinstance(value, str) else None
+
+
+def _check_dates(start, end, now: datetime) -> None:
+    for value, late in ((start, False), (end, True)):
+        if value is None:
+            continue
+        moment = schemas.parse_datetime(value) if isinstance(value, str) else None
+        if moment is None:
+            raise CredentialError(f"status list: {value!r} is not a date-time",
+                                  code="status_malformed")
+        if (moment < now) if late else (moment > now):
+            raise CredentialError("status list: " + ("expired" if late else "not yet valid"),
+                                  code="status_expired")
+
+
+def _cache_seconds(ttl: int, until: datetime | None, now: datetime) -> int:
+    seconds = min(ttl, MAX_TTL_SECONDS)
+    if until is not None:
+        seconds = min(seconds, int((until - now).total_seconds()))
+    return max(seconds, 0)

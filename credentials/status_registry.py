@@ -1,40 +1,113 @@
-"""Status lists in the database: allocating entries (issue time) and, later, flipping them.
+"""Status lists in the database: allocating entries (issue time), recording changes (revoke,
+suspend, reinstate) and publishing the signed lists that /status/<uuid> serves.
 
 Allocation takes one row lock per list and hands out a block of indexes at once, so bulk
-issuance allocates thousands of entries in one UPDATE, and two workers never share an index."""
+issuance allocates thousands of entries in one UPDATE, and two workers never share an index.
+
+A change is a `StatusChange` row written in the caller's transaction, next to the state change
+that decided it: no list lock, so many requests revoke at once. After commit, one publication
+per list is scheduled a moment later (`COALESCE_SECONDS`), guarded by a cache key, so a burst of
+changes costs one re-signing per list. The publisher folds the pending changes into the bits
+under the list's row lock and deletes exactly the rows it applied, in one transaction: two
+publishers of one list queue on the lock, and a change is either pending or in the bits, never
+lost. A periodic sweep (`status_lists_publish_due`) catches what a lost task would leave behind,
+and re-signs lists before their signature expires."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
+import logging
 import os
+import time
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
-from credentials.models import StatusList
+from credentials import jose
+from credentials.errors import CredentialError
+from credentials.key_store import signer_for
+from credentials.models import StatusChange, StatusList
+from credentials.signing import envelope, secure_jwt
+from credentials.status_list import Bitstring, TokenStatus, TokenStatusList
+
+log = logging.getLogger(__name__)
 
 LIST_SIZE = 2**17  # 131,072 entries: the minimum W3C recommends for herd privacy
 TOKEN_BITS = 2  # valid / invalid / suspended
 _ROUNDS = 4
+STATUS_PATH = "/status/"
 
+# Publication. A change is re-signed COALESCE_SECONDS after the first change of a burst; the
+# sweep runs every few seconds (settings.CELERY_BEAT_SCHEDULE) and republishes changes older
+# than STALE_AFTER, so the published lists lag the database by at most ~5 s even when a task
+# was lost.
+COALESCE_SECONDS = 1.0
+SCHEDULED_KEY_SECONDS = 10  # a lost task frees its list for a new schedule after this
+STALE_AFTER = timedelta(seconds=3)
+# How long verifiers and CDNs may cache a list (Cache-Control max-age, `ttl`): short, so every
+# verifier sees a revocation within seconds, long enough for a CDN to absorb the read load.
+TTL_SECONDS = 5
+VALIDITY = timedelta(days=1)  # validUntil / exp of a signed list
+REFRESH_AFTER = timedelta(hours=12)  # re-sign unchanged lists well before they expire
+APPLY_BATCH = 1000  # changes deleted per statement
+_MEMO_SECONDS = 1.0  # per-process memo of published lists (the /status/ read path)
+
+BITSTRING_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+STATUSLIST_JWT_TYP = "statuslist+jwt"
+
+
+class StatusChangeRefused(CredentialError):
+    code = "status_change_refused"
+
+
+# --- allocation --------------------------------------------------------------------------------
 
 def permuted_index(key: bytes, counter: int, size: int) -> int:
     """A keyed pseudo-random permutation of range(size) (a Feistel network over the next even
     number of bits, cycle-walking back into range). Unique for unique counters, unguessable
     without the list's key."""
-    half_bits = ((size - 1).bit_length() + 1) // 2
-    mask = (1 << half_bits) - 1
-    value = counter
-    while True:
-        left, right = value >> half_bits, value & mask
+    return _Permutation(key, size).index(counter)
+
+
+class _Permutation:
+    """permuted_index for one key, with its HMAC-SHA256 round functions (RFC 2104) keyed once:
+    the inner hash has absorbed key XOR ipad and the round number, the outer key XOR opad, and
+    each call copies them. The same outputs as hmac.digest (allocated indexes depend on them),
+    at a fraction of the cost: allocation computes a million of them for a large import."""
+
+    def __init__(self, key: bytes, size: int):
+        self.size = size
+        self.half_bits = ((size - 1).bit_length() + 1) // 2
+        self.mask = (1 << self.half_bits) - 1
+        block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+        self.outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in block))
+        self.inner = []
         for round_number in range(_ROUNDS):
-            digest = hmac.new(key, bytes([round_number]) + right.to_bytes(4, "big"),
-                              hashlib.sha256).digest()
-            left, right = right, left ^ (int.from_bytes(digest[:4], "big") & mask)
-        value = (left << half_bits) | right
-        if value < size:
-            return value
+            inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in block))
+            inner.update(bytes([round_number]))
+            self.inner.append(inner)
+
+    def index(self, counter: int) -> int:
+        half_bits, mask, outer = self.half_bits, self.mask, self.outer
+        value = counter
+        while True:
+            left, right = value >> half_bits, value & mask
+            for keyed in self.inner:
+                inner = keyed.copy()
+                inner.update(right.to_bytes(4, "big"))
+                digest = outer.copy()
+                digest.update(inner.digest())
+                left, right = right, left ^ (int.from_bytes(digest.digest()[:4], "big") & mask)
+            value = (left << half_bits) | right
+            if value < self.size:
+                return value
 
 
 def _new_list(issuer: str, kind: str, purpose: str) -> StatusList:
@@ -52,7 +125,8 @@ def allocate(issuer: str, *, kind: str = StatusList.Kind.BITSTRING,
     """`count` fresh (list, index) pairs for `issuer`; opens a new list when one fills."""
     entries: list[tuple[StatusList, int]] = []
     while len(entries) < count:
-        status_list = (StatusList.objects.select_for_update()
+        # NO KEY UPDATE: rows referencing the list (passports, changes) can still be written.
+        status_list = (StatusList.objects.select_for_update(no_key=True)
                        .filter(issuer=issuer, kind=kind, purpose=purpose,
                                allocated__lt=LIST_SIZE)
                        .order_by("created_at").first())
@@ -60,10 +134,288 @@ def allocate(issuer: str, *, kind: str = StatusList.Kind.BITSTRING,
             _new_list(issuer, kind, purpose)
             continue
         take = min(count - len(entries), status_list.size - status_list.allocated)
-        key = bytes(status_list.permutation_key)
+        permutation = _Permutation(bytes(status_list.permutation_key), status_list.size)
         start = status_list.allocated
-        entries += [(status_list, permuted_index(key, n, status_list.size))
-                    for n in range(start, start + take)]
+        entries += [(status_list, permutation.index(n)) for n in range(start, start + take)]
         status_list.allocated = start + take
         status_list.save(update_fields=["allocated"])
     return entries
+
+
+def status_list_url(list_id) -> str:
+    return f"{settings.PUBLIC_BASE_URL}{STATUS_PATH}{list_id}"
+
+
+# --- recording changes -------------------------------------------------------------------------
+
+def status_change(list_id, index: int, value: int) -> None:
+    """Record that entry `index` of list `list_id` becomes `value` (see status_changes)."""
+    status_changes([(list_id, index, value)])
+
+
+def status_changes(changes: Iterable[tuple]) -> None:
+    """Record (list_id, index, value) changes in the caller's transaction; after commit, each
+    list's publication is scheduled (coalesced). Values are absolute (1 = set for a bitstring,
+    a TokenStatus for a token list) and applied in the order recorded, so callers record the
+    change in the transaction that changes (and locks) the credential's own state."""
+    changes = [(uuid.UUID(str(list_id)), index, int(value)) for list_id, index, value in changes]
+    if not changes:
+        return
+    lists = {row[0]: row[1:] for row in StatusList.objects.filter(
+        pk__in={list_id for list_id, _, _ in changes}).values_list("pk", "size",
+                                                                     "bits_per_entry")}
+    for list_id, index, value in changes:
+        if list_id not in lists:
+            raise StatusChangeRefused(f"no status list {list_id}", code="status_unknown")
+        size, bits = lists[list_id]
+        if not 0 <= index < size or not 0 <= value < (1 << bits):
+            raise StatusChangeRefused(f"entry {index} := {value} does not fit list {list_id}",
+                                      code="status_entry_invalid")
+    StatusChange.objects.bulk_create(
+        [StatusChange(status_list_id=list_id, index=index, value=value)
+         for list_id, index, value in changes], batch_size=APPLY_BATCH)
+    list_ids = sorted({str(list_id) for list_id, _, _ in changes})
+    transaction.on_commit(lambda: schedule_publication(list_ids))
+
+
+def _scheduled_key(list_id) -> str:
+    return f"status-list:scheduled:{list_id}"
+
+
+def schedule_publication(list_ids: Iterable) -> None:
+    """Enqueue one delayed publication per list, unless one is already waiting: the cache key
+    is taken atomically (SET NX) here and released by the task as it starts, before it reads
+    the changes, so every change is read by a publication that starts after it committed."""
+    from credentials.tasks import publish_status_list
+
+    for list_id in list_ids:
+        if not cache.add(_scheduled_key(list_id), 1, timeout=SCHEDULED_KEY_SECONDS):
+            continue
+        try:
+            publish_status_list.apply_async((str(list_id),), countdown=COALESCE_SECONDS,
+                                            retry=False)
+        except Exception as exc:  # noqa: BLE001 - a broker failure; the sweep republishes
+            log.warning("could not enqueue publication of status list %s (%s); the sweep "
+                        "will publish it", list_id, type(exc).__name__)
+
+
+def publication_started(list_id) -> None:
+    """Called by the task before it publishes: later changes schedule a new publication."""
+    cache.delete(_scheduled_key(list_id))
+
+
+# --- token status entries (SD-JWT VCs) -------------------------------------------------------
+
+@dataclass(frozen=True)
+class TokenEntry:
+    list_id: uuid.UUID
+    index: int
+
+    @property
+    def uri(self) -> str:
+        return status_list_url(self.list_id)
+
+    def reference(self) -> dict:
+        """The `status` claim of the referenced token: {"status_list": {"idx", "uri"}}."""
+        return {"status_list": {"idx": self.index, "uri": self.uri}}
+
+
+def token_entry_allocate(issuer: str) -> TokenEntry:
+    """A fresh entry in one of `issuer`'s IETF Token Status Lists (2 bits per entry)."""
+    status_list, index = allocate(issuer, kind=StatusList.Kind.TOKEN,
+                                  purpose=StatusList.Purpose.STATUS)[0]
+    return TokenEntry(status_list.pk, index)
+
+
+@transaction.atomic
+def token_status_set(entry: TokenEntry, status: TokenStatus) -> bool:
+    """Set a token entry to VALID, SUSPENDED or INVALID (revoked). INVALID is final: anything
+    else afterwards is refused (`revoked_is_final`). Returns whether anything changed.
+
+    Takes the list's row lock so two changes of one entry cannot both pass the check."""
+    status = TokenStatus(status)
+    status_list = (StatusList.objects.select_for_update(no_key=True)
+                   .filter(pk=entry.list_id, kind=StatusList.Kind.TOKEN).first())
+    if status_list is None:
+        raise StatusChangeRefused(f"no token status list {entry.list_id}",
+                                  code="status_unknown")
+    current = current_status(status_list, entry.index)
+    if current == status:
+        return False
+    if current == TokenStatus.INVALID:
+        raise StatusChangeRefused("the credential is revoked; revocation is permanent and "
+                                  "cannot be undone", code="revoked_is_final")
+    status_change(entry.list_id, entry.index, status)
+    return True
+
+
+def current_status(status_list: StatusList, index: int) -> int:
+    """The entry's value now: its last pending change, or its bits."""
+    pending = (StatusChange.objects.filter(status_list=status_list, index=index)
+               .order_by("-id").values_list("value", flat=True).first())
+    if pending is not None:
+        return pending
+    return list_codec(status_list.kind, bytes(status_list.statuses),
+                      status_list.bits_per_entry).get(index)
+
+
+def list_codec(kind: str, data: bytes, bits: int) -> Bitstring | TokenStatusList:
+    if kind == StatusList.Kind.BITSTRING:
+        return Bitstring.from_bytes(data)
+    return TokenStatusList.from_bytes(data, bits)
+
+
+def current_codec(list_id, kind: str) -> tuple[StatusList, Bitstring | TokenStatusList] | None:
+    """A list with its pending changes applied: what the database knows now (the verifier's
+    view of our own lists, ahead of the published list by up to a few seconds)."""
+    status_list = (StatusList.objects.filter(pk=list_id, kind=kind)
+                   .only("issuer", "kind", "purpose", "statuses", "bits_per_entry").first())
+    if status_list is None:
+        return None
+    codec = list_codec(kind, bytes(status_list.statuses), status_list.bits_per_entry)
+    for index, value in (StatusChange.objects.filter(status_list_id=list_id).order_by("id")
+                         .values_list("index", "value")):
+        codec.set(index, value)
+    return status_list, codec
+
+
+# --- publishing ------------------------------------------------------------------------------
+
+def status_list_publish(list_id, *, force: bool = False) -> bool:
+    """Fold the pending changes into the list and re-sign it, unless nothing changed and the
+    signature is fresh (or `force`). Returns whether a new list was signed."""
+    with transaction.atomic():
+        # NO KEY UPDATE queues publishers of one list and leaves inserts of changes unblocked.
+        status_list = StatusList.objects.select_for_update(no_key=True).filter(pk=list_id).first()
+        if status_list is None:  # lists are never deleted, but a late task must not crash
+            log.warning("status list %s to publish does not exist", list_id)
+            return False
+        changes = list(StatusChange.objects.filter(status_list=status_list).order_by("id")
+                       .values_list("id", "index", "value"))
+        now = timezone.now()
+        if not (changes or force or _needs_signing(status_list, now)):
+            return False
+        codec = list_codec(status_list.kind, bytes(status_list.statuses),
+                           status_list.bits_per_entry)
+        if changes:
+            for _, index, value in changes:
+                codec.set(index, value)
+            status_list.statuses = codec.to_bytes()
+            status_list.version += 1
+            # Exactly the rows applied: a change committed meanwhile waits for the next run.
+            ids = [change_id for change_id, _, _ in changes]
+            for start in range(0, len(ids), APPLY_BATCH):
+                StatusChange.objects.filter(pk__in=ids[start:start + APPLY_BATCH]).delete()
+        status_list.published = _sign(status_list, codec, now)
+        status_list.published_version = status_list.version
+        status_list.published_at = now
+        status_list.save(update_fields=["statuses", "version", "published",
+                                        "published_version", "published_at"])
+    _MEMO.pop(str(status_list.pk), None)
+    return True
+
+
+def _needs_signing(status_list: StatusList, now: datetime) -> bool:
+    return (not status_list.published or status_list.published_version != status_list.version
+            or status_list.published_at is None
+            or status_list.published_at < now - REFRESH_AFTER)
+
+
+def _sign(status_list: StatusList, codec, now: datetime) -> str:
+    signer = signer_for(status_list.issuer)
+    url = status_list_url(status_list.pk)
+    if status_list.kind == StatusList.Kind.BITSTRING:
+        return secure_jwt(bitstring_credential(status_list, codec, now, url), signer)
+    # IETF Token Status List, Status List Token in JWT format.
+    claims = {"iss": status_list.issuer, "sub": url, "iat": int(now.timestamp()),
+              "exp": int((now + VALIDITY).timestamp()), "ttl": TTL_SECONDS,
+              "status_list": codec.to_claim()}
+    return jose.sign(claims, signer, {"typ": STATUSLIST_JWT_TYP,
+                                      "kid": signer.verification_method})
+
+
+def bitstring_credential(status_list: StatusList, codec: Bitstring, now: datetime,
+                         url: str) -> dict:
+    """A BitstringStatusListCredential (Bitstring Status List v1.0 §2.2), VCDM 2.0."""
+    return {
+        "@context": [BITSTRING_CONTEXT],
+        "id": url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": status_list.issuer,
+        "validFrom": _iso(now),
+        "validUntil": _iso(now + VALIDITY),
+        "credentialSubject": {
+            "id": f"{url}#list",
+            "type": "BitstringStatusList",
+            "statusPurpose": status_list.purpose,
+            "encodedList": codec.encode(),
+            "ttl": TTL_SECONDS * 1000,  # milliseconds, per the spec
+        },
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def status_lists_publish_due() -> list[str]:
+    """Ids of the lists the sweep must publish: changes pending longer than a publication
+    takes, never published, or signed long enough ago to be re-signed before expiry."""
+    now = timezone.now()
+    stale = set(StatusChange.objects.filter(created_at__lt=now - STALE_AFTER).order_by()
+                .values_list("status_list_id", flat=True).distinct())
+    due = set(StatusList.objects.filter(
+        Q(published="") | Q(published_at__lt=now - REFRESH_AFTER)).values_list("pk", flat=True))
+    return sorted(str(list_id) for list_id in stale | due)
+
+
+# --- serving ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PublishedList:
+    """A signed list as /status/<uuid> serves it."""
+
+    list_id: str
+    kind: str
+    jwt: bytes
+    etag: str
+    published_at: datetime
+
+    @property
+    def media_type(self) -> str:
+        return ("application/vc+jwt" if self.kind == StatusList.Kind.BITSTRING
+                else "application/statuslist+jwt")
+
+    def envelope_json(self) -> bytes:
+        """A Bitstring list as the JSON an `application/vc` client gets."""
+        return jose.encode_json(envelope(self.jwt.decode("ascii")))
+
+
+_MEMO: dict[str, tuple[float, PublishedList]] = {}
+_MEMO_MAX = 4096
+
+
+def published_list(list_id) -> PublishedList | None:
+    """The signed list, from a per-process memo refreshed every second (the read path of
+    /status/ must not touch the database per request). A list never published, or due for
+    re-signing, is published or scheduled here, so serving works without the sweep."""
+    key = str(list_id)
+    memo = _MEMO.get(key)
+    if memo is not None and time.monotonic() - memo[0] < _MEMO_SECONDS:
+        return memo[1]
+    row = (StatusList.objects.filter(pk=list_id)
+           .values_list("kind", "published", "published_version", "published_at").first())
+    if row is None:
+        return None
+    kind, jwt, version, published_at = row
+    if not jwt:  # a new list: sign it once, now
+        status_list_publish(list_id)
+        return published_list(list_id)
+    if published_at < timezone.now() - REFRESH_AFTER:
+        schedule_publication([key])
+    published = PublishedList(key, kind, jwt.encode("ascii"),
+                              f"{version}.{int(published_at.timestamp() * 1000)}", published_at)
+    if len(_MEMO) >= _MEMO_MAX:
+        _MEMO.clear()
+    _MEMO[key] = (time.monotonic(), published)
+    return published

@@ -163,9 +163,9 @@ class Verifier:
                                            f"entry says {purpose}"}
         value = view.status(index)
         if kind == "token":
-            return {"ok": value == 0, "detail": TOKEN_STATUS_WORDS.get(value, "valid"
-                                                                        if value == 0
-                                                                        else f"status {value}")}
+            word = "valid" if value == 0 else TOKEN_STATUS_WORDS.get(value, f"status {value}")
+            return {"ok": value == 0, "detail": word,
+                    "purpose": "suspension" if word == "suspended" else "revocation"}
         return {"ok": value == 0, "detail": STATUS_WORDS.get(purpose, purpose) if value else
                 "valid"}
 

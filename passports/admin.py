@@ -12,6 +12,7 @@ from functools import cache
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -40,6 +41,7 @@ from passports.services.products import (
     product_create,
     product_update,
 )
+from passports.services.status import passports_change_status
 from wallet.models import Organisation
 from wallet.selectors import organisation_of
 
@@ -446,6 +448,13 @@ def _qr_html(product) -> str:
 
 # Passports -------------------------------------------------------------------------------------
 
+class PassportActionForm(ActionForm):
+    """The action bar, with the reason that revoke, suspend and reinstate record."""
+
+    reason = forms.CharField(required=False, max_length=500, label="Reason",
+                             widget=forms.TextInput(attrs={"placeholder": "why (recorded)"}))
+
+
 @admin.register(Passport)
 class PassportAdmin(ReadOnlyScopedAdmin):
     organisation_path = "product__organisation"
@@ -459,9 +468,9 @@ class PassportAdmin(ReadOnlyScopedAdmin):
     fields = ["product_link", "version", "state", "state_reason", "issued_at", "superseded_by",
               "status_list", "status_index", "created_at", "updated_at"]
     readonly_fields = fields
-    # Lifecycle actions. Revoke, suspend and reinstate join this list: each is a thin action
-    # like `reissue` that calls one service for the selected passports with actor=request.user.
-    actions = ["reissue"]
+    # Lifecycle actions: each calls one service for the selected passports.
+    actions = ["reissue", "revoke", "suspend", "reinstate"]
+    action_form = PassportActionForm
 
     @admin.display(description="GTIN", ordering="product__gtin")
     def gtin(self, passport):
@@ -483,6 +492,38 @@ class PassportAdmin(ReadOnlyScopedAdmin):
     def reissue(self, request, queryset):
         products = Product.objects.filter(pk__in=queryset.values("product_id"))
         request_passports(self, request, products, reason="re-issued in the admin")
+
+    @admin.action(description="Revoke (permanent)", permissions=["revoke"])
+    def revoke(self, request, queryset):
+        self._change_status(request, queryset, "revoke")
+
+    @admin.action(description="Suspend", permissions=["revoke"])
+    def suspend(self, request, queryset):
+        self._change_status(request, queryset, "suspend")
+
+    @admin.action(description="Reinstate (lift a suspension)", permissions=["revoke"])
+    def reinstate(self, request, queryset):
+        self._change_status(request, queryset, "reinstate")
+
+    def has_revoke_permission(self, request) -> bool:
+        """Revoking, suspending and reinstating change a passport. (Needs a mandate with the
+        `passports:revoke` scope once wallet mandates exist, DESIGN §7.)"""
+        return request.user.has_perm("passports.change_passport")
+
+    def _change_status(self, request, queryset, action: str) -> None:
+        reason = request.POST.get("reason", "").strip() or "via admin"
+        outcome = passports_change_status(passports=queryset.values_list("pk", flat=True),
+                                          action=action, actor=request.user, reason=reason)
+        done = {"revoke": "Revoked", "suspend": "Suspended", "reinstate": "Reinstated"}[action]
+        text = f"{done} {len(outcome.changed)} passport(s)."
+        if outcome.unchanged:
+            text += f" {len(outcome.unchanged)} already were."
+        self.message_user(request, text, messages.SUCCESS if outcome.changed else messages.INFO)
+        for _, refusal in outcome.refused[:10]:
+            self.message_user(request, refusal.detail, messages.ERROR)
+        if len(outcome.refused) > 10:
+            self.message_user(request, f"… and {len(outcome.refused) - 10} more refused.",
+                              messages.ERROR)
 
     def changelist_view(self, request, extra_context=None):
         counts = dict(self.get_queryset(request).order_by().values_list("state")
@@ -556,3 +597,47 @@ class RestrictedCredentialAdmin(ReadOnlyScopedAdmin):
             return "The stored JWT cannot be decoded."
         return format_html("<pre>{}</pre><pre>{}</pre>", _pretty_json(header),
                            _pretty_json(payload))
+
+
+# Entitlements (partner API) ---------------------------------------------------------------------
+
+from passports.models import Entitlement  # noqa: E402 - kept with its admin, a block of its own
+
+
+@admin.register(Entitlement)
+class EntitlementAdmin(OrganisationScopedAdmin):
+    """Which partner organisations may read which restricted access group of this
+    manufacturer's passports through the API. Staff give them for their own organisation."""
+
+    organisation_path = "manufacturer"
+    list_display = ["partner", "access_group", "created_by", "created_at"]
+    list_filter = ["access_group"]
+    list_select_related = ["manufacturer", "partner", "created_by"]
+    search_fields = ["partner__legal_name", "partner__slug"]
+
+    def get_fields(self, request, obj=None):
+        fields = ["partner", "access_group"]
+        if request.user.is_superuser:
+            fields.insert(0, "manufacturer")
+        return fields if obj is None else [*fields, "created_by", "created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # An entitlement is given or taken away (deleted), never turned into another one.
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "partner" and not request.user.is_superuser:
+            own = organisation_of(request.user)
+            kwargs["queryset"] = Organisation.objects.exclude(pk=getattr(own, "pk", None))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and (
+            request.user.is_superuser or organisation_of(request.user) is not None)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            if not request.user.is_superuser:
+                obj.manufacturer = organisation_of(request.user)
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from passports import gs1
+from passports.categories import ACCESS_GROUPS
 from wallet.models import Organisation
 
 
@@ -134,3 +135,37 @@ class PassportEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action}: {self.from_state or '-'} → {self.to_state}"
+
+
+# The access groups that are not public: what an entitlement can give.
+RESTRICTED_GROUPS = [(key, label) for key, label in ACCESS_GROUPS if key != "public"]
+
+
+class Entitlement(models.Model):
+    """A manufacturer lets a partner organisation read one restricted access group of its
+    passports (e.g. a recycler `legitimate_interest`, a market surveillance authority
+    `authorities`). Given in the admin by the manufacturer's staff."""
+
+    manufacturer = models.ForeignKey(Organisation, on_delete=models.CASCADE,
+                                     related_name="entitlements_given")
+    partner = models.ForeignKey(Organisation, on_delete=models.CASCADE,
+                                related_name="entitlements_received")
+    access_group = models.CharField(max_length=40, choices=RESTRICTED_GROUPS)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["manufacturer", "partner", "access_group"]
+        constraints = [
+            models.UniqueConstraint(fields=["manufacturer", "partner", "access_group"],
+                                    name="one_entitlement_per_group"),
+            models.CheckConstraint(condition=~models.Q(manufacturer=models.F("partner")),
+                                   name="entitlement_to_another_organisation"),
+            models.CheckConstraint(
+                condition=models.Q(access_group__in=[key for key, _ in RESTRICTED_GROUPS]),
+                name="entitlement_to_a_restricted_group"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner.slug} may read {self.access_group} of {self.manufacturer.slug}"

@@ -3,6 +3,7 @@
 import logging
 
 from celery import shared_task
+from django.contrib.auth import get_user_model
 from django.db import DatabaseError, InterfaceError, OperationalError
 
 from passports.services.issuance import (
@@ -10,6 +11,7 @@ from passports.services.issuance import (
     passports_requeue_stale,
     passports_sign,
 )
+from passports.services.status import passports_change_status
 
 log = logging.getLogger(__name__)
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
@@ -39,3 +41,19 @@ def sign_passports(self, passport_ids: list[str]) -> int:
 @shared_task(name="passports.requeue_stale")
 def requeue_stale_passports() -> int:
     return passports_requeue_stale()
+
+
+@shared_task(bind=True, name="passports.change_status", acks_late=True, max_retries=5)
+def change_passports_status(self, passport_ids: list[str], action: str, reason: str = "",
+                            actor_id: int | None = None) -> int:
+    """Revoke, suspend or reinstate many passports in the background (e.g. a product recall).
+    Replays are safe: passports already in the target state are left alone."""
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    try:
+        outcome = passports_change_status(passports=passport_ids, action=action, actor=actor,
+                                          reason=reason)
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from exc
+    for passport, refusal in outcome.refused:
+        log.info("%s refused for passport %s: %s", action, passport.pk, refusal.code)
+    return len(outcome.changed)

@@ -32,7 +32,12 @@ CONTEXT_URL = "https://w3id.org/dpp-wallet/contexts/v1"
 VOCAB_BASE = "https://w3id.org/dpp-wallet/vocab#"
 CONTEXT_FILE = Path(contexts.__file__).resolve().parent / "dpp-wallet-v1.jsonld"
 # DigitalIdentityAnchor: the UNTP 0.7.0 context leaves the DIA credential type undefined too.
-TYPES = ("DigitalProductPassport", "Characteristics", "DigitalIdentityAnchor")
+# AccessRoleCredential: the wallet's role credential ("authorised recycler" for an access group).
+TYPES = ("DigitalProductPassport", "Characteristics", "DigitalIdentityAnchor",
+         "AccessRoleCredential")
+# Terms of the service's own credentials, beside the category attributes.
+CREDENTIAL_TERMS = {"role": {"@id": VOCAB_BASE + "role"},
+                    "accessGroup": {"@id": VOCAB_BASE + "accessGroup"}}
 
 UNTP = "https://vocabulary.uncefact.org/untp/"
 UNIT_CODES = "https://vocabulary.uncefact.org/UnitMeasureCode#"
@@ -80,11 +85,12 @@ def build_context() -> dict:
                 )
             terms.setdefault(attribute.key, definition)
             defined_by.setdefault(attribute.key, here)
-    clashes = set(terms) & set(TYPES)
+    clashes = (set(terms) & set(TYPES)) | (set(terms) & set(CREDENTIAL_TERMS))
     if clashes:
         raise ValueError(f"attribute keys clash with type names: {sorted(clashes)}")
     context: dict = {"@version": 1.1, "@protected": True}
     context.update({name: {"@id": term_iri(name)} for name in TYPES})
+    context.update(CREDENTIAL_TERMS)
     context.update({key: terms[key] for key in sorted(terms)})
     return {"@context": context}
 

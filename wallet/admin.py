@@ -1,6 +1,10 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.utils.html import format_html
 
-from wallet.models import Member, Organisation
+from wallet.api_tokens import api_token_create, api_token_revoke
+from wallet.models import ApiToken, Member, Organisation
+from wallet.selectors import organisation_of
 from wallet.services import organisation_ensure_key
 
 
@@ -42,3 +46,81 @@ class OrganisationAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return queryset
         return queryset.filter(members__user=request.user)
+
+
+# API keys ---------------------------------------------------------------------------------------
+
+class ApiTokenAddForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(choices=ApiToken.Scope.choices,
+                                       widget=forms.CheckboxSelectMultiple, required=False,
+                                       help_text="What the key may do. Choose only what the "
+                                                 "client needs.")
+
+    class Meta:
+        model = ApiToken
+        fields = ["organisation", "name", "scopes"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Keys are made here or with `manage.py api_token`. The key is shown once, in the message
+    after saving; only its hash is stored. After that a key can only be revoked."""
+
+    form = ApiTokenAddForm
+    list_display = ["name", "prefix", "organisation", "scope_list", "created_at",
+                    "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix"]
+    actions = ["revoke"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("organisation", "created_by")
+        if request.user.is_superuser:
+            return queryset
+        organisation = organisation_of(request.user)
+        return queryset.filter(organisation=organisation) if organisation else queryset.none()
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["organisation", "name", "scopes"] if request.user.is_superuser \
+                else ["name", "scopes"]
+        return ["organisation", "name", "prefix", "scope_list", "created_by", "created_at",
+                "last_used_at", "revoked_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj) if obj is not None else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:  # the change page only shows: every field is read-only
+            kwargs["form"] = forms.ModelForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and (
+            request.user.is_superuser or organisation_of(request.user) is not None)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        organisation = (form.cleaned_data.get("organisation") if request.user.is_superuser
+                        else organisation_of(request.user))
+        token, key = api_token_create(organisation=organisation, name=obj.name,
+                                      scopes=form.cleaned_data["scopes"],
+                                      created_by=request.user)
+        obj.pk = token.pk  # the admin goes on with `obj`: make it the stored row
+        obj.refresh_from_db()
+        self.message_user(request, format_html(
+            "The API key, shown only now (copy it; only its hash is stored): <code>{}</code>",
+            key), messages.WARNING)
+
+    @admin.display(description="Scopes")
+    def scope_list(self, token):
+        return ", ".join(token.scopes) or "-"
+
+    @admin.action(description="Revoke selected API keys", permissions=["change"])
+    def revoke(self, request, queryset):
+        for token in queryset.filter(revoked_at__isnull=True):
+            api_token_revoke(token=token)
+        self.message_user(request, "Revoked; the keys no longer work.", messages.SUCCESS)
+
+import wallet.admin_identity  # noqa: E402,F401 - registers the legal-identity admin

@@ -1,5 +1,5 @@
-"""Suspending, reinstating and revoking credentials the wallet issued: the state here changes at
-once; the status-list bit flips (and the list is re-signed) in a Celery task after commit."""
+"""Suspending, reinstating and revoking credentials the wallet issued: the state here and the
+recorded status-list change commit together; a Celery task re-signs the list soon after."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ def _flip(credential: WalletCredential, to_state: str) -> None:
         value = TOKEN_VALUES[to_state]
     else:  # a Bitstring revocation entry: set means revoked
         value = 1 if to_state == WalletCredential.State.REVOKED else 0
-    transaction.on_commit(lambda: status_change(credential.status_list_id,
-                                                credential.status_index, value))
+    # Recorded in this transaction; the list is re-signed (coalesced) after commit.
+    status_change(credential.status_list_id, credential.status_index, value)
 
 
 def wallet_credential_set_state(credential: WalletCredential, to_state: str,

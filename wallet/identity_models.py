@@ -83,6 +83,8 @@ class WalletCredential(models.Model):
         IDENTITY_ANCHOR = "identity_anchor", "UNTP Digital Identity Anchor"
         BUSINESS_IDENTITY = "business_identity", "EU business wallet identity (SD-JWT VC)"
         MANDATE = "mandate", "Mandate (power of representation)"
+        ROLE = "role", "Access role (e.g. authorised recycler)"
+        IMPORTED = "imported", "Imported from elsewhere"
 
     class State(models.TextChoices):
         ACTIVE = "active", "Active"

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
@@ -51,6 +52,59 @@ class Member(models.Model):
     def __str__(self) -> str:
         return f"{self.user} @ {self.organisation.slug}"
 
+class ApiToken(models.Model):
+    """An API key of an organisation (DESIGN §5: `Authorization: Token <key>`).
+
+    Only a SHA-256 of the key is stored. That is the right hash here, unlike for passwords: the
+    key is 256 random bits made by the service, so there is nothing to guess and no need for a
+    slow, salted hash; a fast one keeps every request at one indexed lookup. The key itself is
+    shown once, when it is created. `prefix` (its first characters) tells keys apart in lists."""
+
+    class Scope(models.TextChoices):
+        PRODUCTS_READ = "products:read", "Read products"
+        PRODUCTS_WRITE = "products:write", "Create and update products"
+        PASSPORTS_READ = "passports:read", "Read passports, their credentials and restricted data"
+        PASSPORTS_ISSUE = "passports:issue", "Issue passports"
+        PASSPORTS_REVOKE = "passports:revoke", "Revoke, suspend and reinstate passports"
+        CREDENTIALS_ISSUE = "credentials:issue", "Issue credentials through the VC-API"
+
+    PREFIX_LENGTH = 8
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE,
+                                     related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the key is for, e.g. “ERP export”.")
+    prefix = models.CharField(max_length=PREFIX_LENGTH, editable=False,
+                              help_text="The first characters of the key.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(default=list, blank=True,
+                              help_text="What the key may do (see ApiToken.Scope).")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.organisation.slug}: {self.name} ({self.prefix}…)"
+
+    def clean(self):
+        super().clean()
+        if not isinstance(self.scopes, list) or not all(isinstance(s, str) for s in self.scopes):
+            raise ValidationError({"scopes": "A list of scope names."}, code="invalid")
+        unknown = sorted(set(self.scopes) - set(self.Scope.values))
+        if unknown:
+            raise ValidationError({"scopes": f"Unknown scopes: {', '.join(unknown)}."},
+                                  code="unknown_scope")
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
 from wallet.identity_models import (  # noqa: E402,F401 - models of the wallet's legal side
     AttestationRequest,
     LegalDetails,
@@ -58,3 +112,4 @@ from wallet.identity_models import (  # noqa: E402,F401 - models of the wallet's
     TrustedAnchor,
     WalletCredential,
 )
+from wallet.messaging_models import InboxMessage, Invoice, Message, MessageAttachment, OutboxMessage  # noqa: E402,F401,E501

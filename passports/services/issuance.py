@@ -179,7 +179,7 @@ def _supersede_previous(passports: list[Passport], now) -> None:
     older = (Passport.objects.select_for_update()
              .filter(product_id__in=newest, state__in=[Passport.State.ISSUED,
                                                        Passport.State.SUSPENDED])
-             .exclude(pk__in=[p.pk for p in passports]))
+             .exclude(pk__in=[p.pk for p in passports]).order_by("pk"))  # one lock order
     events = []
     for old in older:
         current = newest[old.product_id]

@@ -12,6 +12,7 @@ from credentials.did_web import DidResolver
 from credentials.status_fetcher import StatusFetcher
 from credentials.verifier import Verifier
 from passports.models import Passport
+from wallet.trust import ServiceTrustRegistry  # the legal person behind an issuer's DID
 
 CREDENTIAL_PATH = "/api/v1/passports/"
 
@@ -37,14 +38,22 @@ def service_state_check(credential: dict, verdict: dict) -> None:
         return
     verdict["passport"] = {"id": str(passport.pk), "version": passport.version,
                            "state": passport.state}
+    if passport.state in (Passport.State.SUSPENDED, Passport.State.REVOKED):
+        verdict["passport"]["reason"] = passport.state_reason or ""
     if passport.state == Passport.State.SUSPENDED:
+        # The credential carries a revocation entry only (UNTP 0.7.0): suspension is ours.
         verdict["checks"].append({"check": "status", "ok": False, "purpose": "suspension",
                                   "detail": "suspended",
                                   "reason": passport.state_reason or ""})
     elif passport.state == Passport.State.REVOKED:
-        # The list is re-signed within seconds; the database knows at once.
-        if not any(c["check"] == "status" and c.get("detail") == "revoked"
-                   for c in verdict["checks"]):
+        # Our own lists are read with their pending changes, so the status check normally
+        # says revoked already; the passport's state is the backstop (e.g. a restricted
+        # credential, which has no status entry).
+        revoked = [c for c in verdict["checks"]
+                   if c["check"] == "status" and c.get("detail") == "revoked"]
+        for check in revoked:
+            check["reason"] = passport.state_reason or ""
+        if not revoked:
             verdict["checks"].append({"check": "status", "ok": False, "purpose": "revocation",
                                       "detail": "revoked",
                                       "reason": passport.state_reason or ""})
@@ -64,7 +73,7 @@ def _current_version(passport: Passport) -> Passport:
 
 
 def verifier() -> Verifier:
-    return Verifier(keys=DidResolver(), status=StatusFetcher(),
+    return Verifier(keys=DidResolver(), status=StatusFetcher(), trust=ServiceTrustRegistry(),
                     extra_checks=[service_state_check])
 
 

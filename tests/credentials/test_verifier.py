@@ -228,6 +228,7 @@ def test_sd_jwt_vc_suspended_through_its_token_status_list(signer):
 
     assert verdict["format"] == "dc+sd-jwt"
     assert checks(verdict)["status"]["detail"] == "suspended"
+    assert checks(verdict)["status"]["purpose"] == "suspension"
     lists.token_view.codec.set(7, 0)
     assert verifier(signer, lists).verify(sd_jwt, now=datetime.now(UTC))["verified"] is True
 

@@ -1,0 +1,33 @@
+"""The partner API's routes: `urlpatterns` under /api/v1/ (config/api_urls.py) and the W3C
+VC-API's `vc_api_urlpatterns` at the root (config/urls.py). Ids are matched as text and checked
+by the views, so a malformed id gets the same problem+json 404 as an unknown one."""
+
+from django.urls import path
+
+from passports.api import views
+
+urlpatterns = [
+    path("products/", views.ProductCollectionApi.as_view(), name="api-products"),
+    path("products/<str:product_id>/", views.ProductItemApi.as_view(), name="api-product"),
+    path("passports/", views.PassportCollectionApi.as_view(), name="api-passports"),
+    path("passports/<str:passport_id>/", views.PassportDetailApi.as_view(),
+         name="api-passport"),
+    path("passports/<str:passport_id>/credential", views.PassportCredentialApi.as_view(),
+         name="api-passport-credential"),
+    path("passports/<str:passport_id>/credential/<str:access_group>",
+         views.RestrictedCredentialApi.as_view(), name="api-passport-restricted"),
+    path("passports/<str:passport_id>/revoke", views.PassportRevokeApi.as_view(),
+         name="api-passport-revoke"),
+    path("passports/<str:passport_id>/suspend", views.PassportSuspendApi.as_view(),
+         name="api-passport-suspend"),
+    path("passports/<str:passport_id>/reinstate", views.PassportReinstateApi.as_view(),
+         name="api-passport-reinstate"),
+    path("verify/", views.VerifyApi.as_view(), name="api-verify"),
+]
+
+vc_api_urlpatterns = [
+    path("credentials/issue", views.CredentialIssueApi.as_view(), name="vc-api-issue"),
+    path("credentials/verify", views.CredentialVerifyApi.as_view(), name="vc-api-verify"),
+    path("presentations/verify", views.PresentationVerifyApi.as_view(),
+         name="vc-api-verify-presentation"),
+]

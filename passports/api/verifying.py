@@ -1,0 +1,130 @@
+"""The API's verifier: the service's verifier (passports/services/verification.py, the same
+checks the public page makes), with two short-lived caches.
+
+- Keys: our own did:web documents come from the database; a partner verifying many passports of
+  one manufacturer would look the same key up for every request. A key stays cached for KEY_TTL
+  seconds per process: a key added by a rotation is found at once (a miss is looked up, never
+  cached), a key removed from a DID document stops verifying within KEY_TTL.
+- Verdicts: the verdict of the same credential (same bytes, same expected challenge/domain) is
+  kept in the cache (Redis when configured) for API_VERDICT_CACHE_SECONDS, like the public
+  page's. It is used only while every passport of this service it names is still in the state
+  it had (one indexed query), so a revocation, suspension, reinstatement or new version shows
+  on the next request; what else can change (a foreign status list, an issuer's trust, a key)
+  shows within those seconds. 0 turns the verdict cache off."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+from credentials.did_web import is_own_did
+from credentials.keys import PublicKey
+from credentials.verifier import Verifier
+from passports.models import Passport
+from passports.services import verification
+
+KEY_TTL = 30.0
+MAX_KEYS = 1024
+
+_keys: dict[str, tuple[PublicKey, float]] = {}
+
+
+class CachedOwnKeys:
+    """A KeyResolver around another: our own verification methods' keys kept for KEY_TTL."""
+
+    def __init__(self, resolver):
+        self.resolver = resolver
+
+    def public_key(self, verification_method: str) -> PublicKey:
+        if not _own_method(verification_method):
+            return self.resolver.public_key(verification_method)
+        now = time.monotonic()
+        cached = _keys.get(verification_method)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        key = self.resolver.public_key(verification_method)  # raises when unknown
+        if len(_keys) >= MAX_KEYS:
+            _keys.clear()
+        _keys[verification_method] = (key, now + KEY_TTL)
+        return key
+
+
+def _own_method(verification_method) -> bool:
+    return (isinstance(verification_method, str) and verification_method.startswith("did:web:")
+            and is_own_did(verification_method.split("#", 1)[0]))
+
+
+def api_verifier() -> Verifier:
+    base = verification.verifier()
+    return dataclasses.replace(base, keys=CachedOwnKeys(base.keys))
+
+
+def verify(secured, **expected) -> dict:
+    """The verdict for any credential or presentation (DESIGN §5 Verdict)."""
+    seconds = settings.API_VERDICT_CACHE_SECONDS
+    if not seconds:
+        return api_verifier().verify(secured, **expected)
+    key = _verdict_key(secured, expected)
+    cached = _recent_verdict(key)
+    if cached is not None and _passport_states(cached["passports"]) == cached["passports"]:
+        return cached["verdict"]
+    verdict = api_verifier().verify(secured, **expected)
+    entry = {"verdict": verdict, "passports": _named_passports(verdict)}
+    cache.set(key, entry, seconds)
+    _remember(key, entry, seconds)
+    return verdict
+
+
+# This process's own copies of recent verdicts, so a repeat costs no cache round trip.
+_local: dict[str, tuple[dict, float]] = {}
+
+
+def _recent_verdict(key: str) -> dict | None:
+    now = time.monotonic()
+    local = _local.get(key)
+    if local is not None and local[1] > now:
+        return local[0]
+    entry = cache.get(key)
+    if entry is not None:
+        _remember(key, entry, settings.API_VERDICT_CACHE_SECONDS)
+    return entry
+
+
+def _remember(key: str, entry: dict, seconds: float) -> None:
+    if len(_local) >= MAX_KEYS:
+        _local.clear()
+    _local[key] = (entry, time.monotonic() + seconds)
+
+
+def _verdict_key(secured, expected: dict) -> str:
+    text = json.dumps([secured, expected], sort_keys=True, separators=(",", ":"), default=str)
+    return "api-verdict:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _named_passports(verdict: dict) -> dict[str, str]:
+    """passport id → state, for every passport of ours the verdict (or an inner one) names."""
+    named = {}
+    if isinstance(verdict.get("passport"), dict):
+        named[verdict["passport"]["id"]] = verdict["passport"]["state"]
+    for inner in verdict.get("credentials") or []:
+        named.update(_named_passports(inner))
+    return named
+
+
+def _passport_states(named: dict[str, str]) -> dict[str, str]:
+    if not named:
+        return {}
+    return {str(pk): state for pk, state in
+            Passport.objects.filter(pk__in=list(named)).values_list("pk", "state")}
+
+
+def verify_passport(passport: Passport) -> dict:
+    """The verdict for one of our passports, from its stored credential."""
+    if not passport.jwt:
+        return verification.verify_passport(passport)  # not signed: says so
+    return verify(passport.jwt)

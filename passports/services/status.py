@@ -1,0 +1,161 @@
+"""Revoking, suspending and reinstating passports.
+
+The state changes at once, in the database, with an event row; revocation also records the flip
+of the passport's bit in its revocation list, which a Celery task re-signs and republishes
+within seconds (credentials.status_registry coalesces a burst into one signature per list).
+
+- Revocation is permanent: a revoked passport is never reinstated or suspended.
+- A passport carries only a revocation entry (UNTP 0.7.0 allows one), so suspension lives in
+  the service: the passport's state, its verdict and its page say `suspended`, with the reason.
+- A superseded version may be revoked (a version that was false when issued must be marked so);
+  superseding itself never revokes. Suspension applies to the current, issued version only.
+- Asking for the state a passport is already in changes nothing (replays are safe)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from credentials.status_registry import status_changes
+from passports.models import Passport, PassportEvent
+from passports.services.issuance import PassportError
+
+State = Passport.State
+LOCK_BATCH = 1000  # passports locked and updated per statement
+LOCKED_FIELDS = ("product_id", "version", "state", "state_reason", "status_list_id",
+                 "status_index", "updated_at")
+
+
+@dataclass(frozen=True)
+class _Action:
+    verb: str  # what callers ask for
+    name: str  # the event's action
+    target: str
+    allowed_from: frozenset[str]
+
+
+REVOKE = _Action("revoke", "revoked", State.REVOKED,
+                 frozenset({State.ISSUED, State.SUSPENDED, State.SUPERSEDED}))
+SUSPEND = _Action("suspend", "suspended", State.SUSPENDED, frozenset({State.ISSUED}))
+REINSTATE = _Action("reinstate", "reinstated", State.ISSUED, frozenset({State.SUSPENDED}))
+ACTIONS = {action.verb: action for action in (REVOKE, SUSPEND, REINSTATE)}
+
+
+@dataclass
+class StatusOutcome:
+    """What a bulk change did: changed, already in the target state, refused (with why)."""
+
+    changed: list[Passport] = field(default_factory=list)
+    unchanged: list[Passport] = field(default_factory=list)
+    refused: list[tuple[Passport, PassportError]] = field(default_factory=list)
+
+
+def passport_revoke(*, passport: Passport, actor=None, reason: str = "") -> Passport:
+    """Revoke for good: state `revoked` now, the list bit flipped within seconds."""
+    return _one(passport, REVOKE, actor, reason)
+
+
+def passport_suspend(*, passport: Passport, actor=None, reason: str = "") -> Passport:
+    """Suspend an issued passport (service state: its API, verdict and page say so)."""
+    return _one(passport, SUSPEND, actor, reason)
+
+
+def passport_reinstate(*, passport: Passport, actor=None, reason: str = "") -> Passport:
+    """Lift a suspension. A revoked passport is refused (`revoked_is_final`)."""
+    return _one(passport, REINSTATE, actor, reason)
+
+
+def _one(passport: Passport, action: _Action, actor, reason: str) -> Passport:
+    outcome = passports_change_status(passports=[passport], action=action.verb, actor=actor,
+                                      reason=reason)
+    if outcome.refused:
+        raise outcome.refused[0][1]
+    current = (outcome.changed or outcome.unchanged)[0]
+    for name in ("state", "state_reason", "updated_at"):
+        setattr(passport, name, getattr(current, name))
+    return passport
+
+
+@transaction.atomic
+def passports_change_status(*, passports: Iterable[Passport] | Iterable, action: str,
+                            actor=None, reason: str = "") -> StatusOutcome:
+    """Apply `action` ("revoke", "suspend" or "reinstate") to many passports in one
+    transaction: rows locked in primary-key order (no deadlock between two bulk changes), one
+    UPDATE per batch, one event per changed passport, one status change per revocation."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown status action {action!r}; one of {sorted(ACTIONS)}")
+    action = ACTIONS[action]
+    ids = sorted({getattr(p, "pk", p) for p in passports}, key=str)
+    outcome = StatusOutcome()
+    now = timezone.now()
+    reason = (reason or "").strip()[:2000]
+    for start in range(0, len(ids), LOCK_BATCH):
+        batch = ids[start:start + LOCK_BATCH]
+        # Pending passports are not locked: their signing task holds them and then locks the
+        # older versions, which this lock may hold (a deadlock); they are refused anyway.
+        locked = list(Passport.objects.select_for_update().filter(pk__in=batch)
+                      .exclude(state=State.PENDING)
+                      .only(*LOCKED_FIELDS).order_by("pk"))  # not the signed credentials
+        if len(locked) < len(batch):
+            pending = (Passport.objects.filter(pk__in=batch)
+                       .exclude(pk__in=[p.pk for p in locked]).only(*LOCKED_FIELDS))
+            outcome.refused += [(passport, _refusal(passport, action, pending=True))
+                                for passport in pending]
+        changed = []
+        for passport in locked:
+            if passport.state == action.target:
+                outcome.unchanged.append(passport)
+            elif passport.state not in action.allowed_from:
+                outcome.refused.append((passport, _refusal(passport, action)))
+            else:
+                changed.append(passport)
+        _apply(changed, action, actor, reason, now)
+        outcome.changed += changed
+    return outcome
+
+
+def _apply(passports: list[Passport], action: _Action, actor, reason: str, now) -> None:
+    if not passports:
+        return
+    state_reason = "" if action is REINSTATE else reason
+    Passport.objects.filter(pk__in=[p.pk for p in passports]).update(
+        state=action.target, state_reason=state_reason, updated_at=now)
+    events = []
+    for passport in passports:
+        from_state = passport.state
+        passport.state, passport.state_reason, passport.updated_at = (action.target,
+                                                                      state_reason, now)
+        details = {}
+        if action is REVOKE and passport.status_list_id is not None:
+            details = {"status_list": str(passport.status_list_id),
+                       "status_index": passport.status_index}
+        events.append(PassportEvent(passport=passport, action=action.name, from_state=from_state,
+                                    to_state=action.target, actor=actor, reason=reason,
+                                    details=details))
+    PassportEvent.objects.bulk_create(events)
+    if action is REVOKE:
+        status_changes((p.status_list_id, p.status_index, 1) for p in passports
+                       if p.status_list_id is not None)
+
+
+def _refusal(passport: Passport, action: _Action, *, pending: bool = False) -> PassportError:
+    label = f"Passport {passport.pk} (version {passport.version})"
+    if pending:
+        return PassportError(f"{label} is still being issued: only an issued passport can be "
+                             f"{action.name}.", code="not_issued")
+    if passport.state == State.REVOKED:
+        return PassportError(f"{label} is revoked. Revocation is permanent: it cannot be "
+                             f"{'reinstated' if action is REINSTATE else 'suspended'}. Issue a "
+                             f"new passport version instead.", code="revoked_is_final")
+    if passport.state == State.FAILED:
+        return PassportError(f"{label} failed to issue: only an issued passport can be "
+                             f"{action.name}.", code="not_issued")
+    if passport.state == State.SUPERSEDED:
+        return PassportError(f"{label} is superseded by a newer version; "
+                             f"{action.verb} the current "
+                             f"version instead.", code="superseded")
+    return PassportError(f"{label} is {passport.state}, not suspended: nothing to reinstate.",
+                         code="not_suspended")

@@ -1,0 +1,121 @@
+"""API keys: made in the admin or with `manage.py api_token`, shown once, stored as a SHA-256
+hash; scoped to an organisation and to chosen scopes. Entitlements are given in the admin by
+the manufacturer's staff, for their own organisation only."""
+
+import hashlib
+import io
+import re
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from passports.models import Entitlement
+from tests.api.conftest import api_client
+from tests.passports.factories import staff_member
+from wallet.api_tokens import api_token_create
+from wallet.models import ApiToken
+
+
+def test_only_the_hash_of_a_key_is_stored(acme):
+    token, key = api_token_create(organisation=acme.organisation, name="ERP",
+                                  scopes=["passports:read"])
+
+    stored = ApiToken.objects.filter(pk=token.pk).values().get()
+    assert key not in str(stored)
+    assert stored["key_hash"] == hashlib.sha256(key.encode()).hexdigest()
+    assert stored["prefix"] == key[:8]
+    assert len(key) >= 43  # 32 random bytes
+
+
+def test_unknown_scopes_are_refused(acme):
+    with pytest.raises(ValidationError):
+        api_token_create(organisation=acme.organisation, name="x", scopes=["passports:all"])
+
+
+def test_the_command_prints_the_key_once_with_the_chosen_scopes(acme, passport):
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("api_token", "acme", "--scope", "passports:read", "--name", "Recycler feed",
+                 stdout=out, stderr=err)
+
+    key = out.getvalue().strip()
+    token = ApiToken.objects.get(name="Recycler feed")
+    assert token.scopes == ["passports:read"] and token.organisation == acme.organisation
+    assert "shown only now" in err.getvalue()
+    client = api_client(key)
+    assert client.get("/api/v1/passports/").status_code == 200
+    assert client.get("/api/v1/products/").status_code == 403
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+
+
+def test_the_command_refuses_unknown_organisations_and_scopes(db):
+    with pytest.raises(CommandError, match="No organisation"):
+        call_command("api_token", "nobody", stdout=io.StringIO(), stderr=io.StringIO())
+    with pytest.raises(CommandError):
+        call_command("api_token", "nobody", "--scope", "everything", stdout=io.StringIO(),
+                     stderr=io.StringIO())
+
+
+@pytest.fixture
+def acme_staff(acme):
+    return staff_member(acme.organisation, "acme-staff")
+
+
+@pytest.fixture
+def other_staff(other):
+    return staff_member(other.organisation, "other-staff")
+
+
+def test_staff_make_a_key_in_the_admin_and_see_it_once(client, acme_staff, passport):
+    client.force_login(acme_staff)
+
+    response = client.post(reverse("admin:wallet_apitoken_add"),
+                           {"name": "Label printer", "scopes": ["passports:read"]}, follow=True)
+
+    token = ApiToken.objects.get(name="Label printer")
+    assert token.organisation.slug == "acme" and token.created_by == acme_staff
+    key = re.search(r"<code>([A-Za-z0-9_-]+)</code>", response.content.decode()).group(1)
+    assert hashlib.sha256(key.encode()).hexdigest() == token.key_hash
+    page = client.get(reverse("admin:wallet_apitoken_change", args=[token.pk]))
+    assert key not in page.content.decode()
+    assert api_client(key).get("/api/v1/passports/").status_code == 200
+
+
+def test_staff_see_only_their_organisations_keys(client, acme, other_staff):
+    client.force_login(other_staff)
+
+    listing = client.get(reverse("admin:wallet_apitoken_changelist")).content.decode()
+
+    acme_token = ApiToken.objects.get(organisation=acme.organisation)
+    assert acme_token.prefix not in listing
+    page = client.get(reverse("admin:wallet_apitoken_change", args=[acme_token.pk]))
+    assert page.status_code in (302, 404)
+
+
+def test_revoking_a_key_in_the_admin_stops_it(client, acme, acme_staff):
+    client.force_login(acme_staff)
+    token = ApiToken.objects.get(organisation=acme.organisation)
+
+    client.post(reverse("admin:wallet_apitoken_changelist"),
+                {"action": "revoke", "_selected_action": [token.pk]})
+
+    assert acme.client.get("/api/v1/passports/").status_code == 401
+
+
+def test_staff_entitle_a_partner_for_their_own_organisation(client, acme, recycle, other,
+                                                            acme_staff, other_staff):
+    client.force_login(acme_staff)
+
+    client.post(reverse("admin:passports_entitlement_add"),
+                {"partner": other.organisation.pk, "access_group": "authorities"})
+
+    given = Entitlement.objects.get(partner=other.organisation)
+    assert given.manufacturer == acme.organisation and given.created_by == acme_staff
+    client.force_login(other_staff)
+    listing = client.get(reverse("admin:passports_entitlement_changelist")).content.decode()
+    assert "Recycle B.V." not in listing  # acme's entitlement of recycle is acme's business
+    assert client.get(reverse("admin:passports_entitlement_change",
+                              args=[given.pk])).status_code in (302, 404)

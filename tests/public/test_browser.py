@@ -1,0 +1,159 @@
+"""The public page in a real headless Chromium (Debian's chromium + chromium-driver, driven by
+Selenium; nothing is downloaded at test time), served by pytest-django's live server.
+
+For an issued, a revoked and a suspended passport it checks the visible verdict, that the page
+made no request outside the service (Chrome's DevTools network events), that its own
+stylesheet applied under the Content-Security-Policy, and that it fits a phone's width; it
+saves a phone-sized screenshot (390 x 844) per case to var/screenshots/, and to
+docs/screenshots/ (the README's pictures) when UPDATE_SCREENSHOTS=1.
+
+Without Chromium the tests skip with the reason, except under CI=true or
+REQUIRE_REAL_SERVICES=1, where they fail: .ci/run installs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from passports.services.status import passport_revoke, passport_suspend
+from tests.conftest import ROOT
+from tests.passports.factories import organisation
+from tests.public.conftest import issue, make_product
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+PHONE = {"width": 390, "height": 844}
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", f"--window-size={PHONE['width']},{PHONE['height']}"]
+LINK = "/01/09506000134352/21/SN-0001"
+MUST_RUN = os.environ.get("CI") == "true" or os.environ.get("REQUIRE_REAL_SERVICES") == "1"
+
+
+def _missing() -> str | None:
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not Path(path).exists():
+            return f"{path} is missing (apt-get install chromium chromium-driver)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install -e '.[dev]')"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    reason = _missing()
+    if reason:
+        if MUST_RUN:
+            pytest.fail(f"browser tests must run here: {reason}", pytrace=False)
+        pytest.skip(f"no browser: {reason}")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "en"})
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    # Exactly a phone's viewport, whatever the window decorations.
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {**PHONE, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def open_page(browser, url: str) -> list[dict]:
+    """Load `url` and return the DevTools network events of that load."""
+    browser.get_log("performance")  # drop what came before
+    browser.get(url)
+    browser.find_element("css selector", "h1")
+    events = [json.loads(entry["message"])["message"] for entry in browser.get_log("performance")]
+    return [event for event in events if event["method"].startswith("Network.")]
+
+
+def requested_urls(events: list[dict]) -> list[str]:
+    return [event["params"]["request"]["url"] for event in events
+            if event["method"] == "Network.requestWillBeSent"]
+
+
+def screenshot(browser, name: str) -> None:
+    targets = [ROOT / "var" / "screenshots"]
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        targets.append(ROOT / "docs" / "screenshots")
+    for folder in targets:
+        folder.mkdir(parents=True, exist_ok=True)
+        assert browser.save_screenshot(str(folder / f"{name}.png"))
+
+
+@pytest.fixture
+def passport(transactional_db):
+    acme = organisation("acme", "Acme Batteries B.V.")
+    return issue(make_product(acme))
+
+
+def verdict_of(browser) -> str:
+    return browser.find_element("css selector", "#verdict").text.strip()
+
+
+@pytest.mark.parametrize(("case", "word", "reason"), [
+    ("verified", "Verified", None),
+    ("revoked", "Revoked", "Cell defect found in this batch"),
+    ("suspended", "Suspended", "Under review by the market authority"),
+])
+def test_the_page_shows_the_verdict_with_nothing_from_outside(browser, live_server, passport,
+                                                              case, word, reason):
+    if case == "revoked":
+        passport_revoke(passport=passport, reason=reason)
+    elif case == "suspended":
+        passport_suspend(passport=passport, reason=reason)
+
+    events = open_page(browser, live_server.url + LINK)
+
+    assert verdict_of(browser) == word
+    verdict = browser.find_element("css selector", ".verdict")
+    assert f"verdict-{case}" in verdict.get_attribute("class")
+    if reason:
+        assert reason in verdict.text
+    else:
+        assert "The manufacturer's digital signature is valid." in verdict.text
+    assert "Battery chemistry" in browser.find_element("css selector", "main").text
+
+    urls = requested_urls(events)
+    assert live_server.url + LINK in urls
+    assert live_server.url + "/static/passports/public.css" in urls
+    outside = [url for url in urls if not url.startswith(live_server.url + "/")]
+    assert outside == []
+    loaded = sum(event["params"].get("encodedDataLength", 0) for event in events
+                 if event["method"] == "Network.loadingFinished")
+    assert loaded < 100_000
+
+    # Our stylesheet applied (the CSP lets the service's own CSS in), and nothing was blocked.
+    assert verdict.value_of_css_property("border-top-style") == "solid"
+    blocked = [entry for entry in browser.get_log("browser")
+               if "Content Security Policy" in entry.get("message", "")]
+    assert blocked == []
+    # Fits the phone: no sideways scrolling.
+    assert browser.execute_script("return document.documentElement.scrollWidth") \
+        <= PHONE["width"]
+    screenshot(browser, case)
+
+
+def test_the_language_switcher_works_without_script(browser, live_server, passport):
+    open_page(browser, live_server.url + LINK)
+    browser.find_element("css selector", 'a[hreflang="de"]').click()
+    browser.find_element("css selector", "h1")
+    assert browser.find_element("css selector", "html").get_attribute("lang") == "de"
+    assert verdict_of(browser) == "Verifiziert"
+    screenshot(browser, "verified-de")

@@ -1,0 +1,184 @@
+"""Presentations and entitlement by presentation: a partner proves who it is and what role it
+has, bound to this service's challenge, and gets exactly its access group's credential."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from credentials.signing import decode_jwt_parts
+from passports.services.issuance import passport_request, passports_sign
+from passports.services.presentation_access import (
+    PresentationRefused,
+    access_by_presentation,
+    access_challenge,
+)
+from passports.services.products import product_create
+from tests.passports.factories import GTINS, battery_attributes, organisation
+from wallet.identity import WalletError, attestation_approve
+from wallet.identity import attestation_request as request_attestation
+from wallet.identity_models import LegalDetails, TrustedAnchor
+from wallet.presentations import (
+    credential_import,
+    presentation_create,
+    role_credential_issue,
+    sd_jwt_presentation_create,
+)
+from wallet.verification import verify
+
+DOMAIN = "http://localhost:8000"
+
+
+@pytest.fixture
+def world(db):
+    register = organisation("register", "Demo Business Register")
+    register.is_trust_anchor = True
+    register.save()
+    TrustedAnchor.objects.create(organisation=register)
+    acme = organisation("acme", "Acme Batteries B.V.")
+    recycle = organisation("recycle", "Recycle Partners B.V.")
+    LegalDetails.objects.create(organisation=recycle, registry_id="87654321",
+                                euid="NLNHR.87654321")
+    identity, business_identity = attestation_approve(request=request_attestation(
+        organisation=recycle, anchor=register, evidence="KvK extract"))
+    role = role_credential_issue(issuer=register, holder=recycle, role="authorised recycler",
+                                 access_group="legitimate_interest")
+    product = product_create(organisation=acme, gtin=GTINS[0], serial="B-7", name="Pack",
+                             category="battery", country_of_production="NL",
+                             attributes=battery_attributes(remainingCapacity=47,
+                                                           stateOfCertifiedEnergy=95))
+    passport = passport_request(product=product)
+    passports_sign([passport.pk])
+    passport.refresh_from_db()
+    return {"register": register, "acme": acme, "recycle": recycle, "identity": identity,
+            "business_identity": business_identity, "role": role, "passport": passport}
+
+
+def present(world, challenge, domain=DOMAIN, credentials=("identity", "role")):
+    return presentation_create(holder=world["recycle"],
+                               credentials=[world[name] for name in credentials],
+                               challenge=challenge, domain=domain)
+
+
+def test_a_partner_with_identity_and_role_gets_exactly_its_access_group(world):
+    challenge = access_challenge(passport=world["passport"])
+
+    restricted = access_by_presentation(passport=world["passport"],
+                                        presentation=present(world, challenge["challenge"]))
+
+    assert challenge["domain"] == DOMAIN
+    assert restricted.access_group == "legitimate_interest"
+    _, credential = decode_jwt_parts(restricted.jwt)
+    assert credential["credentialSubject"]["characteristics"]["remainingCapacity"]["value"] == 47
+
+
+def test_a_replayed_presentation_fails(world):
+    challenge = access_challenge(passport=world["passport"])["challenge"]
+    presentation = present(world, challenge)
+    access_by_presentation(passport=world["passport"], presentation=presentation)
+
+    with pytest.raises(PresentationRefused) as refused:
+        access_by_presentation(passport=world["passport"], presentation=presentation)
+
+    assert refused.value.code == "challenge"
+    assert "replay" in refused.value.detail
+
+
+def test_a_wrong_challenge_fails(world):
+    access_challenge(passport=world["passport"])
+
+    with pytest.raises(PresentationRefused) as refused:
+        access_by_presentation(passport=world["passport"],
+                               presentation=present(world, "made-up-challenge"))
+
+    assert refused.value.code == "challenge"
+
+
+def test_a_wrong_domain_fails_naming_it(world):
+    challenge = access_challenge(passport=world["passport"])["challenge"]
+
+    with pytest.raises(PresentationRefused) as refused:
+        access_by_presentation(passport=world["passport"],
+                               presentation=present(world, challenge, domain="https://evil.x"))
+
+    assert refused.value.code == "presentation_invalid"
+    assert "aud mismatch" in refused.value.detail
+
+
+def test_without_a_role_credential_there_is_no_access(world):
+    challenge = access_challenge(passport=world["passport"])["challenge"]
+
+    with pytest.raises(PresentationRefused) as refused:
+        access_by_presentation(passport=world["passport"],
+                               presentation=present(world, challenge, credentials=["identity"]))
+
+    assert refused.value.code == "role_missing"
+    assert refused.value.status == 403
+
+
+def test_a_role_from_an_untrusted_issuer_gives_no_access(world):
+    TrustedAnchor.objects.all().delete()
+    challenge = access_challenge(passport=world["passport"])["challenge"]
+
+    with pytest.raises(PresentationRefused) as refused:
+        access_by_presentation(passport=world["passport"], presentation=present(world,
+                                                                                 challenge))
+
+    assert refused.value.code in ("identity_untrusted", "role_untrusted")
+
+
+def test_a_tampered_presentation_fails(world):
+    challenge = access_challenge(passport=world["passport"])["challenge"]
+    header, payload, signature = present(world, challenge).split(".")
+    tampered = ".".join([header, payload, signature[::-1]])
+
+    with pytest.raises(PresentationRefused) as refused:
+        access_by_presentation(passport=world["passport"], presentation=tampered)
+
+    assert refused.value.code == "presentation_invalid"
+
+
+def test_an_sd_jwt_presentation_discloses_only_what_was_chosen(world):
+    presentation = sd_jwt_presentation_create(
+        holder=world["recycle"], credential=world["business_identity"],
+        disclose=["legal_name"], nonce="n-1", aud="https://verifier.example")
+
+    verdict = verify(presentation, nonce="n-1", aud="https://verifier.example",
+                     require_key_binding=True, now=datetime.now(UTC))
+
+    assert verdict["verified"] is True, verdict["errors"]
+    assert verdict["credential"]["legal_name"] == "Recycle Partners B.V."
+    assert "euid" not in verdict["credential"]
+    wrong_nonce = verify(presentation, nonce="n-2", aud="https://verifier.example",
+                         require_key_binding=True, now=datetime.now(UTC))
+    assert wrong_nonce["verified"] is False
+    assert "nonce" in wrong_nonce["errors"][0]
+
+
+def test_a_tampered_disclosure_fails(world):
+    presentation = sd_jwt_presentation_create(
+        holder=world["recycle"], credential=world["business_identity"],
+        disclose=["legal_name"], nonce="n-1", aud="https://verifier.example")
+    parts = presentation.split("~")
+    parts[1] = parts[1][:-2] + ("AA" if parts[1][-2:] != "AA" else "BB")
+
+    verdict = verify("~".join(parts), nonce="n-1", aud="https://verifier.example",
+                     require_key_binding=True, now=datetime.now(UTC))
+
+    assert verdict["verified"] is False
+    assert verdict["checks"][0]["check"] == "proof"
+
+
+def test_importing_a_credential_verifies_it_first(world):
+    other = organisation("other", "Other B.V.")
+    role = role_credential_issue(issuer=world["register"], holder=other, role="repairer",
+                                 access_group="legitimate_interest")
+    role.delete()  # as if it arrived from outside the wallet
+
+    held, verdict = credential_import(holder=other, secured=role.credential)
+
+    assert held.holder == other and verdict["verified"] is True
+    header, payload, signature = role.credential.split(".")
+    with pytest.raises(WalletError, match="does not verify"):
+        credential_import(holder=other, secured=".".join([header, payload, signature[::-1]]))
+    with pytest.raises(WalletError, match="is about"):
+        credential_import(holder=world["acme"], secured=world["role"].credential)

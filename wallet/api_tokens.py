@@ -1,0 +1,47 @@
+"""API keys of organisations: made here, shown once, stored only as a hash.
+
+A key is 32 random bytes (base64url, 43 characters). Its SHA-256 is what the database keeps and
+what a request is looked up by: for a high-entropy random secret a fast hash is the right one
+(nobody can guess their way to a preimage, so a slow password hash would only slow every
+request down)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from wallet.models import ApiToken, Organisation
+
+KEY_BYTES = 32
+# What `manage.py api_token` gives when no scope is named: reading, nothing that writes.
+DEFAULT_SCOPES = (ApiToken.Scope.PRODUCTS_READ, ApiToken.Scope.PASSPORTS_READ)
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, organisation: Organisation, name: str, scopes: Iterable[str],
+                     created_by=None) -> tuple[ApiToken, str]:
+    """A new key of `organisation` with `scopes`: (the stored token, the key). The key is not
+    kept anywhere: the caller shows it once. Raises ValidationError for unknown scopes."""
+    key = secrets.token_urlsafe(KEY_BYTES)
+    token = ApiToken(organisation=organisation, name=name.strip() or "API key",
+                     scopes=sorted(set(scopes)), created_by=created_by,
+                     prefix=key[:ApiToken.PREFIX_LENGTH], key_hash=key_hash(key))
+    token.full_clean()
+    token.save()
+    return token, key
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    """Stop a key working. Idempotent: a revoked key keeps its first revocation time."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token

@@ -1,0 +1,125 @@
+"""What a wallet holds and shows: role credentials from anchors or authorities, credentials
+imported from elsewhere (verified first), and presentations bound to a verifier's challenge."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from credentials import signing
+from credentials.models import StatusList
+from credentials.sd_jwt import present as sd_jwt_present
+from credentials.status_registry import allocate
+from credentials.suites import get_suite
+from wallet.identity import EXTENSION, UNTP, VC_V2, WalletError, credential_url, status_url
+from wallet.identity_models import WalletCredential
+from wallet.models import Organisation
+from wallet.verification import verify
+
+ROLE_VALIDITY = timedelta(days=365)
+ACCESS_GROUPS = ("legitimate_interest", "legitimate_interest_commission", "authorities")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@transaction.atomic
+def role_credential_issue(*, issuer: Organisation, holder: Organisation, role: str,
+                          access_group: str) -> WalletCredential:
+    """An anchor or authority states that `holder` has `role` (e.g. "authorised recycler")
+    entitling it to one Annex XIII access group of product passports."""
+    if access_group not in ACCESS_GROUPS:
+        raise WalletError(f"unknown access group {access_group!r}; one of {ACCESS_GROUPS}",
+                          code="access_group")
+    if not issuer.is_trust_anchor:
+        raise WalletError(f"{issuer.legal_name} is not an anchor or authority",
+                          code="not_an_anchor")
+    now = timezone.now().replace(microsecond=0)
+    [(status_list, index)] = allocate(issuer.did, kind=StatusList.Kind.BITSTRING,
+                                      purpose=StatusList.Purpose.REVOCATION)
+    credential_id = credential_url(issuer)
+    credential = {
+        "@context": [VC_V2, UNTP, EXTENSION],
+        "type": ["VerifiableCredential", "AccessRoleCredential"],
+        "id": credential_id,
+        "issuer": {"id": issuer.did, "name": issuer.legal_name},
+        "validFrom": _iso(now),
+        "validUntil": _iso(now + ROLE_VALIDITY),
+        "credentialSubject": {"id": holder.did, "role": role, "accessGroup": access_group},
+        "credentialStatus": {
+            "type": "BitstringStatusListEntry", "id": f"{status_url(status_list)}#{index}",
+            "statusPurpose": "revocation", "statusListIndex": index,
+            "statusListCredential": status_url(status_list),
+        },
+    }
+    jwt = signing.secure_jwt(credential, signing.signer_for(issuer.did))
+    return WalletCredential.objects.create(
+        kind=WalletCredential.Kind.ROLE, format="vc+jwt", issuer=issuer, holder=holder,
+        credential_id=credential_id, credential=jwt, status_list=status_list,
+        status_index=index, valid_from=now, valid_until=now + ROLE_VALIDITY)
+
+
+@transaction.atomic
+def credential_import(*, holder: Organisation, secured: str) -> tuple[WalletCredential, dict]:
+    """Store a credential issued to `holder` elsewhere, after verifying it; one that does not
+    verify, or is about someone else, is refused with the verdict's reasons."""
+    verdict = verify(secured)
+    if not verdict["verified"]:
+        raise WalletError("the credential does not verify: " + "; ".join(verdict["errors"]),
+                          code="not_verified")
+    credential = verdict["credential"]
+    subject = credential.get("credentialSubject", {}) if "credentialSubject" in credential \
+        else {"id": credential.get("sub")}
+    subject_id = subject.get("id") if isinstance(subject, dict) else None
+    if subject_id != holder.did:
+        raise WalletError(f"the credential is about {subject_id}, not {holder.did}",
+                          code="not_the_holder")
+    issuer_id = verdict["issuer"]["id"]
+    issuer = _local_organisation(issuer_id)
+    if issuer is None:
+        raise WalletError("only credentials from organisations on this service are imported "
+                          "for now", code="foreign_issuer")
+    if WalletCredential.objects.filter(credential=secured).exists():
+        raise WalletError("the wallet already holds this credential", code="duplicate")
+    valid_from = credential.get("validFrom")
+    imported = WalletCredential.objects.create(
+        kind=WalletCredential.Kind.IMPORTED, format=verdict["format"], issuer=issuer,
+        holder=holder, credential_id=credential.get("id") or credential.get("jti")
+        or credential_url(issuer), credential=secured,
+        valid_from=datetime.fromisoformat(valid_from.replace("Z", "+00:00"))
+        if isinstance(valid_from, str) else timezone.now())
+    return imported, verdict
+
+
+def _local_organisation(did: str) -> Organisation | None:
+    from wallet.trust import organisation_for_did
+
+    return organisation_for_did(did)
+
+
+def presentation_create(*, holder: Organisation, credentials: list[WalletCredential],
+                        challenge: str, domain: str) -> str:
+    """A VCDM 2.0 presentation of `credentials` (vc+jwt ones) secured as vp+jwt, bound to the
+    verifier's challenge (nonce) and domain (aud)."""
+    for held in credentials:
+        if held.holder_id != holder.pk or held.format != "vc+jwt":
+            raise WalletError(f"{held} is not a vc+jwt credential held by {holder.slug}",
+                              code="not_presentable")
+    presentation = {"@context": [VC_V2], "type": ["VerifiablePresentation"],
+                    "holder": holder.did,
+                    "verifiableCredential": [held.credential for held in credentials]}
+    return get_suite("vp+jwt").secure(presentation, signing.signer_for(holder.did),
+                                      challenge=challenge, domain=domain)
+
+
+def sd_jwt_presentation_create(*, holder: Organisation, credential: WalletCredential,
+                               disclose: list[str], nonce: str, aud: str) -> str:
+    """An SD-JWT VC presentation disclosing only `disclose`, with a key-binding JWT."""
+    if credential.holder_id != holder.pk or credential.format != "dc+sd-jwt":
+        raise WalletError("not an SD-JWT credential held by this organisation",
+                          code="not_presentable")
+    return sd_jwt_present(credential.credential, disclose=disclose,
+                          holder_signer=signing.signer_for(holder.did), aud=aud, nonce=nonce)
