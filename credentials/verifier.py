@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from credentials import schemas
+from credentials import contexts, schemas
 from credentials.errors import CredentialError
 from credentials.suites import ProofResult, detect
 from credentials.suites.base import KeyResolver
@@ -173,7 +173,7 @@ class Verifier:
         if result.format in ("dc+sd-jwt", "vc+sd-jwt"):
             return  # SD-JWT VC claims are checked by their vct, not a VCDM schema
         types = credential.get("type") or []
-        errors = []
+        errors = _unknown_contexts(credential)
         name = schemas.schema_for_types(types if isinstance(types, list) else [types])
         if credential.get("@context", [None])[0] == schemas.VC_V2:
             errors += schemas.vcdm2_errors(credential)
@@ -185,6 +185,9 @@ class Verifier:
 
     def _presentation(self, verdict, result, now):
         """Each credential inside a presentation gets its own full verdict."""
+        unknown = _unknown_contexts(result.credential)
+        if unknown:
+            verdict["checks"].append(_check("schema", False, "; ".join(unknown)))
         inner = []
         for item in result.details.get("credentials", []):
             inner.append(self.verify(item, now=now))
@@ -227,6 +230,15 @@ def _unrecognised(secured) -> str:
 def _is_presentation(credential: dict, result: ProofResult) -> bool:
     types = credential.get("type") or []
     return "VerifiablePresentation" in (types if isinstance(types, list) else [types])
+
+
+def _unknown_contexts(document: dict) -> list[str]:
+    """Every context must be one the service knows (DESIGN §6), whatever secures the document:
+    a JOSE-secured credential means what its contexts say just as much as an embedded-proof one."""
+    context = document.get("@context", [])
+    entries = context if isinstance(context, list) else [context]
+    return [f"@context: unknown JSON-LD context {entry}" for entry in entries
+            if isinstance(entry, str) and not contexts.known(entry)]
 
 
 def _status_entries(credential: dict) -> list[tuple[str, str, int, str]]:

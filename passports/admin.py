@@ -42,6 +42,9 @@ from passports.services.products import (
     product_update,
 )
 from passports.services.status import passports_change_status
+from wallet.admin_scoping import OrganisationScopedAdmin, ReadOnlyScopedAdmin
+from wallet.identity_models import Mandate
+from wallet.mandates import active_mandate
 from wallet.models import Organisation
 from wallet.selectors import organisation_of
 
@@ -53,46 +56,12 @@ ACCESS_LABELS = dict(categories.ACCESS_GROUPS)
 
 # Scoping ---------------------------------------------------------------------------------------
 
-class OrganisationScopedAdmin(admin.ModelAdmin):
-    """Staff see only their organisation's rows; another organisation's object is "not found".
-    Superusers see everything, with the organisation as a column and a filter."""
-
-    organisation_path: str  # the lookup from this model to its Organisation
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        organisation = organisation_of(request.user)
-        if organisation is None:
-            return queryset.none()
-        return queryset.filter(**{self.organisation_path: organisation})
-
-    def get_list_display(self, request):
-        columns = list(super().get_list_display(request))
-        return [*columns, self.organisation_path] if request.user.is_superuser else columns
-
-    def get_list_filter(self, request):
-        filters = list(super().get_list_filter(request))
-        return [*filters, self.organisation_path] if request.user.is_superuser else filters
+class IssuePermission:
+    """Issuing creates passports: the permission to add one (and, checked when the action runs,
+    an active mandate with the `passports:issue` scope)."""
 
     def has_issue_permission(self, request) -> bool:
-        """Issuing creates passports: the permission to add one. (Needs a mandate with the
-        `passports:issue` scope once wallet mandates exist, DESIGN §7.)"""
         return request.user.has_perm("passports.add_passport")
-
-
-class ReadOnlyScopedAdmin(OrganisationScopedAdmin):
-    """Rows written only by services: viewable, never added, changed or deleted by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _admin_link(obj, text=None) -> str:
@@ -230,13 +199,13 @@ class ProductImportForm(forms.Form):
 # Products --------------------------------------------------------------------------------------
 
 @admin.register(Product)
-class ProductAdmin(OrganisationScopedAdmin):
+class ProductAdmin(IssuePermission, OrganisationScopedAdmin):
     organisation_path = "organisation"
     change_list_template = "admin/passports/product/change_list.html"
     list_display = ["name", "gtin", "lot", "serial", "category", "passport_state", "updated_at"]
     list_filter = ["category"]
     search_fields = ["gtin", "serial", "lot", "name"]
-    actions = ["issue_passport"]
+    actions = ["issue_passport", "print_labels"]
 
     def get_queryset(self, request):
         latest_passport = Passport.objects.filter(product=OuterRef("pk")).order_by("-version")
@@ -354,6 +323,11 @@ class ProductAdmin(OrganisationScopedAdmin):
     def issue_passport(self, request, queryset):
         request_passports(self, request, queryset, reason="issued in the admin")
 
+    @admin.action(description="Print QR labels")
+    def print_labels(self, request, queryset):
+        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
+        return HttpResponseRedirect(f"{reverse('passports-labels')}?ids={ids}")
+
     # Extra views: bulk import and QR codes ------------------------------------------------------
 
     def get_urls(self):
@@ -419,14 +393,36 @@ class ProductAdmin(OrganisationScopedAdmin):
         return response
 
 
+def acting_authority(model_admin, request, scope: str) -> dict | None:
+    """What entitles this user to act (DESIGN §7): staff need an active mandate of their
+    organisation with `scope`, read fresh so a revoked mandate stops working at once; superusers
+    act as operators. The result goes into the event log; None (with a message) means refused."""
+    if request.user.is_superuser:
+        return {"authority": "operator"}
+    organisation = organisation_of(request.user)
+    mandate = (active_mandate(user=request.user, organisation=organisation, scope=scope)
+               if organisation else None)
+    if mandate is None:
+        model_admin.message_user(
+            request, f"You need an active mandate with the scope {scope} from your organisation "
+                     f"to do this; nothing was changed.", messages.ERROR)
+        return None
+    return {"mandate": mandate.pk, "scope": scope,
+            "mandate_credential": mandate.credential.credential_id if mandate.credential else ""}
+
+
 def request_passports(model_admin, request, products, *, reason: str) -> None:
     """Request the next passport version of `products` and say how many. A product whose
     passport is still being signed is skipped: a second click must not make a second version."""
+    authority = acting_authority(model_admin, request, Mandate.Scope.PASSPORTS_ISSUE)
+    if authority is None:
+        return
     waiting = products.filter(passports__state=Passport.State.PENDING)
     ready = list(products.exclude(pk__in=waiting.values("pk")))
     skipped = products.count() - len(ready)
     if ready:
-        passports_request(products=ready, actor=request.user, reason=reason)
+        passports_request(products=ready, actor=request.user, reason=reason,
+                          details=authority)
     text = f"Requested {len(ready)} passport(s); they are signed in the background."
     if skipped:
         text += f" Skipped {skipped} product(s) whose passport is still pending."
@@ -456,7 +452,7 @@ class PassportActionForm(ActionForm):
 
 
 @admin.register(Passport)
-class PassportAdmin(ReadOnlyScopedAdmin):
+class PassportAdmin(IssuePermission, ReadOnlyScopedAdmin):
     organisation_path = "product__organisation"
     change_form_template = "admin/passports/passport/change_form.html"
     change_list_template = "admin/passports/passport/change_list.html"
@@ -506,14 +502,18 @@ class PassportAdmin(ReadOnlyScopedAdmin):
         self._change_status(request, queryset, "reinstate")
 
     def has_revoke_permission(self, request) -> bool:
-        """Revoking, suspending and reinstating change a passport. (Needs a mandate with the
-        `passports:revoke` scope once wallet mandates exist, DESIGN §7.)"""
+        """Revoking, suspending and reinstating change a passport (and, checked when the action
+        runs, need an active mandate with the `passports:revoke` scope)."""
         return request.user.has_perm("passports.change_passport")
 
     def _change_status(self, request, queryset, action: str) -> None:
+        authority = acting_authority(self, request, Mandate.Scope.PASSPORTS_REVOKE)
+        if authority is None:
+            return
         reason = request.POST.get("reason", "").strip() or "via admin"
         outcome = passports_change_status(passports=queryset.values_list("pk", flat=True),
-                                          action=action, actor=request.user, reason=reason)
+                                          action=action, actor=request.user, reason=reason,
+                                          authority=authority)
         done = {"revoke": "Revoked", "suspend": "Suspended", "reinstate": "Reinstated"}[action]
         text = f"{done} {len(outcome.changed)} passport(s)."
         if outcome.unchanged:

@@ -74,3 +74,21 @@ def ensure_demo_passports(products: list[Product]) -> list[Passport]:
             passport.refresh_from_db()
         passports.append(passport)
     return passports
+
+
+def ensure_demo_revocation(passports: list[Passport]) -> None:
+    """The textile passport is revoked (the demo shows every verdict)."""
+    from passports.services.status import passport_revoke
+
+    textile = next(p for p in passports if p.product.category == "textile")
+    if textile.state == Passport.State.ISSUED:
+        passport_revoke(passport=textile, reason="demo: fibre composition was wrong")
+        textile.refresh_from_db()
+
+
+def ensure_demo_entitlement(manufacturer: Organisation, partner: Organisation) -> None:
+    """The recycler may read acme's `legitimate_interest` data through the API."""
+    from passports.models import Entitlement
+
+    Entitlement.objects.get_or_create(manufacturer=manufacturer, partner=partner,
+                                      access_group="legitimate_interest")

@@ -11,9 +11,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from config.celery import worker_ping
-from passports.models import Passport
+from passports.models import Entitlement, Passport
+from passports.services.verification import verify_passport
 from tests.conftest import ROOT
-from wallet.models import Member, Organisation
+from wallet.models import Mandate, Member, Message, Organisation
 
 
 @pytest.mark.django_db
@@ -124,7 +125,16 @@ def test_demo_is_idempotent(settings):
     assert get_user_model().objects.get(username="admin").is_superuser
     passports = Passport.objects.select_related("product")
     assert sorted(p.product.category for p in passports) == ["battery", "electronics", "textile"]
-    assert {p.state for p in passports} == {"issued"}
+    assert sorted(p.state for p in passports) == ["issued", "issued", "revoked"]
+    battery = next(p for p in passports if p.product.category == "battery")
+    verdict = verify_passport(battery)
+    assert verdict["verified"] and verdict["issuer"]["trusted"]  # acme attested by register
+    assert verdict["issuer"]["legal_person"]["anchor"] == \
+        Organisation.objects.get(slug="register").did
+    acme_user = get_user_model().objects.get(username="acme")
+    assert Mandate.objects.filter(grantee_user=acme_user, state="active").count() == 4
+    assert Entitlement.objects.filter(partner__slug="recycle").exists()
+    assert Message.objects.filter(kind="invoice").exists()
 
 
 @pytest.mark.worker
@@ -144,3 +154,12 @@ def test_demo_refuses_known_passwords_outside_development(settings):
         call_command("demo")
 
     assert not get_user_model().objects.filter(username="admin").exists()
+
+
+@pytest.mark.django_db
+def test_machine_documents_do_not_vary_by_language(client):
+    did = client.get("/.well-known/did.json", HTTP_ACCEPT_LANGUAGE="nl")
+    page = client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="nl")
+
+    assert "Accept-Language" not in did.get("Vary", "")
+    assert "Accept-Language" in page.get("Vary", "")

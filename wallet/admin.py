@@ -123,4 +123,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             api_token_revoke(token=token)
         self.message_user(request, "Revoked; the keys no longer work.", messages.SUCCESS)
 
-import wallet.admin_identity  # noqa: E402,F401 - registers the legal-identity admin
+
+# The wallet's other admin pages live in modules of their own; importing them registers them.
+import wallet.admin_identity  # noqa: E402,F401
+import wallet.admin_messaging  # noqa: E402,F401

@@ -67,6 +67,10 @@ class ApiToken(models.Model):
         PASSPORTS_ISSUE = "passports:issue", "Issue passports"
         PASSPORTS_REVOKE = "passports:revoke", "Revoke, suspend and reinstate passports"
         CREDENTIALS_ISSUE = "credentials:issue", "Issue credentials through the VC-API"
+        MESSAGES_READ = "messages:read", "Read the message box"
+        MESSAGES_SEND = "messages:send", "Send validated messages and read receipts"
+        INVOICES_READ = "invoices:read", "Read e-invoices"
+        INVOICES_SEND = "invoices:send", "Create and send e-invoices"
 
     PREFIX_LENGTH = 8
 

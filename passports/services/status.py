@@ -81,7 +81,8 @@ def _one(passport: Passport, action: _Action, actor, reason: str) -> Passport:
 
 @transaction.atomic
 def passports_change_status(*, passports: Iterable[Passport] | Iterable, action: str,
-                            actor=None, reason: str = "") -> StatusOutcome:
+                            actor=None, reason: str = "",
+                            authority: dict | None = None) -> StatusOutcome:
     """Apply `action` ("revoke", "suspend" or "reinstate") to many passports in one
     transaction: rows locked in primary-key order (no deadlock between two bulk changes), one
     UPDATE per batch, one event per changed passport, one status change per revocation."""
@@ -112,12 +113,14 @@ def passports_change_status(*, passports: Iterable[Passport] | Iterable, action:
                 outcome.refused.append((passport, _refusal(passport, action)))
             else:
                 changed.append(passport)
-        _apply(changed, action, actor, reason, now)
+        _apply(changed, action, actor, reason, now, authority or {})
         outcome.changed += changed
     return outcome
 
 
-def _apply(passports: list[Passport], action: _Action, actor, reason: str, now) -> None:
+def _apply(passports: list[Passport], action: _Action, actor, reason: str, now,
+           authority: dict) -> None:
+    """`authority`: what entitled the actor (the mandate used), recorded on each event."""
     if not passports:
         return
     state_reason = "" if action is REINSTATE else reason
@@ -128,10 +131,10 @@ def _apply(passports: list[Passport], action: _Action, actor, reason: str, now) 
         from_state = passport.state
         passport.state, passport.state_reason, passport.updated_at = (action.target,
                                                                       state_reason, now)
-        details = {}
+        details = dict(authority)
         if action is REVOKE and passport.status_list_id is not None:
-            details = {"status_list": str(passport.status_list_id),
-                       "status_index": passport.status_index}
+            details |= {"status_list": str(passport.status_list_id),
+                        "status_index": passport.status_index}
         events.append(PassportEvent(passport=passport, action=action.name, from_state=from_state,
                                     to_state=action.target, actor=actor, reason=reason,
                                     details=details))

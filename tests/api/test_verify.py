@@ -12,16 +12,9 @@ from passports.models import Passport
 from passports.services.status import passport_revoke, passport_suspend
 from tests.api.formats import CASES, FORMATS, GARBAGE, world_for
 
-# DESIGN §6: a credential whose context the service does not know is refused. The engine's JOSE
-# suites do not look at @context, and eddsa-jcs-2022 verifies a document with contexts appended
-# after signing (vc-di-eddsa §3.3.2 step 5 lets the proof's @context prefix the document's,
-# and only that prefix is checked to be known). Reported to the engine's owner; strict, so the
-# fix shows.
-JOSE_UNCHECKED = "engine: the JOSE suites do not check @context"
-CONTEXT_UNCHECKED = {"vc+jwt": JOSE_UNCHECKED, "vc+jwt (enveloped)": JOSE_UNCHECKED,
-                     "jwt-vc": JOSE_UNCHECKED, "vp+jwt": JOSE_UNCHECKED,
-                     "eddsa-jcs-2022": "engine: contexts appended after the proof's are not "
-                                       "checked"}
+# DESIGN §6: a credential whose context the service does not know is refused, whatever secures
+# it (the verifier checks every context, also for JOSE formats and contexts appended after an
+# eddsa-jcs-2022 proof was made).
 NO_CONTEXT = {"dc+sd-jwt"}  # SD-JWT VCs carry no JSON-LD context: nothing to test
 
 
@@ -82,9 +75,6 @@ def params() -> list:
             marks = []
             if case == "unknown_context" and fmt.name in NO_CONTEXT:
                 continue
-            if case == "unknown_context" and fmt.name in CONTEXT_UNCHECKED:
-                marks.append(pytest.mark.xfail(strict=True,
-                                               reason=CONTEXT_UNCHECKED[fmt.name]))
             found.append(pytest.param(fmt, case, id=f"{fmt.name}-{case}", marks=marks))
     return found
 

@@ -7,6 +7,8 @@ from django.contrib.auth.models import Permission
 
 from passports import categories
 from tests.passports import sample_value
+from wallet.identity_models import Mandate
+from wallet.mandates import mandate_grant
 from wallet.models import Member, Organisation
 from wallet.services import organisation_create
 
@@ -28,10 +30,14 @@ def organisation(slug: str, legal_name: str | None = None) -> Organisation:
     return organisation_create(slug=slug, legal_name=legal_name or f"{slug.title()} B.V.")
 
 
-def staff_member(org: Organisation, username: str, *, apps=("passports", "wallet")):
-    """A staff user (not a superuser) of `org` with every permission on the models of `apps`."""
+def staff_member(org: Organisation, username: str, *, apps=("passports", "wallet"),
+                 mandates=(Mandate.Scope.PASSPORTS_ISSUE, Mandate.Scope.PASSPORTS_REVOKE)):
+    """A staff user (not a superuser) of `org` with every permission on the models of `apps`
+    and, by default, mandates to issue and revoke passports (DESIGN §7)."""
     # No password: tests log in with force_login, and hashing one costs a second.
     user = get_user_model().objects.create_user(username=username, is_staff=True)
     Member.objects.create(user=user, organisation=org)
     user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=apps))
+    for scope in mandates:
+        mandate_grant(organisation=org, scope=scope, user=user)
     return user

@@ -5,9 +5,7 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal
 
 import pytest
-from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.urls import include, path
 
 import wallet.admin_messaging  # noqa: F401 - registers the invoices admin (until wallet.admin does)
 from tests.passports.factories import organisation, staff_member
@@ -418,13 +416,6 @@ def test_an_invoice_message_naming_another_seller_is_rejected(acme, recycle):
 
 # Admin ------------------------------------------------------------------------------------------
 
-# The admin's URLs as they are once wallet.admin imports wallet.admin_messaging (config.urls may
-# have been loaded before this module registered it).
-urlpatterns = [path("admin/", admin.site.urls), path("", include("config.urls"))]
-admin_urls = pytest.mark.urls(__name__)
-
-
-@admin_urls
 def test_the_admin_creates_an_invoice_from_lines_and_sends_it(client, acme, recycle):
     anna = staff_member(acme, "anna")
     mandate_grant(organisation=acme, scope=Mandate.Scope.INVOICES_SEND, user=anna)

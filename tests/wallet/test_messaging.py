@@ -5,10 +5,8 @@ receipts."""
 import hashlib
 
 import pytest
-from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import include, path
 
 import wallet.admin_messaging  # noqa: F401 - registers the message box admin (until wallet.admin does)
 from credentials import jose
@@ -375,13 +373,6 @@ def test_an_invoices_mandate_does_not_send_messages(acme, recycle, alice):
 
 # Admin ------------------------------------------------------------------------------------------
 
-# The admin's URLs as they are once wallet.admin imports wallet.admin_messaging (config.urls may
-# have been loaded before this module registered it).
-urlpatterns = [path("admin/", admin.site.urls), path("", include("config.urls"))]
-admin_urls = pytest.mark.urls(__name__)
-
-
-@admin_urls
 def test_the_admin_inbox_shows_the_verified_sender_and_only_its_own_messages(
         client, acme, recycle, other, register):
     attest(acme, register)
@@ -405,7 +396,6 @@ def test_the_admin_inbox_shows_the_verified_sender_and_only_its_own_messages(
         == 404
 
 
-@admin_urls
 def test_the_admin_shows_a_sender_without_identity_as_not_attested(client, acme, recycle):
     message_send(sender=recycle, recipient=acme, subject="Collection")
     client.force_login(staff_member(acme, "anna"))
@@ -415,7 +405,6 @@ def test_the_admin_shows_a_sender_without_identity_as_not_attested(client, acme,
     assert "<strong>not attested</strong> (no identity credential" in listing
 
 
-@admin_urls
 def test_composing_in_the_admin_needs_a_mandate_which_is_recorded(client, acme, recycle):
     anna = staff_member(acme, "anna")
     client.force_login(anna)
@@ -438,7 +427,6 @@ def test_composing_in_the_admin_needs_a_mandate_which_is_recorded(client, acme, 
     assert "Packs" in client.get("/admin/wallet/outboxmessage/").content.decode()
 
 
-@admin_urls
 def test_marking_as_read_in_the_admin_sends_a_signed_receipt(client, acme, recycle):
     message = message_send(sender=acme, recipient=recycle, subject="Packs")
     rita = staff_member(recycle, "rita")

@@ -4,7 +4,6 @@ the sender's verified identity, signed read receipts, and problem+json refusals.
 import base64
 
 import pytest
-from django.urls import include, path
 from rest_framework.test import APIClient
 
 from tests.passports.factories import organisation
@@ -15,11 +14,6 @@ from wallet.identity_models import LegalDetails, TrustedAnchor
 from wallet.invoices import from_ubl, parse_ubl_tree
 from wallet.messaging_models import Invoice, Message, MessageAttachment
 from wallet.models import ApiToken
-
-# Until config/api_urls.py includes wallet.api.urls, these tests mount it where it will be.
-urlpatterns = [path("api/v1/wallet/", include("wallet.api.urls")),
-               path("", include("config.urls"))]
-pytestmark = pytest.mark.urls(__name__)
 
 API = "/api/v1/wallet"
 PDF = b"%PDF-1.7 a battery pack specification"
