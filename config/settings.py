@@ -33,6 +33,8 @@ if _public.scheme not in ("http", "https") or not _public.hostname:
 PUBLIC_HOST = _public.hostname
 # DIDs of trust anchors (business registers) believed in addition to those marked in the admin.
 TRUSTED_ANCHOR_DIDS = env_list("TRUSTED_ANCHOR_DIDS", [])
+# Total size of the attachments of one validated message.
+MESSAGE_ATTACHMENTS_MAX_BYTES = env_int("MESSAGE_ATTACHMENTS_MAX_BYTES", 5 * 1024 * 1024)
 
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS",

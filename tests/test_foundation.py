@@ -163,3 +163,16 @@ def test_machine_documents_do_not_vary_by_language(client):
 
     assert "Accept-Language" not in did.get("Vary", "")
     assert "Accept-Language" in page.get("Vary", "")
+
+
+@pytest.mark.django_db
+def test_the_demo_staff_user_can_use_the_admin(client, settings):
+    settings.DEBUG = True
+    call_command("demo")
+    client.force_login(get_user_model().objects.get(username="acme"))
+
+    passports = client.get("/admin/passports/passport/")
+    products = client.get("/admin/passports/product/")
+
+    assert passports.status_code == 200 and products.status_code == 200
+    assert b"ACME-BAT-0001" in products.content

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from wallet.models import Member, Organisation
@@ -12,6 +13,7 @@ DEMO_ORGANISATIONS = [
     {"slug": "acme", "legal_name": "Acme Batteries B.V.", "is_trust_anchor": False},
     {"slug": "recycle", "legal_name": "Recycle Partners B.V.", "is_trust_anchor": False},
 ]
+STAFF_GROUP = "Organisation staff"
 # Development-only logins, printed by `make run`; refused when DEBUG is off.
 DEMO_USERS = [
     {"username": "admin", "password": "admin", "superuser": True, "organisation": None},
@@ -48,3 +50,13 @@ def ensure_demo_users(organisations: dict[str, Organisation]) -> None:
             Member.objects.get_or_create(
                 user=user, defaults={"organisation": organisations[spec["organisation"]]}
             )
+            user.groups.add(staff_group())
+
+
+def staff_group() -> Group:
+    """Organisation staff: every permission on the passport and wallet models. What they see
+    is scoped to their organisation by the admin, and acting needs a mandate (DESIGN §7)."""
+    group, _ = Group.objects.get_or_create(name=STAFF_GROUP)
+    group.permissions.set(Permission.objects.filter(
+        content_type__app_label__in=["passports", "wallet"]))
+    return group
