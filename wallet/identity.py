@@ -42,6 +42,17 @@ def status_url(status_list: StatusList) -> str:
     return f"{settings.PUBLIC_BASE_URL}/status/{status_list.id}"
 
 
+def revocation_entry(issuer: Organisation) -> tuple[StatusList, int, dict]:
+    """A fresh Bitstring revocation entry of `issuer`: (list, index, the credentialStatus). One
+    entry only, with an integer index, as the UNTP 0.7.0 schemas allow."""
+    [(status_list, index)] = allocate(issuer.did, kind=StatusList.Kind.BITSTRING,
+                                      purpose=StatusList.Purpose.REVOCATION)
+    url = status_url(status_list)
+    return status_list, index, {"type": "BitstringStatusListEntry", "id": f"{url}#{index}",
+                                "statusPurpose": "revocation", "statusListIndex": index,
+                                "statusListCredential": url}
+
+
 def credential_url(issuer: Organisation) -> str:
     return f"{settings.PUBLIC_BASE_URL}/orgs/{issuer.slug}/credentials/{uuid.uuid4()}"
 
@@ -121,8 +132,7 @@ def attestation_approve(*, request: AttestationRequest, reviewer=None,
 def issue_identity_anchor(request: AttestationRequest, legal: LegalDetails) -> WalletCredential:
     anchor, subject = request.anchor, request.organisation
     now = timezone.now().replace(microsecond=0)
-    [(status_list, index)] = allocate(anchor.did, kind=StatusList.Kind.BITSTRING,
-                                      purpose=StatusList.Purpose.REVOCATION)
+    status_list, index, status_entry = revocation_entry(anchor)
     credential_id = credential_url(anchor)
     credential = {
         "@context": [VC_V2, UNTP, EXTENSION],
@@ -144,11 +154,7 @@ def issue_identity_anchor(request: AttestationRequest, legal: LegalDetails) -> W
                           "name": anchor.legal_name},
             "registerType": "business",
         },
-        "credentialStatus": {
-            "type": "BitstringStatusListEntry", "id": f"{status_url(status_list)}#{index}",
-            "statusPurpose": "revocation", "statusListIndex": index,
-            "statusListCredential": status_url(status_list),
-        },
+        "credentialStatus": status_entry,
     }
     jwt = signing.secure_jwt(credential, signing.signer_for(anchor.did))
     return WalletCredential.objects.create(

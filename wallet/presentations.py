@@ -9,11 +9,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from credentials import signing
-from credentials.models import StatusList
 from credentials.sd_jwt import present as sd_jwt_present
-from credentials.status_registry import allocate
 from credentials.suites import get_suite
-from wallet.identity import EXTENSION, UNTP, VC_V2, WalletError, credential_url, status_url
+from wallet.identity import (
+    EXTENSION,
+    UNTP,
+    VC_V2,
+    WalletError,
+    credential_url,
+    revocation_entry,
+)
 from wallet.identity_models import WalletCredential
 from wallet.models import Organisation
 from wallet.verification import verify
@@ -38,8 +43,7 @@ def role_credential_issue(*, issuer: Organisation, holder: Organisation, role: s
         raise WalletError(f"{issuer.legal_name} is not an anchor or authority",
                           code="not_an_anchor")
     now = timezone.now().replace(microsecond=0)
-    [(status_list, index)] = allocate(issuer.did, kind=StatusList.Kind.BITSTRING,
-                                      purpose=StatusList.Purpose.REVOCATION)
+    status_list, index, status_entry = revocation_entry(issuer)
     credential_id = credential_url(issuer)
     credential = {
         "@context": [VC_V2, UNTP, EXTENSION],
@@ -49,11 +53,7 @@ def role_credential_issue(*, issuer: Organisation, holder: Organisation, role: s
         "validFrom": _iso(now),
         "validUntil": _iso(now + ROLE_VALIDITY),
         "credentialSubject": {"id": holder.did, "role": role, "accessGroup": access_group},
-        "credentialStatus": {
-            "type": "BitstringStatusListEntry", "id": f"{status_url(status_list)}#{index}",
-            "statusPurpose": "revocation", "statusListIndex": index,
-            "statusListCredential": status_url(status_list),
-        },
+        "credentialStatus": status_entry,
     }
     jwt = signing.secure_jwt(credential, signing.signer_for(issuer.did))
     return WalletCredential.objects.create(
