@@ -4,7 +4,7 @@ by the views, so a malformed id gets the same problem+json 404 as an unknown one
 
 from django.urls import path
 
-from passports.api import views
+from passports.api import presentation_views, views
 
 urlpatterns = [
     path("products/", views.ProductCollectionApi.as_view(), name="api-products"),
@@ -22,6 +22,10 @@ urlpatterns = [
          name="api-passport-suspend"),
     path("passports/<str:passport_id>/reinstate", views.PassportReinstateApi.as_view(),
          name="api-passport-reinstate"),
+    path("passports/<str:passport_id>/access/challenge",
+         presentation_views.AccessChallengeApi.as_view(), name="api-passport-access-challenge"),
+    path("passports/<str:passport_id>/access",
+         presentation_views.AccessByPresentationApi.as_view(), name="api-passport-access"),
     path("verify/", views.VerifyApi.as_view(), name="api-verify"),
 ]
 
