@@ -184,6 +184,12 @@ API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 256 * 1024)  # larger bodies 
 # names keep their state (passports/api/verifying.py); 0: never.
 API_VERDICT_CACHE_SECONDS = env_int("API_VERDICT_CACHE_SECONDS", 10)
 SPECTACULAR_SETTINGS = {
+    # Choice sets that share a field name across models get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "WalletCredentialKindEnum": "wallet.identity_models.WalletCredential.Kind",
+        "WalletCredentialStateEnum": "wallet.identity_models.WalletCredential.State",
+        "MessageKindEnum": "wallet.messaging_models.Message.Kind",
+    },
     "TITLE": "Digital Product Passport and business wallet API",
     "DESCRIPTION": (
         "Partner API: products, passports and their credentials, restricted passport data for "

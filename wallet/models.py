@@ -71,6 +71,8 @@ class ApiToken(models.Model):
         MESSAGES_SEND = "messages:send", "Send validated messages and read receipts"
         INVOICES_READ = "invoices:read", "Read e-invoices"
         INVOICES_SEND = "invoices:send", "Create and send e-invoices"
+        WALLET_READ = "wallet:read", "Read the wallet's credentials and mandates"
+        MANDATES_MANAGE = "mandates:manage", "Give, suspend, reinstate and revoke mandates"
 
     PREFIX_LENGTH = 8
 

@@ -4,7 +4,7 @@ one."""
 
 from django.urls import path
 
-from wallet.api import views
+from wallet.api import identity_views, views
 
 urlpatterns = [
     path("messages/", views.MessageSendApi.as_view(), name="wallet-api-messages"),
@@ -16,6 +16,15 @@ urlpatterns = [
          views.MessageAttachmentApi.as_view(), name="wallet-api-message-attachment"),
     path("messages/<str:message_id>/receipt", views.MessageReceiptApi.as_view(),
          name="wallet-api-message-receipt"),
+    path("credentials/", identity_views.WalletCredentialListApi.as_view(),
+         name="wallet-api-credentials"),
+    path("mandates/", identity_views.MandateCollectionApi.as_view(), name="wallet-api-mandates"),
+    path("mandates/<str:mandate_id>/revoke", identity_views.MandateRevokeApi.as_view(),
+         name="wallet-api-mandate-revoke"),
+    path("mandates/<str:mandate_id>/suspend", identity_views.MandateSuspendApi.as_view(),
+         name="wallet-api-mandate-suspend"),
+    path("mandates/<str:mandate_id>/reinstate", identity_views.MandateReinstateApi.as_view(),
+         name="wallet-api-mandate-reinstate"),
     path("invoices/", views.InvoiceCollectionApi.as_view(), name="wallet-api-invoices"),
     path("invoices/<str:invoice_id>/", views.InvoiceDetailApi.as_view(),
          name="wallet-api-invoice"),

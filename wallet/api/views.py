@@ -37,10 +37,14 @@ MESSAGES_READ = "messages:read"
 MESSAGES_SEND = "messages:send"
 INVOICES_READ = "invoices:read"
 INVOICES_SEND = "invoices:send"
-SCOPES = (MESSAGES_READ, MESSAGES_SEND, INVOICES_READ, INVOICES_SEND)
+WALLET_READ = "wallet:read"
+MANDATES_MANAGE = "mandates:manage"
+SCOPES = (MESSAGES_READ, MESSAGES_SEND, INVOICES_READ, INVOICES_SEND, WALLET_READ,
+          MANDATES_MANAGE)
 
 # Statuses of the wallet's refusals (WalletError codes); any other code is a 400.
-STATUS_OF_CODE = {"no_mandate": 403, "not_permitted": 403, "not_recipient": 403,
+STATUS_OF_CODE = {"revoked_is_final": 409, "not_suspendable": 409,
+                  "no_mandate": 403, "not_permitted": 403, "not_recipient": 403,
                   "receipt_of_receipt": 409, "no_signing_key": 409, "attachment_changed": 409,
                   "attachment_missing": 409, "not_an_invoice": 409}
 PROBLEM_DESCRIPTIONS = {
