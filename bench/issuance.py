@@ -61,18 +61,26 @@ def bare_signing(products, seconds: float = 3.0) -> float:
     from django.utils import timezone
 
     from credentials import signing
-    from passports.credential import passport_credential, restricted_credentials
+    from passports.credential import (
+        characteristics_by_group,
+        issuer_of,
+        passport_credential,
+        restricted_credentials,
+    )
     from passports.models import Passport
 
     signer = signing.signer_for(products[0].organisation.did)
+    issuer = issuer_of(products[0].organisation)  # once, as the signing task does per chunk
     now = timezone.now()
     done, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
         passport = Passport(product=products[done % len(products)], version=1)
-        credential = passport_credential(passport, issued_at=now,
+        groups = characteristics_by_group(passport.product)
+        credential = passport_credential(passport, issued_at=now, groups=groups, issuer=issuer,
                                          status_list_url="https://x/status/1", status_index=done)
         signing.secure_jwt(credential, signer)
-        for group_credential in restricted_credentials(passport, issued_at=now).values():
+        for group_credential in restricted_credentials(passport, issued_at=now, groups=groups,
+                                                       issuer=issuer).values():
             signing.secure_jwt(group_credential, signer)
         done += 1
     return done / (time.perf_counter() - started)

@@ -80,7 +80,7 @@ def main() -> None:
     env["RATE_LIMIT_VERIFY"] = "100000000/minute"  # counted, never reached by one client
     # A worker's first request imports the URLconf, which takes seconds (jsonschema's format
     # checkers build a grammar): longer than gunicorn's default 30 s on a busy machine.
-    env["GUNICORN_CMD_ARGS"] = "--timeout 120"
+    env["GUNICORN_CMD_ARGS"] = os.environ.get("GUNICORN_CMD_ARGS", "--timeout 120")
     worker = start_workers(env)
     try:
         passport = issued_passport()
