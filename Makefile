@@ -24,7 +24,8 @@ run: install
 	@echo ""
 	@echo "  Admin:        http://127.0.0.1:$(PORT)/admin/   (login admin / admin, or acme / acme)"
 	@echo "  Health:       http://127.0.0.1:$(PORT)/health/"
-	@echo "  API:          http://127.0.0.1:$(PORT)/api/v1/"
+	@echo "  API docs:     http://127.0.0.1:$(PORT)/api/v1/docs/"
+	@echo "  QR page:      http://localhost:$(PORT)/01/09506000134352/21/ACME-BAT-0001"
 	@echo ""
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
