@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from credentials import signing
 from credentials.models import StatusList
-from credentials.status_registry import allocate
+from credentials.status_registry import allocate, status_list_url
 from wallet.identity_models import AttestationRequest, LegalDetails, WalletCredential
 from wallet.models import Organisation
 
@@ -38,16 +38,12 @@ def _iso(moment) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def status_url(status_list: StatusList) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/status/{status_list.id}"
-
-
 def revocation_entry(issuer: Organisation) -> tuple[StatusList, int, dict]:
     """A fresh Bitstring revocation entry of `issuer`: (list, index, the credentialStatus). One
     entry only, with an integer index, as the UNTP 0.7.0 schemas allow."""
     [(status_list, index)] = allocate(issuer.did, kind=StatusList.Kind.BITSTRING,
                                       purpose=StatusList.Purpose.REVOCATION)
-    url = status_url(status_list)
+    url = status_list_url(status_list.id)
     return status_list, index, {"type": "BitstringStatusListEntry", "id": f"{url}#{index}",
                                 "statusPurpose": "revocation", "statusListIndex": index,
                                 "statusListCredential": url}
@@ -188,7 +184,7 @@ def issue_business_identity(request: AttestationRequest,
          "jti": credential_id, **claims},
         signing.signer_for(anchor.did), disclosable=disclosable,
         holder_key=signing.signer_for(subject.did).public_key(),
-        status={"status_list": {"idx": index, "uri": status_url(status_list)}},
+        status={"status_list": {"idx": index, "uri": status_list_url(status_list.id)}},
         iat=int(now.timestamp()), exp=int((now + IDENTITY_VALIDITY).timestamp()))
     return WalletCredential.objects.create(
         kind=WalletCredential.Kind.BUSINESS_IDENTITY, format="dc+sd-jwt", issuer=anchor,

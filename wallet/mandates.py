@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from credentials import signing
 from credentials.models import StatusList
-from credentials.status_registry import allocate
-from wallet.identity import WalletError, credential_url, status_url
+from credentials.status_registry import allocate, status_list_url
+from wallet.identity import WalletError, credential_url
 from wallet.identity_models import Mandate, WalletCredential
 from wallet.models import Organisation
 
@@ -53,7 +53,7 @@ def mandate_grant(*, organisation: Organisation, scope: str, user=None,
         claims, signing.signer_for(organisation.did),
         disclosable=["principal", "scope"] + (["representative"] if user else []),
         holder_key=signing.signer_for(grantee.did).public_key() if grantee else None,
-        status={"status_list": {"idx": index, "uri": status_url(status_list)}},
+        status={"status_list": {"idx": index, "uri": status_list_url(status_list.id)}},
         nbf=int(mandate.valid_from.timestamp()),
         exp=int(valid_until.timestamp()) if valid_until else None)
     mandate.credential = WalletCredential.objects.create(

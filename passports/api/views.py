@@ -41,14 +41,18 @@ class ApiView(APIView):
     reads them. (DATA_UPLOAD_MAX_MEMORY_SIZE covers form data only; DRF reads exactly
     Content-Length bytes, and treats a body without one as empty.)"""
 
+    def body_limit(self) -> int:
+        """Bytes a request body may have (an operation that needs more says so)."""
+        return settings.API_MAX_BODY_BYTES
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        limit = self.body_limit()
         length = request.META.get("CONTENT_LENGTH") or "0"
         if not length.isdigit():
             raise Problem("Content-Length is not a number.", code="bad_content_length")
-        if int(length) > settings.API_MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"The body is larger than {settings.API_MAX_BODY_BYTES} "
-                                  f"bytes.")
+        if int(length) > limit:
+            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
 
 
 class OpenApiView(ApiView):

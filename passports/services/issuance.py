@@ -9,13 +9,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from credentials import signing
-from credentials.status_registry import allocate
+from credentials.status_registry import allocate, status_list_url
 from passports.credential import (
     characteristics_by_group,
     issuer_of,
@@ -38,10 +37,6 @@ class PassportError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.code = code or self.code
-
-
-def status_list_url(status_list) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/status/{status_list.id}"
 
 
 def _event(passport, action, from_state, *, actor=None, reason="", details=None):
@@ -127,7 +122,7 @@ def _sign_chunk(issuer: str, passports: list[Passport], entries) -> int:
             continue
         groups = characteristics_by_group(passport.product)
         credential = passport_credential(passport, issued_at=now,
-                                         status_list_url=status_list_url(status_list),
+                                         status_list_url=status_list_url(status_list.id),
                                          status_index=index, groups=groups,
                                          issuer=issuer_block)
         passport.jwt = signing.secure_jwt(credential, signer)

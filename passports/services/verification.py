@@ -8,11 +8,9 @@ import uuid
 
 from django.conf import settings
 
-from credentials.did_web import DidResolver
-from credentials.status_fetcher import StatusFetcher
 from credentials.verifier import Verifier
 from passports.models import Passport
-from wallet.trust import ServiceTrustRegistry  # the legal person behind an issuer's DID
+from wallet.verification import wallet_verifier  # resolver, status lists, trust registry
 
 CREDENTIAL_PATH = "/api/v1/passports/"
 
@@ -73,8 +71,7 @@ def _current_version(passport: Passport) -> Passport:
 
 
 def verifier() -> Verifier:
-    return Verifier(keys=DidResolver(), status=StatusFetcher(), trust=ServiceTrustRegistry(),
-                    extra_checks=[service_state_check])
+    return wallet_verifier(extra_checks=[service_state_check])
 
 
 def verify_credential(secured, **expected) -> dict:

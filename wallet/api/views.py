@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -20,12 +19,11 @@ from rest_framework import exceptions, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from passports.api.problems import MEDIA_TYPE as PROBLEM
-from passports.api.problems import PayloadTooLarge, Problem
+from passports.api.problems import Problem
 from passports.api.serializers import ProblemSerializer, paginated
-from passports.api.views import Pages, validated
+from passports.api.views import ApiView, Pages, validated
 from wallet import messaging
 from wallet.api import serializers as io
 from wallet.identity import WalletError
@@ -84,22 +82,9 @@ MESSAGE_PAGE = paginated(io.MessageOutput)
 INVOICE_PAGE = paginated(io.InvoiceOutput)
 
 
-class WalletApiView(APIView):
-    """Every wallet operation: a body larger than `body_limit()` (API_MAX_BODY_BYTES unless
-    the operation needs more) is refused with 413 before anything reads it; the wallet's
-    refusals become problems with their own codes."""
-
-    def body_limit(self) -> int:
-        return settings.API_MAX_BODY_BYTES
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        limit = self.body_limit()
-        length = request.META.get("CONTENT_LENGTH") or "0"
-        if not length.isdigit():
-            raise Problem("Content-Length is not a number.", code="bad_content_length")
-        if int(length) > limit:
-            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+class WalletApiView(ApiView):
+    """Every wallet operation: the API's body limit (ApiView), and the wallet's refusals as
+    problems with their own codes."""
 
     def handle_exception(self, exc):
         if isinstance(exc, WalletError):
