@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "credentials",
     "wallet",
     "passports",
+    "openid4vci",
+    "openid4vp",
 ]
 
 MIDDLEWARE = [

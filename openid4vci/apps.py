@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OpenId4VciConfig(AppConfig):
+    name = "openid4vci"
+    verbose_name = "OpenID4VCI issuance (EU wallets)"

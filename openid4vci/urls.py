@@ -1,0 +1,3 @@
+"""Routes of openid4vci at the site root (config/urls.py)."""
+
+urlpatterns: list = []
