@@ -13,16 +13,13 @@ from wallet.identity import attestation_approve, attestation_request
 from wallet.identity_models import LegalDetails, TrustedAnchor
 from wallet.invoices import from_ubl, parse_ubl_tree
 from wallet.messaging_models import Invoice, Message, MessageAttachment
-from wallet.models import ApiToken
 
 API = "/api/v1/wallet"
 PDF = b"%PDF-1.7 a battery pack specification"
 
 
 def client_for(org, scopes=SCOPES) -> APIClient:
-    token, key = api_token_create(organisation=org, name="wallet", scopes=[])
-    # The wallet scopes are set directly: ApiToken.Scope does not list them yet.
-    ApiToken.objects.filter(pk=token.pk).update(scopes=list(scopes))
+    token, key = api_token_create(organisation=org, name="wallet", scopes=list(scopes))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client

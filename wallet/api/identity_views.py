@@ -10,6 +10,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from passports.api.permissions import requires_scope
 from passports.api.serializers import paginated
 from passports.api.views import Pages, validated
 from wallet.api.views import (
@@ -19,7 +20,6 @@ from wallet.api.views import (
     WRITE,
     WalletApiView,
     problems,
-    requires,
 )
 from wallet.identity_models import Mandate, WalletCredential
 from wallet.mandates import mandate_grant, mandate_reinstate, mandate_revoke, mandate_suspend
@@ -72,7 +72,7 @@ class ReasonInput(serializers.Serializer):
 class WalletCredentialListApi(WalletApiView):
     @extend_schema(operation_id="wallet_credentials",
                    responses={200: paginated(WalletCredentialOutput), **problems(*KEYED, 404)})
-    @requires(WALLET_READ)
+    @requires_scope(WALLET_READ)
     def get(self, request):
         """Credentials your organisation holds (identity, roles, mandates given to it) and
         issued, newest first."""
@@ -87,7 +87,7 @@ class WalletCredentialListApi(WalletApiView):
 class MandateCollectionApi(WalletApiView):
     @extend_schema(operation_id="wallet_mandates",
                    responses={200: paginated(MandateOutput), **problems(*KEYED, 404)})
-    @requires(WALLET_READ)
+    @requires_scope(WALLET_READ)
     def get(self, request):
         """Mandates your organisation gave."""
         rows = (Mandate.objects.filter(organisation=request.user.organisation)
@@ -99,7 +99,7 @@ class MandateCollectionApi(WalletApiView):
 
     @extend_schema(operation_id="wallet_mandates_grant", request=MandateInput,
                    responses={201: MandateOutput, **problems(*KEYED, *WRITE)})
-    @requires(MANDATES_MANAGE)
+    @requires_scope(MANDATES_MANAGE)
     def post(self, request):
         """Give a mandate (one scope) to a member or to another organisation; it is also
         issued as an SD-JWT VC with a Token Status List entry."""
@@ -139,7 +139,7 @@ CHANGE_RESPONSES = {200: MandateOutput, **problems(*KEYED, 400, 404, 409)}
 class MandateRevokeApi(_MandateChangeApi):
     @extend_schema(operation_id="wallet_mandates_revoke", request=ReasonInput,
                    responses=CHANGE_RESPONSES)
-    @requires(MANDATES_MANAGE)
+    @requires_scope(MANDATES_MANAGE)
     def post(self, request, mandate_id):
         """Revoke for good; takes effect at once."""
         return self._change(request, mandate_id, mandate_revoke)
@@ -148,7 +148,7 @@ class MandateRevokeApi(_MandateChangeApi):
 class MandateSuspendApi(_MandateChangeApi):
     @extend_schema(operation_id="wallet_mandates_suspend", request=ReasonInput,
                    responses=CHANGE_RESPONSES)
-    @requires(MANDATES_MANAGE)
+    @requires_scope(MANDATES_MANAGE)
     def post(self, request, mandate_id):
         """Suspend; takes effect at once."""
         return self._change(request, mandate_id, mandate_suspend)
@@ -157,7 +157,7 @@ class MandateSuspendApi(_MandateChangeApi):
 class MandateReinstateApi(_MandateChangeApi):
     @extend_schema(operation_id="wallet_mandates_reinstate", request=ReasonInput,
                    responses=CHANGE_RESPONSES)
-    @requires(MANDATES_MANAGE)
+    @requires_scope(MANDATES_MANAGE)
     def post(self, request, mandate_id):
         """Lift a suspension (a revoked mandate stays revoked: 409)."""
         return self._change(request, mandate_id, mandate_reinstate)

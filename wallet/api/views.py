@@ -20,6 +20,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
+from passports.api.permissions import Scope, requires_scope
 from passports.api.problems import MEDIA_TYPE as PROBLEM
 from passports.api.problems import Problem
 from passports.api.serializers import ProblemSerializer, paginated
@@ -31,12 +32,13 @@ from wallet.messaging_models import Invoice, Message, MessageAttachment
 from wallet.models import Organisation
 from wallet.trust import organisation_for_did
 
-MESSAGES_READ = "messages:read"
-MESSAGES_SEND = "messages:send"
-INVOICES_READ = "invoices:read"
-INVOICES_SEND = "invoices:send"
-WALLET_READ = "wallet:read"
-MANDATES_MANAGE = "mandates:manage"
+# The wallet's scopes, as the operations below name them.
+MESSAGES_READ = Scope.MESSAGES_READ
+MESSAGES_SEND = Scope.MESSAGES_SEND
+INVOICES_READ = Scope.INVOICES_READ
+INVOICES_SEND = Scope.INVOICES_SEND
+WALLET_READ = Scope.WALLET_READ
+MANDATES_MANAGE = Scope.MANDATES_MANAGE
 SCOPES = (MESSAGES_READ, MESSAGES_SEND, INVOICES_READ, INVOICES_SEND, WALLET_READ,
           MANDATES_MANAGE)
 
@@ -56,18 +58,6 @@ PROBLEM_DESCRIPTIONS = {
     413: "The body is larger than the limit.",
     415: "The Content-Type is not supported.",
 }
-
-
-def requires(scope: str):
-    """Mark an API handler as needing `scope` (read by passports.api.permissions.HasScope)."""
-    if scope not in SCOPES:
-        raise ValueError(f"unknown wallet scope {scope!r}")
-
-    def decorate(handler):
-        handler.required_scope = scope
-        return handler
-
-    return decorate
 
 
 def problems(*statuses: int) -> dict:
@@ -195,7 +185,7 @@ class MessageInboxApi(_MessageListApi):
 
     @extend_schema(operation_id="wallet_messages_inbox", parameters=LIST_PARAMETERS,
                    responses={200: MESSAGE_PAGE, **problems(*KEYED, 400, 404)})
-    @requires(MESSAGES_READ)
+    @requires_scope(MESSAGES_READ)
     def get(self, request):
         """Messages your organisation received (read receipts too), newest first, each with
         the sender's legal identity as verified on receipt."""
@@ -207,7 +197,7 @@ class MessageOutboxApi(_MessageListApi):
 
     @extend_schema(operation_id="wallet_messages_outbox", parameters=LIST_PARAMETERS,
                    responses={200: MESSAGE_PAGE, **problems(*KEYED, 400, 404)})
-    @requires(MESSAGES_READ)
+    @requires_scope(MESSAGES_READ)
     def get(self, request):
         """Messages your organisation sent, newest first; `read_at` once read."""
         return self.list(request)
@@ -223,7 +213,7 @@ class MessageSendApi(WalletApiView):
                    description="Send a message, signed by your organisation's wallet (a JWS "
                                "over the subject, body and attachment digests), to another "
                                "organisation on this service.")
-    @requires(MESSAGES_SEND)
+    @requires_scope(MESSAGES_SEND)
     def post(self, request):
         data = validated(io.MessageSendInput, request.data)
         client = request.user
@@ -249,7 +239,7 @@ class MessageSendApi(WalletApiView):
 class MessageDetailApi(WalletApiView):
     @extend_schema(operation_id="wallet_messages_retrieve",
                    responses={200: io.MessageDetailOutput, **problems(*KEYED, 404)})
-    @requires(MESSAGES_READ)
+    @requires_scope(MESSAGES_READ)
     def get(self, request, message_id):
         """A message your organisation sent or received, with its JWS and its verification
         (checked again now)."""
@@ -263,7 +253,7 @@ class MessageAttachmentApi(DownloadView):
                        OpenApiTypes.BINARY, description="The file, checked against the "
                                                         "digest its sender signed."),
                               **problems(*KEYED, 404, 409)})
-    @requires(MESSAGES_READ)
+    @requires_scope(MESSAGES_READ)
     def get(self, request, message_id, position):
         """An attachment of a message, after checking it against its signed SHA-256 digest
         (409 `attachment_changed` if it no longer matches). Its media type is in the
@@ -285,7 +275,7 @@ class _ReceiptCreateApi(WalletApiView):
                                "receipt signed by your wallet over the message's jti and the "
                                "SHA-256 of its JWS, delivered to the sender. 201 when made, "
                                "200 with the existing receipt after that.")
-    @requires(MESSAGES_SEND)
+    @requires_scope(MESSAGES_SEND)
     def post(self, request, message_id):
         client = request.user
         message = message_of(client, message_id)
@@ -299,7 +289,7 @@ class _ReceiptCreateApi(WalletApiView):
 class _ReceiptDetailApi(WalletApiView):
     @extend_schema(operation_id="wallet_messages_receipt_retrieve",
                    responses={200: io.MessageDetailOutput, **problems(*KEYED, 404)})
-    @requires(MESSAGES_READ)
+    @requires_scope(MESSAGES_READ)
     def get(self, request, message_id):
         """The read receipt of a message, with its verification (404 until it is read)."""
         receipt = messaging.receipt_of(message_of(request.user, message_id))
@@ -317,7 +307,7 @@ class MessageReceiptApi(_ReceiptDetailApi, _ReceiptCreateApi):
 class _InvoiceListApi(WalletApiView):
     @extend_schema(operation_id="wallet_invoices_list", parameters=[io.InvoiceFilterInput],
                    responses={200: INVOICE_PAGE, **problems(*KEYED, 400, 404)})
-    @requires(INVOICES_READ)
+    @requires_scope(INVOICES_READ)
     def get(self, request):
         """Invoices your organisation issued (drafts too) or was sent, newest first."""
         filters = validated(io.InvoiceFilterInput, request.query_params)
@@ -339,7 +329,7 @@ class _InvoiceCreateApi(WalletApiView):
                    description="Create a draft invoice (EN 16931 core) to another "
                                "organisation. Totals that do not add up are refused with the "
                                "field and the rule named (e.g. `tax_total`: BR-CO-14).")
-    @requires(INVOICES_SEND)
+    @requires_scope(INVOICES_SEND)
     def post(self, request):
         data = validated(io.InvoiceCreateInput, request.data)
         buyer = organisation_named(data.pop("buyer"), "buyer")
@@ -357,7 +347,7 @@ class InvoiceCollectionApi(_InvoiceListApi, _InvoiceCreateApi):
 class InvoiceDetailApi(WalletApiView):
     @extend_schema(operation_id="wallet_invoices_retrieve",
                    responses={200: io.InvoiceOutput, **problems(*KEYED, 404)})
-    @requires(INVOICES_READ)
+    @requires_scope(INVOICES_READ)
     def get(self, request, invoice_id):
         """An invoice your organisation issued or was sent."""
         invoice = invoice_of(request.user, invoice_id)
@@ -370,7 +360,7 @@ class InvoiceSendApi(WalletApiView):
                    description="Send a draft invoice to its buyer: a message signed by your "
                                "wallet with the UBL 2.1 XML attached. Sending again changes "
                                "nothing.")
-    @requires(INVOICES_SEND)
+    @requires_scope(INVOICES_SEND)
     def post(self, request, invoice_id):
         client = request.user
         invoice = invoice_of(client, invoice_id)
@@ -393,7 +383,7 @@ class InvoiceXmlApi(DownloadView):
                    responses={(200, "application/xml"): OpenApiResponse(
                        OpenApiTypes.BINARY, description="UBL 2.1 Invoice (EN 16931)."),
                               **problems(*KEYED, 404, 409)})
-    @requires(INVOICES_READ)
+    @requires_scope(INVOICES_READ)
     def get(self, request, invoice_id):
         """The invoice as UBL 2.1 XML: once sent, the attachment its buyer received, checked
         against the digest the seller signed."""
