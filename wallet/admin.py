@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from wallet.api_tokens import api_token_create, api_token_revoke
+from wallet.api_tokens import api_token_create, api_token_revoke, scopes_without_mandate
 from wallet.models import ApiToken, Member, Organisation
 from wallet.selectors import organisation_of
 from wallet.services import organisation_ensure_key
@@ -56,9 +56,22 @@ class ApiTokenAddForm(forms.ModelForm):
                                        help_text="What the key may do. Choose only what the "
                                                  "client needs.")
 
+    request = None  # set by ApiTokenAdmin.get_form: the mandate check needs the user
+
     class Meta:
         model = ApiToken
         fields = ["organisation", "name", "scopes"]
+
+    def clean(self):
+        cleaned = super().clean()
+        user = self.request.user
+        organisation = cleaned.get("organisation") if user.is_superuser \
+            else organisation_of(user)
+        if organisation is not None and (lacking := scopes_without_mandate(
+                user=user, organisation=organisation, scopes=cleaned.get("scopes", []))):
+            self.add_error("scopes", f"You hold no active mandate for {', '.join(lacking)}: "
+                                     "a key cannot do more than the person who makes it.")
+        return cleaned
 
 
 @admin.register(ApiToken)
@@ -93,7 +106,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is not None:  # the change page only shows: every field is read-only
             kwargs["form"] = forms.ModelForm
-        return super().get_form(request, obj, change, **kwargs)
+        form = super().get_form(request, obj, change, **kwargs)
+        form.request = request
+        return form
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and (

@@ -11,9 +11,12 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from wallet.identity_models import Mandate
+from wallet.mandates import active_mandate
 from wallet.models import ApiToken, Organisation
 
 KEY_BYTES = 32
@@ -25,11 +28,31 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def scopes_without_mandate(*, user, organisation: Organisation,
+                           scopes: Iterable[str]) -> list[str]:
+    """The scopes in `scopes` that `user` may not put on a key of `organisation`: a key acts
+    with the powers of the person who made it (DESIGN §7), so each scope that a mandate
+    governs needs that person's active mandate of the same scope. Operators (superusers)
+    act without one, as in the admin's issue and revoke actions."""
+    if user is None or user.is_superuser:
+        return []
+    governed = set(Mandate.Scope.values)
+    return sorted(scope for scope in set(scopes) & governed
+                  if active_mandate(user=user, organisation=organisation, scope=scope) is None)
+
+
 @transaction.atomic
 def api_token_create(*, organisation: Organisation, name: str, scopes: Iterable[str],
                      created_by=None) -> tuple[ApiToken, str]:
     """A new key of `organisation` with `scopes`: (the stored token, the key). The key is not
-    kept anywhere: the caller shows it once. Raises ValidationError for unknown scopes."""
+    kept anywhere: the caller shows it once. Raises ValidationError for unknown scopes, and
+    for scopes that `created_by` holds no mandate for (see scopes_without_mandate)."""
+    scopes = list(scopes)
+    if lacking := scopes_without_mandate(user=created_by, organisation=organisation,
+                                         scopes=scopes):
+        raise ValidationError({"scopes": [
+            f"You hold no active mandate of {organisation} for {', '.join(lacking)}; a key "
+            "cannot do more than the person who makes it."]}, code="no_mandate")
     key = secrets.token_urlsafe(KEY_BYTES)
     token = ApiToken(organisation=organisation, name=name.strip() or "API key",
                      scopes=sorted(set(scopes)), created_by=created_by,

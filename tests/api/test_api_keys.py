@@ -15,6 +15,7 @@ from passports.models import Entitlement
 from tests.api.conftest import api_client
 from tests.passports.factories import staff_member
 from wallet.api_tokens import api_token_create
+from wallet.mandates import mandate_grant, mandate_revoke
 from wallet.models import ApiToken
 
 
@@ -82,6 +83,29 @@ def test_staff_make_a_key_in_the_admin_and_see_it_once(client, acme_staff, passp
     page = client.get(reverse("admin:wallet_apitoken_change", args=[token.pk]))
     assert key not in page.content.decode()
     assert api_client(key).get("/api/v1/passports/").status_code == 200
+
+
+def test_a_key_cannot_do_more_than_the_staff_member_who_makes_it(client, acme, acme_staff):
+    """A write scope that a mandate governs needs the maker's active mandate (DESIGN §7)."""
+    client.force_login(acme_staff)
+    add = reverse("admin:wallet_apitoken_add")
+
+    refused = client.post(add, {"name": "Issuer bot", "scopes": ["invoices:send"]})
+
+    assert refused.status_code == 200  # the form again, with the reason
+    assert "no active mandate for invoices:send" in refused.content.decode()
+    assert not ApiToken.objects.filter(name="Issuer bot").exists()
+
+    mandate = mandate_grant(organisation=acme.organisation, scope="invoices:send",
+                            user=acme_staff)
+    client.post(add, {"name": "Issuer bot", "scopes": ["invoices:send"]})
+    assert ApiToken.objects.get(name="Issuer bot").scopes == ["invoices:send"]
+
+    mandate_revoke(mandate=mandate)
+    with pytest.raises(ValidationError, match="invoices:send"):
+        api_token_create(organisation=acme.organisation, name="Again",
+                         scopes=["passports:read", "invoices:send"], created_by=acme_staff)
+    assert not ApiToken.objects.filter(name="Again").exists()
 
 
 def test_staff_see_only_their_organisations_keys(client, acme, other_staff):
