@@ -15,9 +15,9 @@ urlpatterns = [
          name="passports-labels"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
-    path("", include(vc_api_urlpatterns)),
+    path("", include(vc_api_urlpatterns)),  # W3C VC-API: /credentials/..., /presentations/...
     path("", include("openid4vci.urls")),  # OpenID4VCI issuer: .well-known, token, credential
-    path("", include("openid4vp.urls")),  # OpenID4VP verifier: request objects, responses  # W3C VC-API: /credentials/..., /presentations/...
+    path("", include("openid4vp.urls")),  # OpenID4VP verifier: request objects, responses
     path(".well-known/did.json", credential_views.service_did_document, name="service-did"),
     path("contexts/<slug:version>", credential_views.bundled_context, name="context"),
     path("status/<uuid:list_id>", status_views.status_list, name="status-list"),

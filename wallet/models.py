@@ -73,6 +73,8 @@ class ApiToken(models.Model):
         INVOICES_SEND = "invoices:send", "Create and send e-invoices"
         WALLET_READ = "wallet:read", "Read the wallet's credentials and mandates"
         MANDATES_MANAGE = "mandates:manage", "Give, suspend, reinstate and revoke mandates"
+        ATTESTATIONS_REQUEST = "attestations:request", "Ask a trust anchor to attest your " \
+                                                       "identity"
         ATTESTATIONS_REVIEW = "attestations:review", "Review identity attestation requests " \
                                                      "(trust anchors)"
         OFFERS_CREATE = "offers:create", "Create OpenID4VCI credential offers for EU wallets"

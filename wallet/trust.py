@@ -1,7 +1,8 @@
 """The trust registry the verifier asks: which legal person is behind an issuer's DID?
 
 Answer: the subject of a valid, unrevoked UNTP Digital Identity Anchor credential issued to that
-DID by an anchor in the trust registry (TrustedAnchor rows, or TRUSTED_ANCHOR_DIDS)."""
+DID by an anchor in the trust registry (TrustedAnchor rows, or TRUSTED_ANCHOR_DIDS); an anchor
+on this service is itself the legal person the registry vouches for."""
 
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ class ServiceTrustRegistry:
         if organisation is None:
             return None, "the issuer is not an organisation registered on this service"
         anchors = trusted_anchor_dids()
+        if issuer in anchors:  # an anchor is trusted by the registry itself, not by attestation
+            return {"name": organisation.legal_name, "registry_id": "",
+                    "register": "trust registry", "anchor": issuer,
+                    "anchor_name": organisation.legal_name, "credential": None}, ""
         credentials = (WalletCredential.objects
                        .filter(holder=organisation, kind=WalletCredential.Kind.IDENTITY_ANCHOR,
                                valid_from__lte=now)

@@ -4,7 +4,7 @@ one."""
 
 from django.urls import path
 
-from wallet.api import identity_views, views
+from wallet.api import attestation_views, identity_views, views
 
 urlpatterns = [
     path("messages/", views.MessageSendApi.as_view(), name="wallet-api-messages"),
@@ -18,6 +18,12 @@ urlpatterns = [
          name="wallet-api-message-receipt"),
     path("credentials/", identity_views.WalletCredentialListApi.as_view(),
          name="wallet-api-credentials"),
+    path("attestations/", attestation_views.AttestationCollectionApi.as_view(),
+         name="wallet-api-attestations"),
+    path("attestations/<str:attestation_id>/approve",
+         attestation_views.AttestationApproveApi.as_view(), name="wallet-api-attestation-approve"),
+    path("attestations/<str:attestation_id>/reject",
+         attestation_views.AttestationRejectApi.as_view(), name="wallet-api-attestation-reject"),
     path("mandates/", identity_views.MandateCollectionApi.as_view(), name="wallet-api-mandates"),
     path("mandates/<str:mandate_id>/revoke", identity_views.MandateRevokeApi.as_view(),
          name="wallet-api-mandate-revoke"),

@@ -43,7 +43,7 @@ SCOPES = (MESSAGES_READ, MESSAGES_SEND, INVOICES_READ, INVOICES_SEND, WALLET_REA
           MANDATES_MANAGE)
 
 # Statuses of the wallet's refusals (WalletError codes); any other code is a 400.
-STATUS_OF_CODE = {"revoked_is_final": 409, "not_suspendable": 409,
+STATUS_OF_CODE = {"revoked_is_final": 409, "already_decided": 409, "not_suspendable": 409,
                   "no_mandate": 403, "not_permitted": 403, "not_recipient": 403,
                   "receipt_of_receipt": 409, "no_signing_key": 409, "attachment_changed": 409,
                   "attachment_missing": 409, "not_an_invoice": 409}
