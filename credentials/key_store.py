@@ -37,9 +37,10 @@ def _public_multibase(public: PublicKey) -> str:
 
 @transaction.atomic
 def create_key(controller: str, *, key_type: str = "Ed25519") -> KeyPair:
-    """A new active key for `controller`; an existing active key is retired (rotation)."""
+    """A new active key of `key_type` for `controller`; an existing active key of that type is
+    retired (rotation)."""
     existing = list(KeyPair.objects.select_for_update().filter(controller=controller))
-    KeyPair.objects.filter(controller=controller, retired_at=None).update(
+    KeyPair.objects.filter(controller=controller, key_type=key_type, retired_at=None).update(
         retired_at=timezone.now())
     key_id = f"key-{len(existing) + 1}"
     signer = LocalSigner.generate(f"{controller}#{key_id}", key_type=key_type)
@@ -60,16 +61,19 @@ def create_key(controller: str, *, key_type: str = "Ed25519") -> KeyPair:
 rotate_key = create_key
 
 
-def ensure_key(controller: str) -> KeyPair:
-    key = KeyPair.objects.filter(controller=controller, retired_at=None).first()
-    return key or create_key(controller)
+def ensure_key(controller: str, key_type: str = "Ed25519") -> KeyPair:
+    key = KeyPair.objects.filter(controller=controller, key_type=key_type,
+                                 retired_at=None).first()
+    return key or create_key(controller, key_type=key_type)
 
 
-def signer_for(controller: str) -> LocalSigner:
-    """The signer of `controller`'s active key."""
-    key = KeyPair.objects.filter(controller=controller, retired_at=None).first()
+def signer_for(controller: str, key_type: str = "Ed25519") -> LocalSigner:
+    """The signer of `controller`'s active key of `key_type` (Ed25519 signs EdDSA, P-256
+    ES256)."""
+    key = KeyPair.objects.filter(controller=controller, key_type=key_type,
+                                 retired_at=None).first()
     if key is None:
-        raise NoSigningKey(f"{controller} has no active signing key")
+        raise NoSigningKey(f"{controller} has no active {key_type} signing key")
     return _signer(key.pk, key.verification_method, bytes(key.wrapped_private_key),
                    settings.KEY_ENCRYPTION_KEY)
 

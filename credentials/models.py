@@ -5,8 +5,10 @@ class KeyPair(models.Model):
     """A signing key of a DID controller (an organisation or the service itself).
 
     The private key is stored only wrapped (AES-256-GCM under KEY_ENCRYPTION_KEY, with the key's
-    verification-method id as associated data). Rotation retires a key: it stops signing but
-    stays in the DID document so that what it signed still verifies."""
+    verification-method id as associated data). A DID has at most one active key of each type
+    (Ed25519 for EdDSA, the default; P-256 for ES256, which EU wallets expect). Rotation retires
+    a key: it stops signing but stays in the DID document so that what it signed still
+    verifies."""
 
     class KeyType(models.TextChoices):
         ED25519 = "Ed25519", "Ed25519"
@@ -25,8 +27,9 @@ class KeyPair(models.Model):
         ordering = ["controller", "created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["controller", "key_id"], name="unique_key_per_did"),
-            models.UniqueConstraint(fields=["controller"], condition=models.Q(retired_at=None),
-                                    name="one_active_key_per_did"),
+            models.UniqueConstraint(fields=["controller", "key_type"],
+                                    condition=models.Q(retired_at=None),
+                                    name="one_active_key_per_did_and_type"),
         ]
 
     def __str__(self) -> str:

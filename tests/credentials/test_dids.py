@@ -2,6 +2,7 @@
 
 import pytest
 
+from credentials import jose
 from credentials.did_web import DidResolver, fetch_json_https, organisation_did, service_did
 from credentials.dids import (
     did_key_for,
@@ -10,7 +11,7 @@ from credentials.dids import (
     did_web_for_url,
 )
 from credentials.errors import KeyResolutionError
-from credentials.key_store import rotate_key, signer_for
+from credentials.key_store import ensure_key, rotate_key, signer_for
 from credentials.keys import LocalSigner
 from wallet.services import organisation_create
 
@@ -54,6 +55,28 @@ def test_rotated_keys_stay_in_the_document_and_still_verify(client):
 
     assert len(document["assertionMethod"]) == 2
     assert old_key.verify(signature, b"old credential")
+
+
+@pytest.mark.django_db
+def test_a_p256_key_signs_es256_beside_the_ed25519_key(client):
+    """EU wallets expect ES256: an organisation may hold a P-256 key next to its Ed25519 one;
+    each rotates on its own and both stay in the DID document."""
+    org = organisation_create(slug="acme", legal_name="Acme")
+    ensure_key(org.did, "P-256")
+    es256 = signer_for(org.did, "P-256")
+    ed25519 = signer_for(org.did)
+
+    jwt = jose.sign({"iss": org.did}, es256, {"kid": es256.verification_method})
+    rotate_key(org.did)  # Ed25519 only
+    document = client.get("/orgs/acme/did.json").json()
+
+    assert jose.decode(jwt).alg == "ES256"
+    jose.verify_signature(jose.decode(jwt), DidResolver().public_key(es256.verification_method))
+    assert signer_for(org.did, "P-256").verification_method == es256.verification_method
+    assert signer_for(org.did).verification_method != ed25519.verification_method
+    # Multikey prefixes: z6Mk… Ed25519, zDn… P-256 (compressed); the retired key stays listed.
+    assert [m["publicKeyMultibase"][:3] for m in document["verificationMethod"]] == \
+        ["z6M", "zDn", "z6M"]
 
 
 @pytest.mark.django_db
