@@ -254,3 +254,20 @@ LOGGING = {
         "celery": {"level": "WARNING"},
     },
 }
+
+# --- OpenID4VCI ---
+# Issuing wallet credentials into EU wallets (openid4vci/): lifetimes in seconds.
+# Pre-authorized codes (and their credential offers) are single-use and short-lived.
+OPENID4VCI_PRE_AUTHORIZED_CODE_SECONDS = env_int("OPENID4VCI_PRE_AUTHORIZED_CODE_SECONDS", 600)
+# Bearer access tokens: short-lived (OpenID4VCI §13.9: longer than 5 minutes counts as long).
+OPENID4VCI_ACCESS_TOKEN_SECONDS = env_int("OPENID4VCI_ACCESS_TOKEN_SECONDS", 300)
+# c_nonce values from the nonce endpoint, and how old a key proof's iat may be.
+OPENID4VCI_NONCE_SECONDS = env_int("OPENID4VCI_NONCE_SECONDS", 300)
+OPENID4VCI_PROOF_MAX_AGE_SECONDS = env_int("OPENID4VCI_PROOF_MAX_AGE_SECONDS", 300)
+# How long a deferred issuance (a review still open) may wait for the wallet to collect it.
+OPENID4VCI_DEFERRED_SECONDS = env_int("OPENID4VCI_DEFERRED_SECONDS", 14 * 86400)
+# Validity of an issued copy whose source has no end date of its own.
+OPENID4VCI_CREDENTIAL_DAYS = env_int("OPENID4VCI_CREDENTIAL_DAYS", 365)
+# The protocol endpoints (metadata, token, nonce, credential) per client address.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["openid4vci"] = env_str("RATE_LIMIT_OPENID4VCI",
+                                                                 "300/minute")

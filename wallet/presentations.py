@@ -24,6 +24,9 @@ from wallet.models import Organisation
 from wallet.verification import verify
 
 ROLE_VALIDITY = timedelta(days=365)
+# SD-JWT VC type of an access role a manufacturer gives a partner it entitles (issued into EU
+# wallets by openid4vci; its claims: role, access_group, sub = the partner's DID).
+ACCESS_ROLE_VCT = "https://w3id.org/dpp-wallet/vct/access-role/v1"
 ACCESS_GROUPS = ("legitimate_interest", "legitimate_interest_commission", "authorities")
 
 

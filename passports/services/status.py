@@ -22,6 +22,7 @@ from django.utils import timezone
 from credentials.status_registry import status_changes
 from passports.models import Passport, PassportEvent
 from passports.services.issuance import PassportError
+from passports.signals import passports_status_changed
 
 State = Passport.State
 LOCK_BATCH = 1000  # passports locked and updated per statement
@@ -142,6 +143,9 @@ def _apply(passports: list[Passport], action: _Action, actor, reason: str, now,
     if action is REVOKE:
         status_changes((p.status_list_id, p.status_index, 1) for p in passports
                        if p.status_list_id is not None)
+    # Copies elsewhere (e.g. SD-JWT VC copies in EU wallets) follow, in this transaction.
+    passports_status_changed.send(sender=Passport, passport_ids=[p.pk for p in passports],
+                                  state=action.target)
 
 
 def _refusal(passport: Passport, action: _Action, *, pending: bool = False) -> PassportError:

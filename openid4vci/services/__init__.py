@@ -1,0 +1,1 @@
+"""OpenID4VCI issuer logic: offers, tokens, key proofs, issuance, metadata. Views stay thin."""

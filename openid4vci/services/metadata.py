@@ -1,0 +1,88 @@
+"""Each organisation is a Credential Issuer, `{PUBLIC_BASE_URL}/orgs/<slug>`, and its own OAuth
+Authorization Server (pre-authorized code grant only). Its Credential Issuer Metadata
+(OpenID4VCI 1.0 §12.2) and Authorization Server Metadata (RFC 8414) are built here."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from credentials.keys import JOSE_ALGORITHMS
+from credentials.signing import NoSigningKey, signer_for
+from openid4vci.configurations import FORMAT, LANGUAGES, Configuration, offered_by
+from wallet.models import Organisation
+
+PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+PROOF_ALGORITHMS = ("ES256", "EdDSA")  # key proofs we verify (HAIP: ES256 at least)
+ENDPOINTS = ("token", "nonce", "credential", "deferred_credential", "credential_offer")
+
+
+def issuer_identifier(organisation: Organisation) -> str:
+    """The Credential Issuer Identifier: https URL, no query, no fragment (§12.2.1)."""
+    return f"{settings.PUBLIC_BASE_URL}/orgs/{organisation.slug}"
+
+
+def endpoint(organisation: Organisation, name: str) -> str:
+    if name not in ENDPOINTS:
+        raise ValueError(f"no endpoint {name!r}")
+    return f"{issuer_identifier(organisation)}/openid4vci/{name}"
+
+
+def signing_algorithms(organisation: Organisation) -> list[str]:
+    """The JOSE alg of the organisation's current signing key (EdDSA or ES256)."""
+    try:
+        return [JOSE_ALGORITHMS[signer_for(organisation.did).key_type]]
+    except NoSigningKey:
+        return list(JOSE_ALGORITHMS.values())
+
+
+def _display(labels: dict[str, str], **extra: dict[str, str]) -> list[dict]:
+    return [{"name": labels[language], "locale": language,
+             **{key: values[language] for key, values in extra.items()}}
+            for language in LANGUAGES]
+
+
+def configuration_metadata(configuration: Configuration, algorithms: list[str]) -> dict:
+    """One entry of credential_configurations_supported (§12.2.4, SD-JWT VC profile A.3.2)."""
+    return {
+        "format": FORMAT,
+        "vct": configuration.vct,
+        "scope": configuration.scope,
+        "cryptographic_binding_methods_supported": ["jwk"],
+        "credential_signing_alg_values_supported": algorithms,
+        "proof_types_supported": {
+            "jwt": {"proof_signing_alg_values_supported": list(PROOF_ALGORITHMS)}},
+        "credential_metadata": {
+            "display": _display(configuration.names, description=configuration.descriptions),
+            "claims": [{"path": list(claim.path), "display": _display(claim.labels)}
+                       for claim in configuration.claims],
+        },
+    }
+
+
+def issuer_metadata(organisation: Organisation) -> dict:
+    algorithms = signing_algorithms(organisation)
+    return {
+        "credential_issuer": issuer_identifier(organisation),
+        "credential_endpoint": endpoint(organisation, "credential"),
+        "nonce_endpoint": endpoint(organisation, "nonce"),
+        "deferred_credential_endpoint": endpoint(organisation, "deferred_credential"),
+        "display": [{"name": organisation.legal_name, "locale": language}
+                    for language in LANGUAGES],
+        "credential_configurations_supported": {
+            configuration.id: configuration_metadata(configuration, algorithms)
+            for configuration in offered_by(organisation)},
+    }
+
+
+def authorization_server_metadata(organisation: Organisation) -> dict:
+    """RFC 8414 §2, for an AS that only knows the pre-authorized code grant (so no
+    authorization endpoint and no response_types_supported, OpenID4VCI §12.2.4)."""
+    return {
+        "issuer": issuer_identifier(organisation),
+        "token_endpoint": endpoint(organisation, "token"),
+        "grant_types_supported": [PRE_AUTHORIZED_GRANT],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "pre-authorized_grant_anonymous_access_supported": True,
+        "scopes_supported": [configuration.scope for configuration in offered_by(organisation)],
+        "authorization_details_types_supported": ["openid_credential"],
+    }

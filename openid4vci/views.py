@@ -1,0 +1,160 @@
+"""The issuer's protocol endpoints at the site root: plain Django views (not the partner API),
+answering JSON with OAuth-style errors, exempt from CSRF (no cookies are involved: wallets use
+pre-authorized codes and bearer tokens), open to any origin (CORS), and rate limited per client
+address. Each view parses its input, calls one service and renders the result."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from config import ratelimit
+from openid4vci.services import errors, issuance, metadata, offers, proofs, tokens
+from wallet.models import Organisation
+
+RATE_SCOPE = "openid4vci"
+METADATA_MAX_AGE = 300  # seconds wallets and CDNs may keep issuer metadata
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, DPoP",
+    "Access-Control-Expose-Headers": "WWW-Authenticate, Retry-After",
+    "Access-Control-Max-Age": "600",
+}
+
+
+def json_response(body: dict, status: int = 200, *, no_store: bool = True,
+                  headers: dict | None = None) -> HttpResponse:
+    response = HttpResponse(json.dumps(body, ensure_ascii=False), status=status,
+                            content_type="application/json")
+    if no_store:  # tokens, nonces, credentials and their errors (RFC 6749 §5.1)
+        response["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def error_response(error: errors.OAuthError) -> HttpResponse:
+    return json_response(error.body(), error.status, headers=error.headers)
+
+
+def endpoint(*methods: str):
+    """A protocol endpoint: CORS (with preflight), rate limit, allowed methods, and OAuthError
+    rendered as the JSON error it describes."""
+    def decorate(view):
+        @csrf_exempt
+        @functools.wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if request.method == "OPTIONS":
+                response = HttpResponse(status=204)
+                response["Access-Control-Allow-Methods"] = ", ".join((*methods, "OPTIONS"))
+            else:
+                response = _answer(view, methods, request, *args, **kwargs)
+            for name, value in CORS_HEADERS.items():
+                response[name] = value
+            return response
+        return wrapped
+    return decorate
+
+
+def _answer(view, methods, request, *args, **kwargs) -> HttpResponse:
+    retry_after = ratelimit.rate_limited(request, RATE_SCOPE)
+    if retry_after is not None:
+        return error_response(errors.OAuthError(
+            "temporarily_unavailable", f"too many requests from your address; retry in "
+            f"{retry_after} s", status=429, headers={"Retry-After": str(retry_after)}))
+    if request.method not in methods:
+        return error_response(errors.OAuthError(
+            "invalid_request", f"method {request.method} not allowed; use "
+            f"{' or '.join(methods)}", status=405, headers={"Allow": ", ".join(methods)}))
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > settings.API_MAX_BODY_BYTES:
+        return error_response(errors.OAuthError(
+            "invalid_request", f"the body is larger than {settings.API_MAX_BODY_BYTES} bytes",
+            status=413))
+    try:
+        return view(request, *args, **kwargs)
+    except errors.OAuthError as error:
+        return error_response(error)
+
+
+def _issuer(slug: str) -> Organisation:
+    organisation = Organisation.objects.filter(slug=slug).first()
+    if organisation is None:
+        raise errors.OAuthError("invalid_request", f"no credential issuer {slug} here",
+                                status=404)
+    return organisation
+
+
+# --- metadata ----------------------------------------------------------------------------------
+
+@endpoint("GET", "HEAD")
+def issuer_metadata(request, slug: str):
+    """Credential Issuer Metadata (OpenID4VCI §12.2.2): at the well-known path inserted before
+    the issuer's path, and appended to it for wallets that do so."""
+    return _metadata(metadata.issuer_metadata(_issuer(slug)))
+
+
+@endpoint("GET", "HEAD")
+def authorization_server_metadata(request, slug: str):
+    """OAuth 2.0 Authorization Server Metadata (RFC 8414 §3)."""
+    return _metadata(metadata.authorization_server_metadata(_issuer(slug)))
+
+
+def _metadata(document: dict) -> HttpResponse:
+    response = json_response(document, no_store=False)
+    response["Cache-Control"] = f"public, max-age={METADATA_MAX_AGE}"
+    return response
+
+
+# --- offers, tokens, nonces, credentials -------------------------------------------------------
+
+@endpoint("GET")
+def credential_offer(request, slug: str):
+    """The Credential Offer behind a credential_offer_uri (§4.1.3), while it can be redeemed."""
+    document = offers.offer_by_reference(issuer_slug=slug, handle=request.GET.get("offer", ""))
+    if document is None:
+        raise errors.OAuthError("invalid_request", "credential offer unknown, expired or "
+                                                   "already redeemed", status=404)
+    return json_response(document)
+
+
+@endpoint("POST")
+def token(request, slug: str):
+    """Token endpoint (§6): pre-authorized code (+ tx_code) → access token."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise errors.invalid_request("the token request must be "
+                                     "application/x-www-form-urlencoded (RFC 6749 §4.1.3)")
+    grant = tokens.token_redeem(issuer=_issuer(slug), params=request.POST)
+    return json_response(grant.response())
+
+
+@endpoint("POST")
+def nonce(request, slug: str):
+    """Nonce endpoint (§7): a fresh c_nonce, not cacheable."""
+    issuer = _issuer(slug)
+    return json_response({"c_nonce": proofs.nonce_issue(issuer_slug=issuer.slug)})
+
+
+@endpoint("POST")
+def credential(request, slug: str):
+    """Credential endpoint (§8): 200 with the credential, or 202 with a transaction id."""
+    outcome = issuance.credential_request(
+        issuer=_issuer(slug), authorization=request.headers.get("Authorization"),
+        body=request.body, content_type=request.content_type)
+    status, body = outcome.response()
+    return json_response(body, status)
+
+
+@endpoint("POST")
+def deferred_credential(request, slug: str):
+    """Deferred credential endpoint (§9): 200 when signed, 202 while the review is open."""
+    outcome = issuance.deferred_credential_request(
+        issuer=_issuer(slug), authorization=request.headers.get("Authorization"),
+        body=request.body, content_type=request.content_type)
+    status, body = outcome.response()
+    return json_response(body, status)
+

@@ -1,0 +1,158 @@
+"""A wallet made by someone else, played over the Django test client: it knows only what the
+protocol tells it (OpenID4VCI 1.0 final, pre-authorized code flow), never the service's code.
+
+    wallet = TestWallet()                                # a P-256 key; key_type="Ed25519" too
+    sd_jwt = wallet.redeem_offer(offer_uri, tx_code)     # offer → token → nonce → credential
+    presentation = wallet.present(sd_jwt, ["role"], aud=..., nonce=...)
+
+Each step is also a method of its own (resolve_offer, metadata, token, nonce, proof,
+request_credential, deferred_credential) so tests can break one step at a time. End-to-end tests
+of other apps (the OpenID4VP verifier) reuse this class."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from django.conf import settings
+from django.test import Client
+
+from credentials import jose
+from credentials.keys import LocalSigner
+from credentials.sd_jwt import present
+
+OFFER_SCHEME = "openid-credential-offer://"
+PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+PROOF_TYP = "openid4vci-proof+jwt"
+FORM = "application/x-www-form-urlencoded"
+
+
+def local_path(url: str) -> str:
+    """The path (and query) of a URL on this service, for the test client."""
+    if not url.startswith(settings.PUBLIC_BASE_URL + "/"):
+        raise AssertionError(f"{url} is not on this service ({settings.PUBLIC_BASE_URL})")
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def well_known(identifier: str, name: str) -> str:
+    """The well-known URL of `identifier`: `/.well-known/<name>` inserted between the host and
+    the path (OpenID4VCI §12.2.2, RFC 8414 §3.1)."""
+    parts = urlsplit(identifier)
+    return f"{parts.scheme}://{parts.netloc}/.well-known/{name}{parts.path.rstrip('/')}"
+
+
+class TestWallet:
+    __test__ = False  # not a test class, despite its name
+
+    def __init__(self, *, key_type: str = "P-256", client: Client | None = None):
+        self.client = client or Client()
+        self.signer = LocalSigner.generate(key_type=key_type)
+        self.key = self.signer.public_key()
+        self.last_response = None
+
+    # --- the steps ---------------------------------------------------------------------------
+
+    def resolve_offer(self, offer_uri: str) -> dict:
+        """The Credential Offer object from `openid-credential-offer://?credential_offer=...`
+        (by value) or `?credential_offer_uri=...` (by reference, fetched with GET)."""
+        if not offer_uri.startswith(OFFER_SCHEME):
+            raise AssertionError(f"not a credential offer: {offer_uri}")
+        query = parse_qs(urlsplit(offer_uri).query)
+        if "credential_offer" in query:
+            return json.loads(query["credential_offer"][0])
+        response = self.client.get(local_path(query["credential_offer_uri"][0]))
+        self.last_response = response
+        assert response.status_code == 200, response.content
+        assert response["Content-Type"] == "application/json"
+        return response.json()
+
+    def metadata(self, credential_issuer: str) -> dict:
+        response = self.client.get(local_path(well_known(credential_issuer,
+                                                         "openid-credential-issuer")))
+        assert response.status_code == 200, response.content
+        document = response.json()
+        # §12.2.3: the metadata is only used when it names the issuer it was fetched for.
+        assert document["credential_issuer"] == credential_issuer
+        return document
+
+    def authorization_server(self, credential_issuer: str) -> dict:
+        response = self.client.get(local_path(well_known(credential_issuer,
+                                                         "oauth-authorization-server")))
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    def token(self, offer: dict, tx_code: str | None, **extra):
+        """The token request of the pre-authorized code flow; returns the response."""
+        grant = offer["grants"][PRE_AUTHORIZED_GRANT]
+        server = self.authorization_server(offer["credential_issuer"])
+        form = {"grant_type": PRE_AUTHORIZED_GRANT,
+                "pre-authorized_code": grant["pre-authorized_code"]}
+        if tx_code is not None:
+            form["tx_code"] = tx_code
+        form.update(extra)
+        self.last_response = self.client.post(local_path(server["token_endpoint"]),
+                                              urlencode(form), content_type=FORM)
+        return self.last_response
+
+    def nonce(self, metadata: dict) -> str:
+        response = self.client.post(local_path(metadata["nonce_endpoint"]))
+        assert response.status_code == 200, response.content
+        return response.json()["c_nonce"]
+
+    def proof(self, *, aud: str, nonce: str | None, iat: int | None = None,
+              header: dict | None = None, claims: dict | None = None,
+              signer=None) -> str:
+        """A `jwt` key proof (Appendix F.1): typ openid4vci-proof+jwt, the key as jwk."""
+        signer = signer or self.signer
+        body = {"aud": aud, "iat": int(jose.seconds()) if iat is None else iat}
+        if nonce is not None:
+            body["nonce"] = nonce
+        body.update(claims or {})
+        protected = {"typ": PROOF_TYP, "jwk": signer.public_key().jwk(), **(header or {})}
+        return jose.sign({k: v for k, v in body.items() if v is not None}, signer,
+                         {k: v for k, v in protected.items() if v is not None})
+
+    def request_credential(self, metadata: dict, access_token: str, body: dict):
+        self.last_response = self.client.post(
+            local_path(metadata["credential_endpoint"]), json.dumps(body),
+            content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {access_token}")
+        return self.last_response
+
+    def deferred_credential(self, metadata: dict, access_token: str, transaction_id: str):
+        self.last_response = self.client.post(
+            local_path(metadata["deferred_credential_endpoint"]),
+            json.dumps({"transaction_id": transaction_id}), content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {access_token}")
+        return self.last_response
+
+    # --- the whole flow ----------------------------------------------------------------------
+
+    def start(self, offer_uri: str, tx_code: str) -> dict:
+        """Offer → metadata → token: what a credential request needs."""
+        offer = self.resolve_offer(offer_uri)
+        metadata = self.metadata(offer["credential_issuer"])
+        response = self.token(offer, tx_code)
+        assert response.status_code == 200, response.content
+        return {"offer": offer, "metadata": metadata,
+                "configuration_id": offer["credential_configuration_ids"][0],
+                "access_token": response.json()["access_token"]}
+
+    def credential_request_body(self, session: dict) -> dict:
+        metadata = session["metadata"]
+        proof = self.proof(aud=metadata["credential_issuer"], nonce=self.nonce(metadata))
+        return {"credential_configuration_id": session["configuration_id"],
+                "proofs": {"jwt": [proof]}}
+
+    def redeem_offer(self, offer_uri: str, tx_code: str) -> str:
+        """The whole pre-authorized code flow; returns the issued SD-JWT VC."""
+        session = self.start(offer_uri, tx_code)
+        response = self.request_credential(session["metadata"], session["access_token"],
+                                           self.credential_request_body(session))
+        assert response.status_code == 200, response.content
+        return response.json()["credentials"][0]["credential"]
+
+    def present(self, sd_jwt: str, disclose, *, aud: str, nonce: str) -> str:
+        """An SD-JWT VC presentation with a Key Binding JWT signed by this wallet's key."""
+        return present(sd_jwt, disclose=disclose, holder_signer=self.signer, aud=aud,
+                       nonce=nonce)
