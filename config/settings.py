@@ -255,6 +255,18 @@ LOGGING = {
     },
 }
 
+# --- OpenID4VP ---
+# The Verifier's identity (client_id "x509_hash:<hash>"): a certificate and its P-256 key, each
+# as PEM text or a path to a PEM file. Unset: the service makes a self-signed certificate for
+# PUBLIC_HOST once and keeps its key wrapped under KEY_ENCRYPTION_KEY.
+OPENID4VP_CERTIFICATE = env_str("OPENID4VP_CERTIFICATE")
+OPENID4VP_PRIVATE_KEY = env_str("OPENID4VP_PRIVATE_KEY")
+if bool(OPENID4VP_CERTIFICATE) != bool(OPENID4VP_PRIVATE_KEY):
+    raise ImproperlyConfigured("OPENID4VP_CERTIFICATE and OPENID4VP_PRIVATE_KEY go together: "
+                               "set both or neither")
+# Seconds a presentation request (its request object and its answer) stays usable.
+OPENID4VP_REQUEST_SECONDS = env_int("OPENID4VP_REQUEST_SECONDS", 600)
+
 # --- OpenID4VCI ---
 # Issuing wallet credentials into EU wallets (openid4vci/): lifetimes in seconds.
 # Pre-authorized codes (and their credential offers) are single-use and short-lived.
