@@ -1,0 +1,251 @@
+"""DCQL (OpenID4VP 1.0 §6, §7) against the specification's own examples: which queries this
+Verifier accepts, how claims path pointers select, and what counts as satisfying a query."""
+
+import copy
+
+import pytest
+
+from openid4vp import dcql
+
+# OpenID4VP 1.0, examples/query_lang/credentials_alternatives.json (Annex D).
+CREDENTIALS_ALTERNATIVES = {
+    "credentials": [
+        {"id": "pid", "format": "dc+sd-jwt",
+         "meta": {"vct_values": ["https://credentials.example.com/identity_credential"]},
+         "claims": [{"path": ["given_name"]}, {"path": ["family_name"]},
+                    {"path": ["address", "street_address"]}]},
+        {"id": "other_pid", "format": "dc+sd-jwt",
+         "meta": {"vct_values": ["https://othercredentials.example/pid"]},
+         "claims": [{"path": ["given_name"]}, {"path": ["family_name"]},
+                    {"path": ["address", "street_address"]}]},
+        {"id": "pid_reduced_cred_1", "format": "dc+sd-jwt",
+         "meta": {"vct_values": ["https://credentials.example.com/reduced_identity_credential"]},
+         "claims": [{"path": ["family_name"]}, {"path": ["given_name"]}]},
+        {"id": "pid_reduced_cred_2", "format": "dc+sd-jwt",
+         "meta": {"vct_values": ["https://cred.example/residence_credential"]},
+         "claims": [{"path": ["postal_code"]}, {"path": ["locality"]}, {"path": ["region"]}]},
+        {"id": "nice_to_have", "format": "dc+sd-jwt",
+         "meta": {"vct_values": ["https://company.example/company_rewards"]},
+         "claims": [{"path": ["rewards_number"]}]},
+    ],
+    "credential_sets": [
+        {"options": [["pid"], ["other_pid"], ["pid_reduced_cred_1", "pid_reduced_cred_2"]]},
+        {"required": False, "options": [["nice_to_have"]]},
+    ],
+}
+
+# OpenID4VP 1.0, examples/query_lang/claims_alternatives.json (Annex D).
+CLAIMS_ALTERNATIVES = {
+    "credentials": [{
+        "id": "pid", "format": "dc+sd-jwt",
+        "meta": {"vct_values": ["https://credentials.example.com/identity_credential"]},
+        "claims": [{"id": "a", "path": ["last_name"]}, {"id": "b", "path": ["postal_code"]},
+                   {"id": "c", "path": ["locality"]}, {"id": "d", "path": ["region"]},
+                   {"id": "e", "path": ["date_of_birth"]}],
+        "claim_sets": [["a", "c", "d", "e"], ["a", "b", "e"]],
+    }]
+}
+
+# OpenID4VP 1.0 §5.3 (Request Object example) and §8.3 (encrypted response example).
+REQUEST_OBJECT_EXAMPLE = {"credentials": [{
+    "id": "some_identity_credential", "format": "dc+sd-jwt",
+    "meta": {"vct_values": ["https://credentials.example.com/identity_credential"]},
+    "claims": [{"path": ["last_name"]}, {"path": ["first_name"]}]}]}
+ENCRYPTED_RESPONSE_EXAMPLE = {"credentials": [{
+    "id": "my_credential", "format": "dc+sd-jwt",
+    "meta": {"vct_values": ["https://credentials.example.com/identity_credential"]},
+    "claims": [{"path": ["last_name"]}, {"path": ["first_name"]},
+               {"path": ["address", "postal_code"]}]}]}
+
+# OpenID4VP 1.0, examples/query_lang/simple_mdoc.json (Annex D).
+SIMPLE_MDOC = {"credentials": [{
+    "id": "my_credential", "format": "mso_mdoc",
+    "meta": {"doctype_value": "org.iso.7367.1.mVRC"},
+    "claims": [{"path": ["org.iso.7367.1", "vehicle_holder"]},
+               {"path": ["org.iso.18013.5.1", "first_name"]}]}]}
+
+# OpenID4VP 1.0 §7.4: the claims path pointer example credential.
+ARTHUR = {
+    "name": "Arthur Dent",
+    "address": {"street_address": "42 Market Street", "locality": "Milliways",
+                "postal_code": "12345"},
+    "degrees": [{"type": "Bachelor of Science", "university": "University of Betelgeuse"},
+                {"type": "Master of Science", "university": "University of Betelgeuse"}],
+    "nationalities": ["British", "Betelgeusian"],
+}
+
+
+@pytest.mark.parametrize("query", [CREDENTIALS_ALTERNATIVES, CLAIMS_ALTERNATIVES,
+                                   REQUEST_OBJECT_EXAMPLE, ENCRYPTED_RESPONSE_EXAMPLE])
+def test_the_specifications_sd_jwt_examples_are_valid_queries(query):
+    assert dcql.validate_query(copy.deepcopy(query)) == query
+
+
+def test_an_mdoc_query_is_refused_naming_the_format():
+    with pytest.raises(dcql.DcqlError) as refused:
+        dcql.validate_query(SIMPLE_MDOC)
+
+    assert "mso_mdoc" in refused.value.detail and "only dc+sd-jwt" in refused.value.detail
+    assert refused.value.field == "dcql_query.credentials.0.format"
+
+
+def _broken(change) -> dict:
+    query = copy.deepcopy(ENCRYPTED_RESPONSE_EXAMPLE)
+    change(query)
+    return query
+
+
+@pytest.mark.parametrize("query, field, words", [
+    ([], "dcql_query", "JSON object"),
+    ({}, "dcql_query.credentials", "non-empty array"),
+    ({"credentials": []}, "dcql_query.credentials", "non-empty array"),
+    (_broken(lambda q: q["credentials"][0].update(id="has space")),
+     "dcql_query.credentials.0.id", "letters"),
+    (_broken(lambda q: q["credentials"].append(copy.deepcopy(q["credentials"][0]))),
+     "dcql_query.credentials", "used twice"),
+    (_broken(lambda q: q["credentials"][0].pop("meta")), "dcql_query.credentials.0.meta",
+     "required"),
+    (_broken(lambda q: q["credentials"][0]["meta"].update(vct_values=[])),
+     "dcql_query.credentials.0.meta.vct_values", "non-empty"),
+    (_broken(lambda q: q["credentials"][0].update(claims=[])),
+     "dcql_query.credentials.0.claims", "non-empty"),
+    (_broken(lambda q: q["credentials"][0]["claims"].append({"path": ["last_name"]})),
+     "dcql_query.credentials.0.claims", "asked for twice"),
+    (_broken(lambda q: q["credentials"][0]["claims"][0].update(path=[])),
+     "dcql_query.credentials.0.claims.0.path", "non-empty"),
+    (_broken(lambda q: q["credentials"][0]["claims"][0].update(path=["a", -1])),
+     "dcql_query.credentials.0.claims.0.path", "non-negative"),
+    (_broken(lambda q: q["credentials"][0]["claims"][0].update(path=["a", True])),
+     "dcql_query.credentials.0.claims.0.path", "True"),
+    (_broken(lambda q: q["credentials"][0]["claims"][0].update(values=[])),
+     "dcql_query.credentials.0.claims.0.values", "non-empty"),
+    (_broken(lambda q: q["credentials"][0].update(claim_sets=[["x"]])),
+     "dcql_query.credentials.0.claim_sets", "needs an id"),
+    (_broken(lambda q: q["credentials"][0].update(multiple="yes")),
+     "dcql_query.credentials.0.multiple", "true or false"),
+    (_broken(lambda q: q["credentials"][0].update(require_cryptographic_holder_binding=False)),
+     "dcql_query.credentials.0.require_cryptographic_holder_binding", "holder binding"),
+    (_broken(lambda q: q.update(credential_sets=[{"options": [["nope"]]}])),
+     "dcql_query.credential_sets.0.options", "'nope'"),
+    (_broken(lambda q: q.update(credential_sets=[{"options": [["my_credential"]],
+                                                  "required": "no"}])),
+     "dcql_query.credential_sets.0.required", "true or false"),
+    (_broken(lambda q: q["credentials"][0].update(trusted_authorities=[{"type": "aki"}])),
+     "dcql_query.credentials.0.trusted_authorities", "values"),
+])
+def test_an_invalid_query_is_refused_naming_the_field(query, field, words):
+    with pytest.raises(dcql.DcqlError) as refused:
+        dcql.validate_query(query)
+
+    assert refused.value.field == field
+    assert words in refused.value.detail
+
+
+def test_claim_sets_need_claims():
+    query = copy.deepcopy(CLAIMS_ALTERNATIVES)
+    query["credentials"][0].pop("claims")
+
+    with pytest.raises(dcql.DcqlError, match="not allowed without claims"):
+        dcql.validate_query(query)
+
+
+@pytest.mark.parametrize("path, selected", [
+    (["name"], ["Arthur Dent"]),
+    (["address"], [ARTHUR["address"]]),
+    (["address", "street_address"], ["42 Market Street"]),
+    (["degrees", None, "type"], ["Bachelor of Science", "Master of Science"]),
+    (["nationalities", 1], ["Betelgeusian"]),
+    (["nationalities", 5], []),
+    (["name", "first"], []),  # a string component on a non-object: an error, nothing selected
+    (["degrees", "type"], []),
+    (["missing"], []),
+])
+def test_the_claims_path_pointer_examples_of_section_7_4(path, selected):
+    assert dcql.select(ARTHUR, path) == selected
+
+
+def _pid_query():
+    return CLAIMS_ALTERNATIVES["credentials"][0]
+
+
+def test_a_claim_set_option_is_enough_and_the_first_is_preferred():
+    claims = {"last_name": "D", "postal_code": "1", "date_of_birth": "2000-01-01"}
+    disclosed = [("last_name",), ("postal_code",), ("date_of_birth",)]
+
+    outcome = dcql.check_claims(_pid_query(), claims, disclosed)
+
+    assert outcome.ok
+
+
+def test_claims_beyond_every_option_are_over_disclosure():
+    claims = {"last_name": "D", "postal_code": "1", "locality": "K", "date_of_birth": "x"}
+    disclosed = [("last_name",), ("postal_code",), ("locality",), ("date_of_birth",)]
+
+    outcome = dcql.check_claims(_pid_query(), claims, disclosed)
+
+    assert not outcome.ok
+    assert outcome.code == "over_disclosure" and outcome.over_disclosed == [["locality"]]
+
+
+def test_a_claim_of_no_option_missing_is_named():
+    outcome = dcql.check_claims(_pid_query(), {"last_name": "D"}, [("last_name",)])
+
+    assert outcome.code == "missing_claim"
+    assert "date_of_birth" in outcome.reason
+
+
+def test_disclosing_the_container_of_a_requested_claim_is_allowed_but_not_its_siblings():
+    query = ENCRYPTED_RESPONSE_EXAMPLE["credentials"][0]
+    claims = {"last_name": "D", "first_name": "A", "address": {"postal_code": "1"}}
+
+    ok = dcql.check_claims(query, claims, [("last_name",), ("first_name",), ("address",),
+                                           ("address", "postal_code")])
+    extra = dcql.check_claims(query, {**claims, "address": {"postal_code": "1", "locality": "K"}},
+                              [("last_name",), ("first_name",), ("address",),
+                               ("address", "postal_code"), ("address", "locality")])
+
+    assert ok.ok
+    assert extra.over_disclosed == [["address", "locality"]]
+
+
+def test_requested_values_must_match_type_and_value():
+    query = {"id": "q", "format": "dc+sd-jwt", "meta": {"vct_values": ["v"]},
+             "claims": [{"path": ["age_over_18"], "values": [True]}]}
+
+    assert dcql.check_claims(query, {"age_over_18": True}, [("age_over_18",)]).ok
+    assert dcql.check_claims(query, {"age_over_18": 1}, [("age_over_18",)]).code \
+        == "claim_value"
+
+
+def test_null_in_a_path_covers_every_array_element():
+    query = {"id": "q", "format": "dc+sd-jwt", "meta": {"vct_values": ["v"]},
+             "claims": [{"path": ["nationalities", None]}]}
+
+    outcome = dcql.check_claims(query, {"nationalities": ["DE", "NL"]},
+                                [("nationalities", 0), ("nationalities", 1)])
+
+    assert outcome.ok
+
+
+@pytest.mark.parametrize("answered, ok", [
+    ({"pid"}, True),
+    ({"other_pid"}, True),
+    ({"pid_reduced_cred_1", "pid_reduced_cred_2"}, True),
+    ({"pid", "nice_to_have"}, True),
+    ({"pid_reduced_cred_1"}, False),
+    ({"nice_to_have"}, False),
+    (set(), False),
+])
+def test_credential_sets_of_the_specification_example(answered, ok):
+    satisfied, missing = dcql.sets_satisfied(CREDENTIALS_ALTERNATIVES, answered)
+
+    assert satisfied is ok
+    if not ok:
+        assert "pid or other_pid or pid_reduced_cred_1+pid_reduced_cred_2" in missing
+
+
+def test_without_credential_sets_every_query_is_required():
+    query = {"credentials": [{"id": "a"}, {"id": "b"}]}
+
+    assert dcql.sets_satisfied(query, {"a", "b"}) == (True, "")
+    assert dcql.sets_satisfied(query, {"a"}) == (False, "no valid presentation for: b")
