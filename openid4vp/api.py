@@ -63,17 +63,12 @@ class RequestOutput(serializers.Serializer):
 
 
 def request_output(presentation: PresentationRequest) -> dict:
-    base = settings.PUBLIC_BASE_URL
-    token = presentation.request_token
     return {
         "id": str(presentation.pk), "status": presentation.current_status,
         "purpose": presentation.purpose, "response_mode": presentation.response_mode,
-        "client_id": presentation.client_id,
-        "authorization_request": services.authorization_request(presentation),
-        "request_uri": services.request_uri(presentation),
-        "qr_svg": base + reverse("openid4vp-request-qr", args=[token, "svg"]),
-        "qr_png": base + reverse("openid4vp-request-qr", args=[token, "png"]),
-        "result_url": base + reverse("api-openid4vp-request", args=[presentation.pk]),
+        **services.links(presentation),
+        "result_url": settings.PUBLIC_BASE_URL + reverse("api-openid4vp-request",
+                                                         args=[presentation.pk]),
         "dcql_query": presentation.dcql_query,
         "created_at": presentation.created_at, "expires_at": presentation.expires_at,
         "responded_at": presentation.responded_at,

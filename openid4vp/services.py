@@ -79,6 +79,16 @@ def authorization_request(request: PresentationRequest) -> str:
                                      "request_uri": request_uri(request)})
 
 
+def links(request: PresentationRequest) -> dict:
+    """What to show a holder: the wallet link, where it points, and its QR codes."""
+    qr = settings.PUBLIC_BASE_URL + reverse("openid4vp-request-qr",
+                                            args=[request.request_token, "svg"])
+    return {"client_id": request.client_id,
+            "authorization_request": authorization_request(request),
+            "request_uri": request_uri(request), "qr_svg": qr,
+            "qr_png": qr.removesuffix(".svg") + ".png"}
+
+
 def client_metadata(encryption_jwk: dict | None) -> dict:
     """Verifier metadata for the request (§5.1, §11.1, Annex B.3.4)."""
     metadata = {"vp_formats_supported": {dcql.FORMAT: {"sd-jwt_alg_values": ALG_VALUES,

@@ -26,6 +26,11 @@ urlpatterns = [
          presentation_views.AccessChallengeApi.as_view(), name="api-passport-access-challenge"),
     path("passports/<str:passport_id>/access",
          presentation_views.AccessByPresentationApi.as_view(), name="api-passport-access"),
+    path("passports/<str:passport_id>/access/openid4vp",
+         presentation_views.AccessByWalletApi.as_view(), name="api-passport-access-openid4vp"),
+    path("passports/<str:passport_id>/access/openid4vp/<str:request_id>",
+         presentation_views.AccessByWalletResultApi.as_view(),
+         name="api-passport-access-openid4vp-result"),
     path("verify/", views.VerifyApi.as_view(), name="api-verify"),
 ]
 
