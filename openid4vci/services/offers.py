@@ -73,6 +73,11 @@ def tx_code_matches(offer: CredentialOffer, tx_code: str) -> bool:
     return hmac.compare_digest(offer.tx_code_hash, tx_code_hash(offer.pk, tx_code))
 
 
+def field_error(field: str, message: str, code: str) -> ValidationError:
+    """A ValidationError on `field` that keeps its stable code (admin forms and the API)."""
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
 def offer_event(offer: CredentialOffer, action: str, *, from_state: str = "",
                 detail: str = "") -> None:
     OfferEvent.objects.create(offer=offer, action=action, from_state=from_state,
@@ -104,39 +109,53 @@ class CreatedOffer:
         return f"{OFFER_SCHEME}?credential_offer={quote(text, safe='')}"
 
 
-@transaction.atomic
-def offer_create(*, issuer: Organisation, configuration: str, role: str = "",
-                 created_by=None, now: datetime | None = None, **sources) -> CreatedOffer:
-    """An offer of `configuration` from `issuer`, with its one source (mandate=,
-    wallet_credential=, attestation=, entitlement= or passport=). Raises ValidationError naming
-    the field when the source does not fit."""
+@dataclass(frozen=True)
+class CheckedSource:
+    field: str  # the offer's source field
+    source: object
+    subject: str
+    role: str
+
+
+def offer_check(*, issuer: Organisation, configuration: str, role: str = "",
+                **sources) -> CheckedSource:
+    """Whether `issuer` may offer `configuration` of the one source given (mandate=,
+    wallet_credential=, attestation=, entitlement= or passport=); ValidationError naming the
+    field otherwise. Nothing is written."""
     unknown = set(sources) - set(SOURCE_FIELDS)
     if unknown:
         raise TypeError(f"unknown source {sorted(unknown)}")
     if configuration not in CONFIGURATIONS:
-        raise ValidationError({"configuration": f"Unknown credential configuration "
-                                                f"{configuration!r}."})
+        raise field_error("configuration", f"Unknown credential configuration "
+                                           f"{configuration!r}.", "invalid_choice")
     if CONFIGURATIONS[configuration] not in offered_by(issuer):
-        raise ValidationError({"configuration": "Only trust anchors issue business "
-                                                "identities."}, code="anchors_only")
+        raise field_error("configuration", "Only trust anchors issue business identities.",
+                          "anchors_only")
     given = {name: value for name, value in sources.items() if value is not None}
     accepted = SOURCES[configuration]
     if len(given) != 1 or next(iter(given)) not in accepted:
-        raise ValidationError({accepted[0]: f"A {configuration} offer needs exactly one "
-                                            f"source: {' or '.join(accepted)}."},
-                              code="source")
+        raise field_error(accepted[0], f"A {configuration} offer needs exactly one source: "
+                                       f"{' or '.join(accepted)}.", "source")
     (field, source), = given.items()
     subject, role = _checked_source(issuer, field, source, role)
+    return CheckedSource(field, source, subject, role)
 
+
+@transaction.atomic
+def offer_create(*, issuer: Organisation, configuration: str, role: str = "",
+                 created_by=None, now: datetime | None = None, **sources) -> CreatedOffer:
+    """An offer of `configuration` from `issuer`, with its one source (see offer_check), and
+    its secrets, handed out once."""
+    checked = offer_check(issuer=issuer, configuration=configuration, role=role, **sources)
     now = now or timezone.now()
     handle = secrets.token_urlsafe(32)
     code = pre_authorized_code(handle)
     tx_code = f"{secrets.randbelow(10 ** TX_CODE_LENGTH):0{TX_CODE_LENGTH}d}"
     offer = CredentialOffer(
-        issuer=issuer, configuration=configuration, role=role, subject=subject,
+        issuer=issuer, configuration=configuration, role=checked.role, subject=checked.subject,
         offer_hash=sha256(handle), code_hash=sha256(code), created_by=created_by,
         expires_at=now + timedelta(seconds=settings.OPENID4VCI_PRE_AUTHORIZED_CODE_SECONDS),
-        **{field: source})
+        **{checked.field: checked.source})
     offer.tx_code_hash = tx_code_hash(offer.pk, tx_code)
     offer.full_clean()
     offer.save()
@@ -147,8 +166,8 @@ def offer_create(*, issuer: Organisation, configuration: str, role: str = "",
 
 def _checked_source(issuer: Organisation, field: str, source, role: str) -> tuple[str, str]:
     """(subject, role) of a source `issuer` may offer; ValidationError on `field` otherwise."""
-    def refuse(message: str, code: str = "invalid_source"):
-        raise ValidationError({field: message}, code=code)
+    def refuse(message: str):
+        raise field_error(field, message, "invalid_source")
 
     if isinstance(source, WalletCredential):
         if source.issuer_id != issuer.pk or source.kind != WalletCredential.Kind.BUSINESS_IDENTITY:
