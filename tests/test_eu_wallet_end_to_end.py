@@ -1,0 +1,99 @@
+"""An EU wallet, end to end, against both halves of the service: it receives a mandate through
+OpenID4VCI (issuer metadata, offer with a transaction code, key proof, credential), checks it on
+its own, then answers an OpenID4VP request (DCQL, signed request object, encrypted response)
+disclosing only what was asked, and the verifier accepts it. Once the mandate is revoked, the
+same credential is refused naming `revoked`."""
+
+import pytest
+
+from openid4vci.services.offers import offer_create
+from tests.api.conftest import api_client
+from tests.openid4vci.test_wallet_flow import verify_independently
+from tests.openid4vci.wallet import TestWallet
+from tests.openid4vp.wallet import Wallet
+from tests.passports.factories import organisation, staff_member
+from wallet.api_tokens import api_token_create
+from wallet.identity import attestation_approve, attestation_request
+from wallet.identity_models import LegalDetails, Mandate, TrustedAnchor
+from wallet.mandates import MANDATE_VCT, mandate_grant, mandate_revoke
+from wallet.models import ApiToken
+
+ASKED = [["scope"], ["principal", "legal_name"]]
+
+
+@pytest.fixture(autouse=True)
+def _generous_rate_limits(settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "openid4vci": "100000/minute",
+        "verify": "100000/minute", "public": "100000/minute"}}
+
+
+@pytest.fixture
+def parties(db):
+    register = organisation("register", "Demo Business Register")
+    register.is_trust_anchor = True
+    register.save()
+    TrustedAnchor.objects.create(organisation=register)
+    acme = organisation("acme", "Acme Batteries B.V.")
+    LegalDetails.objects.create(organisation=acme, registry_id="12345678",
+                                euid="NLNHR.12345678")
+    attestation_approve(request=attestation_request(organisation=acme, anchor=register,
+                                                    evidence="KvK extract 12345678"))
+    jan = staff_member(acme, "jan", mandates=())
+    mandate = mandate_grant(organisation=acme, scope=Mandate.Scope.PASSPORTS_ISSUE, user=jan)
+    verifier = organisation("verifier", "Supplier Onboarding B.V.")
+    _, key = api_token_create(organisation=verifier, name="onboarding",
+                              scopes=[ApiToken.Scope.PRESENTATIONS_REQUEST])
+    return {"acme": acme, "mandate": mandate, "verifier": api_client(key)}
+
+
+def ask(verifier) -> dict:
+    response = verifier.post("/api/v1/openid4vp/requests", {
+        "purpose": "Check that the person may issue passports for Acme",
+        "dcql_query": {"credentials": [{
+            "id": "mandate", "format": "dc+sd-jwt", "meta": {"vct_values": [MANDATE_VCT]},
+            "claims": [{"path": path} for path in ASKED]}]}}, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def answer(holder: Wallet, created: dict):
+    request = holder.fetch(created["authorization_request"])
+    presentation = holder.presentation(request, "mandate", ASKED)
+    return holder.answer(request, {"mandate": [presentation]})
+
+
+def result(verifier, created: dict) -> dict:
+    return verifier.get(f"/api/v1/openid4vp/requests/{created['id']}").json()
+
+
+def test_an_eu_wallet_receives_a_mandate_presents_it_and_revocation_ends_it(client, parties):
+    issuer_wallet = TestWallet(client=client)  # the same wallet, its issuance side
+    offered = offer_create(issuer=parties["acme"], configuration="mandate",
+                           mandate=parties["mandate"])
+
+    sd_jwt = issuer_wallet.redeem_offer(offered.by_reference, offered.tx_code)
+    claims = verify_independently(client, sd_jwt, issuer_wallet)
+    assert claims["vct"] == MANDATE_VCT and claims["scope"] == "passports:issue"
+
+    holder = Wallet(client, key=issuer_wallet.signer, credentials={"mandate": sd_jwt})
+    created = ask(parties["verifier"])
+    accepted = answer(holder, created)
+
+    assert accepted.status_code == 200, accepted.content
+    verdict = result(parties["verifier"], created)
+    assert verdict["status"] == "verified", verdict
+    disclosed = verdict["disclosed"]["mandate"]
+    assert disclosed["scope"] == "passports:issue"
+    assert disclosed["principal"] == {"legal_name": "Acme Batteries B.V."}  # not its id
+    assert "representative" not in disclosed
+    assert verdict["credentials"][0]["issuer"]["legal_person"]["name"] == "Acme Batteries B.V."
+
+    mandate_revoke(mandate=parties["mandate"], reason="left the company")
+    again = ask(parties["verifier"])
+    refused = answer(holder, again)
+
+    assert refused.status_code == 400 and refused.json()["error"] == "access_denied"
+    assert "revoked" in refused.json()["error_description"]
+    verdict = result(parties["verifier"], again)
+    assert verdict["status"] == "failed" and verdict["error_code"] == "revoked"
