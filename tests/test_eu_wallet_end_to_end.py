@@ -2,12 +2,16 @@
 OpenID4VCI (issuer metadata, offer with a transaction code, key proof, credential), checks it on
 its own, then answers an OpenID4VP request (DCQL, signed request object, encrypted response)
 disclosing only what was asked, and the verifier accepts it. Once the mandate is revoked, the
-same credential is refused naming `revoked`."""
+same credential is refused naming `revoked`. A partner's wallet likewise receives its access
+role and reads a passport's restricted data with it."""
 
 import pytest
 
+from credentials.signing import decode_jwt_parts
 from openid4vci.services.offers import offer_create
-from tests.api.conftest import api_client
+from passports.models import Entitlement
+from passports.services.issuance import passport_request
+from tests.api.conftest import api_client, battery_product
 from tests.openid4vci.test_wallet_flow import verify_independently
 from tests.openid4vci.wallet import TestWallet
 from tests.openid4vp.wallet import Wallet
@@ -97,3 +101,30 @@ def test_an_eu_wallet_receives_a_mandate_presents_it_and_revocation_ends_it(clie
     assert "revoked" in refused.json()["error_description"]
     verdict = result(parties["verifier"], again)
     assert verdict["status"] == "failed" and verdict["error_code"] == "revoked"
+
+
+def test_a_partner_wallet_gets_restricted_passport_data_with_its_access_role(
+        client, parties, django_capture_on_commit_callbacks):
+    acme = parties["acme"]
+    recycle = organisation("recycle", "Recycle Partners B.V.")
+    entitlement = Entitlement.objects.create(manufacturer=acme, partner=recycle,
+                                             access_group="legitimate_interest")
+    with django_capture_on_commit_callbacks(execute=True):
+        passport = passport_request(product=battery_product(acme))
+    issuer_wallet = TestWallet(client=client)
+    offered = offer_create(issuer=acme, configuration="access_role", entitlement=entitlement,
+                           role="authorised battery recycler")
+    role = issuer_wallet.redeem_offer(offered.by_reference, offered.tx_code)
+    holder = Wallet(client, key=issuer_wallet.signer, credentials={"role": role})
+
+    asked = client.post(f"/api/v1/passports/{passport.pk}/access/openid4vp").json()
+    request = holder.fetch(asked["authorization_request"])
+    answered = holder.answer_query(request, "role")
+    granted = client.get(asked["result_url"].removeprefix("http://localhost:8000"),
+                         HTTP_AUTHORIZATION=f"Bearer {asked['read_secret']}",
+                         HTTP_ACCEPT="application/vc+jwt")
+
+    assert answered.status_code == 200, answered.content
+    assert granted.status_code == 200, granted.content
+    _, credential = decode_jwt_parts(granted.content.decode().strip('"'))
+    assert credential["id"].endswith("/legitimate_interest")
