@@ -34,8 +34,9 @@ class PresentationRequest(models.Model):
 
     `state` and `nonce` are fresh random values (OpenID4VP 1.0 §5.2, §14.1); `request_token`
     names the request object at the `request_uri`. For `direct_post.jwt` the response is
-    encrypted to a key made for this request (its private part wrapped at rest). The first
-    response decides the outcome; a request is never answered twice."""
+    encrypted to a key made for this request (its private part wrapped at rest, and deleted once
+    the request is answered). The first response decides the outcome; a request is never
+    answered twice."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting for the wallet"
@@ -101,9 +102,12 @@ class PresentationRequest(models.Model):
                 name="presentation_request_status_known"),
             models.CheckConstraint(
                 condition=Q(response_mode="direct_post")
-                | Q(response_mode="direct_post.jwt", encryption_jwk__isnull=False,
-                    wrapped_encryption_key__isnull=False),
+                | Q(response_mode="direct_post.jwt", encryption_jwk__isnull=False),
                 name="encrypted_response_has_a_key"),
+            # The private key of an encrypted request lives only while the request waits.
+            models.CheckConstraint(
+                condition=Q(status="pending") | Q(wrapped_encryption_key__isnull=True),
+                name="answered_request_keeps_no_key"),
             models.CheckConstraint(
                 condition=Q(status="pending") | Q(responded_at__isnull=False),
                 name="answered_request_has_a_time"),

@@ -242,6 +242,12 @@ def _decrypted(token: str) -> tuple[object, dict]:
     if request is None:
         raise ResponseRefused("invalid_request", "response: the JWE names no key of a request "
                                                  "(kid missing or unknown)", code="state")
+    if request.status != Status.PENDING:  # answered: its key is gone, the answer stands
+        _event(request, Kind.REFUSED, f"a further response after the request was "
+                                      f"{request.status}")
+        raise ResponseRefused("invalid_request", f"the request was already answered "
+                                                 f"({request.status}); a request is answered "
+                                                 f"once", code="already_answered")
     try:
         key = jwe.EcdhKey.unwrap(bytes(request.wrapped_encryption_key), _kek(), kid)
         plaintext = jwe.decrypt(token, key).plaintext
@@ -354,10 +360,11 @@ def _finish(request: PresentationRequest, status: str, *, code: str = "", reason
     request.wallet_error = wallet_error
     request.result = result or {}
     request.responded_at = timezone.now()
+    request.wrapped_encryption_key = None  # answered: nothing more to decrypt, ever
     if status == Status.VERIFIED and request.redirect_uri:
         request.response_code = _random()
     request.save(update_fields=["status", "error_code", "reason", "wallet_error", "result",
-                                "responded_at", "response_code"])
+                                "responded_at", "response_code", "wrapped_encryption_key"])
     kind = {Status.VERIFIED: Kind.VERIFIED, Status.EXPIRED: Kind.EXPIRED}.get(status,
                                                                               Kind.FAILED)
     _event(request, kind, reason or code)

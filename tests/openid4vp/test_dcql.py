@@ -249,3 +249,16 @@ def test_without_credential_sets_every_query_is_required():
 
     assert dcql.sets_satisfied(query, {"a", "b"}) == (True, "")
     assert dcql.sets_satisfied(query, {"a"}) == (False, "no valid presentation for: b")
+
+
+def test_the_vp_token_of_the_encrypted_response_example_has_the_final_shape():
+    from openid4vp.evaluation import parse_vp_token
+
+    query = {"credentials": [{"id": "example_credential_id", "format": "dc+sd-jwt",
+                              "meta": {"vct_values": ["v"]}}]}
+    # OpenID4VP 1.0 §8.3: the decrypted payload of the example response (an object, not a
+    # string) and §8.1: the same VP Token as a form parameter (a JSON string).
+    example = {"example_credential_id": ["eyJhb...YMetA"]}
+
+    assert parse_vp_token(example, query) == example
+    assert parse_vp_token('{"example_credential_id": ["eyJhb...YMetA"]}', query) == example

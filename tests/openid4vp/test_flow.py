@@ -2,6 +2,8 @@
 signed request, answers with only the asked claims (in the clear or encrypted), and the
 organisation reads the verdict."""
 
+import random
+
 import pytest
 
 from openid4vp.models import PresentationEvent, PresentationRequest
@@ -163,3 +165,50 @@ def test_the_stored_request_keeps_no_private_key_in_the_clear(world):
 
     assert "d" not in stored.encryption_jwk
     assert bytes(stored.wrapped_encryption_key)[:1] == b"\x01"  # AES-GCM wrapped (keys.py)
+
+
+def test_the_private_key_of_an_answered_request_is_deleted(world):
+    created = create_request(world)
+    request = world.wallet.fetch(created["authorization_request"])
+    assert PresentationRequest.objects.get(pk=created["id"]).wrapped_encryption_key
+
+    world.wallet.answer_query(request, "identity")
+
+    stored = PresentationRequest.objects.get(pk=created["id"])
+    assert stored.wrapped_encryption_key is None
+    assert stored.encryption_jwk["kid"]  # the public part stays, for the record
+
+
+def test_the_specifications_error_response_example_is_accepted_and_recorded(world):
+    created = create_request(world, mode="direct_post")
+    request = world.wallet.fetch(created["authorization_request"])
+
+    # OpenID4VP 1.0 §8.2: the Authorization Error Response example, with this request's state.
+    answer = world.wallet.client.post(
+        "/openid4vp/response",
+        f"error=invalid_request&error_description=unsupported%20client_id_prefix"
+        f"&state={request.state}", content_type="application/x-www-form-urlencoded")
+
+    assert answer.status_code == 200 and answer["Content-Type"] == "application/json"
+    result = result_of(world, created)
+    assert result["status"] == "failed" and result["wallet_error"] == "invalid_request"
+    assert result["reason"] == ("the wallet answered invalid_request: unsupported "
+                                "client_id_prefix")
+
+
+def random_address() -> str:
+    return f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+
+
+def test_the_response_endpoint_is_rate_limited_like_verify(world, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "verify": "2/hour"}}
+    address = random_address()  # counters live in a shared cache in the real mode
+    form = "error=access_denied&state=unknown"
+
+    codes = [world.wallet.client.post("/openid4vp/response", form, REMOTE_ADDR=address,
+                                      content_type="application/x-www-form-urlencoded")
+             for _ in range(3)]
+
+    assert [c.status_code for c in codes] == [400, 400, 429]
+    assert codes[2]["Retry-After"]
