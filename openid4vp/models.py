@@ -66,6 +66,9 @@ class PresentationRequest(models.Model):
     nonce = models.CharField(max_length=64, editable=False)
     request_object = models.TextField(editable=False, help_text="The signed request (JWT).")
     encryption_jwk = models.JSONField(null=True, blank=True, editable=False)
+    encryption_kid = models.CharField(max_length=32, null=True, blank=True, unique=True,
+                                      editable=False, help_text="The `kid` of encryption_jwk: "
+                                                                "finds the request of a JWE.")
     wrapped_encryption_key = models.BinaryField(null=True, blank=True, editable=False)
     redirect_uri = models.URLField(max_length=500, blank=True,
                                    help_text="Where the wallet sends the user afterwards.")
@@ -122,10 +125,6 @@ class PresentationRequest(models.Model):
         if self.status == self.Status.PENDING and timezone.now() >= self.expires_at:
             return self.Status.EXPIRED
         return self.status
-
-    @property
-    def encryption_kid(self) -> str | None:
-        return (self.encryption_jwk or {}).get("kid")
 
 
 class PresentationEvent(models.Model):

@@ -128,13 +128,14 @@ def presentation_request_create(*, organisation, dcql_query: dict, purpose: str,
         expires_at=now + timedelta(seconds=settings.OPENID4VP_REQUEST_SECONDS))
     if response_mode == PresentationRequest.ResponseMode.DIRECT_POST_JWT:
         key = jwe.EcdhKey.generate(kid=secrets.token_urlsafe(12))
-        request.encryption_jwk = key.public_jwk()
+        request.encryption_jwk, request.encryption_kid = key.public_jwk(), key.kid
         request.wrapped_encryption_key = key.wrap(_kek())
     read_secret = _random() if with_read_secret else None
     if read_secret:
         request.read_secret_hash = secret_hash(read_secret)
     request.request_object = _sign_request_object(request, identity, now)
-    request.full_clean(exclude=["request_object", "wrapped_encryption_key", "encryption_jwk"])
+    request.full_clean(exclude=["request_object", "wrapped_encryption_key", "encryption_jwk",
+                                "encryption_kid"])
     request.save()
     _event(request, Kind.CREATED, f"{response_mode}, {len(dcql_query['credentials'])} "
                                   f"credential queries")
@@ -237,7 +238,7 @@ def _decrypted(token: str) -> tuple[object, dict]:
         raise ResponseRefused("invalid_request", "response: not a compact JWE",
                               code="malformed")
     kid = header.get("kid")
-    request = (PresentationRequest.objects.filter(encryption_jwk__kid=kid).first()
+    request = (PresentationRequest.objects.filter(encryption_kid=kid).first()
                if isinstance(kid, str) and kid else None)
     if request is None:
         raise ResponseRefused("invalid_request", "response: the JWE names no key of a request "
