@@ -11,7 +11,6 @@ discarded (§8.6); the response is accepted only when what remains satisfies the
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -36,8 +35,8 @@ def parse_vp_token(value: Any, query: dict) -> dict[str, list[str]]:
     """The VP Token as {credential query id: [presentation, ...]} (§8.1), or ResponseMalformed.
     In a form post it is a JSON string; inside an encrypted response, already an object."""
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
+        try:  # strict: duplicate members, NaN and hostile nesting are refused, not crashed on
+            value = jose.loads_json(value.encode("utf-8"))
         except ValueError:
             raise ResponseMalformed("vp_token: not a JSON object") from None
     if not isinstance(value, dict) or not value:

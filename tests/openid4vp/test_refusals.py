@@ -245,6 +245,8 @@ def test_a_response_that_belongs_to_no_request_changes_nothing(world, client, fo
 
 @pytest.mark.parametrize("vp_token, words", [
     ("not json", ["not a JSON object"]),
+    ("[" * 100_000, ["not a JSON object"]),
+    ('{"my_credential": ["a~"], "my_credential": ["b~"]}', ["not a JSON object"]),
     ([], ["non-empty JSON object"]),
     ({"unknown_id": ["x~"]}, ["'unknown_id' is not a credential query"]),
     ({"my_credential": "x~"}, ["non-empty array"]),
