@@ -283,3 +283,6 @@ OPENID4VCI_CREDENTIAL_DAYS = env_int("OPENID4VCI_CREDENTIAL_DAYS", 365)
 # The protocol endpoints (metadata, token, nonce, credential) per client address.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["openid4vci"] = env_str("RATE_LIMIT_OPENID4VCI",
                                                                  "300/minute")
+# The offer state enum of the API schema gets a name of its own (others have a `state` too).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["CredentialOfferStateEnum"] = (
+    "openid4vci.models.CredentialOffer.State")

@@ -100,6 +100,7 @@ class CredentialOfferAdmin(OrganisationScopedAdmin):
     list_select_related = ["issuer"]
     search_fields = ["subject"]
     inlines = [OfferEventInline]
+    change_list_template = "admin/openid4vci/credentialoffer/change_list.html"
     readonly_fields = ["issuer", "configuration", "source", "subject", "role", "display_state",
                        "state_reason", "expires_at", "tx_code_failures", "redeemed_at",
                        "issued_at", "credential_jti", "status_entry", "created_by", "created_at"]
@@ -129,12 +130,19 @@ class CredentialOfferAdmin(OrganisationScopedAdmin):
         kwargs["fields"] = None
         return super().get_form(request, obj, change, **kwargs)
 
+    def add_view(self, request, form_url="", extra_context=None):
+        return super().add_view(request, form_url,
+                                {"title": "Create OpenID4VCI offer", **(extra_context or {})})
+
     def has_add_permission(self, request):
         return super().has_add_permission(request) and (
             request.user.is_superuser or organisation_of(request.user) is not None)
 
     def has_change_permission(self, request, obj=None):
         return False  # an offer is made once; afterwards it is only watched
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # it records which status entry an issued copy carries
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

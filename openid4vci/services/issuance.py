@@ -25,7 +25,7 @@ from credentials import jose, sd_jwt
 from credentials.keys import PublicKey
 from credentials.signing import decode_jwt_parts, secure_sd_jwt, signer_for
 from credentials.status_registry import status_list_url, token_entry_allocate
-from openid4vci.configurations import CONFIGURATIONS
+from openid4vci.configurations import CONFIGURATIONS, offered_by
 from openid4vci.models import CredentialOffer
 from openid4vci.services import errors
 from openid4vci.services.metadata import issuer_identifier
@@ -156,7 +156,8 @@ def _check_requested(offer: CredentialOffer, request: dict) -> None:
                                 "credential_configuration_id")
     if configuration_id is None:
         raise errors.invalid_credential_request("credential_configuration_id missing")
-    if not isinstance(configuration_id, str) or configuration_id not in CONFIGURATIONS:
+    offered = {configuration.id for configuration in offered_by(offer.issuer)}
+    if not isinstance(configuration_id, str) or configuration_id not in offered:
         raise errors.OAuthError("unknown_credential_configuration",
                                 f"credential configuration {configuration_id} unknown")
     if configuration_id != offer.configuration:

@@ -232,10 +232,14 @@ def offer_by_reference(*, issuer_slug: str, handle: str, now: datetime | None = 
 
 
 def current_state(offer: CredentialOffer, now: datetime | None = None) -> str:
-    """The state as people see it: an offered code past its expiry is expired, even before a
-    wallet tried it (the row says so the moment anything touches it)."""
+    """The state as people see it: an offer that can no longer give a credential is expired,
+    even before a wallet tried it (the row says so the moment anything touches it): a code past
+    its expiry, or a token that expired (or was revoked) unused."""
     now = now or timezone.now()
     if offer.state == State.OFFERED and offer.expires_at <= now:
+        return State.EXPIRED
+    if offer.state == State.TOKEN_ISSUED and (offer.token_hash is None
+                                              or offer.token_expires_at <= now):
         return State.EXPIRED
     return offer.state
 

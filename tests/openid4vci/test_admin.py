@@ -29,6 +29,10 @@ def created_page_parts(html: str) -> dict:
 
 def test_staff_make_an_offer_see_the_tx_code_once_and_then_see_it_redeemed(staff_client,
                                                                            mandate):
+    form = staff_client.get(f"{ADD}?configuration=mandate&mandate={mandate.pk}")
+    assert "Create OpenID4VCI offer" in form.content.decode()
+    assert form.context["adminform"].form.initial["mandate"] == str(mandate.pk)
+
     page = staff_client.post(ADD, {"configuration": "mandate", "mandate": mandate.pk})
 
     assert page.status_code == 200
@@ -55,7 +59,7 @@ def test_staff_make_an_offer_see_the_tx_code_once_and_then_see_it_redeemed(staff
     offer.refresh_from_db()
     assert offer.redeemed_at is not None and offer.issued_at is not None
     listing = staff_client.get("/admin/openid4vci/credentialoffer/").content.decode()
-    assert "Issued" in listing
+    assert "Issued" in listing and "Create OpenID4VCI offer" in listing
 
 
 def test_a_source_that_does_not_fit_is_a_form_error_and_stores_nothing(staff_client,

@@ -250,6 +250,8 @@ def test_a_token_is_spent_by_its_credential(session):
 @pytest.mark.parametrize(("body", "error", "reason"), [
     ({"credential_configuration_id": "diploma", "proofs": {}}, "unknown_credential_configuration",
      "credential configuration diploma unknown"),
+    ({"credential_configuration_id": "business_identity", "proofs": {}},
+     "unknown_credential_configuration", "credential configuration business_identity unknown"),
     ({"proofs": {"jwt": ["x"]}}, "invalid_credential_request",
      "credential_configuration_id missing"),
     ({"credential_configuration_id": "mandate", "credential_identifier": "x"},

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from openid4vci.models import CredentialOffer, OfferEvent
-from openid4vci.services.offers import offer_create
+from openid4vci.services.offers import current_state, offer_create
 from tests.openid4vci import schemas
 from tests.openid4vci.wallet import FORM, PRE_AUTHORIZED_GRANT, TestWallet, local_path
 
@@ -139,8 +139,9 @@ def test_a_second_redemption_fails_and_revokes_the_unused_token(created):
     response = wallet.request_credential(session["metadata"], session["access_token"],
                                          wallet.credential_request_body(session))
     assert oauth_error(response, 401, "invalid_token") == "access token unknown or revoked"
-    # The by-reference offer is gone after the first redemption.
+    # The by-reference offer is gone after the first redemption; the offer can give nothing.
     assert wallet.client.get(local_path(created.offer_url)).status_code == 404
+    assert current_state(offer_row(created)) == "expired"
 
 
 def test_a_code_redeemed_after_issuance_is_refused_and_the_credential_stays(created):
