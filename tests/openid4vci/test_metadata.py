@@ -1,6 +1,8 @@
 """Issuer and authorization server metadata: where wallets look, what they find, and how it is
 served (JSON, CORS, briefly cacheable); every message shape checked against the specification."""
 
+import random
+
 import pytest
 
 from openid4vci.configurations import LANGUAGES, PRODUCT_PASSPORT_VCT
@@ -10,6 +12,10 @@ from wallet.mandates import MANDATE_VCT
 from wallet.presentations import ACCESS_ROLE_VCT
 
 BASE = "http://localhost:8000"
+
+
+def random_address() -> str:
+    return f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
 
 
 @pytest.mark.parametrize("name", sorted(schemas.EXAMPLES))
@@ -145,11 +151,23 @@ def test_the_endpoints_are_rate_limited_per_client_with_an_oauth_error(client, a
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
         **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "openid4vci": "2/minute"}}
 
-    answers = [client.post("/orgs/acme/openid4vci/nonce", REMOTE_ADDR="203.0.113.9")
+    address, other = random_address(), random_address()  # counters outlive a run in Redis
+
+    answers = [client.post("/orgs/acme/openid4vci/nonce", REMOTE_ADDR=address)
                for _ in range(3)]
 
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert answers[2].json()["error"] == "temporarily_unavailable"
     assert int(answers[2]["Retry-After"]) >= 1
-    assert client.post("/orgs/acme/openid4vci/nonce",
-                       REMOTE_ADDR="203.0.113.10").status_code == 200
+    assert client.post("/orgs/acme/openid4vci/nonce", REMOTE_ADDR=other).status_code == 200
+
+
+def test_the_protocol_endpoints_need_no_csrf_token(acme):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+
+    assert strict.post("/orgs/acme/openid4vci/nonce").status_code == 200
+    response = strict.post("/orgs/acme/openid4vci/token", "grant_type=x",
+                           content_type="application/x-www-form-urlencoded")
+    assert response.json()["error"] == "unsupported_grant_type"
