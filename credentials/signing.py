@@ -5,12 +5,19 @@ library directly."""
 
 from __future__ import annotations
 
-from credentials.key_store import NoSigningKey, signer_for
+from credentials.key_store import NoSigningKey, ensure_key, signer_for
 from credentials.keys import Signer
 from credentials.suites import get_suite
 
 __all__ = ["NoSigningKey", "decode_jwt_parts", "envelope", "secure_embedded", "secure_jwt",
-           "secure_sd_jwt", "signer_for"]
+           "secure_sd_jwt", "signer_for", "es256_signer_for"]
+
+
+def es256_signer_for(did: str) -> Signer:
+    """`did`'s P-256 signer, its key made on first use: what EU wallets verify (HAIP 1.0
+    requires ES256; EdDSA support among wallets is rare)."""
+    ensure_key(did, "P-256")
+    return signer_for(did, "P-256")
 
 
 def secure_jwt(credential: dict, signer: Signer) -> str:

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from credentials import jose, sd_jwt
 from credentials.keys import PublicKey
-from credentials.signing import decode_jwt_parts, secure_sd_jwt, signer_for
+from credentials.signing import decode_jwt_parts, es256_signer_for, secure_sd_jwt
 from credentials.status_registry import status_list_url, token_entry_allocate
 from openid4vci.configurations import CONFIGURATIONS, offered_by
 from openid4vci.models import CredentialOffer
@@ -429,7 +429,7 @@ def _sign(offer: CredentialOffer, source: Source, holder_key: PublicKey, now: da
     claims = {"vct": CONFIGURATIONS[offer.configuration].vct, "jti": offer.credential_jti,
               **source.claims}
     return secure_sd_jwt(
-        claims, signer_for(issuer.did), disclosable=disclosable_paths(claims),
+        claims, es256_signer_for(issuer.did), disclosable=disclosable_paths(claims),
         holder_key=holder_key,
         status={"status_list": {"idx": index, "uri": status_list_url(list_id)}},
         iat=int(now.astimezone(UTC).timestamp()), exp=source.exp, nbf=source.nbf)

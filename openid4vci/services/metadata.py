@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from credentials.keys import JOSE_ALGORITHMS
-from credentials.signing import NoSigningKey, signer_for
 from openid4vci.configurations import FORMAT, LANGUAGES, Configuration, offered_by
 from wallet.models import Organisation
 
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 PROOF_ALGORITHMS = ("ES256", "EdDSA")  # key proofs we verify (HAIP: ES256 at least)
+SIGNING_ALGORITHMS = ("ES256",)  # copies are signed with the issuer's P-256 key (HAIP 1.0)
 ENDPOINTS = ("token", "nonce", "credential", "deferred_credential", "credential_offer")
 
 
@@ -27,28 +26,20 @@ def endpoint(organisation: Organisation, name: str) -> str:
     return f"{issuer_identifier(organisation)}/openid4vci/{name}"
 
 
-def signing_algorithms(organisation: Organisation) -> list[str]:
-    """The JOSE alg of the organisation's current signing key (EdDSA or ES256)."""
-    try:
-        return [JOSE_ALGORITHMS[signer_for(organisation.did).key_type]]
-    except NoSigningKey:
-        return list(JOSE_ALGORITHMS.values())
-
-
 def _display(labels: dict[str, str], **extra: dict[str, str]) -> list[dict]:
     return [{"name": labels[language], "locale": language,
              **{key: values[language] for key, values in extra.items()}}
             for language in LANGUAGES]
 
 
-def configuration_metadata(configuration: Configuration, algorithms: list[str]) -> dict:
+def configuration_metadata(configuration: Configuration) -> dict:
     """One entry of credential_configurations_supported (§12.2.4, SD-JWT VC profile A.3.2)."""
     return {
         "format": FORMAT,
         "vct": configuration.vct,
         "scope": configuration.scope,
         "cryptographic_binding_methods_supported": ["jwk"],
-        "credential_signing_alg_values_supported": algorithms,
+        "credential_signing_alg_values_supported": list(SIGNING_ALGORITHMS),
         "proof_types_supported": {
             "jwt": {"proof_signing_alg_values_supported": list(PROOF_ALGORITHMS)}},
         "credential_metadata": {
@@ -60,7 +51,6 @@ def configuration_metadata(configuration: Configuration, algorithms: list[str]) 
 
 
 def issuer_metadata(organisation: Organisation) -> dict:
-    algorithms = signing_algorithms(organisation)
     return {
         "credential_issuer": issuer_identifier(organisation),
         "credential_endpoint": endpoint(organisation, "credential"),
@@ -69,7 +59,7 @@ def issuer_metadata(organisation: Organisation) -> dict:
         "display": [{"name": organisation.legal_name, "locale": language}
                     for language in LANGUAGES],
         "credential_configurations_supported": {
-            configuration.id: configuration_metadata(configuration, algorithms)
+            configuration.id: configuration_metadata(configuration)
             for configuration in offered_by(organisation)},
     }
 

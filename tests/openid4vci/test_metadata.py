@@ -66,7 +66,7 @@ def test_issuer_metadata_conforms_and_describes_each_configuration(client, acme)
         assert configuration["format"] == "dc+sd-jwt"
         assert configuration["scope"] == key  # HAIP: a scope for every configuration
         assert configuration["cryptographic_binding_methods_supported"] == ["jwk"]
-        assert configuration["credential_signing_alg_values_supported"] == ["EdDSA"]
+        assert configuration["credential_signing_alg_values_supported"] == ["ES256"]
         assert configuration["proof_types_supported"] == {
             "jwt": {"proof_signing_alg_values_supported": ["ES256", "EdDSA"]}}
         display = configuration["credential_metadata"]["display"]

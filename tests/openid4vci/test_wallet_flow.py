@@ -25,6 +25,7 @@ def verify_independently(client, sd_jwt: str, wallet: TestWallet) -> dict:
     suite = get_suite("dc+sd-jwt")
     header, payload = _decode(SdJwt.parse(sd_jwt).jwt)
     assert header["typ"] == "dc+sd-jwt"
+    assert header["alg"] == "ES256"  # HAIP 1.0: what every EU wallet verifies
     did = payload["iss"]
     slug = did.rsplit(":", 1)[1]
     document = client.get(f"/orgs/{slug}/did.json").json()
