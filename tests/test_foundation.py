@@ -176,3 +176,7 @@ def test_the_demo_staff_user_can_use_the_admin(client, settings):
 
     assert passports.status_code == 200 and products.status_code == 200
     assert b"ACME-BAT-0001" in products.content
+    for page in ("/admin/openid4vci/credentialoffer/", "/admin/openid4vci/credentialoffer/add/",
+                 "/admin/openid4vp/presentationrequest/",
+                 "/admin/openid4vp/presentationrequest/add/"):
+        assert client.get(page).status_code == 200, page

@@ -54,9 +54,10 @@ def ensure_demo_users(organisations: dict[str, Organisation]) -> None:
 
 
 def staff_group() -> Group:
-    """Organisation staff: every permission on the passport and wallet models. What they see
-    is scoped to their organisation by the admin, and acting needs a mandate (DESIGN §7)."""
+    """Organisation staff: every permission on the passport, wallet and EU-wallet (OpenID4VCI
+    offers, OpenID4VP requests) models. What they see is scoped to their organisation by the
+    admin, and acting needs a mandate (DESIGN §7)."""
     group, _ = Group.objects.get_or_create(name=STAFF_GROUP)
     group.permissions.set(Permission.objects.filter(
-        content_type__app_label__in=["passports", "wallet"]))
+        content_type__app_label__in=["passports", "wallet", "openid4vci", "openid4vp"]))
     return group
