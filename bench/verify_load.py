@@ -7,6 +7,9 @@ for comparison.
 
     .venv/bin/python bench/verify_load.py --seconds 20 --concurrency 16
 
+Its PostgreSQL database is `BENCH_DB` (default dpp_bench_verify, dropped and made anew), its
+Redis database `BENCH_REDIS` (default db 13, emptied).
+
 The verify endpoint's rate limit stays on (counted in Redis), at a rate one client cannot
 reach, so its cost is in the numbers. Targets: verify requests/s >= 0.5 x the trivial
 endpoint's, verify p99 <= 50 ms.
@@ -76,7 +79,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
 
-    env = real_stack("dpp_bench_verify")
+    env = real_stack(os.environ.get("BENCH_DB", "dpp_bench_verify"))
     env["RATE_LIMIT_VERIFY"] = "100000000/minute"  # counted, never reached by one client
     # A worker's first request imports the URLconf, which takes seconds (jsonschema's format
     # checkers build a grammar): longer than gunicorn's default 30 s on a busy machine.

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpResponse
 
@@ -134,25 +134,25 @@ def limit(scope: str, limit: int | None = None, window: int | None = None):
 def _increment(key: str, window: int) -> int:
     """Add one to the counter `key`, created to expire with its window; returns the count.
     On Redis one round trip (INCR + EXPIRE NX in a pipeline); elsewhere Django's add/incr."""
-    client = _redis_client(key)
-    if client is not None:
-        full_key = cache.make_and_validate_key(key)
-        pipeline = client.pipeline(transaction=False)
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_key(key)  # our keys need no validation (memcached's rules)
+        pipeline = _writer(backend._cache).pipeline(transaction=False)
         pipeline.incr(full_key)
         pipeline.expire(full_key, window + 1, nx=True)
         return int(pipeline.execute()[0])
-    if cache.add(key, 1, window + 1):
+    if backend.add(key, 1, window + 1):
         return 1
     try:
-        return cache.incr(key)
+        return backend.incr(key)
     except ValueError:  # expired between add and incr
-        cache.add(key, 1, window + 1)
+        backend.add(key, 1, window + 1)
         return 1
 
 
-def _redis_client(key: str):
-    """The redis-py client behind Django's RedisCache, or None for other backends."""
-    backend = caches[DEFAULT_CACHE_ALIAS]
-    if not isinstance(backend, RedisCache):
-        return None
-    return backend._cache.get_client(key, write=True)
+@functools.lru_cache(maxsize=16)
+def _writer(cache_client):
+    """The redis-py client for writes behind Django's RedisCache, made once: Django makes a new
+    one for every call (costing about as much as the round trip), though writes always go to
+    its first server and one client, over the shared connection pool, is thread-safe."""
+    return cache_client.get_client(write=True)

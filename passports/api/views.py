@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import Prefetch
+from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -21,14 +22,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from credentials.signing import envelope
-from passports.api import access, media
+from passports.api import access, media, verify_fast
 from passports.api import serializers as io
 from passports.api.issuing import credential_issue
 from passports.api.permissions import Scope, requires_scope
 from passports.api.problems import Conflict, PayloadTooLarge, Problem
 from passports.api.schema import COMPACT_BODY, KEYED, OPEN, WRITE, problems
 from passports.api.throttling import ClientAddressThrottle
-from passports.api.verifying import verify, verify_passport
+from passports.api.verifying import verify, verify_json, verify_passport
 from passports.models import Passport, Product, RestrictedCredential
 from passports.services import status as passport_status
 from passports.services.issuance import passport_request
@@ -329,6 +330,13 @@ VERIFY_REQUEST = {
 class VerifyApi(OpenApiView):
     parser_classes = media.VERIFY_PARSERS
 
+    def dispatch(self, request, *args, **kwargs):
+        """The usual request (a credential, from a client that takes plain JSON) is answered
+        without DRF's request cycle (verify_fast.py); anything else, and every error, goes
+        through post()."""
+        return (verify_fast.answer(self, request)
+                or super().dispatch(request, *args, **kwargs))
+
     @extend_schema(
         operation_id="verify", request=VERIFY_REQUEST,
         responses={200: io.VerdictOutput, **problems(*OPEN, 404)},
@@ -346,14 +354,22 @@ class VerifyApi(OpenApiView):
             if data in ("", {}, None):  # DRF reads a body without Content-Length as {}
                 raise Problem("The body is empty: it should be the credential.",
                               code="missing_credential")
-            return Response(verify(data))
+            return verdict_response(request, data)
         fields = validated(io.VerifyInput, data)
         expected = {name: fields[name] for name in ("challenge", "domain") if name in fields}
         if "credential" in fields:
-            return Response(verify(fields["credential"], **expected))
+            return verdict_response(request, fields["credential"], **expected)
         if "presentation" in fields:
-            return Response(verify(fields["presentation"], **expected))
+            return verdict_response(request, fields["presentation"], **expected)
         return Response(verify_passport(_passport_to_verify(fields)))
+
+
+def verdict_response(request, secured, **expected) -> HttpResponse:
+    """The verdict as JSON. Plain `application/json` (what clients accept unless they ask for
+    `; indent=`) gets the verdict cache's rendered bytes; DRF renders anything else."""
+    if request.accepted_media_type == media.JSON:
+        return HttpResponse(verify_json(secured, **expected), content_type=media.JSON)
+    return Response(verify(secured, **expected))
 
 
 def _passport_to_verify(fields: dict) -> Passport:
