@@ -2,77 +2,20 @@
 Verifier accepts, how claims path pointers select, and what counts as satisfying a query."""
 
 import copy
+import json
 
 import pytest
 
 from openid4vp import dcql
+from tests.openid4vp.vectors import published
 
-# OpenID4VP 1.0, examples/query_lang/credentials_alternatives.json (Annex D).
-CREDENTIALS_ALTERNATIVES = {
-    "credentials": [
-        {"id": "pid", "format": "dc+sd-jwt",
-         "meta": {"vct_values": ["https://credentials.example.com/identity_credential"]},
-         "claims": [{"path": ["given_name"]}, {"path": ["family_name"]},
-                    {"path": ["address", "street_address"]}]},
-        {"id": "other_pid", "format": "dc+sd-jwt",
-         "meta": {"vct_values": ["https://othercredentials.example/pid"]},
-         "claims": [{"path": ["given_name"]}, {"path": ["family_name"]},
-                    {"path": ["address", "street_address"]}]},
-        {"id": "pid_reduced_cred_1", "format": "dc+sd-jwt",
-         "meta": {"vct_values": ["https://credentials.example.com/reduced_identity_credential"]},
-         "claims": [{"path": ["family_name"]}, {"path": ["given_name"]}]},
-        {"id": "pid_reduced_cred_2", "format": "dc+sd-jwt",
-         "meta": {"vct_values": ["https://cred.example/residence_credential"]},
-         "claims": [{"path": ["postal_code"]}, {"path": ["locality"]}, {"path": ["region"]}]},
-        {"id": "nice_to_have", "format": "dc+sd-jwt",
-         "meta": {"vct_values": ["https://company.example/company_rewards"]},
-         "claims": [{"path": ["rewards_number"]}]},
-    ],
-    "credential_sets": [
-        {"options": [["pid"], ["other_pid"], ["pid_reduced_cred_1", "pid_reduced_cred_2"]]},
-        {"required": False, "options": [["nice_to_have"]]},
-    ],
-}
-
-# OpenID4VP 1.0, examples/query_lang/claims_alternatives.json (Annex D).
-CLAIMS_ALTERNATIVES = {
-    "credentials": [{
-        "id": "pid", "format": "dc+sd-jwt",
-        "meta": {"vct_values": ["https://credentials.example.com/identity_credential"]},
-        "claims": [{"id": "a", "path": ["last_name"]}, {"id": "b", "path": ["postal_code"]},
-                   {"id": "c", "path": ["locality"]}, {"id": "d", "path": ["region"]},
-                   {"id": "e", "path": ["date_of_birth"]}],
-        "claim_sets": [["a", "c", "d", "e"], ["a", "b", "e"]],
-    }]
-}
-
-# OpenID4VP 1.0 §5.3 (Request Object example) and §8.3 (encrypted response example).
-REQUEST_OBJECT_EXAMPLE = {"credentials": [{
-    "id": "some_identity_credential", "format": "dc+sd-jwt",
-    "meta": {"vct_values": ["https://credentials.example.com/identity_credential"]},
-    "claims": [{"path": ["last_name"]}, {"path": ["first_name"]}]}]}
-ENCRYPTED_RESPONSE_EXAMPLE = {"credentials": [{
-    "id": "my_credential", "format": "dc+sd-jwt",
-    "meta": {"vct_values": ["https://credentials.example.com/identity_credential"]},
-    "claims": [{"path": ["last_name"]}, {"path": ["first_name"]},
-               {"path": ["address", "postal_code"]}]}]}
-
-# OpenID4VP 1.0, examples/query_lang/simple_mdoc.json (Annex D).
-SIMPLE_MDOC = {"credentials": [{
-    "id": "my_credential", "format": "mso_mdoc",
-    "meta": {"doctype_value": "org.iso.7367.1.mVRC"},
-    "claims": [{"path": ["org.iso.7367.1", "vehicle_holder"]},
-               {"path": ["org.iso.18013.5.1", "first_name"]}]}]}
-
-# OpenID4VP 1.0 §7.4: the claims path pointer example credential.
-ARTHUR = {
-    "name": "Arthur Dent",
-    "address": {"street_address": "42 Market Street", "locality": "Milliways",
-                "postal_code": "12345"},
-    "degrees": [{"type": "Bachelor of Science", "university": "University of Betelgeuse"},
-                {"type": "Master of Science", "university": "University of Betelgeuse"}],
-    "nationalities": ["British", "Betelgeusian"],
-}
+# The specification's published examples (tests/vectors/openid4vp, MANIFEST.md).
+CREDENTIALS_ALTERNATIVES = published("dcql_credentials_alternatives.json")  # Appendix D
+CLAIMS_ALTERNATIVES = published("dcql_claims_alternatives.json")  # Appendix D
+SIMPLE_MDOC = published("dcql_simple_mdoc.json")  # Appendix D
+REQUEST_OBJECT_EXAMPLE = published("request_object_redirect_uri.json")["dcql_query"]  # §5.4
+ENCRYPTED_RESPONSE_EXAMPLE = published("request_encrypted_response.json")["dcql_query"]  # §8.3
+ARTHUR = published("claims_path_pointer_credential.json")  # §7.3
 
 
 @pytest.mark.parametrize("query", [CREDENTIALS_ALTERNATIVES, CLAIMS_ALTERNATIVES,
@@ -160,7 +103,7 @@ def test_claim_sets_need_claims():
     (["degrees", "type"], []),
     (["missing"], []),
 ])
-def test_the_claims_path_pointer_examples_of_section_7_4(path, selected):
+def test_the_claims_path_pointer_examples_of_section_7_3(path, selected):
     assert dcql.select(ARTHUR, path) == selected
 
 
@@ -256,9 +199,9 @@ def test_the_vp_token_of_the_encrypted_response_example_has_the_final_shape():
 
     query = {"credentials": [{"id": "example_credential_id", "format": "dc+sd-jwt",
                               "meta": {"vct_values": ["v"]}}]}
-    # OpenID4VP 1.0 §8.3: the decrypted payload of the example response (an object, not a
-    # string) and §8.1: the same VP Token as a form parameter (a JSON string).
-    example = {"example_credential_id": ["eyJhb...YMetA"]}
+    # §8.3: the decrypted payload of the example response (an object, not a string) and
+    # §8.1: the same VP Token as a form parameter (a JSON string).
+    example = published("response_encrypted_payload.json")["vp_token"]
 
     assert parse_vp_token(example, query) == example
-    assert parse_vp_token('{"example_credential_id": ["eyJhb...YMetA"]}', query) == example
+    assert parse_vp_token(json.dumps(example), query) == example

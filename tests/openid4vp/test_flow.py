@@ -3,11 +3,13 @@ signed request, answers with only the asked claims (in the clear or encrypted), 
 organisation reads the verdict."""
 
 import random
+from urllib.parse import urlencode
 
 import pytest
 
 from openid4vp.models import PresentationEvent, PresentationRequest
 from tests.openid4vp.conftest import IDENTITY_VCT, create_request, result_of, simple_query
+from tests.openid4vp.vectors import form
 from tests.openid4vp.wallet import local_path
 
 
@@ -183,11 +185,11 @@ def test_the_specifications_error_response_example_is_accepted_and_recorded(worl
     created = create_request(world, mode="direct_post")
     request = world.wallet.fetch(created["authorization_request"])
 
-    # OpenID4VP 1.0 §8.2: the Authorization Error Response example, with this request's state.
+    # OpenID4VP 1.0 §8.2: the published Authorization Error Response, with this request's state.
     answer = world.wallet.client.post(
-        "/openid4vp/response",
-        f"error=invalid_request&error_description=unsupported%20client_id_prefix"
-        f"&state={request.state}", content_type="application/x-www-form-urlencoded")
+        "/openid4vp/response", urlencode({**form("error_response_direct_post.txt"),
+                                          "state": request.state}),
+        content_type="application/x-www-form-urlencoded")
 
     assert answer.status_code == 200 and answer["Content-Type"] == "application/json"
     result = result_of(world, created)
