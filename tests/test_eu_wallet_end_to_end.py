@@ -15,10 +15,10 @@ from tests.api.conftest import api_client, battery_product
 from tests.openid4vci.test_wallet_flow import verify_independently
 from tests.openid4vci.wallet import TestWallet
 from tests.openid4vp.wallet import Wallet
-from tests.passports.factories import organisation, staff_member
+from tests.passports.factories import organisation, staff_member, trust_anchor
 from wallet.api_tokens import api_token_create
 from wallet.identity import attestation_approve, attestation_request
-from wallet.identity_models import LegalDetails, Mandate, TrustedAnchor
+from wallet.identity_models import LegalDetails, Mandate
 from wallet.mandates import MANDATE_VCT, mandate_grant, mandate_revoke
 from wallet.models import ApiToken
 
@@ -34,10 +34,7 @@ def _generous_rate_limits(settings):
 
 @pytest.fixture
 def parties(db):
-    register = organisation("register", "Demo Business Register")
-    register.is_trust_anchor = True
-    register.save()
-    TrustedAnchor.objects.create(organisation=register)
+    register = trust_anchor()
     acme = organisation("acme", "Acme Batteries B.V.")
     LegalDetails.objects.create(organisation=acme, registry_id="12345678",
                                 euid="NLNHR.12345678")

@@ -12,9 +12,9 @@ from passports.models import Entitlement, Passport, Product
 from passports.services.issuance import passport_request, passports_sign
 from tests.openid4vci.wallet import TestWallet
 from tests.passports import sample_value
-from tests.passports.factories import organisation
+from tests.passports.factories import organisation, trust_anchor
 from wallet.identity import attestation_approve, attestation_request
-from wallet.identity_models import LegalDetails, Mandate, TrustedAnchor
+from wallet.identity_models import LegalDetails, Mandate
 from wallet.mandates import mandate_grant
 
 
@@ -28,11 +28,7 @@ def _generous_rate_limits(settings):
 
 @pytest.fixture
 def register(db):
-    anchor = organisation("register", "Demo Business Register")
-    anchor.is_trust_anchor = True
-    anchor.save()
-    LegalDetails.objects.create(organisation=anchor, registry_name="Demo Handelsregister")
-    TrustedAnchor.objects.create(organisation=anchor)
+    anchor = trust_anchor(registry_name="Demo Handelsregister")
     return anchor
 
 

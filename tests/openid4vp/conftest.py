@@ -14,10 +14,10 @@ from credentials.status_registry import TokenEntry, token_entry_allocate
 from credentials.suites.sd_jwt import SD_JWT_VC
 from tests.api.conftest import api_client
 from tests.openid4vp.wallet import Wallet
-from tests.passports.factories import organisation
+from tests.passports.factories import organisation, trust_anchor
 from wallet.api_tokens import api_token_create
 from wallet.identity import attestation_approve, attestation_request
-from wallet.identity_models import LegalDetails, TrustedAnchor
+from wallet.identity_models import LegalDetails
 from wallet.models import ApiToken, Organisation
 
 # The vct and claims of the OpenID4VP 1.0 DCQL examples (§6.4, Annex D).
@@ -80,10 +80,7 @@ def _generous_rate_limits(settings):
 
 @pytest.fixture
 def world(db, client) -> World:
-    register = organisation("register", "Demo Business Register")
-    register.is_trust_anchor = True
-    register.save()
-    TrustedAnchor.objects.create(organisation=register)
+    register = trust_anchor()
     acme = attested(organisation("acme", "Acme Batteries B.V."), register, "12345678")
     other = organisation("other", "Other Unattested B.V.")
     verifier = organisation("verifier", "Verifying Customer B.V.")

@@ -15,9 +15,8 @@ from passports.models import Entitlement, Passport
 from tests.api.conftest import api_client, battery_product
 from tests.openid4vp.conftest import attested
 from tests.openid4vp.wallet import Wallet
-from tests.passports.factories import organisation
+from tests.passports.factories import organisation, trust_anchor
 from wallet.api_tokens import api_token_create
-from wallet.identity_models import TrustedAnchor
 from wallet.models import ApiToken, Organisation
 from wallet.presentations import ACCESS_ROLE_VCT
 
@@ -34,10 +33,7 @@ class Access:
 
 @pytest.fixture
 def access(db, client, django_capture_on_commit_callbacks) -> Access:
-    register = organisation("register", "Demo Business Register")
-    register.is_trust_anchor = True
-    register.save()
-    TrustedAnchor.objects.create(organisation=register)
+    register = trust_anchor()
     acme = attested(organisation("acme", "Acme Batteries B.V."), register, "12345678")
     recycle = organisation("recycle", "Recycle Partners B.V.")
     other = attested(organisation("other", "Other Batteries GmbH"), register, "99999999")

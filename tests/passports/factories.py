@@ -7,7 +7,7 @@ from django.contrib.auth.models import Permission
 
 from passports import categories
 from tests.passports import sample_value
-from wallet.identity_models import Mandate
+from wallet.identity_models import LegalDetails, Mandate, TrustedAnchor
 from wallet.mandates import mandate_grant
 from wallet.models import Member, Organisation
 from wallet.services import organisation_create
@@ -28,6 +28,19 @@ def battery_attributes(**overrides) -> dict:
 
 def organisation(slug: str, legal_name: str | None = None) -> Organisation:
     return organisation_create(slug=slug, legal_name=legal_name or f"{slug.title()} B.V.")
+
+
+def trust_anchor(slug: str = "register", legal_name: str = "Demo Business Register", *,
+                 registry_name: str = "") -> Organisation:
+    """An organisation flagged as trust anchor and listed in the trust registry; with
+    `registry_name`, the register's name in its legal details (the credentials' idScheme)."""
+    anchor = organisation(slug, legal_name)
+    anchor.is_trust_anchor = True
+    anchor.save()
+    if registry_name:
+        LegalDetails.objects.create(organisation=anchor, registry_name=registry_name)
+    TrustedAnchor.objects.create(organisation=anchor)
+    return anchor
 
 
 def staff_member(org: Organisation, username: str, *, apps=("passports", "wallet"),

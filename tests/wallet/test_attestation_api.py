@@ -3,7 +3,7 @@ nobody else sees or decides, and a decision is final."""
 
 import pytest
 
-from tests.passports.factories import organisation
+from tests.passports.factories import organisation, trust_anchor
 from tests.wallet.test_identity_api import client_for
 from wallet.identity_models import AttestationRequest, LegalDetails, TrustedAnchor
 from wallet.verification import verify
@@ -13,10 +13,7 @@ API = "/api/v1/wallet/attestations/"
 
 @pytest.fixture
 def world(db):
-    register = organisation("register", "Demo Business Register")
-    register.is_trust_anchor = True
-    register.save()
-    TrustedAnchor.objects.create(organisation=register)
+    register = trust_anchor()
     acme = organisation("acme", "Acme Batteries B.V.")
     LegalDetails.objects.create(organisation=acme, registry_id="12345678")
     return {"register": register, "acme": acme,

@@ -12,7 +12,7 @@ from credentials.suites import get_suite
 from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
 from passports.services.verification import verify_passport
-from tests.passports.factories import GTINS, organisation
+from tests.passports.factories import GTINS, organisation, trust_anchor
 from wallet.credential_status import wallet_credential_revoke, wallet_credential_suspend
 from wallet.identity import WalletError, attestation_approve, attestation_reject
 from wallet.identity import attestation_request as request_attestation
@@ -22,11 +22,7 @@ from wallet.identity_models import WalletCredential as Held
 
 @pytest.fixture
 def register(db):
-    anchor = organisation("register", "Demo Business Register")
-    anchor.is_trust_anchor = True
-    anchor.save()
-    LegalDetails.objects.create(organisation=anchor, registry_name="Demo Handelsregister")
-    TrustedAnchor.objects.create(organisation=anchor)
+    anchor = trust_anchor(registry_name="Demo Handelsregister")
     return anchor
 
 

@@ -3,20 +3,17 @@
 import pytest
 from rest_framework.test import APIClient
 
-from tests.passports.factories import organisation
+from tests.passports.factories import organisation, trust_anchor
 from tests.wallet.test_identity import attest
 from wallet.api_tokens import api_token_create
-from wallet.identity_models import LegalDetails, Mandate, TrustedAnchor
+from wallet.identity_models import LegalDetails, Mandate
 from wallet.mandates import active_mandate, active_mandate_for_organisation
 from wallet.models import Member
 
 
 @pytest.fixture
 def world(db, django_user_model):
-    register = organisation("register", "Demo Business Register")
-    register.is_trust_anchor = True
-    register.save()
-    TrustedAnchor.objects.create(organisation=register)
+    register = trust_anchor()
     acme = organisation("acme", "Acme Batteries B.V.")
     LegalDetails.objects.create(organisation=acme, registry_id="12345678")
     attest(acme, register)

@@ -8,10 +8,10 @@ import pytest
 from django.core.exceptions import ValidationError
 
 import wallet.admin_messaging  # noqa: F401 - registers the invoices admin (until wallet.admin does)
-from tests.passports.factories import organisation, staff_member
+from tests.passports.factories import organisation, staff_member, trust_anchor
 from wallet import invoices
 from wallet.identity import WalletError, attestation_approve, attestation_request
-from wallet.identity_models import LegalDetails, Mandate, TrustedAnchor
+from wallet.identity_models import LegalDetails, Mandate
 from wallet.invoices import Party, from_ubl, invoice_from_data, to_data, to_ubl
 from wallet.mandates import mandate_grant
 from wallet.messaging import (
@@ -283,10 +283,7 @@ def test_documents_that_are_not_ubl_invoices_are_refused(document):
 
 @pytest.fixture
 def register(db):
-    anchor = organisation("register", "Demo Business Register")
-    anchor.is_trust_anchor = True
-    anchor.save()
-    TrustedAnchor.objects.create(organisation=anchor)
+    anchor = trust_anchor()
     return anchor
 
 

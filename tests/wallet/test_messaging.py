@@ -11,10 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 import wallet.admin_messaging  # noqa: F401 - registers the message box admin (until wallet.admin does)
 from credentials import jose
 from credentials.signing import signer_for
-from tests.passports.factories import organisation, staff_member
+from tests.passports.factories import organisation, staff_member, trust_anchor
 from wallet.demo import ensure_demo_organisations
 from wallet.identity import WalletError, attestation_approve, attestation_request
-from wallet.identity_models import LegalDetails, Mandate, TrustedAnchor
+from wallet.identity_models import LegalDetails, Mandate
 from wallet.mandates import mandate_grant, mandate_revoke
 from wallet.messaging import (
     MESSAGE_TYP,
@@ -40,10 +40,7 @@ PRICES = Attachment("price-list.csv", "text/csv", b"item,price\npack,4250.00\n")
 
 @pytest.fixture
 def register(db):
-    anchor = organisation("register", "Demo Business Register")
-    anchor.is_trust_anchor = True
-    anchor.save()
-    TrustedAnchor.objects.create(organisation=anchor)
+    anchor = trust_anchor()
     return anchor
 
 

@@ -6,11 +6,11 @@ import base64
 import pytest
 from rest_framework.test import APIClient
 
-from tests.passports.factories import organisation
+from tests.passports.factories import organisation, trust_anchor
 from wallet.api.views import SCOPES
 from wallet.api_tokens import api_token_create
 from wallet.identity import attestation_approve, attestation_request
-from wallet.identity_models import LegalDetails, TrustedAnchor
+from wallet.identity_models import LegalDetails
 from wallet.invoices import from_ubl, parse_ubl_tree
 from wallet.messaging_models import Invoice, Message, MessageAttachment
 
@@ -34,10 +34,7 @@ def legal(org, vat_id, street, city, postal_code, registry_id):
 
 @pytest.fixture
 def register(db):
-    anchor = organisation("register", "Demo Business Register")
-    anchor.is_trust_anchor = True
-    anchor.save()
-    TrustedAnchor.objects.create(organisation=anchor)
+    anchor = trust_anchor()
     return anchor
 
 

@@ -13,7 +13,7 @@ from passports.services.presentation_access import (
     access_challenge,
 )
 from passports.services.products import product_create
-from tests.passports.factories import GTINS, battery_attributes, organisation
+from tests.passports.factories import GTINS, battery_attributes, organisation, trust_anchor
 from wallet.identity import WalletError, attestation_approve
 from wallet.identity import attestation_request as request_attestation
 from wallet.identity_models import LegalDetails, TrustedAnchor
@@ -30,10 +30,7 @@ DOMAIN = "http://localhost:8000"
 
 @pytest.fixture
 def world(db):
-    register = organisation("register", "Demo Business Register")
-    register.is_trust_anchor = True
-    register.save()
-    TrustedAnchor.objects.create(organisation=register)
+    register = trust_anchor()
     acme = organisation("acme", "Acme Batteries B.V.")
     recycle = organisation("recycle", "Recycle Partners B.V.")
     LegalDetails.objects.create(organisation=recycle, registry_id="87654321",
