@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
+from openid4vci.services.offers import offer_create
 from passports import categories
 from passports.models import Entitlement, Passport, Product
 from passports.services.issuance import passport_request, passports_sign
@@ -110,3 +111,12 @@ def passport(acme) -> Passport:
 @pytest.fixture
 def wallet() -> TestWallet:
     return TestWallet()
+
+
+@pytest.fixture
+def session(acme, mandate):
+    """A wallet holding an access token for a mandate offer."""
+    created = offer_create(issuer=acme, configuration="mandate", mandate=mandate)
+    wallet = TestWallet()
+    return wallet, {**wallet.start(created.by_reference, created.tx_code),
+                    "offer_id": created.offer.pk}

@@ -22,15 +22,6 @@ from wallet.mandates import mandate_revoke, mandate_suspend
 AUD = "http://localhost:8000/orgs/acme"
 
 
-@pytest.fixture
-def session(acme, mandate):
-    """A wallet holding an access token for a mandate offer."""
-    created = offer_create(issuer=acme, configuration="mandate", mandate=mandate)
-    wallet = TestWallet()
-    return wallet, {**wallet.start(created.by_reference, created.tx_code),
-                    "offer_id": created.offer.pk}
-
-
 def send(session, *, proof=None, body=None, token=None):
     wallet, state = session
     if body is None:

@@ -4,14 +4,12 @@ waits and a correct request still succeeds afterwards."""
 
 import json
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openid4vci.models import CredentialOffer
-from openid4vci.services.offers import offer_create
 from tests.openid4vci.test_credential import still_waiting
-from tests.openid4vci.wallet import TestWallet, local_path
+from tests.openid4vci.wallet import local_path
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -28,14 +26,6 @@ credential_requests = st.fixed_dictionaries({}, optional={
 })
 HOSTILE = settings(max_examples=60, deadline=None,
                    suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-@pytest.fixture
-def session(acme, mandate):
-    created = offer_create(issuer=acme, configuration="mandate", mandate=mandate)
-    wallet = TestWallet()
-    return wallet, {**wallet.start(created.by_reference, created.tx_code),
-                    "offer_id": created.offer.pk}
 
 
 def assert_oauth_error(response) -> None:
