@@ -11,8 +11,7 @@ in its MANIFEST.md) against this issuer, in three directions:
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -22,22 +21,12 @@ from openid4vci.services.offers import offer_create
 from tests.openid4vci import schemas
 from tests.openid4vci.test_token import oauth_error
 from tests.openid4vci.wallet import FORM, TestWallet, local_path
+from tests.published import PublishedExamples
 from wallet.identity import attestation_approve
 
-VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "openid4vci"
+EXAMPLES = PublishedExamples("openid4vci")
 ISSUER = "http://localhost:8000/orgs/acme"
-
-
-def text(name: str) -> str:
-    return (VECTORS / name).read_text(encoding="utf-8").strip()
-
-
-def published(name: str):
-    return json.loads(text(name))
-
-
-def form(name: str) -> dict:
-    return dict(parse_qsl(text(name), keep_blank_values=True))
+text, published, form = EXAMPLES.text, EXAMPLES.json, EXAMPLES.form
 
 
 def offer_in_link(name: str) -> dict:
