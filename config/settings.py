@@ -286,3 +286,17 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["openid4vci"] = env_str("RATE_LIMIT_OPE
 # The offer state enum of the API schema gets a name of its own (others have a `state` too).
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["CredentialOfferStateEnum"] = (
     "openid4vci.models.CredentialOffer.State")
+
+# --- Foreign issuers ---
+# SD-JWT VCs from issuers that are not DIDs (EU PID and (Q)EAA providers, HAIP 1.0): the X.509
+# trust anchors their x5c chains must lead to (in production, the anchors of the EU trusted
+# lists), as PEM text or a path to a PEM bundle. Empty: no x5c-signed credential is accepted.
+OPENID4VP_TRUSTED_ISSUER_CERTIFICATES = env_str("OPENID4VP_TRUSTED_ISSUER_CERTIFICATES", "")
+if (OPENID4VP_TRUSTED_ISSUER_CERTIFICATES
+        and "-----BEGIN CERTIFICATE-----" not in OPENID4VP_TRUSTED_ISSUER_CERTIFICATES
+        and not Path(OPENID4VP_TRUSTED_ISSUER_CERTIFICATES).is_file()):
+    raise ImproperlyConfigured("OPENID4VP_TRUSTED_ISSUER_CERTIFICATES must be PEM certificates "
+                               "or the path of a PEM file")
+# https issuers trusted on their JWT VC Issuer Metadata alone (no certificate chain), comma
+# separated. Others identified that way verify but are reported as not trusted.
+OPENID4VP_TRUSTED_ISSUERS = env_list("OPENID4VP_TRUSTED_ISSUERS", [])

@@ -8,7 +8,9 @@ returned for the verifier to compare with the credential's, and cached for their
 
 Read formats: a BitstringStatusListCredential (VCDM 2.0; `vc+jwt`, an enveloped or embedded
 proof), a StatusList2021Credential (VCDM 1.1; `jwt-vc` or an embedded proof), and an IETF
-Status List Token (`statuslist+jwt`)."""
+Status List Token (`statuslist+jwt`), whose issuer is a DID or, for EU PID and (Q)EAA providers,
+known by the token's `x5c` chain (HAIP 1.0 requires it there) or its JWT VC Issuer Metadata
+(credentials.foreign_issuers)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.cache import cache
 
-from credentials import jose, schemas
+from credentials import jose, schemas, x509
 from credentials.did_web import (
     FETCH_TIMEOUT_S,
     DidResolver,
@@ -31,6 +33,7 @@ from credentials.did_web import (
     public_address,
 )
 from credentials.errors import CredentialError
+from credentials.foreign_issuers import NO_FOREIGN_ISSUERS, X5C, ForeignIssuers
 from credentials.models import StatusList
 from credentials.status_list import Bitstring, StatusListError, TokenStatusList
 from credentials.status_registry import STATUS_PATH, STATUSLIST_JWT_TYP, current_codec
@@ -88,9 +91,11 @@ def _own_view(list_id: str, kind: str) -> ListView:
 class StatusFetcher:
     """The verifier's status fetcher for this service."""
 
-    def __init__(self, *, allow_remote: bool = True, keys: KeyResolver | None = None):
+    def __init__(self, *, allow_remote: bool = True, keys: KeyResolver | None = None,
+                 foreign_issuers: ForeignIssuers | None = None):
         self.allow_remote = allow_remote
         self.keys = keys
+        self.foreign_issuers = foreign_issuers
 
     def bitstring(self, url: str) -> ListView:
         list_id = own_list_id(url)
@@ -112,7 +117,8 @@ class StatusFetcher:
         cached = cache.get(key)
         if cached is not None:
             return cached
-        view, ttl = fetch_foreign_list(url, kind, keys=self.keys or DidResolver())
+        view, ttl = fetch_foreign_list(url, kind, keys=self.keys or DidResolver(),
+                                       foreign_issuers=self.foreign_issuers)
         if ttl > 0:
             cache.set(key, view, ttl)
         return view
@@ -120,11 +126,12 @@ class StatusFetcher:
 
 # --- foreign lists -----------------------------------------------------------------------------
 
-def fetch_foreign_list(url: str, kind: str, *,
-                       keys: KeyResolver | None = None) -> tuple[ListView, int]:
+def fetch_foreign_list(url: str, kind: str, *, keys: KeyResolver | None = None,
+                       foreign_issuers: ForeignIssuers | None = None) -> tuple[ListView, int]:
     """Fetch, verify and decode a foreign status list: (view, seconds to cache it)."""
     body = fetch_text_https(url, accept=ACCEPT[kind])
-    return read_status_list(body, kind, url=url, keys=keys or DidResolver())
+    return read_status_list(body, kind, url=url, keys=keys or DidResolver(),
+                            foreign_issuers=foreign_issuers)
 
 
 def fetch_text_https(url: str, *, accept: str, max_bytes: int = MAX_LIST_BYTES) -> str:
@@ -160,13 +167,15 @@ def fetch_text_https(url: str, *, accept: str, max_bytes: int = MAX_LIST_BYTES) 
 
 
 def read_status_list(body: str, kind: str, *, url: str, keys: KeyResolver,
-                     now: datetime | None = None) -> tuple[ListView, int]:
+                     now: datetime | None = None,
+                     foreign_issuers: ForeignIssuers | None = None) -> tuple[ListView, int]:
     """Verify a status list document (its own proof, its issuer's key, its dates, its shape)
     and decode it: (view, seconds it may be cached). Raises CredentialError naming the fault."""
     now = now or datetime.now(UTC)
     try:
         if kind == "token":
-            return _read_token_list(body.strip(), url, keys, now)
+            return _read_token_list(body.strip(), url, keys, now,
+                                    foreign_issuers or NO_FOREIGN_ISSUERS)
         return _read_bitstring_list(body.strip(), keys, now)
     except StatusListError as exc:
         raise CredentialError(f"status list {url}: {exc.detail}", code=exc.code) from None
@@ -212,8 +221,8 @@ def _read_bitstring_list(body: str, keys: KeyResolver, now: datetime) -> tuple[L
     return ListView(issuer, purpose, codec), _cache_seconds(ttl, until, now)
 
 
-def _read_token_list(body: str, url: str, keys: KeyResolver,
-                     now: datetime) -> tuple[ListView, int]:
+def _read_token_list(body: str, url: str, keys: KeyResolver, now: datetime,
+                     foreign_issuers: ForeignIssuers) -> tuple[ListView, int]:
     """Status List Token in JWT format (draft-ietf-oauth-status-list §5.1): typ
     statuslist+jwt, signed by a key of its issuer, `sub` the URI it was fetched from."""
     jws = jose.decode(body)
@@ -222,11 +231,14 @@ def _read_token_list(body: str, url: str, keys: KeyResolver,
                               code="status_malformed")
     claims = jws.claims()
     issuer = claims.get("iss")
-    kid = key_id(jws.header, issuer if isinstance(issuer, str) else None)
-    issuer = issuer if isinstance(issuer, str) else did_of(kid)
-    if did_of(kid) != issuer:
-        raise CredentialError("status list: kid is not a key of iss", code="status_proof")
-    jose.verify_signature(jws, resolve_key(keys, kid))
+    if X5C in jws.header or (isinstance(issuer, str) and not issuer.startswith("did:")):
+        issuer = _foreign_list_issuer(jws, issuer, foreign_issuers, now)
+    else:
+        kid = key_id(jws.header, issuer if isinstance(issuer, str) else None)
+        issuer = issuer if isinstance(issuer, str) else did_of(kid)
+        if did_of(kid) != issuer:
+            raise CredentialError("status list: kid is not a key of iss", code="status_proof")
+        jose.verify_signature(jws, resolve_key(keys, kid))
     if claims.get("sub") != url:
         raise CredentialError(f"status list: sub {claims.get('sub')!r} is not {url}",
                               code="status_malformed")
@@ -238,6 +250,29 @@ def _read_token_list(body: str, url: str, keys: KeyResolver,
     exp = claims.get("exp")
     until = datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None
     return ListView(issuer, None, codec), _cache_seconds(ttl, until, now)
+
+
+def _foreign_list_issuer(jws: jose.DecodedJWS, issuer, foreign_issuers: ForeignIssuers,
+                         now: datetime) -> str:
+    """The issuer of a list signed by an issuer that is not a DID (its x5c chain or JWT VC
+    Issuer Metadata), once the signature is checked. A token with an x5c and no `iss` is
+    taken as issued by the name its certificate gives (its first URI SAN, else its host)."""
+    if not isinstance(issuer, str):
+        try:
+            leaf = x509.read_x5c(jws.header.get(X5C))
+        except x509.CertificateError as exc:
+            raise CredentialError(f"status list: {exc.detail}", code="status_proof") from None
+        names = [*leaf.uris, *(f"https://{name}" for name in leaf.dns_names)]
+        if not names:
+            raise CredentialError("status list: no iss, and its certificate names no issuer",
+                                  code="status_proof")
+        issuer = names[0]
+    try:
+        found = foreign_issuers.key(jws.header, issuer, now=now)
+    except CredentialError as exc:
+        raise CredentialError(f"status list: {exc.detail}", code="status_proof") from None
+    jose.verify_signature(jws, found.public_key)
+    return issuer
 
 
 def _parse_secured(body: str):

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from credentials import contexts, schemas
 from credentials.errors import CredentialError
+from credentials.foreign_issuers import ForeignIssuers
 from credentials.suites import ProofResult, detect
 from credentials.suites.base import KeyResolver
 
@@ -55,6 +56,9 @@ class Verifier:
     status: StatusFetcher | None = None
     trust: TrustRegistry | None = None
     extra_checks: list[ExtraCheck] = field(default_factory=list)
+    # Issuers that are not DIDs (SD-JWT VCs signed under an X.509 chain or JWT VC Issuer
+    # Metadata): their trust anchors. None: no such issuer is accepted.
+    foreign_issuers: ForeignIssuers | None = None
 
     def verify(self, secured: Any, *, now: datetime | None = None, **expected) -> dict:
         """`expected` carries what a presentation must be bound to: challenge, domain, nonce,
@@ -75,7 +79,8 @@ class Verifier:
         if suite is None:
             return _finish(_verdict("unknown", [_check("format", False,
                                                        _unrecognised(secured))]))
-        result: ProofResult = suite.verify(secured, self.keys, now=now, **expected)
+        result: ProofResult = suite.verify(secured, self.keys, now=now,
+                                           foreign_issuers=self.foreign_issuers, **expected)
         verdict = _verdict(result.format, [_check("proof", result.ok, "; ".join(result.errors))],
                            credential=result.credential)
         credential = result.credential
@@ -102,6 +107,10 @@ class Verifier:
         if not isinstance(issuer_id, str) or not issuer_id:
             verdict["checks"].append(_check("issuer", False, "no issuer"))
             return
+        foreign = result.details.get("issuer_key")
+        if foreign is not None:  # the suite bound the key to iss and judged its trust
+            self._foreign_issuer(verdict, block, foreign)
+            return
         if method and method.split("#", 1)[0] != issuer_id:
             verdict["checks"].append(_check(
                 "issuer", False, f"signed by {method}, which is not a key of {issuer_id}"))
@@ -115,6 +124,16 @@ class Verifier:
         block["legal_person"] = legal_person
         if legal_person is None:
             verdict["warnings"].append(f"issuer not trusted: {reason}")
+
+    def _foreign_issuer(self, verdict, block, foreign):
+        """An issuer known by its X.509 chain (trusted when the chain leads to an anchor, the
+        legal person its certificate's subject) or by its JWT VC Issuer Metadata."""
+        block.update(name=block["name"] or foreign["name"], trusted=foreign["trusted"],
+                     legal_person=foreign["legal_person"],
+                     identified_by=foreign["method"])
+        verdict["checks"].append(_check("issuer", True))
+        if not foreign["trusted"]:
+            verdict["warnings"].append(f"issuer not trusted: {foreign['reason']}")
 
     def _validity(self, verdict, credential, now):
         problems = []

@@ -6,6 +6,10 @@ is signed with the certificate's key and carries the certificate in its `x5c` he
 certificate is either configured (PEM, `load_pem`) or made once (`self_signed`): self-signed,
 P-256, subject CN and SAN dNSName the service's host, for a key of the key store (so the private
 key is wrapped at rest and re-wrapped like every other key).
+
+The other side: reading an `x5c` header (`read_x5c`) and validating a foreign issuer's chain
+against configured trust anchors (`validate_chain`), SD-JWT VC's X.509 Issuer Signature
+Mechanism, which HAIP 1.0 makes mandatory.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ import base64
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509 import verification
 from cryptography.x509.oid import NameOID
 
 from credentials.encoding import b64url_encode
@@ -160,6 +167,11 @@ class CertificateInfo:
     not_before: datetime
     not_after: datetime
     self_signed: bool
+    uris: tuple[str, ...] = ()  # uniformResourceIdentifier SANs
+    subject: str = ""  # RFC 4514
+    organisation: str | None = None  # O
+    organisation_identifier: str | None = None  # organizationIdentifier (2.5.4.97)
+    country: str | None = None  # C
 
     @property
     def x509_hash(self) -> str:
@@ -180,20 +192,204 @@ def read_x5c(x5c: Any) -> CertificateInfo:
 
 
 def _info(certificate: x509.Certificate, der: bytes) -> CertificateInfo:
+    return CertificateInfo(
+        der=der, public_key=_public_key(certificate),
+        subject_common_name=_attribute(certificate.subject, NameOID.COMMON_NAME),
+        dns_names=tuple(_alternative_names(certificate, x509.DNSName)),
+        not_before=certificate.not_valid_before_utc, not_after=certificate.not_valid_after_utc,
+        self_signed=certificate.issuer == certificate.subject,
+        uris=tuple(_alternative_names(certificate, x509.UniformResourceIdentifier)),
+        subject=certificate.subject.rfc4514_string(),
+        organisation=_attribute(certificate.subject, NameOID.ORGANIZATION_NAME),
+        organisation_identifier=_attribute(certificate.subject,
+                                           NameOID.ORGANIZATION_IDENTIFIER),
+        country=_attribute(certificate.subject, NameOID.COUNTRY_NAME))
+
+
+def _public_key(certificate: x509.Certificate) -> PublicKey:
+    """The leaf's key as the engine knows keys: P-256 (ES256) or Ed25519 (EdDSA)."""
     key = certificate.public_key()
     if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
-        public = PublicKey("P-256", key.public_bytes(serialization.Encoding.X962,
-                                                     serialization.PublicFormat.CompressedPoint))
-    else:
-        raise CertificateError("x5c: the leaf's key is not P-256")
+        return PublicKey("P-256", key.public_bytes(serialization.Encoding.X962,
+                                                   serialization.PublicFormat.CompressedPoint))
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return PublicKey("Ed25519", key.public_bytes(serialization.Encoding.Raw,
+                                                     serialization.PublicFormat.Raw))
+    raise CertificateError("x5c: the leaf's key is not P-256 (ES256) or Ed25519 (EdDSA)")
+
+
+def _alternative_names(certificate: x509.Certificate, kind: type) -> list[str]:
     try:
         names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-        dns_names = tuple(names.value.get_values_for_type(x509.DNSName))
     except x509.ExtensionNotFound:
-        dns_names = ()
-    common = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return CertificateInfo(
-        der=der, public_key=public,
-        subject_common_name=str(common[0].value) if common else None, dns_names=dns_names,
-        not_before=certificate.not_valid_before_utc, not_after=certificate.not_valid_after_utc,
-        self_signed=certificate.issuer == certificate.subject)
+        return []
+    return list(names.value.get_values_for_type(kind))
+
+
+def _attribute(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
+    values = name.get_attributes_for_oid(oid)
+    return str(values[0].value) if values else None
+
+
+# --- validating a foreign issuer's chain ------------------------------------------------------
+
+MAX_CHAIN_LENGTH = 8  # certificates in x5c, and the depth of the path to an anchor
+
+
+class ChainError(CertificateError):
+    code = "certificate_chain"
+
+
+@dataclass(frozen=True)
+class TrustAnchors:
+    """The certificates an `x5c` chain must lead to: in production the anchors of the EU
+    trusted lists for PID and (Q)EAA providers."""
+
+    certificates: tuple[x509.Certificate, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.certificates)
+
+    def __len__(self) -> int:
+        return len(self.certificates)
+
+    @cached_property
+    def store(self) -> verification.Store:
+        return verification.Store(list(self.certificates))
+
+
+NO_ANCHORS = TrustAnchors()
+
+
+def load_trust_anchors(pem: str | bytes) -> TrustAnchors:
+    """Every certificate of a PEM bundle. Raises CertificateError when there is none."""
+    try:
+        certificates = x509.load_pem_x509_certificates(_bytes(pem))
+    except ValueError as exc:
+        raise CertificateError(f"trust anchors: not a PEM certificate bundle ({exc})") from None
+    return TrustAnchors(tuple(certificates))
+
+
+@dataclass(frozen=True)
+class ValidatedChain:
+    """An `x5c` chain that leads to a trust anchor: its leaf, and the anchor it ends at."""
+
+    leaf: CertificateInfo
+    anchor_subject: str  # RFC 4514
+    anchor_name: str | None  # the anchor's O, else its CN
+
+
+def validate_chain(x5c: Any, anchors: TrustAnchors, *,
+                   now: datetime | None = None) -> ValidatedChain:
+    """Validate an `x5c` header (leaf first, then intermediates; the anchor itself normally
+    left out, HAIP 1.0) against `anchors` at `now` (RFC 5280 path validation): signatures up
+    the chain, every certificate within its validity period, intermediates CAs
+    (basicConstraints), the leaf an end entity whose keyUsage allows digitalSignature and
+    whose key is P-256 or Ed25519. Raises ChainError naming the first failure."""
+    now = now or datetime.now(UTC)
+    now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+    certificates = _parse_chain(x5c)
+    leaf, intermediates = certificates[0], certificates[1:]
+    info = _info(leaf, base64.b64decode(x5c[0]))  # raises for a key the engine cannot use
+    _check_leaf(leaf)
+    for position, certificate in enumerate(certificates, 1):
+        _check_period(certificate, position, now)
+    for position, certificate in enumerate(intermediates, 2):
+        if not _is_ca(certificate):
+            raise ChainError(f"x5c: {_which(certificate, position)} is not a CA certificate "
+                             f"(basicConstraints), yet it would have issued the one before it")
+    if not anchors:
+        raise ChainError("x5c chain does not lead to a trusted anchor (no trust anchors are "
+                         "configured)")
+    verifier = (verification.PolicyBuilder().store(anchors.store).time(now)
+                .max_chain_depth(MAX_CHAIN_LENGTH)
+                # Issuer certificates are not TLS client certificates: the CAs follow the
+                # Web PKI profile, the leaf is checked above and by the caller (its SAN).
+                .extension_policies(ca_policy=verification.ExtensionPolicy.webpki_defaults_ca(),
+                                    ee_policy=verification.ExtensionPolicy.permit_all())
+                .build_client_verifier())
+    try:
+        verified = verifier.verify(leaf, intermediates)
+    except verification.VerificationError as exc:
+        raise ChainError(f"x5c chain does not lead to a trusted anchor ({_reason(exc)})") \
+            from None
+    anchor = verified.chain[-1]
+    return ValidatedChain(
+        info, anchor.subject.rfc4514_string(),
+        _attribute(anchor.subject, NameOID.ORGANIZATION_NAME)
+        or _attribute(anchor.subject, NameOID.COMMON_NAME))
+
+
+def names_issuer(info: CertificateInfo, issuer: str) -> bool:
+    """Whether the certificate names `issuer` (an SD-JWT VC `iss`): a uniformResourceIdentifier
+    SAN equal to it, or, for an https `iss`, a dNSName SAN equal to its host (the rule of
+    SD-JWT VC's X.509 mechanism, draft-ietf-oauth-sd-jwt-vc up to -08 §3.5)."""
+    if issuer in info.uris:
+        return True
+    parts = urlsplit(issuer)
+    return (parts.scheme == "https" and bool(parts.hostname)
+            and parts.hostname in {name.lower().rstrip(".") for name in info.dns_names})
+
+
+def _parse_chain(x5c: Any) -> list[x509.Certificate]:
+    if not isinstance(x5c, list) or not x5c or not all(isinstance(c, str) for c in x5c):
+        raise ChainError("x5c: must be a non-empty array of base64 certificates")
+    if len(x5c) > MAX_CHAIN_LENGTH:
+        raise ChainError(f"x5c: more than {MAX_CHAIN_LENGTH} certificates")
+    certificates = []
+    for position, entry in enumerate(x5c, 1):
+        try:
+            certificates.append(x509.load_der_x509_certificate(
+                base64.b64decode(entry, validate=True)))
+        except ValueError:
+            raise ChainError(f"x5c: certificate {position} is not a base64 DER certificate") \
+                from None
+    return certificates
+
+
+def _check_leaf(leaf: x509.Certificate) -> None:
+    if _is_ca(leaf):
+        raise ChainError("x5c: the leaf certificate is a CA certificate, not an issuer's "
+                         "signing certificate")
+    if leaf.issuer == leaf.subject:
+        raise ChainError("x5c: the leaf certificate is self-signed; it must be issued by a CA "
+                         "that leads to a trusted anchor")
+    try:
+        usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        usage = None
+    if usage is None or not usage.digital_signature:
+        raise ChainError("x5c: the leaf certificate's keyUsage does not allow "
+                         "digitalSignature")
+
+
+def _check_period(certificate: x509.Certificate, position: int, now: datetime) -> None:
+    if certificate.not_valid_after_utc < now:
+        raise ChainError(f"x5c: {_which(certificate, position)} expired on "
+                         f"{certificate.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}")
+    if certificate.not_valid_before_utc > now:
+        raise ChainError(f"x5c: {_which(certificate, position)} is not valid before "
+                         f"{certificate.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ}")
+
+
+def _is_ca(certificate: x509.Certificate) -> bool:
+    try:
+        return certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _which(certificate: x509.Certificate, position: int) -> str:
+    if position == 1:
+        return "the leaf certificate"
+    return f"certificate {position} ({certificate.subject.rfc4514_string()})"
+
+
+def _reason(error: Exception) -> str:
+    """The path builder's reason, without its boilerplate."""
+    text = str(error)
+    for prefix in ("validation failed: ", "candidates exhausted: "):
+        text = text.removeprefix(prefix)
+    if "no interior errors" in text:
+        return "no configured anchor or certificate of the chain issued it"
+    return text

@@ -1,20 +1,23 @@
 """`dc+sd-jwt`: SD-JWT VC (draft-ietf-oauth-sd-jwt-vc) over RFC 9901 SD-JWT, for the EU wallet
 credentials (identity, mandates).
 
-The issuer is a DID: the header's `kid` is a DID URL of `iss` (SD-JWT VC leaves key discovery
-open: issuer metadata, x5c or DIDs; we use DIDs). Holder binding is `cnf.jwk` (RFC 7800), status
-an IETF Token Status List reference `status.status_list {idx, uri}`. The holder side is
-`credentials.sd_jwt.present`.
+The issuer's key is found, in this order: when `iss` is a DID, the header's `kid` is a DID URL
+of it (what this service issues); else by the `x5c` header (an X.509 chain to the Verifier's
+trust anchors, HAIP 1.0) or, for an https `iss` without one, JWT VC Issuer Metadata
+(credentials.foreign_issuers: the way EU PID and (Q)EAA providers sign). Holder binding is
+`cnf.jwk` (RFC 7800), status an IETF Token Status List reference `status.status_list {idx,
+uri}`. The holder side is `credentials.sd_jwt.present`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from credentials import jose, sd_jwt
 from credentials.errors import CredentialError, MalformedCredential
+from credentials.foreign_issuers import NO_FOREIGN_ISSUERS, ForeignIssuers, IssuerKey
 from credentials.keys import PublicKey, Signer
 from credentials.sd_jwt import PathSpec
 from credentials.suites import register
@@ -71,16 +74,19 @@ class SdJwtVc(ProofSuite):
     def verify(self, secured: dict | str, keys: KeyResolver, *, now: datetime | None = None,
                aud: str | None = None, nonce: str | None = None,
                require_key_binding: bool = False, leeway: float = DEFAULT_LEEWAY,
-               kb_max_age: float = DEFAULT_KB_MAX_AGE, **options: Any) -> ProofResult:
+               kb_max_age: float = DEFAULT_KB_MAX_AGE,
+               foreign_issuers: ForeignIssuers | None = None, **options: Any) -> ProofResult:
         """The issuer's signature, typ, `exp`/`nbf`, the Disclosures (RFC 9901 §7.1), and the
         KB-JWT when there is one or `require_key_binding` (§7.3). `aud`/`nonce` (or
         `domain`/`challenge`) are what the KB-JWT must carry; without them the KB-JWT's values
-        are only reported, so pass them whenever replay matters."""
+        are only reported, so pass them whenever replay matters. `foreign_issuers` finds and
+        trusts the keys of issuers that are not DIDs (without it, none is accepted)."""
         aud = options.get("domain", aud)
         nonce = options.get("challenge", nonce)
         try:
             presented = sd_jwt.SdJwt.parse(secured)
-            jws, payload = self._issuer_jwt(presented, keys)
+            jws, payload, foreign = self._issuer_jwt(
+                presented, keys, foreign_issuers or NO_FOREIGN_ISSUERS, now or datetime.now(UTC))
             alg = payload.get("_sd_alg", sd_jwt.DEFAULT_SD_ALG)
             revealed = sd_jwt.reveal(payload, presented.disclosures, alg)
             _check_disclosed_names(revealed)
@@ -94,32 +100,41 @@ class SdJwtVc(ProofSuite):
         except CredentialError as exc:
             return ProofResult.failed(self.name, exc.detail, details={"code": exc.code})
         claims = revealed.claims
+        details = {"header": jws.header, "vct": claims.get("vct"),
+                   "disclosed": [list(path) for path, _ in revealed.disclosed],
+                   "key_binding": binding, "status": claims.get("status"),
+                   "iat": claims.get("iat"), "nbf": claims.get("nbf"), "exp": claims.get("exp")}
+        if foreign is not None:
+            details["issuer_key"] = foreign.details()
         return ProofResult(
-            ok=True, format=self.name, credential=claims, verification_method=jws.header["kid"],
-            details={"header": jws.header, "vct": claims.get("vct"),
-                     "disclosed": [list(path) for path, _ in revealed.disclosed],
-                     "key_binding": binding, "status": claims.get("status"),
-                     "iat": claims.get("iat"), "nbf": claims.get("nbf"),
-                     "exp": claims.get("exp")})
+            ok=True, format=self.name, credential=claims, details=details,
+            verification_method=None if foreign else jws.header["kid"])
 
     def _issuer_jwt(self, presented: sd_jwt.SdJwt, keys: KeyResolver,
-                    ) -> tuple[jose.DecodedJWS, dict]:
-        """typ, then the signature by a key of `iss`, then the payload's own shape."""
+                    foreign_issuers: ForeignIssuers, now: datetime,
+                    ) -> tuple[jose.DecodedJWS, dict, IssuerKey | None]:
+        """typ, then the signature by a key of `iss`, then the payload's own shape. Returns the
+        foreign issuer's key when `iss` is not a DID."""
         jws = jose.decode(presented.jwt)
         if jose.media_type(jws.header.get("typ")) not in ACCEPTED_TYP:
             raise MalformedCredential(f"typ: expected {TYP}, got {jws.header.get('typ')!r}")
         payload = jws.claims()
         issuer = payload.get("iss")
-        if not isinstance(issuer, str):
+        if not isinstance(issuer, str) or not issuer:
             raise MalformedCredential("issuer: iss missing")
-        kid = key_id(jws.header, issuer)
-        if did_of(kid) != issuer:
-            raise CredentialError(f"issuer: kid {kid!r} is not a key of {issuer!r}",
-                                  code="issuer_mismatch")
-        jose.verify_signature(jws, resolve_key(keys, kid))
+        foreign = None
+        if issuer.startswith("did:"):
+            kid = key_id(jws.header, issuer)
+            if did_of(kid) != issuer:
+                raise CredentialError(f"issuer: kid {kid!r} is not a key of {issuer!r}",
+                                      code="issuer_mismatch")
+            jose.verify_signature(jws, resolve_key(keys, kid))
+        else:
+            foreign = foreign_issuers.key(jws.header, issuer, now=now)
+            jose.verify_signature(jws, foreign.public_key)
         if not isinstance(payload.get("vct"), str):
             raise MalformedCredential("payload: vct missing")
-        return jws, payload
+        return jws, payload, foreign
 
 
 def _check_disclosed_names(revealed: sd_jwt.Revealed) -> None:
