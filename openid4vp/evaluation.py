@@ -189,6 +189,8 @@ def _failure_code(verdict: dict) -> str:
                 return "audience"
             if detail.startswith("kb_jwt"):
                 return "key_binding"
+            if detail.startswith("issuer:"):  # no key of iss this Verifier accepts (x5c, ...)
+                return "untrusted_issuer"
             return "proof"
         if check["check"] == "validity_period":
             return "credential_expired"
