@@ -26,10 +26,13 @@ def foreign_issuers() -> ForeignIssuers:
 def _foreign_issuers(certificates: str, listed: tuple[str, ...]) -> ForeignIssuers:
     anchors = x509.NO_ANCHORS
     if certificates:
-        pem = (certificates if "-----BEGIN" in certificates
-               else Path(certificates).read_text(encoding="ascii"))
         try:
+            pem = (certificates if "-----BEGIN" in certificates
+                   else Path(certificates).read_text(encoding="ascii"))
             anchors = x509.load_trust_anchors(pem)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ImproperlyConfigured(f"OPENID4VP_TRUSTED_ISSUER_CERTIFICATES: cannot read "
+                                       f"{certificates!r} ({exc})") from None
         except x509.CertificateError as exc:
             raise ImproperlyConfigured(
                 f"OPENID4VP_TRUSTED_ISSUER_CERTIFICATES: {exc.detail}") from None
