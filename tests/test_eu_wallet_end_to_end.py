@@ -125,3 +125,51 @@ def test_a_partner_wallet_gets_restricted_passport_data_with_its_access_role(
     assert granted.status_code == 200, granted.content
     _, credential = decode_jwt_parts(granted.content.decode().strip('"'))
     assert credential["id"].endswith("/legitimate_interest")
+
+
+def test_the_wallet_journey_refuses_each_wrong_step_naming_why(client, parties, settings):
+    """The same journey, with each thing a wallet (or an attacker) can get wrong: a second
+    redemption and an expired pre-authorised code at issuance; a replayed presentation, a wrong
+    nonce and a wrong audience at presentation. Each is refused and says why."""
+    wallet = TestWallet(client=client)
+    offered = offer_create(issuer=parties["acme"], configuration="mandate",
+                           mandate=parties["mandate"])
+    offer = wallet.resolve_offer(offered.by_reference)
+    assert wallet.token(offer, offered.tx_code).status_code == 200
+
+    second = wallet.token(offer, offered.tx_code)
+    assert second.status_code == 400 and second.json()["error"] == "invalid_grant"
+    assert "already redeemed" in second.json()["error_description"]
+
+    settings.OPENID4VCI_PRE_AUTHORIZED_CODE_SECONDS = 0
+    stale = offer_create(issuer=parties["acme"], configuration="mandate",
+                         mandate=parties["mandate"])
+    expired = wallet.token(stale.document, stale.tx_code)
+    assert expired.status_code == 400 and expired.json()["error"] == "invalid_grant"
+    assert expired.json()["error_description"] == "pre-authorized_code expired"
+    settings.OPENID4VCI_PRE_AUTHORIZED_CODE_SECONDS = 600
+
+    fresh = offer_create(issuer=parties["acme"], configuration="mandate",
+                         mandate=parties["mandate"])
+    holder = Wallet(client, key=wallet.signer,
+                    credentials={"mandate": wallet.redeem_offer(fresh.by_reference,
+                                                                fresh.tx_code)})
+
+    first = ask(parties["verifier"])
+    request = holder.fetch(first["authorization_request"])
+    presentation = holder.presentation(request, "mandate", ASKED)
+    assert holder.answer(request, {"mandate": [presentation]}).status_code == 200
+
+    refusals = {}
+    replay_to = holder.fetch(ask(parties["verifier"])["authorization_request"])
+    refusals["replay"] = holder.answer(replay_to, {"mandate": [presentation]})
+    wrong_nonce = holder.fetch(ask(parties["verifier"])["authorization_request"])
+    refusals["nonce"] = holder.answer(wrong_nonce, {"mandate": [holder.presentation(
+        wrong_nonce, "mandate", ASKED, nonce=request.nonce)]})
+    wrong_aud = holder.fetch(ask(parties["verifier"])["authorization_request"])
+    refusals["aud"] = holder.answer(wrong_aud, {"mandate": [holder.presentation(
+        wrong_aud, "mandate", ASKED, aud="x509_hash:somebody-else")]})
+
+    for reason, response in refusals.items():
+        assert response.status_code == 400, (reason, response.content)
+        assert reason in response.json()["error_description"], (reason, response.json())
