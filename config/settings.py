@@ -124,6 +124,8 @@ CELERY_BEAT_SCHEDULE = {
     # there is nothing to do, frequent enough to keep published lists within ~5 s.
     "publish-due-status-lists": {"task": "credentials.publish_due_status_lists",
                                  "schedule": 2.0, "options": {"expires": 2.0}},
+    "forget-expired-openid4vp-keys": {"task": "openid4vp.forget_expired_keys",
+                                      "schedule": 300.0},
 }
 
 # Cache: Redis when CACHE_URL is set (or the broker is Redis), otherwise per-process memory.

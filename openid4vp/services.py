@@ -249,6 +249,8 @@ def _decrypted(token: str) -> tuple[object, dict]:
         raise ResponseRefused("invalid_request", f"the request was already answered "
                                                  f"({request.status}); a request is answered "
                                                  f"once", code="already_answered")
+    if timezone.now() >= request.expires_at:  # its key may be gone (expired_keys_forget)
+        return request.pk, {"state": request.state}  # _answer records and refuses the expiry
     try:
         key = jwe.EcdhKey.unwrap(bytes(request.wrapped_encryption_key), _kek(), kid)
         plaintext = jwe.decrypt(token, key).plaintext
@@ -393,6 +395,16 @@ def receive(form: dict[str, str]) -> tuple[int, dict]:
         return 200, authorization_response_receive(form).body
     except ResponseRefused as refused:
         return 400, refused.body()
+
+
+def expired_keys_forget(now=None) -> int:
+    """Delete the private keys of encrypted requests that expired unanswered: nothing may be
+    decrypted with them any more, so they are not kept (a response after expiry is refused as
+    expired, as before). Returns how many were deleted."""
+    return (PresentationRequest.objects
+            .filter(status=Status.PENDING, expires_at__lte=now or timezone.now(),
+                    wrapped_encryption_key__isnull=False)
+            .update(wrapped_encryption_key=None))
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.utils import timezone
 from credentials.status_list import TokenStatus
 from credentials.status_registry import token_status_set
 from openid4vp.models import PresentationRequest, ReceivedPresentation
+from openid4vp.tasks import forget_expired_keys
 from tests.openid4vp.conftest import create_request, issue_identity, result_of, simple_query
 
 
@@ -191,6 +192,24 @@ def test_an_unanswered_request_past_its_expiry_reads_as_expired_and_is_gone(worl
                       + PresentationRequest.objects.get(pk=created["id"]).request_token)
     assert gone.status_code == 404
     assert gone.json()["error"] == "invalid_request_uri"
+
+
+def test_the_key_of_an_expired_request_is_deleted_and_a_late_answer_is_still_refused(world):
+    """The beat task deletes what can no longer be used; a late encrypted answer then gets the
+    same refusal as before (expired), not an error."""
+    created, request = fetched(world)
+    waiting, _ = fetched(world)
+    PresentationRequest.objects.filter(pk=created["id"]).update(
+        expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert forget_expired_keys() == 1  # what beat runs every 5 minutes
+
+    stored = PresentationRequest.objects.get(pk=created["id"])
+    assert stored.wrapped_encryption_key is None and stored.status == "pending"
+    assert PresentationRequest.objects.get(pk=waiting["id"]).wrapped_encryption_key
+    answer = world.wallet.answer_query(request, "identity")
+    refused(answer, "invalid_request", "expired")
+    assert result_of(world, created)["status"] == "expired"
 
 
 def test_a_tampered_encrypted_response_is_refused(world):
