@@ -19,5 +19,6 @@ RUN pip install -c constraints.txt . && mkdir -p /app/var && chown app /app/var 
 
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", \
-     "--access-logfile", "-"]
+# No gunicorn access log: the app logs one line per request itself (config/observability.py),
+# without query strings, which can carry one-time secrets (OpenID4VCI offer links).
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2"]
