@@ -258,7 +258,7 @@ LOGGING = {
 }
 
 # --- OpenID4VP ---
-# The Verifier's identity (client_id "x509_hash:<hash>"): a certificate and its P-256 key, each
+# The Verifier's identity (its client id: see below): a certificate and its P-256 key, each
 # as PEM text or a path to a PEM file. Unset: the service makes a self-signed certificate for
 # PUBLIC_HOST once and keeps its key wrapped under KEY_ENCRYPTION_KEY.
 OPENID4VP_CERTIFICATE = env_str("OPENID4VP_CERTIFICATE")
@@ -266,6 +266,19 @@ OPENID4VP_PRIVATE_KEY = env_str("OPENID4VP_PRIVATE_KEY")
 if bool(OPENID4VP_CERTIFICATE) != bool(OPENID4VP_PRIVATE_KEY):
     raise ImproperlyConfigured("OPENID4VP_CERTIFICATE and OPENID4VP_PRIVATE_KEY go together: "
                                "set both or neither")
+# How the Verifier names itself to wallets (OpenID4VP 1.0 §5.9.3): "x509_hash" (the hash of the
+# certificate) or "x509_san_dns" ("x509_san_dns:<PUBLIC_HOST>": the certificate must name that
+# host as a dNSName SAN, and the response_uri is on it). Wallets also validate the certificate
+# up to a trust anchor they know: real wallets need a CA-issued certificate, not the default
+# self-signed one. Requests keep the client id they were made with.
+OPENID4VP_CLIENT_ID_PREFIX = env_str("OPENID4VP_CLIENT_ID_PREFIX", "x509_hash")
+if OPENID4VP_CLIENT_ID_PREFIX not in ("x509_hash", "x509_san_dns"):
+    raise ImproperlyConfigured(f"OPENID4VP_CLIENT_ID_PREFIX must be x509_hash or x509_san_dns, "
+                               f"not {OPENID4VP_CLIENT_ID_PREFIX!r}")
+if OPENID4VP_CLIENT_ID_PREFIX == "x509_san_dns" and (
+        ":" in PUBLIC_HOST or PUBLIC_HOST.replace(".", "").isdigit()):  # an IP address
+    raise ImproperlyConfigured(f"OPENID4VP_CLIENT_ID_PREFIX=x509_san_dns needs a DNS name as "
+                               f"the host of PUBLIC_BASE_URL, not the address {PUBLIC_HOST}")
 # Seconds a presentation request (its request object and its answer) stays usable.
 OPENID4VP_REQUEST_SECONDS = env_int("OPENID4VP_REQUEST_SECONDS", 600)
 

@@ -1,8 +1,9 @@
-"""X.509 certificates of the service as an OpenID4VP Verifier: the `x509_hash` Client Identifier
-Prefix (OpenID4VP 1.0 §5.9.3, required by HAIP 1.0).
+"""X.509 certificates of the service as an OpenID4VP Verifier: the `x509_hash` and `x509_san_dns`
+Client Identifier Prefixes (OpenID4VP 1.0 §5.9.3; HAIP 1.0).
 
-`client_id = "x509_hash:" + base64url(SHA-256(DER of the leaf certificate))`; the Request Object
-is signed with the certificate's key and carries the certificate in its `x5c` header. The
+`client_id = "x509_hash:" + base64url(SHA-256(DER of the leaf certificate))`, or
+`"x509_san_dns:" + a dNSName SAN of the leaf`; either way the Request Object is signed with the
+certificate's key and carries the certificate in its `x5c` header. The
 certificate is either configured (PEM, `load_pem`) or made once (`self_signed`): self-signed,
 P-256, subject CN and SAN dNSName the service's host, for a key of the key store (so the private
 key is wrapped at rest and re-wrapped like every other key).
@@ -32,7 +33,8 @@ from credentials.encoding import b64url_encode
 from credentials.errors import CredentialError
 from credentials.keys import LocalSigner, PublicKey
 
-CLIENT_ID_PREFIX = "x509_hash"
+X509_HASH, X509_SAN_DNS = "x509_hash", "x509_san_dns"
+CLIENT_ID_PREFIXES = (X509_HASH, X509_SAN_DNS)
 DEFAULT_VALIDITY = timedelta(days=825)  # the longest the CA/Browser Forum ever allowed a leaf
 
 
@@ -47,10 +49,12 @@ def x509_hash(der: bytes) -> str:
 
 @dataclass(frozen=True)
 class CertifiedSigner:
-    """A leaf certificate and the signer of its (P-256) key."""
+    """A leaf certificate and the signer of its (P-256) key, with the intermediate CA
+    certificates up to (not including) the trust anchor, when a CA issued it."""
 
     certificate: bytes  # DER
     signer: LocalSigner = field(repr=False)
+    intermediates: tuple[bytes, ...] = ()  # DER, the leaf's issuer first
 
     @property
     def x509_hash(self) -> str:
@@ -58,12 +62,37 @@ class CertifiedSigner:
 
     @property
     def client_id(self) -> str:
-        return f"{CLIENT_ID_PREFIX}:{self.x509_hash}"
+        return f"{X509_HASH}:{self.x509_hash}"
+
+    @property
+    def dns_names(self) -> tuple[str, ...]:
+        """The leaf's dNSName Subject Alternative Names."""
+        return tuple(_alternative_names(x509.load_der_x509_certificate(self.certificate),
+                                        x509.DNSName))
+
+    def client_id_for(self, prefix: str, dns_name: str | None = None) -> str:
+        """The Client Identifier under `prefix` (OpenID4VP 1.0 §5.9.3): `x509_hash:<hash of
+        the certificate>`, or `x509_san_dns:<dns_name>`, where `dns_name` must be a dNSName
+        SAN of the certificate (an exact entry: a Wallet compares names, so a wildcard entry
+        does not count). Raises CertificateError otherwise."""
+        if prefix == X509_HASH:
+            return self.client_id
+        if prefix != X509_SAN_DNS:
+            raise CertificateError(f"client id prefix {prefix!r} is not supported "
+                                   f"({', '.join(CLIENT_ID_PREFIXES)})")
+        if not dns_name or not names_dns(self.dns_names, dns_name):
+            names = ", ".join(self.dns_names) or "none"
+            raise CertificateError(f"certificate: {dns_name!r} is not among its dNSName "
+                                   f"subject alternative names ({names}), so it cannot be "
+                                   f"the {X509_SAN_DNS} client id")
+        return f"{X509_SAN_DNS}:{dns_name}"
 
     @property
     def x5c(self) -> list[str]:
-        """The `x5c` header value (RFC 7515 §4.1.6: standard base64 DER, not base64url)."""
-        return [base64.b64encode(self.certificate).decode("ascii")]
+        """The `x5c` header value (RFC 7515 §4.1.6: standard base64 DER, not base64url): the
+        leaf, then its intermediates, so that a Wallet can build the path to its anchor."""
+        return [base64.b64encode(der).decode("ascii")
+                for der in (self.certificate, *self.intermediates)]
 
     def pem(self) -> str:
         return x509.load_der_x509_certificate(self.certificate).public_bytes(
@@ -120,9 +149,10 @@ def generate_pem_pair(host: str) -> tuple[str, str]:
 
 def load_pem(certificate_pem: str | bytes, private_key_pem: str | bytes) -> CertifiedSigner:
     """A configured certificate and its key (PEM). The key must be P-256 and belong to the
-    certificate (the first certificate in the PEM is the leaf)."""
+    certificate (the first certificate in the PEM is the leaf; any that follow are its
+    intermediate CAs, sent along in `x5c`)."""
     try:
-        certificate = x509.load_pem_x509_certificate(_bytes(certificate_pem))
+        certificate, *intermediates = x509.load_pem_x509_certificates(_bytes(certificate_pem))
     except ValueError as exc:
         raise CertificateError(f"certificate: not a PEM X.509 certificate ({exc})") from None
     try:
@@ -137,7 +167,9 @@ def load_pem(certificate_pem: str | bytes, private_key_pem: str | bytes) -> Cert
         raise CertificateError("certificate: the private key does not belong to the "
                                "certificate")
     der = certificate.public_bytes(serialization.Encoding.DER)
-    return CertifiedSigner(der, LocalSigner(private, f"{CLIENT_ID_PREFIX}:{x509_hash(der)}"))
+    return CertifiedSigner(der, LocalSigner(private, f"{X509_HASH}:{x509_hash(der)}"),
+                           tuple(c.public_bytes(serialization.Encoding.DER)
+                                 for c in intermediates))
 
 
 def certified(certificate_der: bytes, signer: LocalSigner) -> CertifiedSigner:
@@ -320,6 +352,13 @@ def validate_chain(x5c: Any, anchors: TrustAnchors, *,
         or _attribute(anchor.subject, NameOID.COMMON_NAME))
 
 
+def names_dns(dns_names: tuple[str, ...] | list[str], name: str) -> bool:
+    """Whether `name` is one of `dns_names` (DNS names compare without case or a final dot;
+    no wildcard matching)."""
+    wanted = name.lower().rstrip(".")
+    return bool(wanted) and wanted in {entry.lower().rstrip(".") for entry in dns_names}
+
+
 def names_issuer(info: CertificateInfo, issuer: str) -> bool:
     """Whether the certificate names `issuer` (an SD-JWT VC `iss`): a uniformResourceIdentifier
     SAN equal to it, or, for an https `iss`, a dNSName SAN equal to its host (the rule of
@@ -328,7 +367,7 @@ def names_issuer(info: CertificateInfo, issuer: str) -> bool:
         return True
     parts = urlsplit(issuer)
     return (parts.scheme == "https" and bool(parts.hostname)
-            and parts.hostname in {name.lower().rstrip(".") for name in info.dns_names})
+            and names_dns(info.dns_names, parts.hostname))
 
 
 def _parse_chain(x5c: Any) -> list[x509.Certificate]:

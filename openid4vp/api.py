@@ -118,8 +118,8 @@ class RequestCreateApi(ApiView):
     @requires_scope(Scope.PRESENTATIONS_REQUEST)
     def post(self, request):
         """Ask an EU wallet for presentations (OpenID4VP 1.0): a signed request under the
-        service's `x509_hash` client id. Show the `authorization_request` link or a QR code
-        to the holder, then read `result_url`."""
+        service's client id (`x509_hash` or `x509_san_dns`). Show the `authorization_request`
+        link or a QR code to the holder, then read `result_url`."""
         fields = validated(RequestCreateInput, request.data)
         try:
             presentation, _ = services.presentation_request_create(

@@ -60,7 +60,10 @@ class PresentationRequest(models.Model):
                                                          "the holder).")
     dcql_query = models.JSONField()
     response_mode = models.CharField(max_length=16, choices=ResponseMode.choices)
-    client_id = models.CharField(max_length=120, help_text="x509_hash:<hash> at creation.")
+    # x509_san_dns:<DNS name>: 13 + up to 253 characters.
+    client_id = models.CharField(max_length=300, help_text="The Verifier's client id when the "
+                                 "request was made (x509_hash:<hash> or x509_san_dns:<host>); "
+                                 "a presentation's KB-JWT aud must equal it.")
     request_token = models.CharField(max_length=64, unique=True, editable=False)
     state = models.CharField(max_length=64, unique=True, editable=False)
     nonce = models.CharField(max_length=64, editable=False)

@@ -2,10 +2,10 @@
 receiving the Wallet's responses at the `response_uri`.
 
 A request is a signed Request Object (JAR, RFC 9101; `typ: oauth-authz-req+jwt`, `x5c`, ES256)
-under the `x509_hash` client id, passed by reference (`request_uri`), answered with
-`direct_post` or `direct_post.jwt` (HAIP 1.0). The first response that can be tied to a request
-decides its outcome, which the request keeps; a request is never answered twice, and a
-presentation is never accepted twice."""
+under the `x509_hash` or `x509_san_dns` client id, passed by reference (`request_uri`),
+answered with `direct_post` or `direct_post.jwt` (HAIP 1.0). The first response that can be
+tied to a request decides its outcome, which the request keeps; a request is never answered
+twice, and a presentation is never accepted twice."""
 
 from __future__ import annotations
 
@@ -18,12 +18,14 @@ from datetime import timedelta
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from credentials import jose, jwe
 from credentials.keys import encryption_key_from_text
+from credentials.x509 import X509_SAN_DNS
 from openid4vp import dcql
 from openid4vp.evaluation import (
     ResponseMalformed,
@@ -31,7 +33,7 @@ from openid4vp.evaluation import (
     parse_vp_token,
     presentation_digest,
 )
-from openid4vp.identity import verifier_identity
+from openid4vp.identity import verifier_client_id, verifier_identity
 from openid4vp.models import PresentationEvent, PresentationRequest, ReceivedPresentation
 
 log = logging.getLogger(__name__)
@@ -109,7 +111,11 @@ def presentation_request_create(*, organisation, dcql_query: dict, purpose: str,
                                 ) -> tuple[PresentationRequest, str | None]:
     """A new request for the presentations `dcql_query` describes, signed and ready to fetch.
     Returns (the request, the one-time read secret when `with_read_secret`). Raises
-    dcql.DcqlError for a query this Verifier cannot ask; nothing is stored then."""
+    dcql.DcqlError for a query this Verifier cannot ask, ImproperlyConfigured for a client id
+    the Verifier's certificate or response_uri cannot stand for; nothing is stored then.
+
+    The request keeps the client id it was made under: a wallet's KB-JWT `aud` must equal it
+    even if OPENID4VP_CLIENT_ID_PREFIX changes before the answer comes."""
     dcql.validate_query(dcql_query)
     if response_mode not in PresentationRequest.ResponseMode.values:
         raise dcql.DcqlError(f"response_mode: {response_mode!r} is not supported "
@@ -117,11 +123,12 @@ def presentation_request_create(*, organisation, dcql_query: dict, purpose: str,
     if not purpose or not purpose.strip():
         raise dcql.DcqlError("purpose: say why the data is asked for", field="purpose")
     identity = verifier_identity()
+    client_id = verifier_client_id(identity)
     now = timezone.now()
     request = PresentationRequest(
         organisation=organisation, created_by=created_by, api_token=api_token,
         purpose=purpose.strip(), dcql_query=dcql_query, response_mode=response_mode,
-        client_id=identity.client_id, request_token=_random(), state=_random(),
+        client_id=client_id, request_token=_random(), state=_random(),
         nonce=_random(), redirect_uri=redirect_uri,
         context={**(context or {}), **({"accepted_issuers": accepted_issuers}
                                         if accepted_issuers is not None else {})},
@@ -144,7 +151,7 @@ def presentation_request_create(*, organisation, dcql_query: dict, purpose: str,
 
 def _sign_request_object(request: PresentationRequest, identity, now) -> str:
     """The Request Object (§5, RFC 9101): every Authorization Request parameter, signed with the
-    certificate's key, the certificate in `x5c` (§5.9.3 x509_hash)."""
+    certificate's key, the certificate in `x5c` (§5.9.3 x509_hash, x509_san_dns)."""
     claims = {
         "iss": request.client_id,  # JAR habit; §5: a Wallet ignores it
         "aud": STATIC_AUDIENCE,
@@ -159,7 +166,20 @@ def _sign_request_object(request: PresentationRequest, identity, now) -> str:
         "iat": int(now.timestamp()),
         "exp": int(request.expires_at.timestamp()),
     }
+    _check_response_uri_host(claims["client_id"], claims["response_uri"])
     return jose.sign(claims, identity.signer, {"typ": REQUEST_OBJECT_TYP, "x5c": identity.x5c})
+
+
+def _check_response_uri_host(client_id: str, uri: str) -> None:
+    """§5.9.3 x509_san_dns: unless a Wallet lists this Verifier as trusted, the host of the URI
+    it answers at must be the client id's DNS name. Both come from PUBLIC_BASE_URL, so this
+    fails only on a broken configuration, and then before anything is signed."""
+    prefix, _, dns_name = client_id.partition(":")
+    host = urlsplit(uri).hostname
+    if prefix == X509_SAN_DNS and host != dns_name.lower().rstrip("."):
+        raise ImproperlyConfigured(f"{X509_SAN_DNS}: the response_uri {uri} is not on {dns_name}, "
+                                   f"the DNS name of the client id {client_id}; wallets would "
+                                   f"refuse the request")
 
 
 def _kek() -> bytes:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from urllib.parse import urlsplit
 
+from cryptography import x509
 from jsonschema import Draft202012Validator
 
 REQUEST_OBJECT_TYP = "oauth-authz-req+jwt"
@@ -273,8 +275,30 @@ def request_object_binding_errors(header: dict, claims: dict) -> list[str]:
         expected = base64.urlsafe_b64encode(hashlib.sha256(leaf).digest()).rstrip(b"=")
         if value != expected.decode():
             return ["x509_hash: not the SHA-256 of the leaf certificate in x5c"]
+    if prefix == "x509_san_dns":
+        return x509_san_dns_errors(header, claims, value)
     if prefix == "decentralized_identifier" and not header.get("kid", "").startswith(value):
         return ["decentralized_identifier: kid must name a key of the DID"]
+    return []
+
+
+def x509_san_dns_errors(header: dict, claims: dict, dns_name: str) -> list[str]:
+    """§5.9.3 x509_san_dns: the DNS name is a dNSName SAN of the leaf in x5c; and, for a Wallet
+    that does not list the Verifier as trusted, the FQDN of where the response goes (the
+    `redirect_uri`, or the `response_uri` in a direct_post request, which has no redirect_uri)
+    is that name."""
+    leaf = x509.load_der_x509_certificate(base64.b64decode(header["x5c"][0]))
+    try:
+        names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value \
+            .get_values_for_type(x509.DNSName)
+    except x509.ExtensionNotFound:
+        names = []
+    if dns_name not in names:
+        return [f"x509_san_dns: {dns_name} is not a dNSName SAN of the leaf certificate in x5c "
+                f"({', '.join(names) or 'none'})"]
+    answer_at = claims.get("response_uri") or claims.get("redirect_uri")
+    if answer_at is not None and urlsplit(answer_at).hostname != dns_name:
+        return [f"x509_san_dns: the response goes to {answer_at}, not to {dns_name}"]
     return []
 
 

@@ -23,9 +23,10 @@ from credentials.sd_jwt import SdJwt
 from credentials.status_registry import token_entry_allocate
 from credentials.suites.sd_jwt import SD_JWT_VC
 from openid4vp import dcql
+from tests.credentials.pki import root_ca
 from tests.openid4vp import schemas
 from tests.openid4vp.conftest import IDENTITY_VCT, create_request, result_of
-from tests.openid4vp.vectors import form, published
+from tests.openid4vp.vectors import form, published, text
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -38,11 +39,20 @@ def payload_vp_token(name: str) -> dict:
     return published(name)["vp_token"]
 
 
+def with_published_query(name: str) -> dict:
+    """A published Request Object whose `dcql_query` is elided (`{...}`), with §7.4's
+    published query in its place."""
+    document = text(name)
+    assert document.count("{...}") == 1
+    return json.loads(document.replace("{...}", json.dumps(published("dcql_simple.json"))))
+
+
 # --- (a) the published examples conform to the schemas ------------------------------------------
 
 PUBLISHED = [
     ("request_object", "request_object_redirect_uri.json", published),
     ("request_object", "request_encrypted_response.json", published),
+    ("request_object", "request_object_x509_san_dns.txt", with_published_query),
     ("request_object_header", "request_object_header_did.json", published),
     ("authorization_request_by_reference", "authorization_request_by_reference.txt", form),
     ("client_metadata", "client_metadata_sd_jwt_vc.json", published),
@@ -96,6 +106,32 @@ def test_the_published_request_header_binds_the_published_client_id():
         header, {"client_id": "decentralized_identifier:did:example:123"}) == []
     assert schemas.request_object_binding_errors(
         header, {"client_id": "decentralized_identifier:did:example:456"})
+
+
+def x5c_for(*dns_names: str) -> dict:
+    """A Request Object header whose certificate names `dns_names` (the specification
+    publishes none for its x509_san_dns examples)."""
+    leaf = root_ca().issue(uris=(), dns_names=dns_names)
+    return {"typ": "oauth-authz-req+jwt", "alg": "ES256", "x5c": leaf.x5c}
+
+
+def test_the_published_x509_san_dns_request_binds_its_client_id_to_the_certificate_and_host():
+    # §5.10.1: "client_id": "x509_san_dns:client.example.org", response_uri on that host; the
+    # link of §5.4 that leads to it names the same client id (§5.10.1: MUST be identical).
+    claims = with_published_query("request_object_x509_san_dns.txt")
+    assert form("authorization_request_by_reference.txt")["client_id"] == claims["client_id"]
+
+    assert schemas.request_object_binding_errors(x5c_for("client.example.org"), claims) == []
+    assert schemas.request_object_binding_errors(
+        x5c_for("verifier.example", "client.example.org"), claims) == []
+    assert schemas.request_object_binding_errors(x5c_for("other.example.org"), claims) == [
+        "x509_san_dns: client.example.org is not a dNSName SAN of the leaf certificate in x5c "
+        "(other.example.org)"]
+    assert schemas.request_object_binding_errors({"typ": "oauth-authz-req+jwt"}, claims)
+    elsewhere = {**claims, "response_uri": "https://attacker.example/post"}
+    assert schemas.request_object_binding_errors(x5c_for("client.example.org"), elsewhere) == [
+        "x509_san_dns: the response goes to https://attacker.example/post, not to "
+        "client.example.org"]
 
 
 def test_the_published_encrypted_response_decrypts_to_the_published_payload():

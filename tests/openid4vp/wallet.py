@@ -1,13 +1,17 @@
 """A test EU wallet for OpenID4VP 1.0: it holds SD-JWT VCs bound to its own P-256 key, follows
 an `openid4vp://` link, checks the signed Request Object the way a Wallet must (typ, the x5c
-certificate's signature, client_id = x509_hash of that certificate), and answers with
+certificate's signature, the client id bound to that certificate: `x509_hash` its hash,
+`x509_san_dns` one of its dNSName SANs and the host of the response_uri), and answers with
 `direct_post` or `direct_post.jwt`, disclosing only what the DCQL query asks."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from cryptography.x509 import load_der_x509_certificate
 
 from credentials import jose, jwe, x509
 from credentials.keys import LocalSigner
@@ -56,6 +60,9 @@ class Wallet:
     client: object  # a Django test client: the wallet's HTTP
     key: LocalSigner = field(default_factory=lambda: LocalSigner.generate(key_type="P-256"))
     credentials: dict[str, str] = field(default_factory=dict)  # name → SD-JWT VC
+    # The CAs this wallet trusts for Verifiers' certificates; None: it takes the Verifier's
+    # self-signed certificate as its own anchor (what the tests' default service has).
+    verifier_anchors: x509.TrustAnchors | None = None
 
     def fetch(self, authorization_request: str) -> Request:
         """Follow the link: GET the request_uri, verify what comes back."""
@@ -66,7 +73,7 @@ class Wallet:
         answer = self.client.get(local_path(parameters["request_uri"]))
         assert answer.status_code == 200, answer.content
         assert answer["Content-Type"] == "application/oauth-authz-req+jwt"
-        request = verify_request_object(answer.content.decode())
+        request = verify_request_object(answer.content.decode(), self.verifier_anchors)
         # OpenID4VP 1.0 §5.10.1: the link's client_id and the signed one are identical.
         assert request.client_id == parameters["client_id"]
         return request
@@ -117,17 +124,36 @@ class Wallet:
         return self.answer(request, {query["id"]: [disclosed]}, **options)
 
 
-def verify_request_object(jwt: str) -> Request:
-    """What a Wallet does with a Request Object under the x509_hash client id prefix."""
+def verify_request_object(jwt: str, anchors: x509.TrustAnchors | None = None) -> Request:
+    """What a Wallet does with a Request Object under the x509_hash or x509_san_dns client id
+    prefix (OpenID4VP 1.0 §5.9.3): the signature by the leaf of `x5c`, the chain of `x5c` up
+    to one of `anchors` (real wallets: CAs they know), and the client id bound to the leaf.
+    Without `anchors` the Verifier's self-signed certificate is its own anchor (its own
+    signature and validity period are checked)."""
     decoded = jose.decode(jwt)
     assert decoded.header["typ"] == "oauth-authz-req+jwt"
     assert decoded.header["alg"] == "ES256"
     certificate = x509.read_x5c(decoded.header["x5c"])
     jose.verify_signature(decoded, certificate.public_key)  # raises if not signed by it
+    if anchors is not None:
+        x509.validate_chain(decoded.header["x5c"], anchors)  # raises ChainError naming why
+    else:
+        assert certificate.self_signed
+        assert certificate.not_before <= datetime.now(UTC) <= certificate.not_after
+        leaf = load_der_x509_certificate(certificate.der)
+        leaf.verify_directly_issued_by(leaf)
     claims = decoded.claims()
     prefix, _, value = claims["client_id"].partition(":")
-    assert prefix == "x509_hash"
-    assert value == certificate.x509_hash
+    if prefix == "x509_hash":
+        assert value == certificate.x509_hash
+    elif prefix == "x509_san_dns":
+        # The client id is a DNS name the leaf names as a dNSName SAN, and (for a Verifier the
+        # wallet does not list as trusted) the response goes to that host.
+        assert value in certificate.dns_names, (value, certificate.dns_names)
+        answer_at = claims.get("response_uri") or claims["redirect_uri"]
+        assert urlsplit(answer_at).hostname == value, (answer_at, value)
+    else:
+        raise AssertionError(f"client id prefix {prefix!r} is not supported by this wallet")
     return Request(jwt, decoded.header, claims, certificate)
 
 
