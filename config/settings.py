@@ -301,6 +301,20 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["openid4vci"] = env_str("RATE_LIMIT_OPE
 # The offer state enum of the API schema gets a name of its own (others have a `state` too).
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["CredentialOfferStateEnum"] = (
     "openid4vci.models.CredentialOffer.State")
+# How the copies name their issuer: "did" (iss = the organisation's did:web, kid its DID URL) or
+# "x509" (HAIP 1.0: iss = the Credential Issuer identifier, the key in an x5c certificate issued
+# by the service's issuing CA to organisations whose identity a trust anchor attested).
+OPENID4VCI_ISSUER_IDENTIFICATION = env_str("OPENID4VCI_ISSUER_IDENTIFICATION", "did")
+if OPENID4VCI_ISSUER_IDENTIFICATION not in ("did", "x509"):
+    raise ImproperlyConfigured(f"OPENID4VCI_ISSUER_IDENTIFICATION must be did or x509, not "
+                               f"{OPENID4VCI_ISSUER_IDENTIFICATION!r}")
+# The issuing CA in x509 mode (PEM text or paths; P-256 key): both or neither. Neither: the
+# service makes a self-signed root once (wallets must be given it as a trust anchor).
+OPENID4VCI_CA_CERTIFICATE = env_str("OPENID4VCI_CA_CERTIFICATE", "")
+OPENID4VCI_CA_PRIVATE_KEY = env_str("OPENID4VCI_CA_PRIVATE_KEY", "")
+if bool(OPENID4VCI_CA_CERTIFICATE) != bool(OPENID4VCI_CA_PRIVATE_KEY):
+    raise ImproperlyConfigured("OPENID4VCI_CA_CERTIFICATE and OPENID4VCI_CA_PRIVATE_KEY go "
+                               "together: set both or neither")
 
 # --- Foreign issuers ---
 # SD-JWT VCs from issuers that are not DIDs (EU PID and (Q)EAA providers, HAIP 1.0): the X.509

@@ -59,6 +59,9 @@ class Verifier:
     # Issuers that are not DIDs (SD-JWT VCs signed under an X.509 chain or JWT VC Issuer
     # Metadata): their trust anchors. None: no such issuer is accepted.
     foreign_issuers: ForeignIssuers | None = None
+    # Other names the same issuer goes by (an X.509-identified issuer's https `iss` and the DID
+    # its status lists are issued under): a status list of any of them is the issuer's own.
+    issuer_aliases: Callable[[str], set[str]] | None = None
 
     def verify(self, secured: Any, *, now: datetime | None = None, **expected) -> dict:
         """`expected` carries what a presentation must be bound to: challenge, domain, nonce,
@@ -174,7 +177,8 @@ class Verifier:
     def _read_status(self, kind, purpose, index, url, verdict) -> dict:
         issuer = (verdict.get("issuer") or {}).get("id")
         view = self.status.token(url) if kind == "token" else self.status.bitstring(url)
-        if view.issuer != issuer:
+        aliases = self.issuer_aliases(issuer) if self.issuer_aliases and issuer else set()
+        if view.issuer != issuer and view.issuer not in aliases:
             return {"ok": False, "detail": f"status list issued by {view.issuer}, "
                                            f"not by the credential's issuer"}
         if kind == "bitstring" and view.purpose not in (None, purpose):

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509 import verification
@@ -432,3 +433,138 @@ def _reason(error: Exception) -> str:
     if "no interior errors" in text:
         return "no configured anchor or certificate of the chain issued it"
     return text
+
+
+# --- a service CA issuing its organisations' signing certificates (HAIP 1.0 issuers) ----------
+
+CA_VALIDITY = timedelta(days=3650)
+ISSUER_LEAF_VALIDITY = timedelta(days=365)
+
+
+def self_signed_ca(signer: LocalSigner, common_name: str, *, organisation: str | None = None,
+                   validity: timedelta = CA_VALIDITY,
+                   now: datetime | None = None) -> CertifiedSigner:
+    """A self-signed root CA certificate for `signer`'s P-256 key (basicConstraints CA, no
+    intermediates below it: pathLength 0; keyUsage keyCertSign and cRLSign)."""
+    private = _p256_private(signer)
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    if organisation:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation))
+    name = x509.Name(attributes)
+    public = private.public_key()
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + validity)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False,
+                                     key_encipherment=False, data_encipherment=False,
+                                     key_agreement=False, key_cert_sign=True, crl_sign=True,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .sign(private, hashes.SHA256())
+    )
+    return CertifiedSigner(certificate.public_bytes(serialization.Encoding.DER), signer)
+
+
+def load_ca_pem(certificate_pem: str | bytes, private_key_pem: str | bytes) -> CertifiedSigner:
+    """A configured CA certificate and its P-256 key (PEM), refused unless it is a CA
+    certificate allowed to sign certificates. Intermediates after it go into `x5c`."""
+    loaded = load_pem(certificate_pem, private_key_pem)
+    certificate = x509.load_der_x509_certificate(loaded.certificate)
+    if not _is_ca(certificate):
+        raise CertificateError("certificate: not a CA certificate (basicConstraints)")
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        usage = None
+    if usage is not None and not usage.key_cert_sign:
+        raise CertificateError("certificate: the CA certificate's keyUsage does not allow "
+                               "keyCertSign")
+    return loaded
+
+
+def issue_signing_certificate(ca: CertifiedSigner, subject_key: PublicKey, *, uri: str,
+                              organisation: str, country: str = "",
+                              organisation_identifier: str = "",
+                              validity: timedelta = ISSUER_LEAF_VALIDITY,
+                              now: datetime | None = None) -> bytes:
+    """DER of an end-entity certificate, issued by `ca`, for an issuer's P-256 signing key:
+    SAN uniformResourceIdentifier `uri` (the SD-JWT VC `iss` it names), subject O, C and
+    organizationIdentifier (2.5.4.97), keyUsage digitalSignature, not a CA. Never valid
+    beyond the CA itself."""
+    if subject_key.key_type != "P-256":
+        raise CertificateError("certificate: the issuer's key must be P-256 (ES256)")
+    from credentials.keys import _p256
+
+    ca_private = _p256_private(ca.signer)
+    ca_certificate = x509.load_der_x509_certificate(ca.certificate)
+    public = _p256(subject_key.raw)
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, organisation),
+                  x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation)]
+    if organisation_identifier:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER,
+                                             organisation_identifier))
+    if country:
+        attributes.append(x509.NameAttribute(NameOID.COUNTRY_NAME, country.upper()))
+    not_after = min(now + validity, ca_certificate.not_valid_after_utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name(attributes)).issuer_name(ca_certificate.subject)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(not_after)
+        .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(uri)]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
+                                     key_encipherment=False, data_encipherment=False,
+                                     key_agreement=False, key_cert_sign=False, crl_sign=False,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+            ca_private.public_key()), critical=False)
+        .sign(ca_private, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.DER)
+
+
+def not_after(der: bytes) -> datetime:
+    return x509.load_der_x509_certificate(bytes(der)).not_valid_after_utc
+
+
+def anchors_from_der(*ders: bytes) -> TrustAnchors:
+    return TrustAnchors(tuple(x509.load_der_x509_certificate(bytes(d)) for d in ders))
+
+
+def combined(first: TrustAnchors, second: TrustAnchors) -> TrustAnchors:
+    return TrustAnchors(first.certificates + second.certificates)
+
+
+def _p256_private(signer) -> ec.EllipticCurvePrivateKey:
+    private = getattr(signer, "_key", None)
+    if not (isinstance(private, ec.EllipticCurvePrivateKey)
+            and isinstance(private.curve, ec.SECP256R1)):
+        raise CertificateError("certificate: the key must be a local P-256 key (ES256)")
+    return private
+
+
+def is_self_signed(der: bytes) -> bool:
+    certificate = x509.load_der_x509_certificate(bytes(der))
+    return certificate.issuer == certificate.subject
+
+
+def issued_by(der: bytes, issuer_der: bytes) -> bool:
+    """Whether the certificate `der` was signed by the certificate `issuer_der`'s key."""
+    certificate = x509.load_der_x509_certificate(bytes(der))
+    issuer = x509.load_der_x509_certificate(bytes(issuer_der))
+    try:
+        certificate.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True

@@ -127,3 +127,33 @@ class OfferEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action}: {self.from_state or '-'} → {self.to_state or '-'}"
+
+
+class IssuerCertificate(models.Model):
+    """X.509 certificates of issuer identification (OPENID4VCI_ISSUER_IDENTIFICATION=x509,
+    HAIP 1.0): the service's own issuing CA (self-signed, made once when none is configured)
+    and, per organisation, the leaf it issued for the organisation's P-256 key. The keys live
+    in the key store (credentials.KeyPair, wrapped at rest); only public certificates here."""
+
+    class Kind(models.TextChoices):
+        CA = "ca", "Issuing CA"
+        LEAF = "leaf", "Issuer signing certificate"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    key_controller = models.CharField(max_length=300, help_text="The key store's controller "
+                                      "(an organisation's DID, or the service CA's name).")
+    key_id = models.CharField(max_length=64)
+    issuer_identifier = models.CharField(max_length=300, blank=True,
+                                         help_text="The SAN URI of a leaf: its `iss`.")
+    certificate = models.BinaryField(help_text="DER.")
+    not_after = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["key_controller", "key_id"],
+                                               condition=Q(kind="ca"),
+                                               name="one_ca_certificate_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.key_controller}#{self.key_id}"

@@ -16,6 +16,8 @@ urlpatterns = [
          views.authorization_server_metadata, name="openid4vci-as-metadata"),
     path("orgs/<slug:slug>/.well-known/oauth-authorization-server",
          views.authorization_server_metadata, name="openid4vci-as-metadata-appended"),
+    path(".well-known/jwt-vc-issuer/orgs/<slug:slug>", views.jwt_vc_issuer_metadata,
+         name="openid4vci-jwt-vc-issuer-metadata"),
     path("orgs/<slug:slug>/openid4vci/credential_offer", views.credential_offer,
          name="openid4vci-credential-offer"),
     path("orgs/<slug:slug>/openid4vci/token", views.token, name="openid4vci-token"),

@@ -13,7 +13,7 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from config import ratelimit
-from openid4vci.services import errors, issuance, metadata, offers, proofs, tokens
+from openid4vci.services import errors, issuance, metadata, offers, proofs, tokens, x509_issuer
 from wallet.models import Organisation
 
 RATE_SCOPE = "openid4vci"
@@ -102,6 +102,13 @@ def issuer_metadata(request, slug: str):
 def authorization_server_metadata(request, slug: str):
     """OAuth 2.0 Authorization Server Metadata (RFC 8414 §3)."""
     return _metadata(metadata.authorization_server_metadata(_issuer(slug)))
+
+
+@endpoint("GET", "HEAD")
+def jwt_vc_issuer_metadata(request, slug: str):
+    """JWT VC Issuer Metadata (SD-JWT VC §5): the issuer's keys, for wallets that find the key
+    of an https `iss` there."""
+    return _metadata(x509_issuer.jwt_vc_issuer_metadata(_issuer(slug)))
 
 
 def _metadata(document: dict) -> HttpResponse:

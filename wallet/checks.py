@@ -11,7 +11,7 @@ def foreign_issuer_anchors(app_configs=None, **kwargs) -> list[Error]:
     from wallet.verification import foreign_issuers
 
     try:
-        foreign_issuers()
+        foreign_issuers(own_issuing_ca=False)  # the configuration alone: no database here
     except ImproperlyConfigured as exc:
         return [Error(str(exc), id="wallet.E001",
                       hint="Set it to PEM certificates or the path of a readable PEM bundle.")]

@@ -13,17 +13,38 @@ from credentials.did_web import DidResolver
 from credentials.foreign_issuers import ForeignIssuers
 from credentials.status_fetcher import StatusFetcher
 from credentials.verifier import Verifier
+from wallet.models import Organisation
 from wallet.trust import ServiceTrustRegistry
 
 
-def foreign_issuers() -> ForeignIssuers:
-    """The configured X.509 trust anchors and listed JWT VC Issuer Metadata issuers."""
+def foreign_issuers(*, own_issuing_ca: bool = True) -> ForeignIssuers:
+    """The configured X.509 trust anchors and listed JWT VC Issuer Metadata issuers, and in
+    x509 issuer identification (OPENID4VCI_ISSUER_IDENTIFICATION) the service's own issuing
+    CA, so that the copies it issued verify as trusted."""
     return _foreign_issuers(settings.OPENID4VP_TRUSTED_ISSUER_CERTIFICATES or "",
-                            tuple(settings.OPENID4VP_TRUSTED_ISSUERS or ()))
+                            tuple(settings.OPENID4VP_TRUSTED_ISSUERS or ()),
+                            _own_issuing_ca() if own_issuing_ca else None)
+
+
+def _own_issuing_ca() -> bytes | None:
+    from openid4vci.services.x509_issuer import trust_anchor_certificate  # an app above
+
+    return trust_anchor_certificate()
+
+
+def organisation_dids(issuer: str) -> set[str]:
+    """The DID of the organisation whose Credential Issuer identifier `issuer` is
+    (`{PUBLIC_BASE_URL}/orgs/<slug>`): its copies' status lists are issued under that DID."""
+    prefix = f"{settings.PUBLIC_BASE_URL}/orgs/"
+    if not issuer.startswith(prefix) or "/" in issuer[len(prefix):]:
+        return set()
+    organisation = Organisation.objects.filter(slug=issuer[len(prefix):]).first()
+    return {organisation.did} if organisation else set()
 
 
 @lru_cache(maxsize=4)
-def _foreign_issuers(certificates: str, listed: tuple[str, ...]) -> ForeignIssuers:
+def _foreign_issuers(certificates: str, listed: tuple[str, ...],
+                     own_ca: bytes | None = None) -> ForeignIssuers:
     anchors = x509.NO_ANCHORS
     if certificates:
         try:
@@ -36,6 +57,8 @@ def _foreign_issuers(certificates: str, listed: tuple[str, ...]) -> ForeignIssue
         except x509.CertificateError as exc:
             raise ImproperlyConfigured(
                 f"OPENID4VP_TRUSTED_ISSUER_CERTIFICATES: {exc.detail}") from None
+    if own_ca is not None:
+        anchors = x509.combined(anchors, x509.anchors_from_der(own_ca))
     return ForeignIssuers(anchors=anchors, listed=frozenset(listed))
 
 
@@ -43,7 +66,7 @@ def wallet_verifier(extra_checks=()) -> Verifier:
     issuers = foreign_issuers()
     return Verifier(keys=DidResolver(), status=StatusFetcher(foreign_issuers=issuers),
                     trust=ServiceTrustRegistry(), extra_checks=list(extra_checks),
-                    foreign_issuers=issuers)
+                    foreign_issuers=issuers, issuer_aliases=organisation_dids)
 
 
 def verify(secured, **expected) -> dict:

@@ -11,7 +11,7 @@ uri}`. The holder side is `credentials.sd_jwt.present`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,14 +45,25 @@ class SdJwtVc(ProofSuite):
                disclosable: Iterable[PathSpec] = (),
                holder_key: PublicKey | Mapping | None = None, status: Mapping | None = None,
                iat: datetime | int | None = None, nbf: datetime | int | None = None,
-               exp: datetime | int | None = None, decoys: int = 0, **options: Any) -> str:
+               exp: datetime | int | None = None, decoys: int = 0,
+               x5c: Sequence[str] | None = None, **options: Any) -> str:
         """An SD-JWT VC (ending in `~`) from the plain claims in `credential` (which needs a
         `vct`). `disclosable` names the claims to conceal ("address.street",
         ("nationalities", 0)); `holder_key` becomes `cnf.jwk`; `status` is put as given,
-        e.g. {"status_list": {"idx": 7, "uri": "https://.../status/1"}}."""
-        issuer = did_of(signer.verification_method)
-        if credential.get("iss", issuer) != issuer:
-            raise CredentialError("issuer: signer is not a key of iss", code="issuer_mismatch")
+        e.g. {"status_list": {"idx": 7, "uri": "https://.../status/1"}}. With `x5c` (the
+        signer's certificate chain, leaf first, base64 DER) the issuer is X.509-identified
+        (HAIP 1.0): `credential` names `iss`, which the leaf must name; else `iss` is the DID
+        of the signer."""
+        if x5c:
+            issuer = credential.get("iss")
+            if not isinstance(issuer, str) or not issuer or issuer.startswith("did:"):
+                raise CredentialError("issuer: with x5c, iss must be the issuer's URL",
+                                      code="issuer_mismatch")
+        else:
+            issuer = did_of(signer.verification_method)
+            if credential.get("iss", issuer) != issuer:
+                raise CredentialError("issuer: signer is not a key of iss",
+                                      code="issuer_mismatch")
         if not isinstance(credential.get("vct"), str):
             raise MalformedCredential("payload: vct missing")
         paths = [sd_jwt.normalise_path(path) for path in disclosable]
@@ -69,6 +80,8 @@ class SdJwtVc(ProofSuite):
         if status is not None:
             claims["status"] = _checked_status(status)
         header = {"typ": TYP, "kid": signer.verification_method}
+        if x5c:
+            header["x5c"] = list(x5c)
         return sd_jwt.issue(claims, signer, disclosable=paths, header=header, decoys=decoys)
 
     def verify(self, secured: dict | str, keys: KeyResolver, *, now: datetime | None = None,

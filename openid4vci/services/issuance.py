@@ -32,6 +32,7 @@ from openid4vci.services.metadata import issuer_identifier
 from openid4vci.services.offers import offer_event, sha256
 from openid4vci.services.proofs import proof_verify
 from openid4vci.services.tokens import bearer_offer
+from openid4vci.services.x509_issuer import issuer_certificate
 from passports.models import Entitlement, Passport
 from wallet.identity import credential_url
 from wallet.identity_models import AttestationRequest, Mandate, WalletCredential
@@ -428,11 +429,20 @@ def _sign(offer: CredentialOffer, source: Source, holder_key: PublicKey, now: da
     offer.holder_jwk = holder_key.jwk()
     claims = {"vct": CONFIGURATIONS[offer.configuration].vct, "jti": offer.credential_jti,
               **source.claims}
+    # HAIP 1.0 issuer identification (x509 mode, attested organisations): iss the Credential
+    # Issuer identifier, the key in x5c. Otherwise iss is the DID, the key its DID URL.
+    certified = issuer_certificate(issuer, now=now)
+    if certified is not None:
+        signer, identification = certified.signer, {"x5c": certified.x5c}
+        claims["iss"] = issuer_identifier(issuer)
+    else:
+        signer, identification = es256_signer_for(issuer.did), {}
     return secure_sd_jwt(
-        claims, es256_signer_for(issuer.did), disclosable=disclosable_paths(claims),
+        claims, signer, disclosable=disclosable_paths(claims),
         holder_key=holder_key,
         status={"status_list": {"idx": index, "uri": status_list_url(list_id)}},
-        iat=int(now.astimezone(UTC).timestamp()), exp=source.exp, nbf=source.nbf)
+        iat=int(now.astimezone(UTC).timestamp()), exp=source.exp, nbf=source.nbf,
+        **identification)
 
 
 def disclosable_paths(claims: dict) -> list[tuple[str, ...]]:
