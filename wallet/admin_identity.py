@@ -101,7 +101,8 @@ class AttestationRequestAdmin(admin.ModelAdmin):
 @admin.register(WalletCredential)
 class WalletCredentialAdmin(ReadOnlyScopedAdmin):
     organisation_path = "issuer"
-    list_display = ["kind", "issuer", "holder", "format", "state", "valid_from", "valid_until"]
+    list_display = ["kind", "issuer_identifier", "holder", "format", "state", "valid_from",
+                    "valid_until"]
     list_filter = ["kind", "state", "format"]
     actions = ["revoke", "suspend", "reinstate"]
 

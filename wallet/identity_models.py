@@ -93,8 +93,13 @@ class WalletCredential(models.Model):
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     format = models.CharField(max_length=16)  # "vc+jwt" or "dc+sd-jwt"
-    issuer = models.ForeignKey("wallet.Organisation", on_delete=models.PROTECT,
-                               related_name="issued_credentials")
+    issuer = models.ForeignKey("wallet.Organisation", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="issued_credentials",
+                               help_text="The issuer, when it is an organisation here.")
+    foreign_issuer = models.CharField(
+        max_length=300, blank=True,
+        help_text="An imported credential's issuer that is not on this service: its DID or "
+                  "https identifier.")
     holder = models.ForeignKey("wallet.Organisation", null=True, blank=True,
                                on_delete=models.CASCADE, related_name="held_credentials")
     credential_id = models.CharField(max_length=300, unique=True)
@@ -113,11 +118,25 @@ class WalletCredential(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["status_list", "status_index"],
-                                               name="unique_wallet_status_entry")]
+        constraints = [
+            models.UniqueConstraint(fields=["status_list", "status_index"],
+                                    name="unique_wallet_status_entry"),
+            # Exactly one issuer: an organisation here, or (imported only) one elsewhere.
+            models.CheckConstraint(
+                condition=(Q(issuer__isnull=False, foreign_issuer="")
+                           | Q(issuer__isnull=True, kind="imported")
+                           & ~Q(foreign_issuer="")),
+                name="wallet_credential_has_one_issuer"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.issuer.slug}→{getattr(self.holder, 'slug', '-')}"
+        issuer = self.issuer.slug if self.issuer else self.foreign_issuer
+        return f"{self.get_kind_display()} {issuer}→{getattr(self.holder, 'slug', '-')}"
+
+    @property
+    def issuer_identifier(self) -> str:
+        """The issuer's DID (an organisation here) or identifier (elsewhere)."""
+        return self.issuer.did if self.issuer else self.foreign_issuer
 
 
 class Mandate(models.Model):

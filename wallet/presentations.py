@@ -3,6 +3,7 @@ imported from elsewhere (verified first), and presentations bound to a verifier'
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
@@ -81,17 +82,16 @@ def credential_import(*, holder: Organisation, secured: str) -> tuple[WalletCred
         raise WalletError(f"the credential is about {subject_id}, not {holder.did}",
                           code="not_the_holder")
     issuer_id = verdict["issuer"]["id"]
-    issuer = _local_organisation(issuer_id)
-    if issuer is None:
-        raise WalletError("only credentials from organisations on this service are imported "
-                          "for now", code="foreign_issuer")
+    issuer = _local_organisation(issuer_id)  # None: an issuer elsewhere (DID or https)
     if WalletCredential.objects.filter(credential=secured).exists():
         raise WalletError("the wallet already holds this credential", code="duplicate")
     valid_from = credential.get("validFrom")
     imported = WalletCredential.objects.create(
         kind=WalletCredential.Kind.IMPORTED, format=verdict["format"], issuer=issuer,
+        foreign_issuer="" if issuer else issuer_id,
         holder=holder, credential_id=credential.get("id") or credential.get("jti")
-        or credential_url(issuer), credential=secured,
+        or (credential_url(issuer) if issuer else f"urn:uuid:{uuid.uuid4()}"),
+        credential=secured,
         valid_from=datetime.fromisoformat(valid_from.replace("Z", "+00:00"))
         if isinstance(valid_from, str) else timezone.now())
     return imported, verdict

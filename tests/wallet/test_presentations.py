@@ -13,10 +13,12 @@ from passports.services.presentation_access import (
     access_challenge,
 )
 from passports.services.products import product_create
+from tests.credentials.pki import ISSUER as PID_ISSUER
+from tests.credentials.pki import foreign_sd_jwt_vc, root_ca
 from tests.passports.factories import GTINS, battery_attributes, organisation, trust_anchor
 from wallet.identity import WalletError, attestation_approve
 from wallet.identity import attestation_request as request_attestation
-from wallet.identity_models import LegalDetails, TrustedAnchor
+from wallet.identity_models import LegalDetails, TrustedAnchor, WalletCredential
 from wallet.presentations import (
     credential_import,
     presentation_create,
@@ -179,3 +181,27 @@ def test_importing_a_credential_verifies_it_first(world):
         credential_import(holder=other, secured=".".join([header, payload, signature[::-1]]))
     with pytest.raises(WalletError, match="is about"):
         credential_import(holder=world["acme"], secured=world["role"].credential)
+
+
+def test_a_credential_from_an_issuer_elsewhere_is_held_once_it_verifies(world, settings):
+    """A certified provider outside this service (x5c to a configured anchor) attests something
+    about an organisation here; the organisation keeps it in its wallet. Without the anchor it
+    does not verify and is refused; nothing is stored then."""
+    holder = world["recycle"]
+    root = root_ca()
+    attestation = foreign_sd_jwt_vc(root.issue(), None,
+                                    vct="https://example.eu/vct/waste-permit",
+                                    claims={"sub": holder.did, "permit": "NL-AFV-2026-118"})
+
+    with pytest.raises(WalletError, match="does not verify"):
+        credential_import(holder=holder, secured=attestation)
+    assert not WalletCredential.objects.filter(kind="imported").exists()
+
+    settings.OPENID4VP_TRUSTED_ISSUER_CERTIFICATES = root.pem
+    held, verdict = credential_import(holder=holder, secured=attestation)
+
+    assert verdict["verified"] and verdict["issuer"]["trusted"]
+    assert held.issuer is None and held.foreign_issuer == PID_ISSUER
+    assert held.issuer_identifier == PID_ISSUER and held.holder == holder
+    with pytest.raises(WalletError, match="already holds"):
+        credential_import(holder=holder, secured=attestation)

@@ -27,7 +27,7 @@ from wallet.trust import organisation_for_did
 
 
 class WalletCredentialOutput(serializers.ModelSerializer):
-    issuer = serializers.CharField(source="issuer.did")
+    issuer = serializers.CharField(source="issuer_identifier")
     holder = serializers.CharField(source="holder.did", allow_null=True, default=None)
 
     class Meta:
