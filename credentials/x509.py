@@ -107,10 +107,7 @@ def self_signed(signer: LocalSigner, host: str, *, validity: timedelta = DEFAULT
                 now: datetime | None = None) -> CertifiedSigner:
     """A self-signed certificate for `signer`'s P-256 key, naming `host` as subject CN and SAN
     dNSName (what an `x509_san_dns` Wallet would check too)."""
-    private = getattr(signer, "_key", None)
-    if not (isinstance(private, ec.EllipticCurvePrivateKey)
-            and isinstance(private.curve, ec.SECP256R1)):
-        raise CertificateError("certificate: the key must be a local P-256 key (ES256)")
+    private = _p256_private(signer)
     if not host or not isinstance(host, str):
         raise CertificateError("certificate: a host name is needed")
     now = (now or datetime.now(UTC)).replace(microsecond=0)
@@ -124,10 +121,7 @@ def self_signed(signer: LocalSigner, host: str, *, validity: timedelta = DEFAULT
         .not_valid_after(now + validity)
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
-                                     key_encipherment=False, data_encipherment=False,
-                                     key_agreement=False, key_cert_sign=False, crl_sign=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(_key_usage(ca=False), critical=True)
         .sign(private, hashes.SHA256())
     )
     return CertifiedSigner(certificate.public_bytes(serialization.Encoding.DER), signer)
@@ -460,10 +454,7 @@ def self_signed_ca(signer: LocalSigner, common_name: str, *, organisation: str |
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + validity)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False,
-                                     key_encipherment=False, data_encipherment=False,
-                                     key_agreement=False, key_cert_sign=True, crl_sign=True,
-                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(_key_usage(ca=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
         .sign(private, hashes.SHA256())
     )
@@ -522,10 +513,7 @@ def issue_signing_certificate(ca: CertifiedSigner, subject_key: PublicKey, *, ur
         .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(uri)]),
                        critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
-                                     key_encipherment=False, data_encipherment=False,
-                                     key_agreement=False, key_cert_sign=False, crl_sign=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(_key_usage(ca=False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
             ca_private.public_key()), critical=False)
@@ -544,6 +532,13 @@ def anchors_from_der(*ders: bytes) -> TrustAnchors:
 
 def combined(first: TrustAnchors, second: TrustAnchors) -> TrustAnchors:
     return TrustAnchors(first.certificates + second.certificates)
+
+
+def _key_usage(*, ca: bool) -> x509.KeyUsage:
+    """A CA signs certificates (and CRLs); an end entity signs data (JWS) and nothing else."""
+    return x509.KeyUsage(digital_signature=not ca, content_commitment=False,
+                         key_encipherment=False, data_encipherment=False, key_agreement=False,
+                         key_cert_sign=ca, crl_sign=ca, encipher_only=False, decipher_only=False)
 
 
 def _p256_private(signer) -> ec.EllipticCurvePrivateKey:

@@ -149,19 +149,18 @@ def nonce(request, slug: str):
 @endpoint("POST")
 def credential(request, slug: str):
     """Credential endpoint (§8): 200 with the credential, or 202 with a transaction id."""
-    outcome = issuance.credential_request(
-        issuer=_issuer(slug), authorization=request.headers.get("Authorization"),
-        body=request.body, content_type=request.content_type)
-    status, body = outcome.response()
-    return json_response(body, status)
+    return _issuance_answer(issuance.credential_request, request, slug)
 
 
 @endpoint("POST")
 def deferred_credential(request, slug: str):
     """Deferred credential endpoint (§9): 200 when signed, 202 while the review is open."""
-    outcome = issuance.deferred_credential_request(
-        issuer=_issuer(slug), authorization=request.headers.get("Authorization"),
-        body=request.body, content_type=request.content_type)
+    return _issuance_answer(issuance.deferred_credential_request, request, slug)
+
+
+def _issuance_answer(service, request, slug: str) -> HttpResponse:
+    outcome = service(issuer=_issuer(slug), authorization=request.headers.get("Authorization"),
+                      body=request.body, content_type=request.content_type)
     status, body = outcome.response()
     return json_response(body, status)
 

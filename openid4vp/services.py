@@ -9,7 +9,6 @@ twice, and a presentation is never accepted twice."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import secrets
@@ -35,6 +34,7 @@ from openid4vp.evaluation import (
 )
 from openid4vp.identity import verifier_client_id, verifier_identity
 from openid4vp.models import PresentationEvent, PresentationRequest, ReceivedPresentation
+from wallet.api_tokens import key_hash
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def presentation_request_create(*, organisation, dcql_query: dict, purpose: str,
         request.wrapped_encryption_key = key.wrap(_kek())
     read_secret = _random() if with_read_secret else None
     if read_secret:
-        request.read_secret_hash = secret_hash(read_secret)
+        request.read_secret_hash = key_hash(read_secret)
     request.request_object = _sign_request_object(request, identity, now)
     request.full_clean(exclude=["request_object", "wrapped_encryption_key", "encryption_jwk",
                                 "encryption_kid"])
@@ -184,11 +184,6 @@ def _check_response_uri_host(client_id: str, uri: str) -> None:
 
 def _kek() -> bytes:
     return encryption_key_from_text(settings.KEY_ENCRYPTION_KEY)
-
-
-def secret_hash(secret: str) -> str:
-    # A 256-bit random secret: SHA-256 is the right hash (cf. wallet.api_tokens.key_hash).
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def _event(request: PresentationRequest, kind: str, detail: str = "") -> None:
@@ -434,7 +429,7 @@ def request_of_secret(request_id, secret: str) -> PresentationRequest | None:
     if not secret:
         return None
     return PresentationRequest.objects.filter(
-        pk=request_id, read_secret_hash=secret_hash(secret)).exclude(read_secret_hash="").first()
+        pk=request_id, read_secret_hash=key_hash(secret)).exclude(read_secret_hash="").first()
 
 
 def result_read_once(request: PresentationRequest) -> bool:

@@ -29,11 +29,12 @@ from openid4vci.configurations import CONFIGURATIONS, offered_by
 from openid4vci.models import CredentialOffer
 from openid4vci.services import errors
 from openid4vci.services.metadata import issuer_identifier
-from openid4vci.services.offers import offer_event, sha256
+from openid4vci.services.offers import offer_event
 from openid4vci.services.proofs import proof_verify
 from openid4vci.services.tokens import bearer_offer
 from openid4vci.services.x509_issuer import issuer_certificate
 from passports.models import Entitlement, Passport
+from wallet.api_tokens import key_hash
 from wallet.identity import credential_url
 from wallet.identity_models import AttestationRequest, Mandate, WalletCredential
 from wallet.models import Organisation
@@ -193,7 +194,7 @@ def _locked(offer_id) -> CredentialOffer:
 
 def _defer(offer: CredentialOffer, now: datetime) -> Outcome:
     transaction_id = secrets.token_urlsafe(32)
-    offer.transaction_hash = sha256(transaction_id)
+    offer.transaction_hash = key_hash(transaction_id)
     offer.transaction_expires_at = now + timedelta(seconds=settings.OPENID4VCI_DEFERRED_SECONDS)
     offer.state = State.DEFERRED
     offer.save()
@@ -223,7 +224,7 @@ def deferred_credential_request(*, issuer: Organisation, authorization: str | No
     transaction_id = request.get("transaction_id")
     if not isinstance(transaction_id, str) or not transaction_id:
         raise errors.invalid_credential_request("transaction_id missing")
-    if offer.transaction_hash != sha256(transaction_id):
+    if offer.transaction_hash != key_hash(transaction_id):
         raise errors.OAuthError("invalid_transaction_id", "transaction_id unknown")
     denial: errors.OAuthError | None = None
     with transaction.atomic():

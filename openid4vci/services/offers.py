@@ -29,6 +29,7 @@ from openid4vci.configurations import CONFIGURATIONS, offered_by
 from openid4vci.models import CredentialOffer, OfferEvent
 from openid4vci.services.metadata import PRE_AUTHORIZED_GRANT, endpoint, issuer_identifier
 from passports.models import Entitlement, Passport
+from wallet.api_tokens import key_hash
 from wallet.identity_models import AttestationRequest, Mandate, WalletCredential
 from wallet.mandates import _person_id
 from wallet.models import Organisation
@@ -50,10 +51,6 @@ ACCESS_GROUP_ROLES = {
 }
 
 State = CredentialOffer.State
-
-
-def sha256(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _keyed(purpose: str, value: str) -> str:
@@ -153,7 +150,7 @@ def offer_create(*, issuer: Organisation, configuration: str, role: str = "",
     tx_code = f"{secrets.randbelow(10 ** TX_CODE_LENGTH):0{TX_CODE_LENGTH}d}"
     offer = CredentialOffer(
         issuer=issuer, configuration=configuration, role=checked.role, subject=checked.subject,
-        offer_hash=sha256(handle), code_hash=sha256(code), created_by=created_by,
+        offer_hash=key_hash(handle), code_hash=key_hash(code), created_by=created_by,
         expires_at=now + timedelta(seconds=settings.OPENID4VCI_PRE_AUTHORIZED_CODE_SECONDS),
         **{checked.field: checked.source})
     offer.tx_code_hash = tx_code_hash(offer.pk, tx_code)
@@ -225,7 +222,7 @@ def offer_by_reference(*, issuer_slug: str, handle: str, now: datetime | None = 
     if not isinstance(handle, str) or not handle:
         return None
     offer = (CredentialOffer.objects.select_related("issuer")
-             .filter(offer_hash=sha256(handle), issuer__slug=issuer_slug).first())
+             .filter(offer_hash=key_hash(handle), issuer__slug=issuer_slug).first())
     if offer is None or current_state(offer, now) != State.OFFERED:
         return None
     return offer_document(offer, pre_authorized_code(handle))

@@ -21,7 +21,8 @@ from django.utils import timezone
 from openid4vci.models import MAX_TX_CODE_FAILURES, CredentialOffer
 from openid4vci.services import errors
 from openid4vci.services.metadata import PRE_AUTHORIZED_GRANT, issuer_identifier
-from openid4vci.services.offers import offer_event, offer_expire, sha256, tx_code_matches
+from openid4vci.services.offers import offer_event, offer_expire, tx_code_matches
+from wallet.api_tokens import key_hash
 from wallet.models import Organisation
 
 State = CredentialOffer.State
@@ -65,7 +66,7 @@ def token_redeem(*, issuer: Organisation, params, now: datetime | None = None) -
     failure: errors.OAuthError | None = None
     with transaction.atomic():  # every outcome below is stored, then the error (if any) raised
         offer = (CredentialOffer.objects.select_for_update()
-                 .filter(code_hash=sha256(code), issuer=issuer).first())
+                 .filter(code_hash=key_hash(code), issuer=issuer).first())
         if offer is None:
             raise errors.invalid_grant("pre-authorized_code unknown")
         if offer.state == State.LOCKED:
@@ -151,7 +152,7 @@ def _issue_token(offer: CredentialOffer, details: list | None, now: datetime) ->
     token = secrets.token_urlsafe(32)
     lifetime = settings.OPENID4VCI_ACCESS_TOKEN_SECONDS
     from_state = offer.state
-    offer.token_hash, offer.token_expires_at = sha256(token), now + timedelta(seconds=lifetime)
+    offer.token_hash, offer.token_expires_at = key_hash(token), now + timedelta(seconds=lifetime)
     offer.state, offer.redeemed_at = State.TOKEN_ISSUED, now
     offer.credential_identifier = credential_identifier(offer) if details else ""
     offer.save(update_fields=["token_hash", "token_expires_at", "state", "redeemed_at",
@@ -177,7 +178,7 @@ def bearer_offer(*, issuer: Organisation, authorization: str | None, deferred: b
         raise errors.invalid_token("no access token: send Authorization: Bearer <access_token> "
                                    "from the token endpoint", realm=realm, missing=True)
     offer = (CredentialOffer.objects.select_related("issuer")
-             .filter(token_hash=sha256(token), issuer=issuer).first())
+             .filter(token_hash=key_hash(token), issuer=issuer).first())
     if offer is None:
         raise errors.invalid_token("access token unknown or revoked", realm=realm)
     now = now or timezone.now()

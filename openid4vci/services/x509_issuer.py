@@ -53,8 +53,15 @@ def issuing_ca() -> x509.CertifiedSigner:
 
 def trust_anchor_certificate() -> bytes | None:
     """DER of the certificate this service's verifier trusts for its own copies: the issuing
-    CA itself (configured or made); None outside x509 mode."""
-    return issuing_ca().certificate if x509_mode() else None
+    CA itself; None outside x509 mode or before the CA was made (nothing was issued under it
+    yet). Called for every verification: it neither loads the CA's key nor makes a CA."""
+    if not x509_mode():
+        return None
+    if settings.OPENID4VCI_CA_CERTIFICATE:
+        return _configured(settings.OPENID4VCI_CA_CERTIFICATE,
+                           settings.OPENID4VCI_CA_PRIVATE_KEY).certificate
+    stored = _stored_ca()
+    return bytes(stored.certificate) if stored else None
 
 
 @lru_cache(maxsize=4)
