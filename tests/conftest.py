@@ -17,6 +17,14 @@ ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_REAL = os.environ.get("REQUIRE_REAL_SERVICES") == "1"
 
 
+def generous_rate_limits(settings, *scopes: str) -> None:
+    """The named endpoints stay rate limited (the code path runs), far above what a test
+    sends."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+        **{scope: "100000/minute" for scope in scopes}}}
+
+
 def _no_broker(reason: str):
     if REQUIRE_REAL:
         pytest.fail(f"REQUIRE_REAL_SERVICES=1 but {reason}", pytrace=False)

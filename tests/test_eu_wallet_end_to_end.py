@@ -12,6 +12,7 @@ from openid4vci.services.offers import offer_create
 from passports.models import Entitlement
 from passports.services.issuance import passport_request
 from tests.api.conftest import api_client, battery_product
+from tests.conftest import generous_rate_limits
 from tests.openid4vci.test_wallet_flow import verify_independently
 from tests.openid4vci.wallet import TestWallet
 from tests.openid4vp.wallet import Wallet
@@ -27,9 +28,7 @@ ASKED = [["scope"], ["principal", "legal_name"]]
 
 @pytest.fixture(autouse=True)
 def _generous_rate_limits(settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "openid4vci": "100000/minute",
-        "verify": "100000/minute", "public": "100000/minute"}}
+    generous_rate_limits(settings, "openid4vci", "verify", "public")
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from passports import categories
 from passports.api import verifying
 from passports.models import Entitlement, Passport, Product
 from passports.services.issuance import passport_request
+from tests.conftest import generous_rate_limits
 from tests.passports import sample_value
 from tests.passports.factories import organisation
 from wallet.api_tokens import api_token_create
@@ -67,8 +68,7 @@ def _fresh_key_cache():
 def _generous_rate_limits(settings):
     """The open endpoints stay rate limited (the code path runs), but far above what a test
     sends; test_rate_limit.py sets its own low limit."""
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "verify": "100000/minute"}}
+    generous_rate_limits(settings, "verify")
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ import json
 from functools import cache
 from pathlib import Path
 
-from credentials import contexts
+from credentials import contexts, status_fetcher
 from credentials.encoding import multibase_decode
+from credentials.errors import CredentialError
 from credentials.keys import LocalSigner
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
@@ -79,3 +80,19 @@ def vector_signer(verification_method: str = VECTOR_METHOD) -> LocalSigner:
     private = multibase_decode(load_json("eddsa-rdfc-2022/keyPair.json")["privateKeyMultibase"])
     assert private[:2] == b"\x80\x26" and len(private) == 34
     return LocalSigner.from_ed25519_seed(private[2:], verification_method)
+
+
+class Network:
+    """The world outside this machine for status lists: URL -> body, counting fetches
+    (status_fetcher.fetch_text_https, the network edge, replaced)."""
+
+    def __init__(self, monkeypatch):
+        self.bodies: dict[str, str] = {}
+        self.fetches: list[str] = []
+        monkeypatch.setattr(status_fetcher, "fetch_text_https", self.fetch)
+
+    def fetch(self, url, *, accept, max_bytes=None):
+        self.fetches.append(url)
+        if url not in self.bodies:
+            raise CredentialError(f"{url} answered 404", code="status_unavailable")
+        return self.bodies[url]

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
-from credentials import jose, status_fetcher
+from credentials import jose
 from credentials.did_web import DidResolver
 from credentials.dids import did_key_for, did_key_verification_method
 from credentials.encoding import b64url_encode
@@ -41,6 +41,7 @@ from credentials.suites import get_suite
 from credentials.tasks import publish_due_status_lists
 from credentials.verifier import Verifier
 from tests.conftest import ROOT, _database_url_for_worker
+from tests.credentials.fixtures import Network
 from wallet.services import organisation_create
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
@@ -324,21 +325,6 @@ def did_key_signer() -> LocalSigner:
 
 def did_of(signer) -> str:
     return signer.verification_method.split("#")[0]
-
-
-class Network:
-    """The world outside this machine: URL -> body, counting fetches."""
-
-    def __init__(self, monkeypatch):
-        self.bodies: dict[str, str] = {}
-        self.fetches: list[str] = []
-        monkeypatch.setattr(status_fetcher, "fetch_text_https", self.fetch)
-
-    def fetch(self, url, *, accept, max_bytes=None):
-        self.fetches.append(url)
-        if url not in self.bodies:
-            raise CredentialError(f"{url} answered 404", code="status_unavailable")
-        return self.bodies[url]
 
 
 @pytest.fixture

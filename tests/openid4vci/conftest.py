@@ -8,12 +8,12 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from openid4vci.services.offers import offer_create
-from passports import categories
-from passports.models import Entitlement, Passport, Product
-from passports.services.issuance import passport_request, passports_sign
+from passports.models import Entitlement, Passport
+from tests.api.conftest import battery_product
+from tests.conftest import generous_rate_limits
 from tests.openid4vci.wallet import TestWallet
-from tests.passports import sample_value
-from tests.passports.factories import organisation, trust_anchor
+from tests.passports.factories import acme_with_legal_details, organisation, trust_anchor
+from tests.public.conftest import issue
 from wallet.identity import attestation_approve, attestation_request
 from wallet.identity_models import LegalDetails, Mandate
 from wallet.mandates import mandate_grant
@@ -22,25 +22,17 @@ from wallet.mandates import mandate_grant
 @pytest.fixture(autouse=True)
 def _generous_rate_limits(settings):
     """The endpoints stay rate limited (the code path runs), far above what a test sends."""
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "openid4vci": "100000/minute",
-        "verify": "100000/minute"}}
+    generous_rate_limits(settings, "openid4vci", "verify")
 
 
 @pytest.fixture
 def register(db):
-    anchor = trust_anchor(registry_name="Demo Handelsregister")
-    return anchor
+    return trust_anchor(registry_name="Demo Handelsregister")
 
 
 @pytest.fixture
 def acme(db):
-    org = organisation("acme", "Acme Batteries B.V.")
-    LegalDetails.objects.create(organisation=org, euid="NLNHR.12345678", registry_id="12345678",
-                                vat_id="NL001234567B01", lei="724500VKKSH9QOLTFR81",
-                                street="Stationsplein 1", postal_code="5611 AB",
-                                city="Eindhoven", country="NL")
-    return org
+    return acme_with_legal_details()
 
 
 @pytest.fixture
@@ -86,26 +78,9 @@ def entitlement(acme, recycle) -> Entitlement:
                                       access_group="legitimate_interest")
 
 
-def battery_product(org, serial: str = "SN-0001") -> Product:
-    category = categories.get("battery")
-    return Product.objects.create(
-        organisation=org, gtin="09506000134352", serial=serial, name="75 kWh battery pack",
-        category="battery", category_version=category.version, country_of_production="NL",
-        attributes=categories.clean_attributes(
-            category, {item.key: sample_value(item) for item in category.attributes}))
-
-
-def issued_passport(product: Product) -> Passport:
-    passport = passport_request(product=product)
-    passports_sign([passport.pk])
-    passport.refresh_from_db()
-    assert passport.state == Passport.State.ISSUED, passport.state_reason
-    return passport
-
-
 @pytest.fixture
 def passport(acme) -> Passport:
-    return issued_passport(battery_product(acme))
+    return issue(battery_product(acme))
 
 
 @pytest.fixture

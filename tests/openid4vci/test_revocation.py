@@ -8,8 +8,9 @@ from credentials.sd_jwt import SdJwt
 from credentials.signing import decode_jwt_parts
 from openid4vci.services.offers import offer_create
 from passports.services.status import passport_reinstate, passport_revoke, passport_suspend
-from tests.openid4vci.conftest import battery_product, issued_passport
+from tests.api.conftest import battery_product
 from tests.openid4vci.wallet import TestWallet
+from tests.public.conftest import issue
 from wallet.credential_status import wallet_credential_revoke
 from wallet.identity_models import WalletCredential
 from wallet.mandates import mandate_reinstate, mandate_revoke, mandate_suspend
@@ -63,7 +64,7 @@ def test_a_revoked_passport_makes_its_wallet_copy_verify_as_revoked(acme, passpo
 def test_only_the_copies_of_the_revoked_passport_change(acme, passport):
     copy = issue_copy(acme, "product_passport", passport=passport)
     unrelated = issue_copy(acme, "product_passport",
-                           passport=issued_passport(battery_product(acme, "SN-0002")))
+                           passport=issue(battery_product(acme, "SN-0002")))
 
     passport_revoke(passport=passport, reason="recall")
 

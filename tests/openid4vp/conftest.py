@@ -13,6 +13,7 @@ from credentials.key_store import signer_for
 from credentials.status_registry import TokenEntry, token_entry_allocate
 from credentials.suites.sd_jwt import SD_JWT_VC
 from tests.api.conftest import api_client
+from tests.conftest import generous_rate_limits
 from tests.openid4vp.wallet import Wallet
 from tests.passports.factories import organisation, trust_anchor
 from wallet.api_tokens import api_token_create
@@ -73,9 +74,7 @@ class World:
 
 @pytest.fixture(autouse=True)
 def _generous_rate_limits(settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "verify": "100000/minute",
-        "public": "100000/minute"}}
+    generous_rate_limits(settings, "verify", "public")
 
 
 @pytest.fixture

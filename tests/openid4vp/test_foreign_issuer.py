@@ -7,10 +7,9 @@ import uuid
 
 import pytest
 
-from credentials import status_fetcher
-from credentials.errors import CredentialError
 from openid4vp.models import ReceivedPresentation
 from openid4vp.services import authorization_request, presentation_request_create
+from tests.credentials.fixtures import Network
 from tests.credentials.pki import (
     ISSUER,
     PID_VCT,
@@ -22,21 +21,6 @@ from tests.openid4vp.conftest import create_request, result_of, simple_query
 from tests.openid4vp.test_refusals import failed, refused
 
 PID_QUERY = simple_query(["family_name"], ["given_name"], ["address", "locality"], vct=PID_VCT)
-
-
-class StatusLists:
-    """The provider's status list endpoint: the network edge, mocked."""
-
-    def __init__(self, monkeypatch):
-        self.bodies: dict[str, str] = {}
-        self.fetches: list[str] = []
-        monkeypatch.setattr(status_fetcher, "fetch_text_https", self.fetch)
-
-    def fetch(self, url, *, accept, max_bytes=None):
-        self.fetches.append(url)
-        if url not in self.bodies:
-            raise CredentialError(f"{url} answered 404", code="status_unavailable")
-        return self.bodies[url]
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +35,7 @@ def provider(root):
 
 @pytest.fixture
 def status_lists(monkeypatch):
-    return StatusLists(monkeypatch)
+    return Network(monkeypatch)
 
 
 @pytest.fixture

@@ -30,6 +30,16 @@ def organisation(slug: str, legal_name: str | None = None) -> Organisation:
     return organisation_create(slug=slug, legal_name=legal_name or f"{slug.title()} B.V.")
 
 
+def acme_with_legal_details() -> Organisation:
+    """Acme Batteries B.V. with every legal detail an identity credential can carry."""
+    org = organisation("acme", "Acme Batteries B.V.")
+    LegalDetails.objects.create(organisation=org, euid="NLNHR.12345678", registry_id="12345678",
+                                vat_id="NL001234567B01", lei="724500VKKSH9QOLTFR81",
+                                street="Stationsplein 1", postal_code="5611 AB",
+                                city="Eindhoven", country="NL")
+    return org
+
+
 def trust_anchor(slug: str = "register", legal_name: str = "Demo Business Register", *,
                  registry_name: str = "") -> Organisation:
     """An organisation flagged as trust anchor and listed in the trust registry; with

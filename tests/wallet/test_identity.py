@@ -12,11 +12,11 @@ from credentials.suites import get_suite
 from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
 from passports.services.verification import verify_passport
-from tests.passports.factories import GTINS, organisation, trust_anchor
+from tests.passports.factories import GTINS, acme_with_legal_details, trust_anchor
 from wallet.credential_status import wallet_credential_revoke, wallet_credential_suspend
 from wallet.identity import WalletError, attestation_approve, attestation_reject
 from wallet.identity import attestation_request as request_attestation
-from wallet.identity_models import AttestationRequest, LegalDetails, TrustedAnchor
+from wallet.identity_models import AttestationRequest, TrustedAnchor
 from wallet.identity_models import WalletCredential as Held
 
 
@@ -28,12 +28,7 @@ def register(db):
 
 @pytest.fixture
 def acme(db):
-    org = organisation("acme", "Acme Batteries B.V.")
-    LegalDetails.objects.create(organisation=org, euid="NLNHR.12345678", registry_id="12345678",
-                                vat_id="NL001234567B01", lei="724500VKKSH9QOLTFR81",
-                                street="Stationsplein 1", postal_code="5611 AB",
-                                city="Eindhoven", country="NL")
-    return org
+    return acme_with_legal_details()
 
 
 def attest(acme, register):
