@@ -9,6 +9,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libpq5 \
     && useradd --create-home --uid 10001 app
 
 COPY pyproject.toml constraints.txt ./
+COPY core ./core
 COPY config ./config
 COPY credentials ./credentials
 COPY passports ./passports

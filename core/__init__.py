@@ -1,0 +1,2 @@
+"""The bottom layer: small infrastructure every app may use (the HTTP/API kit, problem+json,
+domain errors, time formatting, enqueue-after-commit). It imports no app of this project."""
