@@ -15,10 +15,16 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from openid4vci.models import CredentialOffer, OfferEvent
-from openid4vci.services.offers import current_state, offer_check, offer_create
+from openid4vci.services.offers import (
+    current_state,
+    offer_authorise,
+    offer_check,
+    offer_create,
+)
 from passports.models import Entitlement, Passport
 from passports.qr import qr_svg
 from wallet.admin_scoping import OrganisationScopedAdmin
+from wallet.authority import Actor, NotAuthorised, actor_of
 from wallet.identity_models import AttestationRequest, Mandate, WalletCredential
 from wallet.models import Organisation
 from wallet.selectors import organisation_of
@@ -54,9 +60,10 @@ class OfferForm(forms.ModelForm):
                       "role": "Access role only: the partner's role, in words (default: the "
                               "access group)."}
 
-    def __init__(self, *args, organisation: Organisation | None = None, **kwargs):
+    def __init__(self, *args, organisation: Organisation | None = None, actor: Actor,
+                 **kwargs):
         super().__init__(*args, **kwargs)
-        self.organisation = organisation
+        self.organisation, self.actor = organisation, actor
         if organisation is not None:
             self.fields.pop("issuer")
         else:
@@ -70,6 +77,11 @@ class OfferForm(forms.ModelForm):
         issuer = self.organisation or data.get("issuer")
         if issuer is None or not data.get("configuration"):
             return data
+        try:
+            offer_authorise(actor=self.actor, issuer=issuer,
+                            configuration=data["configuration"])
+        except NotAuthorised as refused:
+            raise ValidationError(refused.detail, code=refused.code) from None
         try:
             offer_check(issuer=issuer, configuration=data["configuration"],
                         role=data.get("role", ""),
@@ -121,10 +133,11 @@ class CredentialOfferAdmin(OrganisationScopedAdmin):
         if obj is not None:
             return super().get_form(request, obj, change, **kwargs)
         organisation = None if request.user.is_superuser else organisation_of(request.user)
+        actor = actor_of(request.user)
 
         class ScopedOfferForm(OfferForm):
             def __init__(self, *args, **form_kwargs):
-                super().__init__(*args, organisation=organisation, **form_kwargs)
+                super().__init__(*args, organisation=organisation, actor=actor, **form_kwargs)
 
         kwargs["form"] = ScopedOfferForm
         kwargs["fields"] = None
@@ -148,7 +161,7 @@ class CredentialOfferAdmin(OrganisationScopedAdmin):
         data = form.cleaned_data
         issuer = data["issuer"] if request.user.is_superuser else organisation_of(request.user)
         created = offer_create(issuer=issuer, configuration=data["configuration"],
-                               role=data.get("role", ""), created_by=request.user,
+                               role=data.get("role", ""), actor=actor_of(request.user),
                                **{field: data.get(field) for field in SOURCE_FIELDS})
         obj.pk = created.offer.pk
         obj.refresh_from_db()

@@ -108,7 +108,8 @@ class OfferCollectionApi(ApiView):
         try:
             created = offer_create(issuer=organisation,
                                    configuration=fields["credential_configuration_id"],
-                                   role=fields.get("role", ""), created_by=request.user.actor,
+                                   role=fields.get("role", ""),
+                                   actor=request.user.as_actor(),
                                    **sources)
         except DjangoValidationError as exc:
             if not hasattr(exc, "error_dict"):

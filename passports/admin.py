@@ -43,8 +43,7 @@ from passports.services.products import (
 )
 from passports.services.status import passports_change_status
 from wallet.admin_scoping import OrganisationScopedAdmin, ReadOnlyScopedAdmin
-from wallet.identity_models import Mandate
-from wallet.mandates import active_mandate
+from wallet.authority import NotAuthorised, actor_of
 from wallet.models import Organisation
 from wallet.selectors import organisation_of
 
@@ -359,9 +358,11 @@ class ProductAdmin(IssuePermission, OrganisationScopedAdmin):
                 products = products_import(
                     organisation=organisation, data=upload.read(),
                     format=import_format(upload.name), issue=form.cleaned_data["issue"],
-                    actor=request.user)
+                    actor=actor_of(request.user))
             except ImportFailed as failed:
                 errors = failed.errors
+            except NotAuthorised as refused:
+                self.message_user(request, refused.detail, messages.ERROR)
             else:
                 issued = " and requested their passports" if form.cleaned_data["issue"] else ""
                 self.message_user(request, f"Imported {len(products)} product(s){issued}.",
@@ -393,36 +394,19 @@ class ProductAdmin(IssuePermission, OrganisationScopedAdmin):
         return response
 
 
-def acting_authority(model_admin, request, scope: str) -> dict | None:
-    """What entitles this user to act (DESIGN §7): staff need an active mandate of their
-    organisation with `scope`, read fresh so a revoked mandate stops working at once; superusers
-    act as operators. The result goes into the event log; None (with a message) means refused."""
-    if request.user.is_superuser:
-        return {"authority": "operator"}
-    organisation = organisation_of(request.user)
-    mandate = (active_mandate(user=request.user, organisation=organisation, scope=scope)
-               if organisation else None)
-    if mandate is None:
-        model_admin.message_user(
-            request, f"You need an active mandate with the scope {scope} from your organisation "
-                     f"to do this; nothing was changed.", messages.ERROR)
-        return None
-    return {"mandate": mandate.pk, "scope": scope,
-            "mandate_credential": mandate.credential.credential_id if mandate.credential else ""}
-
-
 def request_passports(model_admin, request, products, *, reason: str) -> None:
     """Request the next passport version of `products` and say how many. A product whose
-    passport is still being signed is skipped: a second click must not make a second version."""
-    authority = acting_authority(model_admin, request, Mandate.Scope.PASSPORTS_ISSUE)
-    if authority is None:
-        return
+    passport is still being signed is skipped: a second click must not make a second version.
+    Who may issue is the issuance service's to decide (a refusal is shown, nothing changes)."""
     waiting = products.filter(passports__state=Passport.State.PENDING)
     ready = list(products.exclude(pk__in=waiting.values("pk")))
     skipped = products.count() - len(ready)
     if ready:
-        passports_request(products=ready, actor=request.user, reason=reason,
-                          details=authority)
+        try:
+            passports_request(products=ready, actor=actor_of(request.user), reason=reason)
+        except NotAuthorised as refused:
+            model_admin.message_user(request, refused.detail, messages.ERROR)
+            return
     text = f"Requested {len(ready)} passport(s); they are signed in the background."
     if skipped:
         text += f" Skipped {skipped} product(s) whose passport is still pending."
@@ -507,13 +491,14 @@ class PassportAdmin(IssuePermission, ReadOnlyScopedAdmin):
         return request.user.has_perm("passports.change_passport")
 
     def _change_status(self, request, queryset, action: str) -> None:
-        authority = acting_authority(self, request, Mandate.Scope.PASSPORTS_REVOKE)
-        if authority is None:
-            return
         reason = request.POST.get("reason", "").strip() or "via admin"
-        outcome = passports_change_status(passports=queryset.values_list("pk", flat=True),
-                                          action=action, actor=request.user, reason=reason,
-                                          authority=authority)
+        try:
+            outcome = passports_change_status(passports=queryset.values_list("pk", flat=True),
+                                              action=action, actor=actor_of(request.user),
+                                              reason=reason)
+        except NotAuthorised as refused:
+            self.message_user(request, refused.detail, messages.ERROR)
+            return
         done = {"revoke": "Revoked", "suspend": "Suspended", "reinstate": "Reinstated"}[action]
         text = f"{done} {len(outcome.changed)} passport(s)."
         if outcome.unchanged:

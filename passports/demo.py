@@ -5,6 +5,7 @@ from django.db import transaction
 from passports.models import Passport, Product
 from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
+from wallet.authority import operator
 from wallet.models import Organisation
 
 DEMO_PRODUCTS = [
@@ -68,7 +69,7 @@ def ensure_demo_passports(products: list[Product]) -> list[Passport]:
     for product in products:
         passport = product.passports.order_by("-version").first()
         if passport is None:
-            passport = passport_request(product=product, reason="demo")
+            passport = passport_request(product=product, actor=operator(), reason="demo")
         if passport.state == Passport.State.PENDING:
             passports_sign([passport.pk])
             passport.refresh_from_db()
@@ -82,7 +83,8 @@ def ensure_demo_revocation(passports: list[Passport]) -> None:
 
     textile = next(p for p in passports if p.product.category == "textile")
     if textile.state == Passport.State.ISSUED:
-        passport_revoke(passport=textile, reason="demo: fibre composition was wrong")
+        passport_revoke(passport=textile, actor=operator(),
+                        reason="demo: fibre composition was wrong")
         textile.refresh_from_db()
 
 

@@ -12,6 +12,7 @@ from passports.services.issuance import (
     passports_sign,
 )
 from passports.services.status import passports_change_status
+from wallet.authority import actor_of, operator
 
 log = logging.getLogger(__name__)
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
@@ -47,8 +48,10 @@ def requeue_stale_passports() -> int:
 def change_passports_status(self, passport_ids: list[str], action: str, reason: str = "",
                             actor_id: int | None = None) -> int:
     """Revoke, suspend or reinstate many passports in the background (e.g. a product recall).
-    Replays are safe: passports already in the target state are left alone."""
-    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    Replays are safe: passports already in the target state are left alone. `actor_id`: the
+    person it is done for (their mandate is checked when it runs); none: the operator."""
+    user = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    actor = actor_of(user) if user is not None else operator()
     try:
         outcome = passports_change_status(passports=passport_ids, action=action, actor=actor,
                                           reason=reason)

@@ -2,7 +2,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from wallet.api_tokens import api_token_create, api_token_revoke, scopes_without_mandate
+from wallet.api_tokens import api_token_create, api_token_revoke, scopes_refused
+from wallet.authority import actor_of
 from wallet.models import ApiToken, Member, Organisation
 from wallet.selectors import organisation_of
 from wallet.services import organisation_ensure_key
@@ -67,10 +68,11 @@ class ApiTokenAddForm(forms.ModelForm):
         user = self.request.user
         organisation = cleaned.get("organisation") if user.is_superuser \
             else organisation_of(user)
-        if organisation is not None and (lacking := scopes_without_mandate(
-                user=user, organisation=organisation, scopes=cleaned.get("scopes", []))):
-            self.add_error("scopes", f"You hold no active mandate for {', '.join(lacking)}: "
-                                     "a key cannot do more than the person who makes it.")
+        if organisation is not None and (refused := scopes_refused(
+                actor=actor_of(user), organisation=organisation,
+                scopes=cleaned.get("scopes", []))):
+            self.add_error("scopes", "A key cannot do more than the person who makes it: "
+                                     f"{'; '.join(refused)}.")
         return cleaned
 
 
@@ -119,9 +121,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return
         organisation = (form.cleaned_data.get("organisation") if request.user.is_superuser
                         else organisation_of(request.user))
-        token, key = api_token_create(organisation=organisation, name=obj.name,
-                                      scopes=form.cleaned_data["scopes"],
-                                      created_by=request.user)
+        token, key = api_token_create(actor=actor_of(request.user), organisation=organisation,
+                                      name=obj.name, scopes=form.cleaned_data["scopes"])
         obj.pk = token.pk  # the admin goes on with `obj`: make it the stored row
         obj.refresh_from_db()
         self.message_user(request, format_html(

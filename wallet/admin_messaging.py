@@ -17,9 +17,9 @@ from django.utils.html import format_html, format_html_join
 
 from wallet import invoices, messaging
 from wallet.admin_scoping import ReadOnlyScopedAdmin
+from wallet.authority import NotAuthorised, actor_of, authorise
 from wallet.identity import WalletError
 from wallet.identity_models import Mandate
-from wallet.mandates import active_mandate
 from wallet.messaging_models import InboxMessage, Invoice, Message, OutboxMessage
 from wallet.models import Organisation
 from wallet.selectors import organisation_of
@@ -155,7 +155,8 @@ class InboxAdmin(_MessageBoxAdmin):
     def send_read_receipts(self, request, queryset):
         _report(self, request, queryset.exclude(kind=Message.Kind.RECEIPT),
                 lambda message: messaging.message_read(
-                    message=message, organisation=message.recipient, user=request.user),
+                    message=message, organisation=message.recipient,
+                    actor=actor_of(request.user)),
                 "Read receipts sent")
 
 
@@ -178,8 +179,9 @@ class MultipleFileField(forms.FileField):
 
 
 class ComposeForm(forms.ModelForm):
-    """A new message from the user's organisation. Checked here as the service will check it
-    (mandate, limits), so a refusal is shown on the form; `save_model` then sends it."""
+    """A new message from the user's organisation. Checked here with the service's own checks
+    (wallet.authority for the mandate, message_validate for the limits), so a refusal is shown
+    on the form; `save_model` then sends it."""
 
     attachments = MultipleFileField(required=False, help_text=(
         f"Up to {messaging.MAX_ATTACHMENTS} files, together at most "
@@ -192,11 +194,12 @@ class ComposeForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        sender, user = organisation_of(self.request.user), self.request.user
-        if active_mandate(user=user, organisation=sender,
-                          scope=Mandate.Scope.MESSAGES_SEND) is None:
-            raise ValidationError(f"You need an active mandate of {sender.legal_name} with the "
-                                  f"scope messages:send to send messages.", code="no_mandate")
+        sender = organisation_of(self.request.user)
+        try:
+            authorise(actor_of(self.request.user), organisation=sender,
+                      scope=Mandate.Scope.MESSAGES_SEND)
+        except NotAuthorised as refused:
+            raise ValidationError(refused.detail, code=refused.code) from None
         files = cleaned.get("attachments") or []
         if sum(upload.size for upload in files) > messaging.attachments_max_bytes():
             self.add_error("attachments", f"The attachments are larger than "
@@ -257,7 +260,7 @@ class OutboxAdmin(_MessageBoxAdmin):
         sent = messaging.message_send(
             sender=organisation_of(request.user), recipient=obj.recipient, subject=obj.subject,
             body=obj.body, in_reply_to=obj.in_reply_to, attachments=form.to_send,
-            user=request.user)
+            actor=actor_of(request.user))
         obj.pk = sent.pk  # the admin goes on with `obj`: make it the stored message
         obj.refresh_from_db()
 
@@ -396,7 +399,8 @@ class InvoiceAdmin(admin.ModelAdmin):
         own = queryset if request.user.is_superuser else queryset.filter(
             seller=organisation_of(request.user))
         _report(self, request, own.filter(state=Invoice.State.DRAFT),
-                lambda invoice: messaging.invoice_send(invoice=invoice, user=request.user),
+                lambda invoice: messaging.invoice_send(invoice=invoice,
+                                                       actor=actor_of(request.user)),
                 "Invoices sent")
 
     @admin.display(description="Verified seller")

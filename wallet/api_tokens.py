@@ -15,8 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from wallet.identity_models import Mandate
-from wallet.mandates import active_mandate
+from wallet.authority import Actor, NotAuthorised, scope_refusal
 from wallet.models import ApiToken, Organisation
 
 KEY_BYTES = 32
@@ -28,34 +27,33 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def scopes_without_mandate(*, user, organisation: Organisation,
-                           scopes: Iterable[str]) -> list[str]:
-    """The scopes in `scopes` that `user` may not put on a key of `organisation`: a key acts
-    with the powers of the person who made it (DESIGN §7), so each scope that a mandate
-    governs needs that person's active mandate of the same scope. Operators (superusers)
-    act without one, as in the admin's issue and revoke actions."""
-    if user is None or user.is_superuser:
-        return []
-    governed = set(Mandate.Scope.values)
-    return sorted(scope for scope in set(scopes) & governed
-                  if active_mandate(user=user, organisation=organisation, scope=scope) is None)
+def scopes_refused(*, actor: Actor, organisation: Organisation,
+                   scopes: Iterable[str]) -> list[str]:
+    """The scopes in `scopes` that a key of `organisation` made by `actor` may not carry, each
+    with why (see wallet.authority.scope_refusal): a key can do no more than its maker."""
+    return [refusal for scope in sorted(set(scopes))
+            if (refusal := scope_refusal(maker=actor, organisation=organisation, scope=scope))]
 
 
 @transaction.atomic
-def api_token_create(*, organisation: Organisation, name: str, scopes: Iterable[str],
-                     created_by=None) -> tuple[ApiToken, str]:
-    """A new key of `organisation` with `scopes`: (the stored token, the key). The key is not
-    kept anywhere: the caller shows it once. Raises ValidationError for unknown scopes, and
-    for scopes that `created_by` holds no mandate for (see scopes_without_mandate)."""
+def api_token_create(*, actor: Actor, organisation: Organisation, name: str,
+                     scopes: Iterable[str]) -> tuple[ApiToken, str]:
+    """A new key of `organisation` with `scopes`, made by `actor`: (the stored token, the key).
+    The key is not kept anywhere: the caller shows it once. Raises NotAuthorised when `actor`
+    does not act for `organisation`, ValidationError for unknown scopes and for scopes the
+    maker may not give (scopes_refused). The key's `created_by` is the person it acts for."""
     scopes = list(scopes)
-    if lacking := scopes_without_mandate(user=created_by, organisation=organisation,
-                                         scopes=scopes):
+    if not actor.operator and (actor.organisation is None
+                               or actor.organisation.pk != organisation.pk):
+        raise NotAuthorised(f"{actor} does not act for {organisation.legal_name}.",
+                            code="other_organisation")
+    if refused := scopes_refused(actor=actor, organisation=organisation, scopes=scopes):
         raise ValidationError({"scopes": [
-            f"You hold no active mandate of {organisation} for {', '.join(lacking)}; a key "
-            "cannot do more than the person who makes it."]}, code="no_mandate")
+            f"A key cannot do more than the person who makes it: {'; '.join(refused)}."]},
+            code="no_mandate")
     key = secrets.token_urlsafe(KEY_BYTES)
     token = ApiToken(organisation=organisation, name=name.strip() or "API key",
-                     scopes=sorted(set(scopes)), created_by=created_by,
+                     scopes=sorted(set(scopes)), created_by=actor.user,
                      prefix=key[:ApiToken.PREFIX_LENGTH], key_hash=key_hash(key))
     token.full_clean()
     token.save()

@@ -17,9 +17,9 @@ recomputed; an invoice's UBL must keep the EN 16931 rules and name the right par
 is it stored, with the sender's legal identity from the trust registry; anything else is
 refused with MessageRejected (nothing stored). `message_verify` checks a stored message again.
 
-Services take keyword arguments; a person needs an active mandate with the scope
-(`messages:send`, `invoices:send`), an API key needs the scope, and the mandate or key used is
-recorded on the message."""
+Services take keyword arguments and an `Actor` (wallet.authority): a person needs an active
+mandate with the scope (`messages:send`, `invoices:send`), an API key the scope and its maker's
+mandate; the mandate and key used, or that the operator sent it, are recorded on the message."""
 
 from __future__ import annotations
 
@@ -42,11 +42,11 @@ from credentials.did_web import DidResolver
 from credentials.errors import CredentialError
 from credentials.signing import NoSigningKey, signer_for
 from wallet import invoices
+from wallet.authority import Actor, Authority, authorise
 from wallet.identity import WalletError
 from wallet.identity_models import LegalDetails, Mandate
-from wallet.mandates import active_mandate
 from wallet.messaging_models import Invoice, Message, MessageAttachment
-from wallet.models import ApiToken, Organisation
+from wallet.models import Organisation
 from wallet.trust import ServiceTrustRegistry, organisation_for_did
 
 MESSAGE_TYP = "dpp-message+jwt"
@@ -187,26 +187,6 @@ def message_validate(*, sender: Organisation, recipient: Organisation | None, su
         raise ValidationError(errors)
 
 
-def _authority(*, organisation: Organisation, scope: str, user=None,
-               api_token: ApiToken | None = None) -> Mandate | None:
-    """Who may sign for `organisation`: an API key of it with `scope`, or a person with an
-    active mandate of that scope (returned, to be recorded). Neither: the service itself
-    (demo data), which the edges never pass on."""
-    if api_token is not None:
-        if (api_token.organisation_id != organisation.pk or not api_token.is_active
-                or scope not in api_token.scopes):
-            raise WalletError(f"This API key may not act with the scope {scope} for "
-                              f"{organisation.legal_name}.", code="not_permitted")
-        return None
-    if user is None:
-        return None
-    mandate = active_mandate(user=user, organisation=organisation, scope=scope)
-    if mandate is None:
-        raise WalletError(f"{user} has no active mandate of {organisation.legal_name} with the "
-                          f"scope {scope}.", code="no_mandate")
-    return mandate
-
-
 def message_sign(*, sender: Organisation, recipient: Organisation, kind: str, subject: str,
                  body: str = "", attachments: Sequence[Attachment] = (),
                  in_reply_to: str | None = None, receipt: Mapping | None = None,
@@ -232,16 +212,16 @@ def message_sign(*, sender: Organisation, recipient: Organisation, kind: str, su
 @transaction.atomic
 def message_send(*, sender: Organisation, recipient: Organisation, subject: str, body: str = "",
                  attachments: Sequence[Attachment] = (), in_reply_to: Message | None = None,
-                 kind: str = Message.Kind.MESSAGE, user=None,
-                 api_token: ApiToken | None = None, now: datetime | None = None) -> Message:
-    """Sign a message in `sender`'s name and deliver it to `recipient`'s inbox. `user` needs an
-    active mandate (`messages:send`; `invoices:send` for an invoice), `api_token` the scope."""
+                 kind: str = Message.Kind.MESSAGE, actor: Actor,
+                 now: datetime | None = None) -> Message:
+    """Sign a message in `sender`'s name and deliver it to `recipient`'s inbox. `actor` needs an
+    active mandate of `sender` (`messages:send`; `invoices:send` for an invoice), or is the
+    operator (wallet.authority.authorise); the message records which."""
     if kind not in (Message.Kind.MESSAGE, Message.Kind.INVOICE):
         raise ValidationError({"kind": "Send a message or an invoice (receipts: message_read)."})
     message_validate(sender=sender, recipient=recipient, subject=subject, body=body,
                      attachments=attachments)
-    mandate = _authority(organisation=sender, scope=SCOPE_OF_KIND[kind], user=user,
-                         api_token=api_token)
+    authority = authorise(actor, organisation=sender, scope=SCOPE_OF_KIND[kind])
     if in_reply_to is not None and {in_reply_to.sender_id, in_reply_to.recipient_id} != {
             sender.pk, recipient.pk}:
         raise ValidationError({"in_reply_to": "A reply answers a message between the same "
@@ -250,13 +230,12 @@ def message_send(*, sender: Organisation, recipient: Organisation, subject: str,
                        body=body, attachments=attachments,
                        in_reply_to=in_reply_to.jti if in_reply_to else None, now=now)
     return message_receive(sender=sender, jws=jws, attachments=attachments, now=now,
-                           sent_by=user or getattr(api_token, "created_by", None),
-                           mandate=mandate, api_token=api_token)
+                           authority=authority)
 
 
 @transaction.atomic
-def message_read(*, message: Message, organisation: Organisation, user=None,
-                 api_token: ApiToken | None = None, now: datetime | None = None) -> Message:
+def message_read(*, message: Message, organisation: Organisation, actor: Actor,
+                 now: datetime | None = None) -> Message:
     """The recipient has read `message`: sign a read receipt over its jti and digest and deliver
     it to the sender. Idempotent: a message has one receipt, returned again."""
     message = (Message.objects.select_for_update().select_related("sender", "recipient")
@@ -269,26 +248,25 @@ def message_read(*, message: Message, organisation: Organisation, user=None,
     existing = receipt_of(message)
     if existing is not None:
         return existing
-    mandate = _authority(organisation=organisation, scope=Mandate.Scope.MESSAGES_SEND,
-                         user=user, api_token=api_token)
+    authority = authorise(actor, organisation=organisation, scope=Mandate.Scope.MESSAGES_SEND)
     jws = message_sign(sender=organisation, recipient=message.sender,
                        kind=Message.Kind.RECEIPT, subject=f"Read: {message.subject}"[:SUBJECT_MAX],
                        in_reply_to=message.jti,
                        receipt={"jti": message.jti, "sha256": message.digest}, now=now)
     return message_receive(sender=organisation, jws=jws, attachments=(), now=now,
-                           sent_by=user or getattr(api_token, "created_by", None),
-                           mandate=mandate, api_token=api_token)
+                           authority=authority)
 
 
 # --- receiving ---------------------------------------------------------------------------------
 
 @transaction.atomic
 def message_receive(*, sender: Organisation, jws: str, attachments: Sequence[Attachment],
-                    now: datetime | None = None, sent_by=None, mandate: Mandate | None = None,
-                    api_token: ApiToken | None = None) -> Message:
+                    now: datetime | None = None,
+                    authority: Authority | None = None) -> Message:
     """Check a signed message that `sender` sent, with its attachments, and put it in the
     recipient's inbox. Raises MessageRejected (code names the failed check) and stores nothing
-    unless every check passes."""
+    unless every check passes. `authority`: who sent it here (recorded: the person, the mandate,
+    the API key, or that the operator did)."""
     now = now or timezone.now()
     claims = verified_claims(jws, sender_did=sender.did)
     recipient = _recipient(claims.get("aud"), sender)
@@ -308,8 +286,11 @@ def message_receive(*, sender: Organisation, jws: str, attachments: Sequence[Att
     message = Message(id=message_id, kind=kind, sender=sender, recipient=recipient,
                       subject=subject, body=body, in_reply_to=in_reply_to, jws=jws,
                       digest=sha256_hex(jws.encode("ascii")), sender_identity=identity,
-                      sender_identity_reason=reason[:500], sent_at=sent_at, sent_by=sent_by,
-                      mandate=mandate, api_token=api_token)
+                      sender_identity_reason=reason[:500], sent_at=sent_at,
+                      sent_by=authority.user if authority else None,
+                      mandate=authority.mandate if authority else None,
+                      api_token=authority.actor.api_token if authority else None,
+                      by_operator=bool(authority and authority.actor.operator))
     message.full_clean(exclude=["id"])  # the id (jti) was checked above, with its own code
     try:
         with transaction.atomic():
@@ -634,10 +615,10 @@ def ubl_filename(number: str) -> str:
 
 
 @transaction.atomic
-def invoice_send(*, invoice: Invoice, user=None, api_token: ApiToken | None = None,
-                 now: datetime | None = None) -> Invoice:
-    """Send a draft invoice to its buyer as a signed message with its UBL XML attached. A
-    person needs an active `invoices:send` mandate. Idempotent: a sent invoice is returned."""
+def invoice_send(*, invoice: Invoice, actor: Actor, now: datetime | None = None) -> Invoice:
+    """Send a draft invoice to its buyer as a signed message with its UBL XML attached. `actor`
+    needs an active `invoices:send` mandate of the seller (or is the operator). Idempotent: a
+    sent invoice is returned."""
     invoice = (Invoice.objects.select_for_update().select_related("seller", "buyer")
                .get(pk=invoice.pk))
     if invoice.state == Invoice.State.SENT:
@@ -651,7 +632,7 @@ def invoice_send(*, invoice: Invoice, user=None, api_token: ApiToken | None = No
         body=f"Invoice {document.number} of {document.issue_date.isoformat()}: {amount}{due}.",
         attachments=[Attachment(ubl_filename(document.number), invoices.UBL_MEDIA_TYPE,
                                 invoices.to_ubl(document))],
-        user=user, api_token=api_token, now=now)
+        actor=actor, now=now)
     invoice.message, invoice.state, invoice.sent_at = message, Invoice.State.SENT, message.sent_at
     invoice.full_clean()
     invoice.save(update_fields=["message", "state", "sent_at"])

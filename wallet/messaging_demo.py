@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from wallet.authority import operator
 from wallet.identity_models import LegalDetails
 from wallet.messaging import Attachment, invoice_create, invoice_send, message_send
 from wallet.messaging_models import Invoice, Message
@@ -62,7 +63,8 @@ def ensure_demo_messages(organisations: dict[str, Organisation]) -> dict:
         message = message_send(sender=recycle, recipient=acme, subject=MESSAGE_SUBJECT,
                                body=MESSAGE_BODY,
                                attachments=[Attachment("collection-list.csv", "text/csv",
-                                                       COLLECTION_LIST)])
+                                                       COLLECTION_LIST)],
+                               actor=operator())  # the demo command: the operator acts
 
     invoice = Invoice.objects.filter(seller=acme, number=INVOICE_NUMBER).first()
     if invoice is None:
@@ -71,5 +73,5 @@ def ensure_demo_messages(organisations: dict[str, Organisation]) -> dict:
             "number": INVOICE_NUMBER, "issue_date": today.isoformat(),
             "due_date": (today + timedelta(days=30)).isoformat(), "currency": "EUR",
             "lines": INVOICE_LINES})
-    invoice = invoice_send(invoice=invoice)  # a sent invoice stays as it is
+    invoice = invoice_send(invoice=invoice, actor=operator())  # a sent one stays as it is
     return {"message": message, "invoice": invoice}

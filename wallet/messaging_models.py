@@ -51,6 +51,9 @@ class Message(models.Model):
     api_token = models.ForeignKey("wallet.ApiToken", null=True, blank=True,
                                   on_delete=models.SET_NULL, related_name="+",
                                   help_text="The API key it was sent with.")
+    by_operator = models.BooleanField(default=False,
+                                      help_text="Sent by the service's operator (a management "
+                                                "command, a superuser), not under a mandate.")
 
     class Meta:
         ordering = ["-received_at"]

@@ -30,9 +30,10 @@ from openid4vci.models import CredentialOffer, OfferEvent
 from openid4vci.services.metadata import PRE_AUTHORIZED_GRANT, endpoint, issuer_identifier
 from passports.models import Entitlement, Passport
 from wallet.api_tokens import key_hash
+from wallet.authority import Actor, Authority, authorise
 from wallet.identity_models import AttestationRequest, Mandate, WalletCredential
 from wallet.mandates import _person_id
-from wallet.models import Organisation
+from wallet.models import ApiToken, Organisation
 
 OFFER_SCHEME = "openid-credential-offer://"
 TX_CODE_LENGTH = 6
@@ -138,11 +139,24 @@ def offer_check(*, issuer: Organisation, configuration: str, role: str = "",
     return CheckedSource(field, source, subject, role)
 
 
+def offer_authorise(*, actor: Actor, issuer: Organisation, configuration: str) -> Authority:
+    """What lets `actor` offer `configuration` from `issuer`, or NotAuthorised: acting for
+    `issuer` (a key with `offers:create`); for a passport, the `passports:issue` mandate too, as
+    the wallet gets a newly signed copy of it."""
+    authority = authorise(actor, organisation=issuer, scope=ApiToken.Scope.OFFERS_CREATE)
+    if configuration == CredentialOffer.Configuration.PRODUCT_PASSPORT:
+        authority = authorise(actor, organisation=issuer, scope=Mandate.Scope.PASSPORTS_ISSUE)
+    return authority
+
+
 @transaction.atomic
-def offer_create(*, issuer: Organisation, configuration: str, role: str = "",
-                 created_by=None, now: datetime | None = None, **sources) -> CreatedOffer:
+def offer_create(*, issuer: Organisation, configuration: str, actor: Actor, role: str = "",
+                 now: datetime | None = None, **sources) -> CreatedOffer:
     """An offer of `configuration` from `issuer`, with its one source (see offer_check), and
-    its secrets, handed out once."""
+    its secrets, handed out once. `actor` acts for `issuer` (an API key with `offers:create`);
+    a passport offer hands out a newly signed copy of the passport, so it also needs the
+    `passports:issue` mandate (wallet.authority). The `offered` event says who and under what."""
+    authority = offer_authorise(actor=actor, issuer=issuer, configuration=configuration)
     checked = offer_check(issuer=issuer, configuration=configuration, role=role, **sources)
     now = now or timezone.now()
     handle = secrets.token_urlsafe(32)
@@ -150,13 +164,13 @@ def offer_create(*, issuer: Organisation, configuration: str, role: str = "",
     tx_code = f"{secrets.randbelow(10 ** TX_CODE_LENGTH):0{TX_CODE_LENGTH}d}"
     offer = CredentialOffer(
         issuer=issuer, configuration=configuration, role=checked.role, subject=checked.subject,
-        offer_hash=key_hash(handle), code_hash=key_hash(code), created_by=created_by,
+        offer_hash=key_hash(handle), code_hash=key_hash(code), created_by=authority.user,
         expires_at=now + timedelta(seconds=settings.OPENID4VCI_PRE_AUTHORIZED_CODE_SECONDS),
         **{checked.field: checked.source})
     offer.tx_code_hash = tx_code_hash(offer.pk, tx_code)
     offer.full_clean()
     offer.save()
-    offer_event(offer, "offered", detail=f"by {created_by}" if created_by else "")
+    offer_event(offer, "offered", detail=authority.describe())
     url = f"{endpoint(issuer, 'credential_offer')}?{urlencode({'offer': handle})}"
     return CreatedOffer(offer, tx_code, code, url)
 

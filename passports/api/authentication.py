@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from wallet.api_tokens import key_hash
+from wallet.authority import Actor, actor_of
 from wallet.models import ApiToken
 
 KEYWORD = "Token"
@@ -37,6 +38,11 @@ class ApiClient:
     def actor(self):
         """The person who made the key: the audit trail's actor for what the key does."""
         return self.token.created_by
+
+    def as_actor(self) -> Actor:
+        """Who acts, for the services that authorise (wallet.authority): this key, with the
+        powers (mandates) of the person who made it."""
+        return actor_of(api_token=self.token)
 
 
 class TokenAuthentication(authentication.BaseAuthentication):

@@ -125,7 +125,7 @@ def _as_api_exception(exc) -> exceptions.APIException | None:
     if isinstance(exc, Http404):
         return exceptions.NotFound(str(exc) or "Not found.", code="not_found")
     if isinstance(exc, DjangoPermissionDenied):
-        return exceptions.PermissionDenied(str(exc) or None)
+        return exceptions.PermissionDenied(str(exc) or None, code=getattr(exc, "code", None))
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(_django_errors(exc))
     if isinstance(exc, PassportError):

@@ -193,9 +193,8 @@ class PassportCreateApi(ApiView):
         if product.passports.filter(state=Passport.State.PENDING).exists():
             raise Conflict("This product's passport is still being signed.",
                            code="passport_pending")
-        passport = passport_request(product=product, actor=request.user.actor,
-                                    reason=data.get("reason") or "requested through the API",
-                                    details={"api_key": request.user.token.prefix})
+        passport = passport_request(product=product, actor=request.user.as_actor(),
+                                    reason=data.get("reason") or "requested through the API")
         passport = Passport.objects.select_related("product").get(pk=passport.pk)
         return Response(passport_output(request, passport), status=status.HTTP_202_ACCEPTED,
                         headers={"Location": reverse("api-passport", args=[passport.pk])})
@@ -274,7 +273,8 @@ class _PassportChangeApi(ApiView):
         passport = access.passport_of(request.user, passport_id)
         access.require_owner(request.user, passport)
         data = validated(io.PassportChangeInput, request.data)
-        self.change(passport=passport, actor=request.user.actor, reason=data.get("reason", ""))
+        self.change(passport=passport, actor=request.user.as_actor(),
+                    reason=data.get("reason", ""))
         passport.refresh_from_db()
         return Response(passport_output(request, passport), status=status.HTTP_202_ACCEPTED)
 

@@ -24,7 +24,9 @@ from django.db.models import Q
 from passports.models import Product
 from passports.services.issuance import passports_request
 from passports.services.products import ATTRIBUTES_PREFIX, PRODUCT_FIELDS, product_build
-from wallet.models import Organisation
+from wallet.authority import Actor, authorise
+from wallet.identity_models import Mandate
+from wallet.models import ApiToken, Organisation
 
 PRODUCT_COLUMNS = PRODUCT_FIELDS  # plus one column per attribute key of the row's category
 REQUIRED_COLUMNS = ("gtin", "name", "category")
@@ -51,11 +53,15 @@ def import_format(filename: str) -> str:
 
 
 def products_import(*, organisation: Organisation, data: bytes | str, format: str,
-                    issue: bool = False, actor=None) -> list[Product]:
+                    actor: Actor, issue: bool = False) -> list[Product]:
     """Create one product of `organisation` per row of `data`, or none (ImportFailed).
 
     With `issue=True`, a passport is requested for every imported product (signed in the
-    background, after commit)."""
+    background, after commit); `actor` then needs the `passports:issue` mandate, checked
+    before the file is read (NotAuthorised, nothing stored)."""
+    authorise(actor, organisation=organisation, scope=ApiToken.Scope.PRODUCTS_WRITE)
+    if issue:
+        authorise(actor, organisation=organisation, scope=Mandate.Scope.PASSPORTS_ISSUE)
     rows = _read_rows(data, format)
     products, errors = _validate(organisation, rows)
     if errors:

@@ -22,6 +22,9 @@ from passports.credential import (
     restricted_credentials,
 )
 from passports.models import Passport, PassportEvent, Product, RestrictedCredential
+from wallet.authority import Actor, authorise
+from wallet.identity_models import Mandate
+from wallet.models import Organisation
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +68,7 @@ def _enqueue(passport_ids: list) -> None:
 
 
 @transaction.atomic
-def passport_request(*, product: Product, actor=None, reason: str = "",
+def passport_request(*, product: Product, actor: Actor, reason: str = "",
                      details: dict | None = None) -> Passport:
     """Create the next version in state `pending` and enqueue its signing after commit."""
     return passports_request(products=[product], actor=actor, reason=reason,
@@ -73,8 +76,17 @@ def passport_request(*, product: Product, actor=None, reason: str = "",
 
 
 @transaction.atomic
-def passports_request(*, products: list[Product], actor=None, reason: str = "",
+def passports_request(*, products: list[Product], actor: Actor, reason: str = "",
                       details: dict | None = None) -> list[Passport]:
+    """`actor` needs a `passports:issue` mandate of every product's organisation (or is the
+    operator): NotAuthorised otherwise, before anything is written. The events name it."""
+    organisations = Organisation.objects.in_bulk({p.organisation_id for p in products})
+    authorities = [authorise(actor, organisation=organisation,
+                             scope=Mandate.Scope.PASSPORTS_ISSUE)
+                   for organisation in organisations.values()]
+    # One actor acts for one organisation (or, as the operator, for all): one record.
+    authority = authorities[0] if authorities else None
+    details = {**(authority.record() if authority else {}), **(details or {})}
     product_ids = [p.pk for p in products]
     list(Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk"))
     latest = dict(Passport.objects.filter(product_id__in=product_ids)
@@ -84,7 +96,8 @@ def passports_request(*, products: list[Product], actor=None, reason: str = "",
         for product in products
     ])
     PassportEvent.objects.bulk_create([
-        _event(p, "requested", "", actor=actor, reason=reason, details=details)
+        _event(p, "requested", "", actor=authority.user if authority else None, reason=reason,
+               details=details)
         for p in passports
     ])
     _enqueue([p.pk for p in passports])

@@ -23,6 +23,9 @@ from credentials.status_registry import status_changes
 from passports.models import Passport, PassportEvent
 from passports.services.issuance import PassportError
 from passports.signals import passports_status_changed
+from wallet.authority import Actor, Authority, authorise
+from wallet.identity_models import Mandate
+from wallet.models import Organisation
 
 State = Passport.State
 LOCK_BATCH = 1000  # passports locked and updated per statement
@@ -54,22 +57,22 @@ class StatusOutcome:
     refused: list[tuple[Passport, PassportError]] = field(default_factory=list)
 
 
-def passport_revoke(*, passport: Passport, actor=None, reason: str = "") -> Passport:
+def passport_revoke(*, passport: Passport, actor: Actor, reason: str = "") -> Passport:
     """Revoke for good: state `revoked` now, the list bit flipped within seconds."""
     return _one(passport, REVOKE, actor, reason)
 
 
-def passport_suspend(*, passport: Passport, actor=None, reason: str = "") -> Passport:
+def passport_suspend(*, passport: Passport, actor: Actor, reason: str = "") -> Passport:
     """Suspend an issued passport (service state: its API, verdict and page say so)."""
     return _one(passport, SUSPEND, actor, reason)
 
 
-def passport_reinstate(*, passport: Passport, actor=None, reason: str = "") -> Passport:
+def passport_reinstate(*, passport: Passport, actor: Actor, reason: str = "") -> Passport:
     """Lift a suspension. A revoked passport is refused (`revoked_is_final`)."""
     return _one(passport, REINSTATE, actor, reason)
 
 
-def _one(passport: Passport, action: _Action, actor, reason: str) -> Passport:
+def _one(passport: Passport, action: _Action, actor: Actor, reason: str) -> Passport:
     outcome = passports_change_status(passports=[passport], action=action.verb, actor=actor,
                                       reason=reason)
     if outcome.refused:
@@ -82,15 +85,18 @@ def _one(passport: Passport, action: _Action, actor, reason: str) -> Passport:
 
 @transaction.atomic
 def passports_change_status(*, passports: Iterable[Passport] | Iterable, action: str,
-                            actor=None, reason: str = "",
-                            authority: dict | None = None) -> StatusOutcome:
+                            actor: Actor, reason: str = "") -> StatusOutcome:
     """Apply `action` ("revoke", "suspend" or "reinstate") to many passports in one
     transaction: rows locked in primary-key order (no deadlock between two bulk changes), one
-    UPDATE per batch, one event per changed passport, one status change per revocation."""
+    UPDATE per batch, one event per changed passport, one status change per revocation.
+
+    `actor` needs a `passports:revoke` mandate of every passport's organisation (or is the
+    operator): NotAuthorised otherwise, and nothing changes. The events name the mandate."""
     if action not in ACTIONS:
         raise ValueError(f"unknown status action {action!r}; one of {sorted(ACTIONS)}")
     action = ACTIONS[action]
     ids = sorted({getattr(p, "pk", p) for p in passports}, key=str)
+    authority = _authorised(actor, ids)
     outcome = StatusOutcome()
     now = timezone.now()
     reason = (reason or "").strip()[:2000]
@@ -114,13 +120,24 @@ def passports_change_status(*, passports: Iterable[Passport] | Iterable, action:
                 outcome.refused.append((passport, _refusal(passport, action)))
             else:
                 changed.append(passport)
-        _apply(changed, action, actor, reason, now, authority or {})
+        _apply(changed, action, authority, reason, now)
         outcome.changed += changed
     return outcome
 
 
-def _apply(passports: list[Passport], action: _Action, actor, reason: str, now,
-           authority: dict) -> None:
+def _authorised(actor: Actor, passport_ids: list) -> Authority | None:
+    """What entitles `actor` to change these passports (one record: a person or key acts for
+    one organisation, the operator for all); NotAuthorised for any other organisation's."""
+    organisation_ids = set(Passport.objects.filter(pk__in=passport_ids)
+                           .values_list("product__organisation", flat=True).distinct())
+    authorities = [authorise(actor, organisation=organisation,
+                             scope=Mandate.Scope.PASSPORTS_REVOKE)
+                   for organisation in Organisation.objects.filter(pk__in=organisation_ids)]
+    return authorities[0] if authorities else None
+
+
+def _apply(passports: list[Passport], action: _Action, authority: Authority | None,
+           reason: str, now) -> None:
     """`authority`: what entitled the actor (the mandate used), recorded on each event."""
     if not passports:
         return
@@ -132,12 +149,12 @@ def _apply(passports: list[Passport], action: _Action, actor, reason: str, now,
         from_state = passport.state
         passport.state, passport.state_reason, passport.updated_at = (action.target,
                                                                       state_reason, now)
-        details = dict(authority)
+        details = authority.record()
         if action is REVOKE and passport.status_list_id is not None:
             details |= {"status_list": str(passport.status_list_id),
                         "status_index": passport.status_index}
         events.append(PassportEvent(passport=passport, action=action.name, from_state=from_state,
-                                    to_state=action.target, actor=actor, reason=reason,
+                                    to_state=action.target, actor=authority.user, reason=reason,
                                     details=details))
     PassportEvent.objects.bulk_create(events)
     if action is REVOKE:

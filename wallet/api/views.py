@@ -45,6 +45,7 @@ SCOPES = (MESSAGES_READ, MESSAGES_SEND, INVOICES_READ, INVOICES_SEND, WALLET_REA
 # Statuses of the wallet's refusals (WalletError codes); any other code is a 400.
 STATUS_OF_CODE = {"revoked_is_final": 409, "already_decided": 409, "not_suspendable": 409,
                   "no_mandate": 403, "not_permitted": 403, "not_recipient": 403,
+                  "other_organisation": 403, "missing_scope": 403, "anchors_only": 403,
                   "receipt_of_receipt": 409, "no_signing_key": 409, "attachment_changed": 409,
                   "attachment_missing": 409, "not_an_invoice": 409}
 PROBLEM_DESCRIPTIONS = {
@@ -228,7 +229,7 @@ class MessageSendApi(WalletApiView):
                      "detail": "No such message."}])
         message = messaging.message_send(
             sender=client.organisation, recipient=recipient, subject=data["subject"],
-            body=data["body"], in_reply_to=in_reply_to, api_token=client.token,
+            body=data["body"], in_reply_to=in_reply_to, actor=client.as_actor(),
             attachments=[messaging.Attachment(a["filename"], a["media_type"], a["content"])
                          for a in data["attachments"]])
         return Response(io.MessageOutput(message, context={"request": request}).data,
@@ -281,7 +282,7 @@ class _ReceiptCreateApi(WalletApiView):
         message = message_of(client, message_id)
         existing = messaging.receipt_of(message)
         receipt = existing or messaging.message_read(
-            message=message, organisation=client.organisation, api_token=client.token)
+            message=message, organisation=client.organisation, actor=client.as_actor())
         return Response(io.MessageDetailOutput(receipt, context={"request": request}).data,
                         status=status.HTTP_200_OK if existing else status.HTTP_201_CREATED)
 
@@ -367,7 +368,7 @@ class InvoiceSendApi(WalletApiView):
         if invoice.seller_id != client.organisation.pk:
             raise exceptions.PermissionDenied("Only the seller sends an invoice.",
                                               code="not_seller")
-        invoice = messaging.invoice_send(invoice=invoice, api_token=client.token)
+        invoice = messaging.invoice_send(invoice=invoice, actor=client.as_actor())
         return Response(io.InvoiceOutput(invoice, context={"request": request}).data)
 
 

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from passports.services.bulk_import import ImportFailed, import_format, products_import
+from wallet.authority import operator
 from wallet.models import Organisation
 
 
@@ -26,8 +27,10 @@ class Command(BaseCommand):
         except OSError as unreadable:
             raise CommandError(f"Cannot read {file}: {unreadable.strerror}") from None
         try:
+            # A command is run by the operator of the service: events say so.
             products = products_import(organisation=organisation, data=data,
-                                       format=import_format(file.name), issue=issue)
+                                       format=import_format(file.name), issue=issue,
+                                       actor=operator())
         except ImportFailed as failed:
             for error in failed.errors:
                 where = f"row {error['row']}" + (f", {error['column']}" if error["column"] else "")
