@@ -16,6 +16,8 @@ import time
 
 from _setup import real_stack, start_workers, stop, wait_until
 
+from wallet.authority import operator
+
 
 def gtin(n: int) -> str:
     from passports.gs1 import check_digit
@@ -101,7 +103,8 @@ def main() -> None:
     worker = start_workers(env, concurrency=2)
     try:
         started = time.perf_counter()
-        products_import(organisation=organisation, data=data, format="csv", issue=True)
+        products_import(organisation=organisation, data=data, format="csv", issue=True,
+                        actor=operator())
         imported = time.perf_counter() - started
         issued = Passport.objects.filter(state=Passport.State.ISSUED)
         finished = wait_until(lambda: issued.count() >= args.count, timeout=600, interval=0.25)

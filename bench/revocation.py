@@ -32,6 +32,8 @@ import urllib.request
 from _http import load, serve
 from _setup import real_stack, start_workers, stop
 
+from wallet.authority import operator
+
 ENTRIES = 1_000_000
 REVOKE = 10_000
 
@@ -114,7 +116,8 @@ def revoke_all(passports: list, batch: int) -> float:
     started = time.perf_counter()
     for start in range(0, len(passports), batch):
         passports_change_status(passports=passports[start:start + batch], action="revoke",
-                                reason="recall (benchmark)")
+                                reason="recall (benchmark)",
+                                actor=operator())
     return time.perf_counter() - started
 
 

@@ -18,6 +18,7 @@ from tests.openid4vci.wallet import TestWallet
 from tests.openid4vp.wallet import Wallet
 from tests.passports.factories import organisation, staff_member, trust_anchor
 from wallet.api_tokens import api_token_create
+from wallet.authority import operator
 from wallet.identity import attestation_approve, attestation_request
 from wallet.identity_models import LegalDetails, Mandate
 from wallet.mandates import MANDATE_VCT, mandate_grant, mandate_revoke
@@ -42,7 +43,7 @@ def parties(db):
     jan = staff_member(acme, "jan", mandates=())
     mandate = mandate_grant(organisation=acme, scope=Mandate.Scope.PASSPORTS_ISSUE, user=jan)
     verifier = organisation("verifier", "Supplier Onboarding B.V.")
-    _, key = api_token_create(organisation=verifier, name="onboarding",
+    _, key = api_token_create(actor=operator(), organisation=verifier, name="onboarding",
                               scopes=[ApiToken.Scope.PRESENTATIONS_REQUEST])
     return {"acme": acme, "mandate": mandate, "verifier": api_client(key)}
 
@@ -69,7 +70,7 @@ def result(verifier, created: dict) -> dict:
 
 def test_an_eu_wallet_receives_a_mandate_presents_it_and_revocation_ends_it(client, parties):
     issuer_wallet = TestWallet(client=client)  # the same wallet, its issuance side
-    offered = offer_create(issuer=parties["acme"], configuration="mandate",
+    offered = offer_create(actor=operator(), issuer=parties["acme"], configuration="mandate",
                            mandate=parties["mandate"])
 
     sd_jwt = issuer_wallet.redeem_offer(offered.by_reference, offered.tx_code)
@@ -106,10 +107,11 @@ def test_a_partner_wallet_gets_restricted_passport_data_with_its_access_role(
     entitlement = Entitlement.objects.create(manufacturer=acme, partner=recycle,
                                              access_group="legitimate_interest")
     with django_capture_on_commit_callbacks(execute=True):
-        passport = passport_request(product=battery_product(acme))
+        passport = passport_request(actor=operator(), product=battery_product(acme))
     issuer_wallet = TestWallet(client=client)
     offered = offer_create(issuer=acme, configuration="access_role", entitlement=entitlement,
-                           role="authorised battery recycler")
+                           role="authorised battery recycler",
+                           actor=operator())
     role = issuer_wallet.redeem_offer(offered.by_reference, offered.tx_code)
     holder = Wallet(client, key=issuer_wallet.signer, credentials={"role": role})
 
@@ -131,7 +133,7 @@ def test_the_wallet_journey_refuses_each_wrong_step_naming_why(client, parties, 
     redemption and an expired pre-authorised code at issuance; a replayed presentation, a wrong
     nonce and a wrong audience at presentation. Each is refused and says why."""
     wallet = TestWallet(client=client)
-    offered = offer_create(issuer=parties["acme"], configuration="mandate",
+    offered = offer_create(actor=operator(), issuer=parties["acme"], configuration="mandate",
                            mandate=parties["mandate"])
     offer = wallet.resolve_offer(offered.by_reference)
     assert wallet.token(offer, offered.tx_code).status_code == 200
@@ -141,14 +143,14 @@ def test_the_wallet_journey_refuses_each_wrong_step_naming_why(client, parties, 
     assert "already redeemed" in second.json()["error_description"]
 
     settings.OPENID4VCI_PRE_AUTHORIZED_CODE_SECONDS = 0
-    stale = offer_create(issuer=parties["acme"], configuration="mandate",
+    stale = offer_create(actor=operator(), issuer=parties["acme"], configuration="mandate",
                          mandate=parties["mandate"])
     expired = wallet.token(stale.document, stale.tx_code)
     assert expired.status_code == 400 and expired.json()["error"] == "invalid_grant"
     assert expired.json()["error_description"] == "pre-authorized_code expired"
     settings.OPENID4VCI_PRE_AUTHORIZED_CODE_SECONDS = 600
 
-    fresh = offer_create(issuer=parties["acme"], configuration="mandate",
+    fresh = offer_create(actor=operator(), issuer=parties["acme"], configuration="mandate",
                          mandate=parties["mandate"])
     holder = Wallet(client, key=wallet.signer,
                     credentials={"mandate": wallet.redeem_offer(fresh.by_reference,

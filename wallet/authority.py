@@ -134,17 +134,22 @@ def authorise(actor: Actor, *, organisation: Organisation, scope: str) -> Author
                             code="other_organisation")
     token = actor.api_token
     if token is not None and (not token.is_active or scope not in token.scopes):
-        raise NotAuthorised(f"The API key lacks the scope {scope!r}.", code="missing_scope")
+        raise NotAuthorised(f"The API key lacks the scope {str(scope)!r}.",
+                            code="missing_scope")
     if scope not in MANDATE_SCOPES:
         return Authority(actor, organisation, scope)
     mandate = (active_mandate(user=actor.user, organisation=organisation, scope=scope)
                if actor.user is not None else None)
     if mandate is None:
-        who = (f"the person who made {actor}" if token is not None and actor.user is not None
-               else str(actor) if actor.user is not None else f"{actor} (made by nobody)")
-        raise NotAuthorised(f"This needs an active mandate of {organisation.legal_name} with the "
-                            f"scope {scope}; {who} holds none. Nothing was changed.",
-                            code="no_mandate")
+        needed = f"an active mandate with the scope {scope} from {organisation.legal_name}"
+        if token is None:
+            text = f"You need {needed} to do this; nothing was changed."
+        elif actor.user is None:
+            text = (f"The API key was made by nobody who holds {needed}; nothing was changed.")
+        else:
+            text = (f"The API key acts for {actor.user}, who needs {needed}; nothing was "
+                    f"changed.")
+        raise NotAuthorised(text, code="no_mandate")
     return Authority(actor, organisation, scope, mandate)
 
 
@@ -152,18 +157,18 @@ def scope_refusal(*, maker: Actor, organisation: Organisation, scope: str) -> st
     """Why a key of `organisation` made by `maker` may not carry `scope`, or None: a key can do
     no more than its maker, and a scope that acts in a person's name needs a person."""
     if scope in ANCHOR_SCOPES and not organisation.is_trust_anchor:
-        return f"{scope}: only trust anchors review attestations"
+        return f"only trust anchors review attestations ({scope})"
     if scope not in PERSONAL_SCOPES:
         return None
     if maker.operator or maker.user is None:
-        return (f"{scope}: acts in a person's name; make the key for a member who holds the "
-                f"mandate (manage.py api_token --for-user)")
+        return (f"{scope} acts in a person's name: make the key for a member who may use it "
+                f"(manage.py api_token --for-user)")
     if scope == ApiToken.Scope.MANDATES_MANAGE:
         is_admin = Member.objects.filter(user=maker.user, organisation=organisation,
                                          role=Member.Role.ADMIN).exists()
-        return None if is_admin else f"{scope}: only an organisation administrator gives it"
+        return None if is_admin else f"only an organisation administrator gives {scope}"
     try:
         authorise(maker, organisation=organisation, scope=scope)
     except NotAuthorised:
-        return f"{scope}: you hold no active mandate of {organisation.legal_name} with it"
+        return f"you hold no active mandate for {scope} of {organisation.legal_name}"
     return None

@@ -15,11 +15,11 @@ from passports.models import Entitlement, Passport, Product
 from passports.services.issuance import passport_request
 from tests.conftest import generous_rate_limits
 from tests.passports import sample_value
-from tests.passports.factories import organisation
-from wallet.api_tokens import api_token_create
-from wallet.models import ApiToken, Organisation
+from tests.passports.factories import api_key, organisation
+from wallet.authority import operator
+from wallet.models import Organisation
 
-ALL_SCOPES = ApiToken.Scope.values
+ALL_SCOPES = None  # every scope the organisation may have (see factories.api_key)
 
 
 @dataclass
@@ -37,7 +37,7 @@ def api_client(key: str | None = None) -> APIClient:
 
 
 def party(org: Organisation, scopes=ALL_SCOPES) -> Party:
-    _token, key = api_token_create(organisation=org, name="test", scopes=scopes)
+    _token, key = api_key(org, scopes)
     return Party(org, key, api_client(key))
 
 
@@ -52,7 +52,7 @@ def battery_product(org: Organisation, serial: str = "SN-0001") -> Product:
 
 def issue(product: Product, django_capture_on_commit_callbacks) -> Passport:
     with django_capture_on_commit_callbacks(execute=True):
-        passport = passport_request(product=product)
+        passport = passport_request(actor=operator(), product=product)
     passport.refresh_from_db()
     assert passport.state == Passport.State.ISSUED, passport.state_reason
     return passport

@@ -15,12 +15,13 @@ from passports.models import Entitlement
 from tests.api.conftest import api_client
 from tests.passports.factories import staff_member
 from wallet.api_tokens import api_token_create
+from wallet.authority import actor_of, operator
 from wallet.mandates import mandate_grant, mandate_revoke
 from wallet.models import ApiToken
 
 
 def test_only_the_hash_of_a_key_is_stored(acme):
-    token, key = api_token_create(organisation=acme.organisation, name="ERP",
+    token, key = api_token_create(actor=operator(), organisation=acme.organisation, name="ERP",
                                   scopes=["passports:read"])
 
     stored = ApiToken.objects.filter(pk=token.pk).values().get()
@@ -32,7 +33,8 @@ def test_only_the_hash_of_a_key_is_stored(acme):
 
 def test_unknown_scopes_are_refused(acme):
     with pytest.raises(ValidationError):
-        api_token_create(organisation=acme.organisation, name="x", scopes=["passports:all"])
+        api_token_create(actor=operator(), organisation=acme.organisation, name="x",
+                         scopes=["passports:all"])
 
 
 def test_the_command_prints_the_key_once_with_the_chosen_scopes(acme, passport):
@@ -103,8 +105,8 @@ def test_a_key_cannot_do_more_than_the_staff_member_who_makes_it(client, acme, a
 
     mandate_revoke(mandate=mandate)
     with pytest.raises(ValidationError, match="invoices:send"):
-        api_token_create(organisation=acme.organisation, name="Again",
-                         scopes=["passports:read", "invoices:send"], created_by=acme_staff)
+        api_token_create(actor=actor_of(acme_staff), organisation=acme.organisation,
+                         name="Again", scopes=["passports:read", "invoices:send"])
     assert not ApiToken.objects.filter(name="Again").exists()
 
 

@@ -11,6 +11,7 @@ from credentials.status_registry import token_status_set
 from passports.models import Passport
 from passports.services.status import passport_revoke, passport_suspend
 from tests.api.formats import CASES, FORMATS, GARBAGE, world_for
+from wallet.authority import operator
 
 # DESIGN §6: a credential whose context the service does not know is refused, whatever secures
 # it (the verifier checks every context, also for JOSE formats and contexts appended after an
@@ -58,11 +59,11 @@ def prepare(fmt, case, passport: Passport):
         return GARBAGE[fmt.name]
     secured = fmt.make(world, case)
     if case == "revoked":
-        passport_revoke(passport=passport, reason="counterfeit cells")
+        passport_revoke(actor=operator(), passport=passport, reason="counterfeit cells")
         if world.token_entry:
             token_status_set(world.token_entry, TokenStatus.INVALID)
     elif case == "suspended":
-        passport_suspend(passport=passport, reason="under investigation")
+        passport_suspend(actor=operator(), passport=passport, reason="under investigation")
         if world.token_entry:
             token_status_set(world.token_entry, TokenStatus.SUSPENDED)
     return secured

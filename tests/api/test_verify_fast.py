@@ -10,6 +10,7 @@ import pytest
 
 from passports.api import views
 from passports.services.status import passport_revoke, passport_suspend
+from wallet.authority import operator
 
 URL = "/api/v1/verify/"
 FULL_PATH = "application/json, */*"  # an Accept header the fast path leaves to negotiation
@@ -63,9 +64,9 @@ def test_a_revocation_shows_at_once(anonymous, passport, full_path_refused):
         return post_json(anonymous, {"credential": passport.jwt}).json()["passport"]["state"]
 
     assert state() == "issued"
-    passport_suspend(passport=passport, reason="check")
+    passport_suspend(actor=operator(), passport=passport, reason="check")
     assert state() == "suspended"
-    passport_revoke(passport=passport, reason="counterfeit")
+    passport_revoke(actor=operator(), passport=passport, reason="counterfeit")
     verdict = post_json(anonymous, {"credential": passport.jwt}).json()
 
     assert verdict["passport"]["state"] == "revoked"

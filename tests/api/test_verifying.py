@@ -8,6 +8,7 @@ from passports.api import verifying
 from passports.api.verifying import CachedOwnKeys
 from passports.services.status import passport_revoke, passport_suspend
 from tests.api.formats import vp_jwt, world_for
+from wallet.authority import operator
 
 OWN = "did:web:localhost%3A8000:orgs:acme#key-1"
 
@@ -65,9 +66,9 @@ def test_a_verdict_is_reused_while_its_passport_keeps_its_state(anonymous, passp
     assert verdict()["verified"] is True
     assert verdict()["verified"] is True
     assert len(made) == 1  # the second came from the cache
-    passport_suspend(passport=passport, reason="check")
+    passport_suspend(actor=operator(), passport=passport, reason="check")
     assert verdict()["passport"]["state"] == "suspended"  # at once, not after the cache expires
-    passport_revoke(passport=passport, reason="counterfeit")
+    passport_revoke(actor=operator(), passport=passport, reason="counterfeit")
     assert verdict()["passport"]["state"] == "revoked"
     assert len(made) == 3
 
@@ -89,6 +90,6 @@ def test_a_presentation_verdict_follows_the_passports_inside(anonymous, passport
             "domain": "verifier.example"}
     assert anonymous.post("/api/v1/verify/", body, format="json").json()["verified"] is True
 
-    passport_revoke(passport=passport, reason="counterfeit")
+    passport_revoke(actor=operator(), passport=passport, reason="counterfeit")
 
     assert anonymous.post("/api/v1/verify/", body, format="json").json()["verified"] is False

@@ -14,6 +14,7 @@ from tests.conftest import generous_rate_limits
 from tests.openid4vci.wallet import TestWallet
 from tests.passports.factories import acme_with_legal_details, organisation, trust_anchor
 from tests.public.conftest import issue
+from wallet.authority import operator
 from wallet.identity import attestation_approve, attestation_request
 from wallet.identity_models import LegalDetails, Mandate
 from wallet.mandates import mandate_grant
@@ -91,7 +92,7 @@ def wallet() -> TestWallet:
 @pytest.fixture
 def session(acme, mandate):
     """A wallet holding an access token for a mandate offer."""
-    created = offer_create(issuer=acme, configuration="mandate", mandate=mandate)
+    created = offer_create(actor=operator(), issuer=acme, configuration="mandate", mandate=mandate)
     wallet = TestWallet()
     return wallet, {**wallet.start(created.by_reference, created.tx_code),
                     "offer_id": created.offer.pk}

@@ -7,15 +7,14 @@ from rest_framework.test import APIClient
 
 from openid4vci.models import CredentialOffer
 from tests.openid4vci.wallet import TestWallet
-from tests.passports.factories import organisation
-from wallet.api_tokens import api_token_create
+from tests.passports.factories import api_key, organisation
 from wallet.models import ApiToken
 
 OFFERS = "/api/v1/openid4vci/offers"
 
 
 def api(org, scopes=(ApiToken.Scope.OFFERS_CREATE,)) -> APIClient:
-    _, key = api_token_create(organisation=org, name="test", scopes=list(scopes))
+    _, key = api_key(org, scopes)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
@@ -30,7 +29,9 @@ def problem(response, status: int, code: str) -> dict:
 
 
 def test_an_api_key_makes_an_offer_and_follows_it_to_issued(acme, passport):
-    client = api(acme)
+    # A passport offer hands out a newly signed copy: the key needs passports:issue too, and
+    # its maker the mandate (issue #15).
+    client = api(acme, (ApiToken.Scope.OFFERS_CREATE, ApiToken.Scope.PASSPORTS_ISSUE))
 
     response = client.post(OFFERS, {"credential_configuration_id": "product_passport",
                                     "passport": str(passport.pk)}, format="json")

@@ -17,6 +17,7 @@ from openid4vci.services.offers import offer_create
 from tests.openid4vci import schemas
 from tests.openid4vci.test_token import oauth_error
 from tests.openid4vci.wallet import TestWallet, local_path
+from wallet.authority import operator
 from wallet.mandates import mandate_revoke, mandate_suspend
 
 AUD = "http://localhost:8000/orgs/acme"
@@ -65,7 +66,7 @@ def test_a_nonce_is_used_once(session, acme, mandate):
     wallet, _ = session
     nonce = fresh_nonce(session)
     assert send(session, proof=wallet.proof(aud=AUD, nonce=nonce)).status_code == 200
-    created = offer_create(issuer=acme, configuration="mandate", mandate=mandate)
+    created = offer_create(actor=operator(), issuer=acme, configuration="mandate", mandate=mandate)
     second = (wallet, wallet.start(created.by_reference, created.tx_code))
 
     response = send(second, proof=wallet.proof(aud=AUD, nonce=nonce))
@@ -200,7 +201,7 @@ def test_a_kid_and_a_jwk_together_are_refused(session):
 
 def test_an_expired_access_token_is_refused_with_a_bearer_challenge(acme, mandate, settings):
     settings.OPENID4VCI_ACCESS_TOKEN_SECONDS = 0
-    created = offer_create(issuer=acme, configuration="mandate", mandate=mandate)
+    created = offer_create(actor=operator(), issuer=acme, configuration="mandate", mandate=mandate)
     wallet = TestWallet()
     state = wallet.start(created.by_reference, created.tx_code)
 

@@ -13,13 +13,14 @@ from tests.openid4vci import schemas
 from tests.openid4vci.test_token import oauth_error
 from tests.openid4vci.test_wallet_flow import verify_independently
 from tests.openid4vci.wallet import TestWallet
+from wallet.authority import operator
 from wallet.identity import attestation_approve, attestation_reject
 from wallet.identity_models import AttestationRequest
 from wallet.verification import verify
 
 
 def deferred_session(register, review):
-    created = offer_create(issuer=register, configuration="business_identity",
+    created = offer_create(actor=operator(), issuer=register, configuration="business_identity",
                            attestation=review)
     wallet = TestWallet()
     session = wallet.start(created.by_reference, created.tx_code)
@@ -128,7 +129,7 @@ def test_the_access_token_outlives_its_expiry_for_the_deferred_transaction_only(
 
 def test_an_offer_made_after_approval_is_issued_at_once(register, open_review, wallet):
     attestation_approve(request=open_review)
-    created = offer_create(issuer=register, configuration="business_identity",
+    created = offer_create(actor=operator(), issuer=register, configuration="business_identity",
                            attestation=AttestationRequest.objects.get(pk=open_review.pk))
 
     sd_jwt = wallet.redeem_offer(created.by_reference, created.tx_code)

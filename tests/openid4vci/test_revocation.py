@@ -11,6 +11,7 @@ from passports.services.status import passport_reinstate, passport_revoke, passp
 from tests.api.conftest import battery_product
 from tests.openid4vci.wallet import TestWallet
 from tests.public.conftest import issue
+from wallet.authority import operator
 from wallet.credential_status import wallet_credential_revoke
 from wallet.identity_models import WalletCredential
 from wallet.mandates import mandate_reinstate, mandate_revoke, mandate_suspend
@@ -18,7 +19,7 @@ from wallet.verification import verify
 
 
 def issue_copy(issuer, configuration, **source) -> str:
-    created = offer_create(issuer=issuer, configuration=configuration, **source)
+    created = offer_create(actor=operator(), issuer=issuer, configuration=configuration, **source)
     return TestWallet().redeem_offer(created.by_reference, created.tx_code)
 
 
@@ -52,11 +53,11 @@ def test_a_revoked_passport_makes_its_wallet_copy_verify_as_revoked(acme, passpo
     assert status_entry(copy) != status_entry(other)  # each copy has an entry of its own
     assert status_of(copy) == "valid"
 
-    passport_suspend(passport=passport, reason="under investigation")
+    passport_suspend(actor=operator(), passport=passport, reason="under investigation")
     assert status_of(copy) == status_of(other) == "suspended"
-    passport_reinstate(passport=passport)
+    passport_reinstate(actor=operator(), passport=passport)
     assert status_of(copy) == "valid"
-    passport_revoke(passport=passport, reason="recall")
+    passport_revoke(actor=operator(), passport=passport, reason="recall")
 
     assert status_of(copy) == status_of(other) == "revoked"
 
@@ -66,7 +67,7 @@ def test_only_the_copies_of_the_revoked_passport_change(acme, passport):
     unrelated = issue_copy(acme, "product_passport",
                            passport=issue(battery_product(acme, "SN-0002")))
 
-    passport_revoke(passport=passport, reason="recall")
+    passport_revoke(actor=operator(), passport=passport, reason="recall")
 
     assert status_of(copy) == "revoked"
     assert status_of(unrelated) == "valid"
@@ -105,13 +106,14 @@ def test_a_source_without_a_status_entry_gives_its_copy_one_that_follows_it(acme
 
 @pytest.mark.parametrize("change", ["revoke", "suspend", "supersede"])
 def test_a_passport_no_longer_issued_cannot_be_copied(client, acme, passport, change):
-    created = offer_create(issuer=acme, configuration="product_passport", passport=passport)
+    created = offer_create(issuer=acme, configuration="product_passport", passport=passport,
+                           actor=operator())
     wallet = TestWallet()
     session = wallet.start(created.by_reference, created.tx_code)
     if change == "revoke":
-        passport_revoke(passport=passport, reason="recall")
+        passport_revoke(actor=operator(), passport=passport, reason="recall")
     elif change == "suspend":
-        passport_suspend(passport=passport, reason="check")
+        passport_suspend(actor=operator(), passport=passport, reason="check")
     else:
         type(passport).objects.filter(pk=passport.pk).update(state="superseded",
                                                              updated_at=timezone.now())

@@ -22,6 +22,7 @@ from tests.openid4vci import schemas
 from tests.openid4vci.test_token import oauth_error
 from tests.openid4vci.wallet import FORM, TestWallet, local_path
 from tests.published import PublishedExamples
+from wallet.authority import operator
 from wallet.identity import attestation_approve
 
 EXAMPLES = PublishedExamples("openid4vci")
@@ -177,7 +178,8 @@ def _collect(client, acme, register, mandate, open_review, on_commit) -> dict[st
 
     # An offer by value and by reference, redeemed with and without authorization_details.
     wallet, created = TestWallet(), offer_create(issuer=acme, configuration="mandate",
-                                                 mandate=mandate)
+                                                 mandate=mandate,
+                                                 actor=operator())
     sent["credential_offer"] = [wallet.resolve_offer(created.by_value),
                                 wallet.resolve_offer(created.by_reference)]
     session = wallet.start(created.by_reference, created.tx_code)
@@ -186,13 +188,13 @@ def _collect(client, acme, register, mandate, open_review, on_commit) -> dict[st
     issued = keep("credential_response", wallet.request_credential(
         session["metadata"], session["access_token"], wallet.credential_request_body(session)))
     sent["sd_jwt_vc_payload"] = [sd_jwt_payload(issued)]
-    other = offer_create(issuer=acme, configuration="mandate", mandate=mandate)
+    other = offer_create(actor=operator(), issuer=acme, configuration="mandate", mandate=mandate)
     offer = wallet.resolve_offer(other.by_value)
     keep("token_response", wallet.token(offer, other.tx_code, authorization_details=json.dumps(
         [{"type": "openid_credential", "credential_configuration_id": "mandate"}])))
 
     # Deferred issuance: 202 at the credential endpoint and the deferred one, then 200.
-    deferred = offer_create(issuer=register, configuration="business_identity",
+    deferred = offer_create(actor=operator(), issuer=register, configuration="business_identity",
                             attestation=open_review)
     later = TestWallet()
     review = later.start(deferred.by_reference, deferred.tx_code)
@@ -210,7 +212,7 @@ def _collect(client, acme, register, mandate, open_review, on_commit) -> dict[st
     keep("error_response", wallet.token(offer, other.tx_code), 400)
     keep("error_response", later.deferred_credential(review["metadata"],
                                                       review["access_token"], "8xLOxBtZp8"), 400)
-    fresh = offer_create(issuer=acme, configuration="mandate", mandate=mandate)
+    fresh = offer_create(actor=operator(), issuer=acme, configuration="mandate", mandate=mandate)
     unknown = TestWallet().start(fresh.by_value, fresh.tx_code)
     keep("error_response", wallet.request_credential(
         unknown["metadata"], unknown["access_token"], published("credential_request_mdl_jwt.json")),
@@ -235,7 +237,7 @@ def test_every_message_the_issuer_sends_conforms(client, acme, register, mandate
 
 
 def test_offer_links_use_the_published_scheme_and_parameters(acme, mandate):
-    created = offer_create(issuer=acme, configuration="mandate", mandate=mandate)
+    created = offer_create(actor=operator(), issuer=acme, configuration="mandate", mandate=mandate)
 
     for ours, theirs in ((created.by_value, "credential_offer_by_value_native.txt"),
                          (created.by_reference, "credential_offer_uri.txt")):
@@ -248,7 +250,7 @@ def test_offer_links_use_the_published_scheme_and_parameters(acme, mandate):
 
 @pytest.fixture
 def offered(acme, mandate):
-    return offer_create(issuer=acme, configuration="mandate", mandate=mandate)
+    return offer_create(actor=operator(), issuer=acme, configuration="mandate", mandate=mandate)
 
 
 def post_token(client, fields: dict):
@@ -291,7 +293,7 @@ def token(client, offered):
 @pytest.fixture
 def identified(client, acme, mandate):
     """A wallet whose token response named credential_identifiers (§6.2)."""
-    created = offer_create(issuer=acme, configuration="mandate", mandate=mandate)
+    created = offer_create(actor=operator(), issuer=acme, configuration="mandate", mandate=mandate)
     wallet = TestWallet(client=client)
     offer = wallet.resolve_offer(created.by_value)
     response = wallet.token(offer, created.tx_code, authorization_details=json.dumps(
@@ -394,7 +396,7 @@ def test_our_key_proofs_have_the_published_header_and_claims(token):
 
 def test_the_published_deferred_request_gets_the_transaction_with_our_id_and_is_refused_as_is(
         register, open_review):
-    created = offer_create(issuer=register, configuration="business_identity",
+    created = offer_create(actor=operator(), issuer=register, configuration="business_identity",
                            attestation=open_review)
     wallet = TestWallet()
     session = wallet.start(created.by_reference, created.tx_code)

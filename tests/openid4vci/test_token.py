@@ -11,13 +11,14 @@ from openid4vci.models import CredentialOffer, OfferEvent
 from openid4vci.services.offers import current_state, offer_create
 from tests.openid4vci import schemas
 from tests.openid4vci.wallet import FORM, PRE_AUTHORIZED_GRANT, TestWallet, local_path
+from wallet.authority import operator
 
 TOKEN = "/orgs/acme/openid4vci/token"
 
 
 @pytest.fixture
 def created(acme, mandate):
-    return offer_create(issuer=acme, configuration="mandate", mandate=mandate)
+    return offer_create(actor=operator(), issuer=acme, configuration="mandate", mandate=mandate)
 
 
 def oauth_error(response, status: int, error: str) -> str:
@@ -117,7 +118,7 @@ def test_a_missing_tx_code_is_an_invalid_request_and_costs_no_attempt(created):
 
 def test_an_expired_pre_authorized_code_is_refused(acme, mandate, settings):
     settings.OPENID4VCI_PRE_AUTHORIZED_CODE_SECONDS = 0
-    created = offer_create(issuer=acme, configuration="mandate", mandate=mandate)
+    created = offer_create(actor=operator(), issuer=acme, configuration="mandate", mandate=mandate)
     wallet = TestWallet()
 
     detail = oauth_error(wallet.token(created.document, created.tx_code), 400, "invalid_grant")

@@ -12,6 +12,7 @@ from openid4vci.configurations import CONFIGURATIONS, PRODUCT_PASSPORT_VCT
 from openid4vci.models import CredentialOffer
 from openid4vci.services.offers import offer_create
 from tests.openid4vci.wallet import TestWallet, local_path
+from wallet.authority import operator
 from wallet.identity import BUSINESS_IDENTITY_VCT
 from wallet.mandates import MANDATE_VCT
 from wallet.presentations import ACCESS_ROLE_VCT
@@ -63,7 +64,7 @@ def _decode(jwt: str) -> tuple[dict, dict]:
 
 
 def _offer(issuer, configuration, **source):
-    return offer_create(issuer=issuer, configuration=configuration, **source)
+    return offer_create(actor=operator(), issuer=issuer, configuration=configuration, **source)
 
 
 @pytest.mark.parametrize("key_type", ["P-256", "Ed25519"])

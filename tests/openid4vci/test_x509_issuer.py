@@ -23,6 +23,7 @@ from openid4vci.services import x509_issuer
 from openid4vci.services.offers import offer_create
 from tests import test_eu_wallet_end_to_end as eu_wallet_journey
 from tests.openid4vci.wallet import TestWallet
+from wallet.authority import operator
 from wallet.mandates import mandate_revoke
 from wallet.verification import verify
 
@@ -43,7 +44,7 @@ def x509_mode(settings, base_url):
 
 
 def redeem(issuer, configuration, wallet=None, **source) -> str:
-    created = offer_create(issuer=issuer, configuration=configuration, **source)
+    created = offer_create(actor=operator(), issuer=issuer, configuration=configuration, **source)
     return (wallet or TestWallet()).redeem_offer(created.by_reference, created.tx_code)
 
 

@@ -17,6 +17,7 @@ from tests.conftest import generous_rate_limits
 from tests.openid4vp.wallet import Wallet
 from tests.passports.factories import organisation, trust_anchor
 from wallet.api_tokens import api_token_create
+from wallet.authority import operator
 from wallet.identity import attestation_approve, attestation_request
 from wallet.identity_models import LegalDetails
 from wallet.models import ApiToken, Organisation
@@ -83,7 +84,7 @@ def world(db, client) -> World:
     acme = attested(organisation("acme", "Acme Batteries B.V."), register, "12345678")
     other = organisation("other", "Other Unattested B.V.")
     verifier = organisation("verifier", "Verifying Customer B.V.")
-    _, key = api_token_create(organisation=verifier, name="openid4vp",
+    _, key = api_token_create(actor=operator(), organisation=verifier, name="openid4vp",
                               scopes=[ApiToken.Scope.PRESENTATIONS_REQUEST])
     wallet = Wallet(client)
     issued = issue_identity(acme, wallet)

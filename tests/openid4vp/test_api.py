@@ -8,6 +8,7 @@ from tests.api.conftest import api_client
 from tests.openid4vp.conftest import create_request, simple_query
 from tests.openid4vp.test_dcql import CLAIMS_ALTERNATIVES, CREDENTIALS_ALTERNATIVES, SIMPLE_MDOC
 from wallet.api_tokens import api_token_create
+from wallet.authority import operator
 from wallet.models import ApiToken
 
 URL = "/api/v1/openid4vp/requests"
@@ -18,7 +19,7 @@ def body(**fields) -> dict:
 
 
 def test_asking_needs_an_api_key_with_the_scope(world):
-    _, reader = api_token_create(organisation=world.verifier, name="reader",
+    _, reader = api_token_create(actor=operator(), organisation=world.verifier, name="reader",
                                  scopes=[ApiToken.Scope.WALLET_READ])
 
     anonymous = api_client().post(URL, body(), format="json")
@@ -32,7 +33,7 @@ def test_asking_needs_an_api_key_with_the_scope(world):
 
 def test_only_the_organisation_that_asked_sees_the_request(world):
     created = create_request(world)
-    _, other_key = api_token_create(organisation=world.other, name="x",
+    _, other_key = api_token_create(actor=operator(), organisation=world.other, name="x",
                                     scopes=[ApiToken.Scope.PRESENTATIONS_REQUEST])
     other = api_client(other_key)
 

@@ -17,6 +17,7 @@ from tests.openid4vp.conftest import attested
 from tests.openid4vp.wallet import Wallet
 from tests.passports.factories import organisation, trust_anchor
 from wallet.api_tokens import api_token_create
+from wallet.authority import operator
 from wallet.models import ApiToken, Organisation
 from wallet.presentations import ACCESS_ROLE_VCT
 
@@ -42,7 +43,7 @@ def access(db, client, django_capture_on_commit_callbacks) -> Access:
     with django_capture_on_commit_callbacks(execute=True):
         from passports.services.issuance import passport_request
 
-        passport = passport_request(product=battery_product(acme))
+        passport = passport_request(actor=operator(), product=battery_product(acme))
     passport.refresh_from_db()
     assert passport.state == Passport.State.ISSUED
     return Access(register, acme, recycle, other, passport, Wallet(client))
@@ -112,7 +113,7 @@ def test_the_request_asks_for_the_access_role_on_behalf_of_the_manufacturer(acce
 def test_the_manufacturer_sees_the_verdict_through_its_api(access, client):
     asked = ask(client, access.passport)
     present_role(access, asked, role_credential(access.acme, access.recycle, access.wallet))
-    _, key = api_token_create(organisation=access.acme, name="x",
+    _, key = api_token_create(actor=operator(), organisation=access.acme, name="x",
                               scopes=[ApiToken.Scope.PRESENTATIONS_REQUEST])
 
     result = api_client(key).get(f"/api/v1/openid4vp/requests/{asked['request_id']}").json()

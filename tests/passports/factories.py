@@ -64,3 +64,32 @@ def staff_member(org: Organisation, username: str, *, apps=("passports", "wallet
     for scope in mandates:
         mandate_grant(organisation=org, scope=scope, user=user)
     return user
+
+
+def key_holder(org: Organisation, scopes=Mandate.Scope.values):
+    """A member of `org` who may make a key with `scopes` (a key can do no more than its
+    maker): an organisation administrator holding the mandates of those scopes."""
+    username = f"{org.slug}-key-holder"
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        user = staff_member(org, username, mandates=())
+        Member.objects.filter(user=user).update(role=Member.Role.ADMIN)
+    held = set(Mandate.objects.filter(grantee_user=user, organisation=org,
+                                      state=Mandate.State.ACTIVE).values_list("scope", flat=True))
+    for scope in sorted(set(scopes) & set(Mandate.Scope.values) - held):
+        mandate_grant(organisation=org, scope=scope, user=user)
+    return user
+
+
+def api_key(org: Organisation, scopes=None, *, name: str = "test"):
+    """(token, key): an API key of `org` made by its key holder, with `scopes` (default: every
+    scope the organisation may have; anchor scopes only for trust anchors)."""
+    from wallet.api_tokens import api_token_create
+    from wallet.authority import ANCHOR_SCOPES, actor_of
+    from wallet.models import ApiToken
+
+    if scopes is None:
+        scopes = [scope for scope in ApiToken.Scope.values
+                  if org.is_trust_anchor or scope not in ANCHOR_SCOPES]
+    return api_token_create(actor=actor_of(key_holder(org, scopes)), organisation=org,
+                            name=name, scopes=list(scopes))

@@ -11,6 +11,7 @@ from passports.models import Passport, PassportEvent, Product, RestrictedCredent
 from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
 from tests.passports.factories import GTINS, battery_attributes, organisation, staff_member
+from wallet.authority import operator
 from wallet.models import Member, Organisation
 
 # Every model in the admin that belongs to one organisation, with the lookup to it.
@@ -38,7 +39,7 @@ def _issued_battery(org, gtin, serial):
     product = product_create(organisation=org, gtin=gtin, serial=serial, name=f"Pack {serial}",
                              category="battery",
                              attributes=battery_attributes(batteryStatus="original"))
-    passport = passport_request(product=product)
+    passport = passport_request(actor=operator(), product=product)
     passports_sign([passport.pk])
     passport.refresh_from_db()
     assert passport.state == Passport.State.ISSUED
@@ -162,7 +163,8 @@ def test_the_restricted_credential_list_never_shows_the_jwt(client, world):
 
 
 def test_the_passport_list_shows_issuance_progress_of_the_organisation(client, world):
-    passport_request(product=world["acme"]["product"])  # a second version, still pending
+    passport_request(product=world["acme"]["product"],
+                     actor=operator())  # a second version, still pending
     client.force_login(world["acme"]["staff"])
 
     response = client.get(_url("passport", "changelist"))
@@ -195,7 +197,8 @@ def test_issue_passport_action_issues_only_own_products(client, world,
 
 def test_issue_passport_skips_products_whose_passport_is_pending(client, world):
     acme = world["acme"]
-    passport_request(product=acme["product"])  # on_commit never runs here: stays pending
+    passport_request(product=acme["product"],
+                     actor=operator())  # on_commit never runs here: stays pending
     client.force_login(acme["staff"])
 
     response = client.post(_url("product", "changelist"), {

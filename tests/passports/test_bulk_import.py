@@ -16,6 +16,7 @@ from passports.models import Passport, Product
 from passports.services.bulk_import import ImportFailed, products_import
 from passports.services.products import product_create
 from tests.passports.factories import GTINS, battery_attributes, organisation
+from wallet.authority import operator
 
 BATTERY = battery_attributes()
 COLUMNS = ["gtin", "lot", "serial", "name", "category", "country_of_production",
@@ -46,7 +47,7 @@ def test_a_good_csv_imports_every_row_with_typed_attributes(acme):
     rows = [battery_row(f"SN-{n}") for n in range(1, 4)]
     rows[0]["ratedCapacity"] = "50"
 
-    products = products_import(organisation=acme, data=to_csv(rows), format="csv")
+    products = products_import(actor=operator(), organisation=acme, data=to_csv(rows), format="csv")
 
     assert len(products) == 3
     stored = Product.objects.get(serial="SN-1")
@@ -60,7 +61,7 @@ def test_semicolon_separated_csv_with_a_bom_and_trailing_empty_rows(acme):
     data = b"\xef\xbb\xbf" + to_csv([battery_row("SN-1"), battery_row("SN-2")], ";")
     data += b";" * (len(battery_row("x")) - 1) + b"\r\n"
 
-    assert len(products_import(organisation=acme, data=data, format="csv")) == 2
+    assert len(products_import(actor=operator(), organisation=acme, data=data, format="csv")) == 2
 
 
 def test_one_bad_cell_in_row_3_imports_nothing_and_names_row_and_column(acme):
@@ -68,7 +69,7 @@ def test_one_bad_cell_in_row_3_imports_nothing_and_names_row_and_column(acme):
     rows[2]["ratedCapacity"] = "lots"
 
     with pytest.raises(ImportFailed) as failed:
-        products_import(organisation=acme, data=to_csv(rows), format="csv")
+        products_import(actor=operator(), organisation=acme, data=to_csv(rows), format="csv")
 
     assert len(failed.value.errors) == 1
     error = failed.value.errors[0]
@@ -82,7 +83,7 @@ def test_errors_of_several_rows_are_all_reported(acme):
             battery_row("SN 3", batteryMass="")]
 
     with pytest.raises(ImportFailed) as failed:
-        products_import(organisation=acme, data=to_csv(rows), format="csv")
+        products_import(actor=operator(), organisation=acme, data=to_csv(rows), format="csv")
 
     assert sorted((e["row"], e["column"]) for e in failed.value.errors) == [
         (1, "gtin"), (3, "batteryMass"), (3, "serial")]
@@ -93,7 +94,7 @@ def test_a_gs1_key_twice_in_the_file_is_refused(acme):
     rows = [battery_row("SN-1"), battery_row("SN-2"), battery_row("SN-1", gtin=GTINS[0][1:])]
 
     with pytest.raises(ImportFailed) as failed:
-        products_import(organisation=acme, data=to_csv(rows), format="csv")
+        products_import(actor=operator(), organisation=acme, data=to_csv(rows), format="csv")
 
     assert failed.value.errors == [
         {"row": 3, "column": "gtin", "error": "The same GTIN, lot and serial as row 1."}]
@@ -106,7 +107,7 @@ def test_a_gs1_key_already_stored_is_refused(acme):
     rows = [battery_row("SN-1"), battery_row("SN-2"), battery_row("SN-3")]
 
     with pytest.raises(ImportFailed) as failed:
-        products_import(organisation=acme, data=to_csv(rows), format="csv")
+        products_import(actor=operator(), organisation=acme, data=to_csv(rows), format="csv")
 
     assert [(e["row"], e["column"]) for e in failed.value.errors] == [(2, "gtin")]
     assert "already exists" in failed.value.errors[0]["error"]
@@ -118,7 +119,7 @@ def test_a_json_list_imports_with_typed_values(acme):
             {"gtin": GTINS[1], "name": "T-shirt", "category": "textile",
              "fibreComposition": "100% cotton", "recycledContentShare": 20.5}]
 
-    products = products_import(organisation=acme, data=json.dumps(rows).encode(),
+    products = products_import(actor=operator(), organisation=acme, data=json.dumps(rows).encode(),
                                format="json")
 
     assert [p.category for p in products] == ["battery", "textile"]
@@ -131,7 +132,7 @@ def test_a_bad_json_value_names_its_row_and_column(acme):
             {**battery_row("SN-3"), "colour": "red"}]
 
     with pytest.raises(ImportFailed) as failed:
-        products_import(organisation=acme, data=json.dumps(rows), format="json")
+        products_import(actor=operator(), organisation=acme, data=json.dumps(rows), format="json")
 
     assert [(e["row"], e["column"]) for e in failed.value.errors] == [
         (2, "name"), (3, "colour")]
@@ -146,7 +147,7 @@ def test_a_bad_json_value_names_its_row_and_column(acme):
 ])
 def test_a_malformed_file_is_refused_as_a_whole(acme, data, format, message):
     with pytest.raises(ImportFailed) as failed:
-        products_import(organisation=acme, data=data, format=format)
+        products_import(actor=operator(), organisation=acme, data=data, format=format)
 
     assert failed.value.errors[0]["row"] == 0
     assert message in failed.value.errors[0]["error"]
@@ -155,7 +156,8 @@ def test_a_malformed_file_is_refused_as_a_whole(acme, data, format, message):
 def test_issue_requests_one_passport_per_imported_product(acme):
     rows = [battery_row(f"SN-{n}") for n in range(1, 4)]
 
-    products = products_import(organisation=acme, data=to_csv(rows), format="csv", issue=True)
+    products = products_import(organisation=acme, data=to_csv(rows), format="csv", issue=True,
+                               actor=operator())
 
     assert Passport.objects.filter(product__in=products, version=1).count() == 3
 
@@ -169,7 +171,7 @@ def test_ten_thousand_rows_import_in_a_few_seconds(acme):
 
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
-        products = products_import(organisation=acme, data=data, format="csv")
+        products = products_import(actor=operator(), organisation=acme, data=data, format="csv")
     elapsed = time.perf_counter() - started
 
     assert len(products) == Product.objects.count() == 10_000

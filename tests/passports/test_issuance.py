@@ -21,6 +21,7 @@ from passports.services.issuance import (
 )
 from passports.tasks import sign_passports
 from tests.conftest import ROOT
+from wallet.authority import operator
 from wallet.services import organisation_create
 
 
@@ -46,7 +47,7 @@ def wait_for_state(passport: Passport, state: str, seconds: float = 30) -> Passp
 def test_issuing_signs_after_commit_and_the_credential_is_untp_valid(product,
                                                                      django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        passport = passport_request(product=product)
+        passport = passport_request(actor=operator(), product=product)
         assert passport.state == Passport.State.PENDING
 
     passport.refresh_from_db()
@@ -68,7 +69,8 @@ def test_issuing_signs_after_commit_and_the_credential_is_untp_valid(product,
 
 
 def test_signing_twice_issues_once(product, django_capture_on_commit_callbacks):
-    passport = passport_request(product=product)  # callbacks not run: still pending
+    passport = passport_request(product=product,
+                                actor=operator())  # callbacks not run: still pending
 
     assert passports_sign([passport.pk]) == 1
     jwt = Passport.objects.get(pk=passport.pk).jwt
@@ -80,9 +82,9 @@ def test_signing_twice_issues_once(product, django_capture_on_commit_callbacks):
 
 def test_a_new_version_supersedes_the_previous_one(product, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        first = passport_request(product=product)
+        first = passport_request(actor=operator(), product=product)
     with django_capture_on_commit_callbacks(execute=True):
-        second = passport_request(product=product, reason="capacity corrected")
+        second = passport_request(actor=operator(), product=product, reason="capacity corrected")
 
     first.refresh_from_db()
     second.refresh_from_db()
@@ -94,7 +96,7 @@ def test_a_new_version_supersedes_the_previous_one(product, django_capture_on_co
 
 
 def test_status_indexes_are_unique_and_not_sequential(product):
-    passports = [passport_request(product=product) for _ in range(20)]
+    passports = [passport_request(actor=operator(), product=product) for _ in range(20)]
 
     passports_sign([p.pk for p in passports])
 
@@ -107,7 +109,7 @@ def test_status_indexes_are_unique_and_not_sequential(product):
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_issues_the_passport(product):
-    passport = passport_request(product=product)
+    passport = passport_request(actor=operator(), product=product)
 
     passport = wait_for_state(passport, Passport.State.ISSUED)
 
@@ -118,7 +120,7 @@ def test_a_real_worker_issues_the_passport(product):
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_duplicate_task_through_the_worker_issues_once(product):
-    passport = passport_request(product=product)
+    passport = passport_request(actor=operator(), product=product)
     wait_for_state(passport, Passport.State.ISSUED)
 
     sign_passports.delay([str(passport.pk)]).get(timeout=30)
@@ -138,7 +140,9 @@ def test_passports_created_while_the_broker_is_down_are_issued_after_the_sweep(p
             "django.setup();"
             "from passports.models import Product;"
             "from passports.services.issuance import passport_request;"
-            f"print(passport_request(product=Product.objects.get(pk={product.pk})).pk)")
+            "from wallet.authority import operator;"
+            f"print(passport_request(product=Product.objects.get(pk={product.pk}),"
+            f" actor=operator()).pk)")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -156,7 +160,8 @@ def test_a_permanent_error_fails_only_that_passport_with_a_readable_reason(produ
     broken = Product.objects.create(
         organisation=product.organisation, gtin="04006381333931", name="Broken",
         category="generic", attributes={"noSuchAttribute": 1})  # bypasses validation
-    good, bad = passport_request(product=product), passport_request(product=broken)
+    good = passport_request(product=product, actor=operator())
+    bad = passport_request(product=broken, actor=operator())
 
     sign_passports.apply(args=([str(good.pk), str(bad.pk)],))
 

@@ -28,6 +28,7 @@ from passports.services.status import (
 from passports.services.verification import verify_credential, verify_passport
 from passports.tasks import change_passports_status
 from tests.passports.factories import organisation, staff_member
+from wallet.authority import operator
 
 GTIN = "09506000134352"
 
@@ -44,7 +45,7 @@ def make_product(org, serial: str) -> Product:
 
 
 def issue(product) -> Passport:
-    passport = passport_request(product=product)
+    passport = passport_request(actor=operator(), product=product)
     passports_sign([passport.pk])
     passport.refresh_from_db()
     return passport
@@ -71,7 +72,7 @@ def test_a_revoked_passport_is_revoked_for_every_verifier(passport, client,
     assert verify_passport(passport)["verified"] is True
 
     with django_capture_on_commit_callbacks(execute=True):
-        passport_revoke(passport=passport, reason="counterfeit batch")
+        passport_revoke(actor=operator(), passport=passport, reason="counterfeit batch")
 
     assert passport.state == Passport.State.REVOKED
     verdict = verify_passport(passport)
@@ -89,12 +90,14 @@ def test_a_revoked_passport_is_revoked_for_every_verifier(passport, client,
     event = passport.events.get(action="revoked")
     assert (event.from_state, event.to_state, event.reason) == ("issued", "revoked",
                                                                 "counterfeit batch")
-    assert event.details == {"status_list": str(passport.status_list_id),
+    assert event.details == {"authority": "operator",  # the test acts as the operator
+                             "status_list": str(passport.status_list_id),
                              "status_index": passport.status_index}
 
 
 def test_the_verifier_says_revoked_before_the_list_is_re_signed(passport):
-    passport_revoke(passport=passport)  # the publication waits for a commit that never comes
+    passport_revoke(passport=passport,
+                    actor=operator())  # the publication waits for a commit that never comes
 
     assert StatusChange.objects.count() == 1
     assert status_checks(verify_passport(passport))[0]["detail"] == "revoked"
@@ -102,17 +105,17 @@ def test_the_verifier_says_revoked_before_the_list_is_re_signed(passport):
 
 def test_revocation_is_permanent(passport, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        passport_revoke(passport=passport, reason="fraud")
+        passport_revoke(actor=operator(), passport=passport, reason="fraud")
 
     with pytest.raises(PassportError) as refused:
-        passport_reinstate(passport=passport)
+        passport_reinstate(actor=operator(), passport=passport)
     assert refused.value.code == "revoked_is_final"
     assert "permanent" in refused.value.detail
     with pytest.raises(PassportError) as refused:
-        passport_suspend(passport=passport)
+        passport_suspend(actor=operator(), passport=passport)
     assert refused.value.code == "revoked_is_final"
 
-    passport_revoke(passport=passport, reason="again")  # a replay changes nothing
+    passport_revoke(actor=operator(), passport=passport, reason="again")  # a replay changes nothing
     passport.refresh_from_db()
     assert (passport.state, passport.state_reason) == ("revoked", "fraud")
     assert passport.events.filter(action="revoked").count() == 1
@@ -139,30 +142,30 @@ def test_a_superseded_version_can_still_be_revoked(org, django_capture_on_commit
     second = issue(product)
 
     with django_capture_on_commit_callbacks(execute=True):
-        passport_revoke(passport=first, reason="version 1 data was false")
+        passport_revoke(actor=operator(), passport=first, reason="version 1 data was false")
 
     assert status_checks(verify_passport(first))[0]["detail"] == "revoked"
     assert verify_passport(second)["verified"] is True
 
 
 def test_only_issued_passports_change_status(org):
-    pending = passport_request(product=make_product(org, "SN-4"))
+    pending = passport_request(actor=operator(), product=make_product(org, "SN-4"))
 
     with pytest.raises(PassportError) as refused:
-        passport_revoke(passport=pending)
+        passport_revoke(actor=operator(), passport=pending)
     assert refused.value.code == "not_issued"
     product = make_product(org, "SN-5")
     first = issue(product)
     issue(product)
     with pytest.raises(PassportError) as refused:
-        passport_suspend(passport=first)
+        passport_suspend(actor=operator(), passport=first)
     assert refused.value.code == "superseded"
 
 
 # --- suspend and reinstate --------------------------------------------------------------------
 
 def test_a_suspended_passport_is_suspended_until_reinstated(passport, client):
-    passport_suspend(passport=passport, reason="safety review")
+    passport_suspend(actor=operator(), passport=passport, reason="safety review")
 
     verdict = verify_credential(passport.jwt)  # what POST /api/v1/verify/ answers
     assert passport.state == Passport.State.SUSPENDED
@@ -175,7 +178,7 @@ def test_a_suspended_passport_is_suspended_until_reinstated(passport, client):
     assert not StatusChange.objects.exists()
     assert not published_bits(client, passport).get(passport.status_index)
 
-    passport_reinstate(passport=passport, reason="review passed")
+    passport_reinstate(actor=operator(), passport=passport, reason="review passed")
 
     passport.refresh_from_db()
     assert (passport.state, passport.state_reason) == ("issued", "")
@@ -186,16 +189,16 @@ def test_a_suspended_passport_is_suspended_until_reinstated(passport, client):
 
 
 def test_reinstating_a_passport_that_is_not_suspended_changes_nothing(passport):
-    passport_reinstate(passport=passport)
+    passport_reinstate(actor=operator(), passport=passport)
 
     assert passport.state == Passport.State.ISSUED
     assert not passport.events.filter(action="reinstated").exists()
 
 
 def test_a_suspended_passport_can_be_revoked(passport, django_capture_on_commit_callbacks):
-    passport_suspend(passport=passport, reason="under investigation")
+    passport_suspend(actor=operator(), passport=passport, reason="under investigation")
     with django_capture_on_commit_callbacks(execute=True):
-        passport_revoke(passport=passport, reason="confirmed counterfeit")
+        passport_revoke(actor=operator(), passport=passport, reason="confirmed counterfeit")
 
     checks = status_checks(verify_passport(passport))
     assert [(c["purpose"], c["detail"]) for c in checks] == [("revocation", "revoked")]
@@ -203,11 +206,12 @@ def test_a_suspended_passport_can_be_revoked(passport, django_capture_on_commit_
 
 def test_a_bulk_change_reports_what_it_changed_and_refused(org):
     issued = [issue(make_product(org, f"B-{n}")) for n in range(3)]
-    pending = passport_request(product=make_product(org, "B-pending"))
-    passport_suspend(passport=issued[0])
+    pending = passport_request(actor=operator(), product=make_product(org, "B-pending"))
+    passport_suspend(actor=operator(), passport=issued[0])
 
     outcome = passports_change_status(passports=[*issued, pending], action="suspend",
-                                      reason="recall")
+                                      reason="recall",
+                                      actor=operator())
 
     assert {p.pk for p in outcome.changed} == {issued[1].pk, issued[2].pk}
     assert [p.pk for p in outcome.unchanged] == [issued[0].pk]
@@ -305,10 +309,11 @@ def wait_issued(passports, seconds=60):
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_revocation_reaches_the_published_list_within_seconds(org, client):
-    passport = wait_issued([passport_request(product=make_product(org, "W-1"))])[0]
+    passport = wait_issued([passport_request(product=make_product(org, "W-1"),
+                                             actor=operator())])[0]
     assert not published_bits(client, passport).get(passport.status_index)
 
-    passport_revoke(passport=passport, reason="recall")
+    passport_revoke(actor=operator(), passport=passport, reason="recall")
     started = time.monotonic()
 
     wait_for(lambda: published_bits(client, passport).get(passport.status_index), 5,
@@ -321,7 +326,7 @@ def test_a_revocation_reaches_the_published_list_within_seconds(org, client):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_revocations_from_two_worker_processes_all_land(org, client):
     # Issued by the worker's two processes at once (concurrent allocation on one list) ...
-    passports = wait_issued([passport_request(product=make_product(org, f"C-{n}"))
+    passports = wait_issued([passport_request(actor=operator(), product=make_product(org, f"C-{n}"))
                              for n in range(60)])
     lists = {p.status_list_id for p in passports}
     assert len(lists) == 1 and len({p.status_index for p in passports}) == 60

@@ -10,6 +10,7 @@ from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
 from passports.services.verification import verify_credential, verify_passport
 from tests.passports.factories import GTINS, battery_attributes, organisation
+from wallet.authority import operator
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def battery(db):
 
 
 def issue(product) -> Passport:
-    passport = passport_request(product=product)
+    passport = passport_request(actor=operator(), product=product)
     passports_sign([passport.pk])
     passport.refresh_from_db()
     return passport
@@ -71,7 +72,7 @@ def test_a_superseded_version_still_verifies_and_names_the_current_one(battery):
 
 
 def test_a_pending_passport_cannot_be_verified_yet(battery):
-    passport = passport_request(product=battery)
+    passport = passport_request(actor=operator(), product=battery)
 
     verdict = verify_passport(passport)
 

@@ -8,6 +8,7 @@ import pytest
 from passports.models import Passport, Product
 from passports.services.issuance import passport_request, passports_sign
 from tests.passports.factories import GTINS, battery_attributes, organisation, required_attributes
+from wallet.authority import operator
 
 BATTERY_FACTS = {"batteryChemistry": "NMC811", "ratedCapacity": 200,
                  "carbonFootprintPerFunctionalUnit": 61.2, "postConsumerRecycledCobaltShare": 16}
@@ -32,7 +33,7 @@ def make_product(org, *, gtin: str = GTINS[0], serial: str = "SN-0001", lot: str
 
 def issue(product: Product) -> Passport:
     """Request and sign the product's next passport version, here and now."""
-    passport = passport_request(product=product)
+    passport = passport_request(actor=operator(), product=product)
     passports_sign([passport.pk])
     passport.refresh_from_db()
     assert passport.state == Passport.State.ISSUED, passport.state_reason

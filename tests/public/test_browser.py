@@ -24,6 +24,7 @@ from passports.services.status import passport_revoke, passport_suspend
 from tests.conftest import ROOT
 from tests.passports.factories import organisation
 from tests.public.conftest import issue, make_product
+from wallet.authority import operator
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -115,9 +116,9 @@ def verdict_of(browser) -> str:
 def test_the_page_shows_the_verdict_with_nothing_from_outside(browser, live_server, passport,
                                                               case, word, reason):
     if case == "revoked":
-        passport_revoke(passport=passport, reason=reason)
+        passport_revoke(actor=operator(), passport=passport, reason=reason)
     elif case == "suspended":
-        passport_suspend(passport=passport, reason=reason)
+        passport_suspend(actor=operator(), passport=passport, reason=reason)
 
     events = open_page(browser, live_server.url + LINK)
 

@@ -13,6 +13,7 @@ from passports import views
 from passports.models import Passport
 from passports.services.status import passport_revoke, passport_suspend
 from tests.public.conftest import issue, make_product
+from wallet.authority import operator
 
 LINK = "/01/09506000134352/21/SN-0001"
 
@@ -61,7 +62,7 @@ def test_the_page_shows_name_category_key_facts_and_identity(client, issued):
 
 
 def test_revoked_passport_says_revoked_with_the_reason(client, issued):
-    passport_revoke(passport=issued, reason="Cell defect found in this batch")
+    passport_revoke(actor=operator(), passport=issued, reason="Cell defect found in this batch")
     html = page(client)
     assert badge(html) == "Revoked"
     assert 'class="verdict verdict-revoked"' in html
@@ -70,7 +71,8 @@ def test_revoked_passport_says_revoked_with_the_reason(client, issued):
 
 
 def test_suspended_passport_says_suspended_with_the_reason(client, issued):
-    passport_suspend(passport=issued, reason="Under review by the market authority")
+    passport_suspend(passport=issued, reason="Under review by the market authority",
+                     actor=operator())
     html = page(client)
     assert badge(html) == "Suspended"
     assert "Under review by the market authority" in html
@@ -206,7 +208,7 @@ def test_the_verdict_is_cached_briefly_and_a_state_change_shows_at_once(client, 
     page(client, f"{LINK}?lang=nl")
     assert len(calls) == 1
 
-    passport_suspend(passport=issued, reason="check")
+    passport_suspend(actor=operator(), passport=issued, reason="check")
     assert badge(page(client)) == "Suspended"
     assert len(calls) == 2
 
@@ -225,7 +227,7 @@ def test_browsers_revalidate_the_page_and_get_304_when_nothing_changed(client, i
     again = client.get(LINK, HTTP_ACCEPT="text/html", HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 304
 
-    passport_revoke(passport=issued, reason="recall")
+    passport_revoke(actor=operator(), passport=issued, reason="recall")
     changed = client.get(LINK, HTTP_ACCEPT="text/html", HTTP_IF_NONE_MATCH=first["ETag"])
     assert changed.status_code == 200 and badge(changed.content.decode()) == "Revoked"
 

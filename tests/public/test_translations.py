@@ -15,6 +15,7 @@ from django.conf import settings
 from passports import categories
 from passports.services.status import passport_revoke, passport_suspend
 from tests.public.conftest import issue
+from wallet.authority import operator
 
 LANGUAGES = [code for code, _name in settings.LANGUAGES if code != "en"]
 LOCALE = Path(settings.LOCALE_PATHS[0])
@@ -76,9 +77,9 @@ def test_no_english_is_left_on_the_page_in_other_languages(client, battery, stat
         if state == "superseded":
             issue(battery)
         elif state == "revoked":
-            passport_revoke(passport=first, reason="")
+            passport_revoke(actor=operator(), passport=first, reason="")
         elif state == "suspended":
-            passport_suspend(passport=first, reason="")
+            passport_suspend(actor=operator(), passport=first, reason="")
     else:
         battery.passports.create(version=1)
     path = f"{LINK}?version=1"

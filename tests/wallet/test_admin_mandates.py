@@ -8,6 +8,7 @@ from passports.models import Passport, PassportEvent
 from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
 from tests.passports.factories import GTINS, battery_attributes, organisation, staff_member
+from wallet.authority import operator
 from wallet.identity_models import Mandate
 from wallet.mandates import mandate_grant, mandate_revoke, mandate_suspend
 
@@ -80,7 +81,7 @@ def test_a_stopped_mandate_stops_working_at_once(client, acme, stop,
 
 def test_revoking_needs_the_revoke_scope_not_the_issue_scope(client, acme):
     mandate_grant(organisation=acme["org"], scope=ISSUE, user=acme["staff"])
-    passport = passport_request(product=acme["product"])
+    passport = passport_request(actor=operator(), product=acme["product"])
     passports_sign([passport.pk])
     client.force_login(acme["staff"])
 

@@ -13,6 +13,7 @@ from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
 from passports.services.verification import verify_passport
 from tests.passports.factories import GTINS, acme_with_legal_details, trust_anchor
+from wallet.authority import operator
 from wallet.credential_status import wallet_credential_revoke, wallet_credential_suspend
 from wallet.identity import WalletError, attestation_approve, attestation_reject
 from wallet.identity import attestation_request as request_attestation
@@ -40,7 +41,7 @@ def attest(acme, register):
 def issued_passport(org):
     product = product_create(organisation=org, gtin=GTINS[2], serial="X-1", name="Widget",
                              category="generic", country_of_production="NL")
-    passport = passport_request(product=product)
+    passport = passport_request(actor=operator(), product=product)
     passports_sign([passport.pk])
     passport.refresh_from_db()
     return passport

@@ -3,9 +3,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from tests.passports.factories import organisation, trust_anchor
+from tests.passports.factories import api_key, organisation, trust_anchor
 from tests.wallet.test_identity import attest
-from wallet.api_tokens import api_token_create
 from wallet.identity_models import LegalDetails, Mandate
 from wallet.mandates import active_mandate, active_mandate_for_organisation
 from wallet.models import Member
@@ -24,7 +23,7 @@ def world(db, django_user_model):
 
 
 def client_for(org, scopes) -> APIClient:
-    _, key = api_token_create(organisation=org, name="test", scopes=scopes)
+    _, key = api_key(org, scopes)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 import wallet.admin_messaging  # noqa: F401 - registers the invoices admin (until wallet.admin does)
 from tests.passports.factories import organisation, staff_member, trust_anchor
 from wallet import invoices
+from wallet.authority import actor_of, operator
 from wallet.identity import WalletError, attestation_approve, attestation_request
 from wallet.identity_models import LegalDetails, Mandate
 from wallet.invoices import Party, from_ubl, invoice_from_data, to_data, to_ubl
@@ -354,7 +355,7 @@ def test_a_sent_invoice_arrives_in_the_buyers_inbox_with_the_verified_seller_and
     mandate = mandate_grant(organisation=acme, scope=Mandate.Scope.INVOICES_SEND, user=alice)
     invoice = invoice_create(seller=acme, buyer=recycle, data=invoice_data())
 
-    invoice = invoice_send(invoice=invoice, user=alice)
+    invoice = invoice_send(invoice=invoice, actor=actor_of(alice))
 
     assert invoice.state == Invoice.State.SENT
     [message] = inbox(recycle)
@@ -369,7 +370,7 @@ def test_a_sent_invoice_arrives_in_the_buyers_inbox_with_the_verified_seller_and
     filename, xml = invoice_xml(invoice=invoice)
     assert filename == attachment.filename
     assert from_ubl(xml) == invoice_document(invoice) == received_invoice(message=message)
-    assert invoice_send(invoice=invoice, user=alice).message == message  # sent once
+    assert invoice_send(invoice=invoice, actor=actor_of(alice)).message == message  # sent once
 
 
 def test_sending_an_invoice_needs_an_invoices_mandate(acme, recycle, alice):
@@ -377,7 +378,7 @@ def test_sending_an_invoice_needs_an_invoices_mandate(acme, recycle, alice):
     invoice = invoice_create(seller=acme, buyer=recycle, data=invoice_data())
 
     with pytest.raises(WalletError) as refused:
-        invoice_send(invoice=invoice, user=alice)
+        invoice_send(invoice=invoice, actor=actor_of(alice))
 
     assert refused.value.code == "no_mandate"
     invoice.refresh_from_db()
@@ -385,7 +386,7 @@ def test_sending_an_invoice_needs_an_invoices_mandate(acme, recycle, alice):
 
 
 def invoice_message(acme, recycle, xml: bytes) -> Message:
-    return message_send(sender=acme, recipient=recycle, kind=Message.Kind.INVOICE,
+    return message_send(actor=operator(), sender=acme, recipient=recycle, kind=Message.Kind.INVOICE,
                         subject="Invoice", attachments=[Attachment("invoice.xml",
                                                                    "application/xml", xml)])
 

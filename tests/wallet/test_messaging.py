@@ -12,6 +12,7 @@ import wallet.admin_messaging  # noqa: F401 - registers the message box admin (u
 from credentials import jose
 from credentials.signing import signer_for
 from tests.passports.factories import organisation, staff_member, trust_anchor
+from wallet.authority import actor_of, operator
 from wallet.demo import ensure_demo_organisations
 from wallet.identity import WalletError, attestation_approve, attestation_request
 from wallet.identity_models import LegalDetails, Mandate
@@ -92,7 +93,8 @@ def test_a_good_message_shows_the_senders_verified_legal_identity(acme, recycle,
     attest(acme, register)
 
     sent = message_send(sender=acme, recipient=recycle, subject="End-of-life packs",
-                        body="Twelve packs are ready for collection.", attachments=[SPEC])
+                        body="Twelve packs are ready for collection.", attachments=[SPEC],
+                        actor=operator())
 
     [received] = inbox(recycle)
     assert received == sent and list(outbox(acme)) == [sent]
@@ -110,7 +112,8 @@ def test_a_good_message_shows_the_senders_verified_legal_identity(acme, recycle,
 
 def test_the_message_is_a_jws_of_the_senders_key_over_everything_it_says(acme, recycle):
     sent = message_send(sender=acme, recipient=recycle, subject="Packs", body="Ready.",
-                        attachments=[SPEC, PRICES])
+                        attachments=[SPEC, PRICES],
+                        actor=operator())
 
     decoded = jose.decode(sent.jws)
     claims = decoded.claims()
@@ -127,7 +130,7 @@ def test_the_message_is_a_jws_of_the_senders_key_over_everything_it_says(acme, r
 
 
 def test_a_sender_without_an_identity_credential_is_shown_as_not_attested(acme, recycle):
-    message = message_send(sender=recycle, recipient=acme, subject="Collection")
+    message = message_send(actor=operator(), sender=recycle, recipient=acme, subject="Collection")
 
     assert message.sender_identity is None
     assert "no identity credential" in message.sender_identity_reason
@@ -137,10 +140,12 @@ def test_a_sender_without_an_identity_credential_is_shown_as_not_attested(acme, 
 
 
 def test_a_reply_names_the_message_it_answers(acme, recycle):
-    question = message_send(sender=acme, recipient=recycle, subject="Collection date?")
+    question = message_send(sender=acme, recipient=recycle, subject="Collection date?",
+                            actor=operator())
 
     answer = message_send(sender=recycle, recipient=acme, subject="Re: Collection date?",
-                          body="Tuesday.", in_reply_to=question)
+                          body="Tuesday.", in_reply_to=question,
+                          actor=operator())
 
     assert answer.in_reply_to == question
     assert claims_of(answer.jws)["in_reply_to"] == question.jti
@@ -243,7 +248,7 @@ def test_a_missing_or_extra_attachment_is_rejected_naming_it(acme, recycle, atta
 
 
 def test_an_attachment_changed_after_receipt_fails_verification_and_download(acme, recycle):
-    message = message_send(sender=acme, recipient=recycle, subject="Prices",
+    message = message_send(actor=operator(), sender=acme, recipient=recycle, subject="Prices",
                            attachments=[SPEC, PRICES])
     MessageAttachment.objects.filter(message=message, filename="price-list.csv").update(
         content=b"item,price\npack,1.00\n")
@@ -258,7 +263,7 @@ def test_an_attachment_changed_after_receipt_fails_verification_and_download(acm
 
 
 def test_a_stored_message_whose_text_was_changed_fails_verification(acme, recycle):
-    message = message_send(sender=acme, recipient=recycle, subject="Pay 100")
+    message = message_send(actor=operator(), sender=acme, recipient=recycle, subject="Pay 100")
     Message.objects.filter(pk=message.pk).update(subject="Pay 100000")
     message.refresh_from_db()
 
@@ -272,7 +277,7 @@ def test_attachments_are_limited_in_size(acme, recycle, settings):
     settings.MESSAGE_ATTACHMENTS_MAX_BYTES = 1000
 
     with pytest.raises(ValidationError) as refused:
-        message_send(sender=acme, recipient=recycle, subject="Big",
+        message_send(actor=operator(), sender=acme, recipient=recycle, subject="Big",
                      attachments=[Attachment("big.bin", "application/octet-stream",
                                              b"x" * 1001)])
 
@@ -281,7 +286,7 @@ def test_attachments_are_limited_in_size(acme, recycle, settings):
 
 def test_a_message_needs_a_subject_and_another_organisation(acme):
     with pytest.raises(ValidationError) as refused:
-        message_send(sender=acme, recipient=acme, subject=" ",
+        message_send(actor=operator(), sender=acme, recipient=acme, subject=" ",
                      attachments=[Attachment("../etc/passwd", "Text/Plain", b"")])
 
     assert {"recipient", "subject", "attachments[0].filename",
@@ -291,9 +296,10 @@ def test_a_message_needs_a_subject_and_another_organisation(acme):
 # Read receipts ----------------------------------------------------------------------------------
 
 def test_a_read_receipt_is_signed_by_the_recipient_and_verifies(acme, recycle):
-    message = message_send(sender=acme, recipient=recycle, subject="Packs", attachments=[SPEC])
+    message = message_send(sender=acme, recipient=recycle, subject="Packs", attachments=[SPEC],
+                           actor=operator())
 
-    receipt = message_read(message=message, organisation=recycle)
+    receipt = message_read(actor=operator(), message=message, organisation=recycle)
 
     assert (receipt.kind, receipt.sender, receipt.recipient) == ("receipt", recycle, acme)
     claims = claims_of(receipt.jws)
@@ -307,20 +313,21 @@ def test_a_read_receipt_is_signed_by_the_recipient_and_verifies(acme, recycle):
     assert message.read_at == receipt.sent_at
     assert receipt_of(message) == receipt
     assert receipt in inbox(acme)
-    assert message_read(message=message, organisation=recycle) == receipt  # once only
+    assert message_read(message=message, organisation=recycle,
+                        actor=operator()) == receipt  # once only
 
 
 def test_only_the_recipient_acknowledges_a_message(acme, recycle):
-    message = message_send(sender=acme, recipient=recycle, subject="Packs")
+    message = message_send(actor=operator(), sender=acme, recipient=recycle, subject="Packs")
 
     with pytest.raises(WalletError) as refused:
-        message_read(message=message, organisation=acme)
+        message_read(actor=operator(), message=message, organisation=acme)
 
     assert refused.value.code == "not_recipient"
 
 
 def test_a_receipt_over_another_digest_is_rejected(acme, recycle):
-    message = message_send(sender=acme, recipient=recycle, subject="Packs")
+    message = message_send(actor=operator(), sender=acme, recipient=recycle, subject="Packs")
     jws = message_sign(sender=recycle, recipient=acme, kind="receipt", subject="Read: Packs",
                        in_reply_to=message.jti,
                        receipt={"jti": message.jti, "sha256": "0" * 64})
@@ -332,8 +339,8 @@ def test_a_receipt_over_another_digest_is_rejected(acme, recycle):
 
 
 def test_a_receipt_whose_message_was_changed_no_longer_verifies(acme, recycle):
-    message = message_send(sender=acme, recipient=recycle, subject="Packs")
-    receipt = message_read(message=message, organisation=recycle)
+    message = message_send(actor=operator(), sender=acme, recipient=recycle, subject="Packs")
+    receipt = message_read(actor=operator(), message=message, organisation=recycle)
     Message.objects.filter(pk=message.pk).update(jws=message.jws + "x")
     receipt.refresh_from_db()
 
@@ -347,23 +354,23 @@ def test_a_receipt_whose_message_was_changed_no_longer_verifies(acme, recycle):
 
 def test_a_person_needs_an_active_mandate_which_is_recorded(acme, recycle, alice):
     with pytest.raises(WalletError) as refused:
-        message_send(sender=acme, recipient=recycle, subject="Hello", user=alice)
+        message_send(sender=acme, recipient=recycle, subject="Hello", actor=actor_of(alice))
     assert refused.value.code == "no_mandate"
 
     mandate = mandate_grant(organisation=acme, scope=Mandate.Scope.MESSAGES_SEND, user=alice)
-    message = message_send(sender=acme, recipient=recycle, subject="Hello", user=alice)
+    message = message_send(sender=acme, recipient=recycle, subject="Hello", actor=actor_of(alice))
 
     assert (message.sent_by, message.mandate) == (alice, mandate)
     mandate_revoke(mandate=mandate, reason="left the company")
     with pytest.raises(WalletError):
-        message_send(sender=acme, recipient=recycle, subject="Again", user=alice)
+        message_send(sender=acme, recipient=recycle, subject="Again", actor=actor_of(alice))
 
 
 def test_an_invoices_mandate_does_not_send_messages(acme, recycle, alice):
     mandate_grant(organisation=acme, scope=Mandate.Scope.INVOICES_SEND, user=alice)
 
     with pytest.raises(WalletError) as refused:
-        message_send(sender=acme, recipient=recycle, subject="Hello", user=alice)
+        message_send(sender=acme, recipient=recycle, subject="Hello", actor=actor_of(alice))
 
     assert refused.value.code == "no_mandate"
 
@@ -374,8 +381,9 @@ def test_the_admin_inbox_shows_the_verified_sender_and_only_its_own_messages(
         client, acme, recycle, other, register):
     attest(acme, register)
     mine = message_send(sender=acme, recipient=recycle, subject="End-of-life packs",
-                        attachments=[SPEC])
-    theirs = message_send(sender=other, recipient=acme, subject="Not for recycle")
+                        attachments=[SPEC],
+                        actor=operator())
+    theirs = message_send(actor=operator(), sender=other, recipient=acme, subject="Not for recycle")
     client.force_login(staff_member(recycle, "rita"))
 
     listing = client.get("/admin/wallet/inboxmessage/").content.decode()
@@ -394,7 +402,7 @@ def test_the_admin_inbox_shows_the_verified_sender_and_only_its_own_messages(
 
 
 def test_the_admin_shows_a_sender_without_identity_as_not_attested(client, acme, recycle):
-    message_send(sender=recycle, recipient=acme, subject="Collection")
+    message_send(actor=operator(), sender=recycle, recipient=acme, subject="Collection")
     client.force_login(staff_member(acme, "anna"))
 
     listing = client.get("/admin/wallet/inboxmessage/").content.decode()
@@ -425,7 +433,7 @@ def test_composing_in_the_admin_needs_a_mandate_which_is_recorded(client, acme, 
 
 
 def test_marking_as_read_in_the_admin_sends_a_signed_receipt(client, acme, recycle):
-    message = message_send(sender=acme, recipient=recycle, subject="Packs")
+    message = message_send(actor=operator(), sender=acme, recipient=recycle, subject="Packs")
     rita = staff_member(recycle, "rita")
     mandate_grant(organisation=recycle, scope=Mandate.Scope.MESSAGES_SEND, user=rita)
     client.force_login(rita)

@@ -6,9 +6,8 @@ import base64
 import pytest
 from rest_framework.test import APIClient
 
-from tests.passports.factories import organisation, trust_anchor
+from tests.passports.factories import api_key, organisation, trust_anchor
 from wallet.api.views import SCOPES
-from wallet.api_tokens import api_token_create
 from wallet.identity import attestation_approve, attestation_request
 from wallet.identity_models import LegalDetails
 from wallet.invoices import from_ubl, parse_ubl_tree
@@ -19,7 +18,7 @@ PDF = b"%PDF-1.7 a battery pack specification"
 
 
 def client_for(org, scopes=SCOPES) -> APIClient:
-    token, key = api_token_create(organisation=org, name="wallet", scopes=list(scopes))
+    token, key = api_key(org, scopes, name="wallet")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client

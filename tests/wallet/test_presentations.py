@@ -16,6 +16,7 @@ from passports.services.products import product_create
 from tests.credentials.pki import ISSUER as PID_ISSUER
 from tests.credentials.pki import foreign_sd_jwt_vc, root_ca
 from tests.passports.factories import GTINS, battery_attributes, organisation, trust_anchor
+from wallet.authority import operator
 from wallet.identity import WalletError, attestation_approve
 from wallet.identity import attestation_request as request_attestation
 from wallet.identity_models import LegalDetails, TrustedAnchor, WalletCredential
@@ -45,7 +46,7 @@ def world(db):
                              category="battery", country_of_production="NL",
                              attributes=battery_attributes(remainingCapacity=47,
                                                            stateOfCertifiedEnergy=95))
-    passport = passport_request(product=product)
+    passport = passport_request(actor=operator(), product=product)
     passports_sign([passport.pk])
     passport.refresh_from_db()
     return {"register": register, "acme": acme, "recycle": recycle, "identity": identity,
