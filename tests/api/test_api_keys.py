@@ -11,11 +11,12 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from passports.models import Entitlement
+from passports.models import Entitlement, PassportEvent
 from tests.api.conftest import api_client
 from tests.passports.factories import staff_member
 from wallet.api_tokens import api_token_create
 from wallet.authority import actor_of, operator
+from wallet.identity_models import Mandate
 from wallet.mandates import mandate_grant, mandate_revoke
 from wallet.models import ApiToken
 
@@ -145,3 +146,40 @@ def test_staff_entitle_a_partner_for_their_own_organisation(client, acme, recycl
     assert "Recycle B.V." not in listing  # acme's entitlement of recycle is acme's business
     assert client.get(reverse("admin:passports_entitlement_change",
                               args=[given.pk])).status_code in (302, 404)
+
+
+def test_the_commands_all_scopes_gives_only_what_the_operator_may_give(acme):
+    """Issue #15: `--all-scopes` used to give passports:issue, passports:revoke and
+    mandates:manage to a key nobody holds a mandate for. A command is an operator action; a
+    scope that acts in a person's name needs --for-user, a member who may use it."""
+    call_command("api_token", "acme", "--all-scopes", "--name", "everything",
+                 stdout=io.StringIO(), stderr=io.StringIO())
+
+    scopes = set(ApiToken.objects.get(name="everything").scopes)
+    assert scopes == set(ApiToken.Scope.values) - {
+        "passports:issue", "passports:revoke", "messages:send", "invoices:send",
+        "mandates:manage", "attestations:review"}  # acme is no trust anchor
+    with pytest.raises(CommandError, match="--for-user"):
+        call_command("api_token", "acme", "--scope", "passports:issue", stdout=io.StringIO(),
+                     stderr=io.StringIO())
+
+
+def test_a_key_made_for_a_member_acts_with_their_mandate_while_it_lasts(
+        acme, acme_staff, product, django_capture_on_commit_callbacks):
+    out = io.StringIO()
+    call_command("api_token", "acme", "--scope", "passports:issue", "--for-user", "acme-staff",
+                 stdout=out, stderr=io.StringIO())
+    client = api_client(out.getvalue().strip())
+
+    with django_capture_on_commit_callbacks(execute=True):  # signed: not pending any more
+        issued = client.post("/api/v1/passports/", {"product": product.pk}, format="json")
+
+    mandate = Mandate.objects.get(grantee_user=acme_staff, scope="passports:issue")
+    assert issued.status_code == 202, issued.content
+    event = PassportEvent.objects.get(passport_id=issued.json()["id"], action="requested")
+    assert event.actor == acme_staff and event.details["mandate"] == mandate.pk
+    mandate_revoke(mandate=mandate)
+    refused = client.post("/api/v1/passports/", {"product": product.pk}, format="json")
+    assert refused.status_code == 403 and refused.json()["code"] == "no_mandate"
+    assert "acme-staff" in refused.json()["detail"]
+    assert PassportEvent.objects.filter(action="requested").count() == 1
