@@ -29,6 +29,7 @@ from wallet.identity import WalletError
 from wallet.identity_models import Mandate
 from wallet.mandates import active_mandate
 from wallet.models import ApiToken, Member, Organisation
+from wallet.selectors import organisation_of
 
 MANDATE_SCOPES = frozenset(Mandate.Scope.values)
 ANCHOR_SCOPES = frozenset({ApiToken.Scope.ATTESTATIONS_REVIEW})
@@ -77,8 +78,7 @@ def actor_of(user=None, *, api_token: ApiToken | None = None) -> Actor:
         raise ValueError("actor_of needs a user or an API key; the operator is operator()")
     if user.is_superuser:
         return operator(user)
-    membership = Member.objects.filter(user=user).select_related("organisation").first()
-    return Actor(organisation=membership.organisation if membership else None, user=user)
+    return Actor(organisation=organisation_of(user), user=user)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from openid4vci.services.tokens import bearer_offer
 from openid4vci.services.x509_issuer import issuer_certificate
 from passports.models import Entitlement, Passport
 from wallet.api_tokens import key_hash
+from wallet.authority import NotAuthorised, actor_of, authorise, operator
 from wallet.identity import credential_url
 from wallet.identity_models import AttestationRequest, Mandate, WalletCredential
 from wallet.models import Organisation
@@ -378,6 +379,7 @@ def _access_role_source(offer: CredentialOffer, now: datetime) -> Source:
 
 
 def _passport_source(offer: CredentialOffer, now: datetime) -> Source:
+    _maker_still_authorised(offer)
     passport = Passport.objects.select_related("product__organisation").get(pk=offer.passport_id)
     if passport.state != Passport.State.ISSUED:
         hint = "; offer its current version" if passport.state == Passport.State.SUPERSEDED \
@@ -408,6 +410,18 @@ def _passport_source(offer: CredentialOffer, now: datetime) -> Source:
     expires = (int(datetime.fromisoformat(until.replace("Z", "+00:00")).timestamp())
                if isinstance(until, str) else _default_expiry(now))
     return Source(claims, None, expires)
+
+
+def _maker_still_authorised(offer: CredentialOffer) -> None:
+    """A passport copy is signed under the `passports:issue` mandate of the offer's maker (see
+    offers.offer_authorise), read again now: a mandate revoked since the offer stops it. An
+    offer nobody made was made by the operator."""
+    maker = actor_of(offer.created_by) if offer.created_by_id else operator()
+    try:
+        authorise(maker, organisation=offer.issuer, scope=Mandate.Scope.PASSPORTS_ISSUE)
+    except NotAuthorised:
+        raise Denied(f"whoever made the offer no longer holds the passports:issue mandate of "
+                     f"{offer.issuer.legal_name}") from None
 
 
 def _default_expiry(now: datetime) -> int:

@@ -128,8 +128,11 @@ def passports_change_status(*, passports: Iterable[Passport] | Iterable, action:
 def _authorised(actor: Actor, passport_ids: list) -> Authority | None:
     """What entitles `actor` to change these passports (one record: a person or key acts for
     one organisation, the operator for all); NotAuthorised for any other organisation's."""
-    organisation_ids = set(Passport.objects.filter(pk__in=passport_ids)
-                           .values_list("product__organisation", flat=True).distinct())
+    organisation_ids = set()
+    for start in range(0, len(passport_ids), LOCK_BATCH):
+        organisation_ids.update(Passport.objects.filter(
+            pk__in=passport_ids[start:start + LOCK_BATCH])
+            .values_list("product__organisation", flat=True).distinct())
     authorities = [authorise(actor, organisation=organisation,
                              scope=Mandate.Scope.PASSPORTS_REVOKE)
                    for organisation in Organisation.objects.filter(pk__in=organisation_ids)]

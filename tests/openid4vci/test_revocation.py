@@ -11,10 +11,10 @@ from passports.services.status import passport_reinstate, passport_revoke, passp
 from tests.api.conftest import battery_product
 from tests.openid4vci.wallet import TestWallet
 from tests.public.conftest import issue
-from wallet.authority import operator
+from wallet.authority import actor_of, operator
 from wallet.credential_status import wallet_credential_revoke
 from wallet.identity_models import WalletCredential
-from wallet.mandates import mandate_reinstate, mandate_revoke, mandate_suspend
+from wallet.mandates import mandate_grant, mandate_reinstate, mandate_revoke, mandate_suspend
 from wallet.verification import verify
 
 
@@ -124,3 +124,23 @@ def test_a_passport_no_longer_issued_cannot_be_copied(client, acme, passport, ch
     assert response.status_code == 400
     assert response.json()["error"] == "credential_request_denied"
     assert response.json()["error_description"].startswith("the passport is ")
+
+
+def test_a_passport_offer_stops_when_its_makers_mandate_is_revoked(acme, staff, passport):
+    """Issue #15: a passport copy is signed under the mandate of whoever made the offer, read
+    again when the wallet asks for it."""
+    mandate = mandate_grant(organisation=acme, scope="passports:issue", user=staff)
+    created = offer_create(issuer=acme, configuration="product_passport", passport=passport,
+                           actor=actor_of(staff))
+    wallet = TestWallet()
+    session = wallet.start(created.by_reference, created.tx_code)
+    mandate_revoke(mandate=mandate, reason="left the team")
+
+    response = wallet.request_credential(session["metadata"], session["access_token"],
+                                         wallet.credential_request_body(session))
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "credential_request_denied"
+    assert "no longer holds the passports:issue mandate" in response.json()["error_description"]
+    created.offer.refresh_from_db()
+    assert created.offer.state == "denied" and not created.offer.credential
