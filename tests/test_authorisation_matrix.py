@@ -80,6 +80,7 @@ MATRIX = [
     ("admin: send message",         WITH,     DONE,     "mandate"),
     ("admin: send message",         WITHOUT,  REFUSED,  "-"),
     ("admin: send message",         OTHER,    REFUSED,  "-"),
+    ("admin: send message",         OPERATOR, REFUSED,  "-"),  # composing is for members
     ("admin: send invoice",         WITH,     DONE,     "mandate"),
     ("admin: send invoice",         WITHOUT,  REFUSED,  "-"),
     ("admin: send invoice",         OTHER,    REFUSED,  "-"),
@@ -129,9 +130,8 @@ MATRIX = [
     ("command: api_token",          OTHER,    REFUSED,  "-"),
     ("command: api_token",          OPERATOR, REFUSED,  "-"),
 ]
-# Not in the table: a superuser has no organisation to send messages from in the admin (the
-# compose form is for members); the operator's messages come from the demo command
-# (test_the_operator_is_named_on_what_it_sends below).
+# A superuser has no organisation to compose a message for in the admin; the operator's
+# messages come from the demo command (test_the_operator_is_named_on_what_it_sends below).
 
 
 @dataclass
