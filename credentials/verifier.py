@@ -84,8 +84,7 @@ class Verifier:
                                                        _unrecognised(secured))]))
         result: ProofResult = suite.verify(secured, self.keys, now=now,
                                            foreign_issuers=self.foreign_issuers, **expected)
-        verdict = _verdict(result.format, [_check("proof", result.ok, "; ".join(result.errors))],
-                           credential=result.credential)
+        verdict = _verdict(result.format, [_proof_check(result)], credential=result.credential)
         credential = result.credential
         if not isinstance(credential, dict):
             return _finish(verdict)
@@ -292,6 +291,31 @@ def _data_model(credential: dict) -> str:
     context = credential.get("@context") or [None]
     return {"https://www.w3.org/ns/credentials/v2": "vcdm-2.0",
             "https://www.w3.org/2018/credentials/v1": "vcdm-1.1"}.get(context[0], "none")
+
+
+# Why a proof could not be accepted, in words a person can act on. Only `signature_invalid`
+# means the data or its signature changed: the others mean the signature was never checked.
+PROOF_FAILURES = {
+    "signature_invalid": "signature invalid",
+    "key_not_found": "signing key not found",
+    "did_not_resolved": "signer's DID could not be resolved",
+    "key_resolution": "signer's DID could not be resolved",
+}
+
+
+def _proof_check(result: ProofResult) -> dict:
+    """The proof check; a failed one carries a `code` (PROOF_FAILURES, else the suite's)."""
+    detail = "; ".join(result.errors)
+    if result.ok:
+        return _check("proof", True, detail)
+    code = result.details.get("code") or "proof_invalid"
+    headline = PROOF_FAILURES.get(code)
+    if headline and code != "signature_invalid":
+        party = "holder" if result.format.startswith("vp") else "issuer"
+        detail = f"{headline.replace('signer', party)}: {detail}"
+    check = _check("proof", False, detail)
+    check["code"] = code
+    return check
 
 
 def _check(name: str, ok: bool, detail: str = "") -> dict:

@@ -35,6 +35,7 @@ import functools
 import hashlib
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
@@ -202,6 +203,7 @@ ERROR_TEXTS = {
                           "mistyped or misread."),
     "unknown_product": _("No product is registered under this code."),
     "unknown_version": _("This product has no passport with that version."),
+    "unknown_passport": _("No passport has this id."),
 }
 
 
@@ -339,6 +341,55 @@ def _credential(passport: Passport | None, wanted: str) -> HttpResponse:
         return HttpResponse(passport.jwt, content_type=JWT)
     document = passport.embedded or envelope(passport.jwt)
     return HttpResponse(json.dumps(document), content_type=wanted)
+
+
+# The passport's own address -------------------------------------------------------------------
+
+# Machines first: a client that takes anything (`*/*`, no Accept) gets the credential.
+CREDENTIAL_OFFERS = (JWT, JSON, "application/ld+json", "application/json", HTML)
+# A signed credential never changes (a revocation changes its status list, not its bytes).
+CREDENTIAL_MAX_AGE = 3600
+
+
+def public_passport(passport_id: str) -> Passport | None:
+    """The passport with this id (its credential is public, like the resolver's), or None."""
+    try:
+        key = uuid.UUID(passport_id)
+    except ValueError:
+        return None
+    return (Passport.objects.select_related("product__organisation")
+            .defer("product__attributes").filter(pk=key).first())
+
+
+@require_safe
+@ratelimit.limit("public")
+def passport_credential(request, passport_id: str):
+    """`/passports/<id>`: the passport version's credential at its own `id` (the linkset's
+    `untp:dpp` target), for anyone: the compact JWT for `application/vc+jwt`, JSON for
+    `application/vc`, `application/ld+json` or `application/json` (as the resolver gives
+    them), and for `text/html` a 303 to the page of that version. Cacheable: ETag and
+    Cache-Control, like /status/."""
+    wanted = negotiate(request.headers.get("Accept"), CREDENTIAL_OFFERS)
+    passport = public_passport(passport_id)
+    if passport is None:
+        response = _error(request, wanted, 404, "unknown_passport", "No passport has this id.")
+    elif wanted == HTML:
+        response = HttpResponse(status=303)
+        response["Location"] = linkset.page_url(passport.product, version=passport.version)
+    elif wanted is None:
+        response = _problem(406, "not_acceptable", "Not acceptable",
+                            f"Available: {', '.join(CREDENTIAL_OFFERS)}.")
+    else:
+        response = _credential(passport, wanted)
+        if response.status_code == 200:
+            etag = '"' + hashlib.blake2b(response.content, digest_size=16).hexdigest() + '"'
+            response["ETag"] = etag
+            response["Cache-Control"] = f"public, max-age={CREDENTIAL_MAX_AGE}"
+            response["Access-Control-Allow-Origin"] = "*"  # public, read by browser verifiers
+            response = get_conditional_response(request, etag=etag, response=response)
+    response["Vary"] = "Accept"
+    response.setdefault("Cache-Control", f"public, max-age={VERDICT_SECONDS}")
+    return response
 
 
 # The page --------------------------------------------------------------------------------------
