@@ -460,10 +460,29 @@ CHECKS = {
     "issued": (_("The passport has been issued."),
                _("The passport has not been issued yet. Please try again in a minute.")),
 }
+# A proof that failed, by the verdict's code: only a signature that does not match says the
+# data may have changed; a key or DID that could not be found means nothing was checked.
+PROOF_FAILURES = {
+    "signature_invalid": CHECKS["proof"][1],
+    "key_not_found": _("The signature could not be checked: the manufacturer's signing key was "
+                       "not found."),
+    "did_not_resolved": _("The signature could not be checked: the manufacturer's digital "
+                          "identifier could not be looked up."),
+}
+PROOF_FAILURES["key_resolution"] = PROOF_FAILURES["did_not_resolved"]
+PROOF_NOT_CHECKED = _("The digital signature could not be checked.")
+ISSUER_AT_EARLIER_ADDRESS = _("The signing key belongs to the manufacturer. This service "
+                              "recorded it under its earlier web address.")
 NEITHER_REVOKED_NOR_SUSPENDED = _("The manufacturer has neither revoked nor suspended it.")
 STATE_LABELS = {
     "pending": _("Being issued"), "issued": _("Valid"), "failed": _("Not issued"),
     "suspended": _("Suspended"), "revoked": _("Revoked"), "superseded": _("Superseded"),
+}
+# The shown version's word in the version list: the verdict's, so the two never disagree.
+BADGE_LABELS = {
+    "verified": STATE_LABELS["issued"], "revoked": STATE_LABELS["revoked"],
+    "suspended": STATE_LABELS["suspended"], "superseded": STATE_LABELS["superseded"],
+    "unknown": _("Cannot verify"),
 }
 CATEGORY_LABELS = {
     "battery": _("Battery"), "textile": _("Textile"),
@@ -491,7 +510,15 @@ UNIT_SYMBOLS = {"AMH": "Ah", "CEL": "°C", "KGM": "kg", "KWH": "kWh", "MIN": "mi
 def _failure_text(check: dict) -> str:
     if check.get("check") == "issued" and check.get("detail") == Passport.State.FAILED:
         return gettext("The passport could not be issued.")
+    if check.get("check") == "proof":
+        return str(PROOF_FAILURES.get(check.get("code"), PROOF_NOT_CHECKED))
     return str(CHECKS.get(check.get("check"), CHECKS["format"])[1])
+
+
+def _success_text(check: dict) -> str:
+    if check.get("check") == "issuer" and check.get("code") == "earlier_address":
+        return str(ISSUER_AT_EARLIER_ADDRESS)
+    return str(CHECKS[check["check"]][0])
 
 
 def badge(verdict: dict | None, passport: Passport | None) -> dict:
@@ -529,7 +556,7 @@ def check_lines(verdict: dict | None) -> list[dict]:
             continue  # the badge says it, with the reason
         if name not in CHECKS:
             continue
-        text = CHECKS[name][0] if ok else _failure_text(check)
+        text = _success_text(check) if ok else _failure_text(check)
         if name == "status" and ok and not_suspended:
             text = NEITHER_REVOKED_NOR_SUSPENDED
         lines.append({"ok": ok, "text": text})
@@ -589,11 +616,12 @@ def page_context(product: Product, versions: list[Passport], passport: Passport 
     proof_ok = _passed(verdict, "proof")
     subject = (credential.get("credentialSubject") or {}) if proof_ok else {}
     issuer = (verdict or {}).get("issuer") or {}
+    shown_badge = badge(verdict, passport)
     return {
         "product": product,
         "name": subject.get("name") or product.name,
         "category": CATEGORY_LABELS.get(product.category, product.category),
-        "badge": badge(verdict, passport),
+        "badge": shown_badge,
         "checks": check_lines(verdict),
         "checked_at": checked_at,
         "facts": key_facts(product, subject),
@@ -605,10 +633,7 @@ def page_context(product: Product, versions: list[Passport], passport: Passport 
             "verified": _passed(verdict, "issuer"),
             "legal_person": issuer.get("legal_person"),
         },
-        "versions": [{"version": p.version, "state": STATE_LABELS.get(p.state, p.state),
-                      "issued_at": p.issued_at, "shown": passport is not None
-                      and p.pk == passport.pk,
-                      "url": _local(linkset.page_url(product, version=p.version, lang=lang))}
+        "versions": [_version_item(product, p, passport, shown_badge, lang)
                      for p in versions if signed(p)],
         "current_url": _local(linkset.page_url(product, lang=lang)),
         "credential_url": (_local(passport.credential_url) if passport and signed(passport)
@@ -618,6 +643,18 @@ def page_context(product: Product, versions: list[Passport], passport: Passport 
         "qr_svg_url": _local(qr_url(product, "svg")),
         "qr_png_url": _local(qr_url(product, "png")),
     }
+
+
+def _version_item(product: Product, version: Passport, shown: Passport | None, shown_badge: dict,
+                  lang: str) -> dict:
+    """A line of the version list. The shown version says what its verdict says; the others
+    what the service recorded for them."""
+    is_shown = shown is not None and version.pk == shown.pk
+    label = (BADGE_LABELS[shown_badge["kind"]] if is_shown
+             else STATE_LABELS.get(version.state, version.state))
+    return {"version": version.version, "state": label, "issued_at": version.issued_at,
+            "shown": is_shown,
+            "url": _local(linkset.page_url(product, version=version.version, lang=lang))}
 
 
 # QR codes --------------------------------------------------------------------------------------
