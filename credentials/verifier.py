@@ -297,9 +297,9 @@ def _data_model(credential: dict) -> str:
 # means the data or its signature changed: the others mean the signature was never checked.
 PROOF_FAILURES = {
     "signature_invalid": "signature invalid",
-    "key_not_found": "signing key not found",
-    "did_not_resolved": "signer's DID could not be resolved",
-    "key_resolution": "signer's DID could not be resolved",
+    "key_not_found": "{party} key not found",
+    "did_not_resolved": "{party}'s DID could not be resolved",
+    "key_resolution": "{party}'s DID could not be resolved",
 }
 
 
@@ -312,7 +312,7 @@ def _proof_check(result: ProofResult) -> dict:
     headline = PROOF_FAILURES.get(code)
     if headline and code != "signature_invalid":
         party = "holder" if result.format.startswith("vp") else "issuer"
-        detail = f"{headline.replace('signer', party)}: {detail}"
+        detail = f"{headline.format(party=party)}: {detail}"
     check = _check("proof", False, detail)
     check["code"] = code
     return check

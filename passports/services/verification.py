@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from credentials.did_web import own_url_path
+from credentials.did_web import earlier_address, own_url_path
 from credentials.verifier import Verifier
 from passports.models import Passport
 from wallet.verification import wallet_verifier  # resolver, status lists, trust registry
@@ -31,14 +31,25 @@ def passport_for_credential(credential: dict) -> Passport | None:
         passport_id = uuid.UUID(match["public"] or match["api"])
     except ValueError:
         return None
-    return (Passport.objects.select_related("superseded_by", "product")
+    return (Passport.objects.select_related("superseded_by", "product__organisation")
             .filter(pk=passport_id).first())
+
+
+def issued_by_its_organisation(passport: Passport, verdict: dict) -> bool:
+    """Whether the verdict's issuer is the passport's organisation, by its DID at this address
+    or an earlier one: anyone can copy a passport's id into a credential, not its issuer."""
+    issuer = (verdict.get("issuer") or {}).get("id")
+    organisation = passport.product.organisation
+    if not isinstance(issuer, str):
+        return False
+    return issuer == organisation.did or (issuer.endswith(f":orgs:{organisation.slug}")
+                                          and earlier_address(issuer) is not None)
 
 
 def service_state_check(credential: dict, verdict: dict) -> None:
     """Add what the service knows about its own passports to the verdict."""
     passport = passport_for_credential(credential)
-    if passport is None:
+    if passport is None or not issued_by_its_organisation(passport, verdict):
         return
     verdict["passport"] = {"id": str(passport.pk), "version": passport.version,
                            "state": passport.state}
