@@ -177,6 +177,10 @@ class CheckOutput(serializers.Serializer):
     check = serializers.CharField()
     ok = serializers.BooleanField()
     detail = serializers.CharField(required=False)
+    code = serializers.CharField(required=False, help_text=(
+        "Why, in a stable word: for a failed proof `signature_invalid`, `key_not_found`, "
+        "`did_not_resolved` or the suite's code; `earlier_address` on an issuer check whose DID "
+        "is this service's from an earlier address."))
 
 
 class VerdictOutput(serializers.Serializer):
