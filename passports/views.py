@@ -347,6 +347,8 @@ def _credential(passport: Passport | None, wanted: str) -> HttpResponse:
 
 # Machines first: a client that takes anything (`*/*`, no Accept) gets the credential.
 CREDENTIAL_OFFERS = (JWT, JSON, "application/ld+json", "application/json", HTML)
+# `?format=` names a representation where a client cannot set Accept (a link on the page).
+CREDENTIAL_FORMATS = {"jwt": JWT, "json": JSON}
 # A signed credential never changes (a revocation changes its status list, not its bytes).
 CREDENTIAL_MAX_AGE = 3600
 
@@ -368,8 +370,9 @@ def passport_credential(request, passport_id: str):
     `untp:dpp` target), for anyone: the compact JWT for `application/vc+jwt`, JSON for
     `application/vc`, `application/ld+json` or `application/json` (as the resolver gives
     them), and for `text/html` a 303 to the page of that version. Cacheable: ETag and
-    Cache-Control, like /status/."""
-    wanted = negotiate(request.headers.get("Accept"), CREDENTIAL_OFFERS)
+    Cache-Control, like /status/. `?format=jwt|json` overrides Accept."""
+    wanted = (CREDENTIAL_FORMATS.get(request.GET.get("format", ""))
+              or negotiate(request.headers.get("Accept"), CREDENTIAL_OFFERS))
     passport = public_passport(passport_id)
     if passport is None:
         response = _error(request, wanted, 404, "unknown_passport", "No passport has this id.")
@@ -636,8 +639,9 @@ def page_context(product: Product, versions: list[Passport], passport: Passport 
         "versions": [_version_item(product, p, passport, shown_badge, lang)
                      for p in versions if signed(p)],
         "current_url": _local(linkset.page_url(product, lang=lang)),
-        "credential_url": (_local(passport.credential_url) if passport and signed(passport)
-                           else None),
+        # A browser following the link asks for HTML: `format` gets it the credential.
+        "credential_url": (_local(passport.credential_url) + "?format=jwt"
+                           if passport and signed(passport) else None),
         "linkset_url": _local(linkset.linkset_url(product)),
         "did_url": _local(linkset.did_document_url(product)),
         "qr_svg_url": _local(qr_url(product, "svg")),

@@ -120,6 +120,19 @@ def test_a_browser_is_sent_to_the_page_of_that_version(anonymous, passport):
     assert page.status_code == 200 and b"Version 1" in page.content
 
 
+def test_the_page_links_the_credential_so_that_a_browser_gets_it(anonymous, passport):
+    page = anonymous.get(PATH, HTTP_ACCEPT="text/html").content.decode()
+    href = f"/passports/{passport.pk}?format=jwt"
+    assert f'href="{href}"' in page
+
+    response = anonymous.get(href, HTTP_ACCEPT="text/html,*/*;q=0.8")
+
+    assert response.status_code == 200 and response["Content-Type"] == "application/vc+jwt"
+    assert response.content.decode() == passport.jwt
+    as_json = anonymous.get(f"/passports/{passport.pk}?format=json", HTTP_ACCEPT="text/html")
+    assert json.loads(as_json.content)["id"] == f"data:application/vc+jwt,{passport.jwt}"
+
+
 def test_the_credential_is_cacheable_and_revalidates_with_304(anonymous, passport):
     first = anonymous.get(f"/passports/{passport.pk}", HTTP_ACCEPT="application/vc+jwt")
     assert first["Cache-Control"].startswith("public, max-age=")
