@@ -16,8 +16,11 @@ from django.conf import settings
 
 from credentials.signing import decode_jwt_parts
 from passports import linkset
+from passports.models import Passport
+from passports.services.issuance import passport_request
 from passports.views import qr_print
 from tests.api.conftest import battery_product, issue
+from tests.passports.test_issuance import wait_for_state
 
 PATH = "/01/09506000134352/21/SN-0001"
 
@@ -48,19 +51,32 @@ def scanned(anonymous, product) -> str:
     return product.digital_link
 
 
+def follow_and_verify(anonymous, product, accept: str) -> tuple[dict, dict]:
+    """QR code → linkset → `untp:dpp` → the credential (as `accept`) → POST /api/v1/verify/,
+    with no key anywhere: (the `untp:dpp` link, the verdict)."""
+    link = dpp_link(anonymous, scanned(anonymous, product))
+    response = anonymous.get(local(link["href"]), HTTP_ACCEPT=accept)
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == accept
+    if accept == "application/vc+jwt":
+        jwt = response.content.decode()
+        assert decode_jwt_parts(jwt)[1]["id"] == link["href"]  # it is where its id says
+        verdict = anonymous.post("/api/v1/verify/", jwt, content_type=accept)
+    else:
+        document = json.loads(response.content)
+        assert document["id"] == link["href"]
+        verdict = anonymous.post("/api/v1/verify/", {"credential": document}, format="json")
+    assert verdict.status_code == 200
+    return link, verdict.json()
+
+
 def test_a_partner_follows_qr_linkset_and_dpp_link_to_a_verified_vc_jwt_without_a_key(
         anonymous, passport):
-    link = dpp_link(anonymous, scanned(anonymous, passport.product))
+    link, verdict = follow_and_verify(anonymous, passport.product, "application/vc+jwt")
+
     assert link["href"] == passport.credential_url == (
         f"{settings.PUBLIC_BASE_URL}/passports/{passport.pk}")
-
-    response = anonymous.get(local(link["href"]), HTTP_ACCEPT=link["type"])
-
-    assert response.status_code == 200
-    assert response["Content-Type"] == "application/vc+jwt"
-    jwt = response.content.decode()
-    assert decode_jwt_parts(jwt)[1]["id"] == link["href"]  # the credential is where its id says
-    verdict = anonymous.post("/api/v1/verify/", jwt, content_type="application/vc+jwt").json()
+    assert link["type"] == "application/vc+jwt"
     assert verdict["verified"] is True, verdict["errors"]
     assert verdict["format"] == "vc+jwt"
     assert verdict["passport"] == {"id": str(passport.pk), "version": 1, "state": "issued"}
@@ -71,19 +87,31 @@ def test_a_partner_follows_the_same_links_to_an_embedded_proof_credential_withou
     acme.organisation.embedded_proof = True
     acme.organisation.save(update_fields=["embedded_proof"])
     passport = issue(battery_product(acme.organisation), django_capture_on_commit_callbacks)
-    link = dpp_link(anonymous, scanned(anonymous, passport.product))
 
-    response = anonymous.get(local(link["href"]), HTTP_ACCEPT="application/ld+json")
+    _link, verdict = follow_and_verify(anonymous, passport.product, "application/ld+json")
 
-    assert response.status_code == 200
-    assert response["Content-Type"] == "application/ld+json"
-    document = response.json()
-    assert document["id"] == link["href"]
-    assert document["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
-    verdict = anonymous.post("/api/v1/verify/", {"credential": document}, format="json").json()
     assert verdict["verified"] is True, verdict["errors"]
     assert verdict["format"] == "eddsa-rdfc-2022"
     assert verdict["passport"]["id"] == str(passport.pk)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("embedded", "accept", "suite"), [
+    (False, "application/vc+jwt", "vc+jwt"),
+    (True, "application/vc", "eddsa-rdfc-2022"),
+])
+def test_a_passport_the_worker_signed_is_found_and_verified_by_anyone(anonymous, acme, embedded,
+                                                                     accept, suite):
+    acme.organisation.embedded_proof = embedded
+    acme.organisation.save(update_fields=["embedded_proof"])
+    passport = wait_for_state(passport_request(product=battery_product(acme.organisation)),
+                              Passport.State.ISSUED)
+
+    _link, verdict = follow_and_verify(anonymous, passport.product, accept)
+
+    assert verdict["verified"] is True, verdict["errors"]
+    assert verdict["format"] == suite
 
 
 @pytest.mark.parametrize(("accept", "media_type"), [
