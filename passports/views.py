@@ -15,6 +15,9 @@ The current version is the newest signed one; `?version=<n>` asks for an older o
 qualifier (AI 22) is validated but selects nothing: products carry no variant, so a link with
 one resolves to the product's record (the less granular key, as GS1 and UNTP resolvers do).
 
+Each passport version's credential also lives at its own `id`, `/passports/<id>`
+(`passport_credential`): the linkset's `untp:dpp` target, public like the resolver.
+
 QR codes live under `/qr/` + the same path (a suffix such as `/qr.svg` would not be a Digital
 Link): `/qr/01/<gtin>/21/<serial>?format=svg|png&size=<mm>` encodes the product's Digital Link
 URI, `size` being the printed width of the symbol with its quiet zone, 10-100 mm (25 by
