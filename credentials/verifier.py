@@ -293,10 +293,9 @@ def _data_model(credential: dict) -> str:
             "https://www.w3.org/2018/credentials/v1": "vcdm-1.1"}.get(context[0], "none")
 
 
-# Why a proof could not be accepted, in words a person can act on. Only `signature_invalid`
-# means the data or its signature changed: the others mean the signature was never checked.
-PROOF_FAILURES = {
-    "signature_invalid": "signature invalid",
+# A proof that failed because its key could not be had: the signature was never checked, so
+# the detail says which (only `signature_invalid` means the data or its signature changed).
+KEY_FAILURES = {
     "key_not_found": "{party} key not found",
     "did_not_resolved": "{party}'s DID could not be resolved",
     "key_resolution": "{party}'s DID could not be resolved",
@@ -304,15 +303,15 @@ PROOF_FAILURES = {
 
 
 def _proof_check(result: ProofResult) -> dict:
-    """The proof check; a failed one carries a `code` (PROOF_FAILURES, else the suite's)."""
+    """The proof check; a failed one carries the suite's `code` (`signature_invalid`,
+    `key_not_found`, `did_not_resolved`, ...; `proof_invalid` when it gave none)."""
     detail = "; ".join(result.errors)
     if result.ok:
         return _check("proof", True, detail)
     code = result.details.get("code") or "proof_invalid"
-    headline = PROOF_FAILURES.get(code)
-    if headline and code != "signature_invalid":
+    if code in KEY_FAILURES:
         party = "holder" if result.format.startswith("vp") else "issuer"
-        detail = f"{headline.format(party=party)}: {detail}"
+        detail = f"{KEY_FAILURES[code].format(party=party)}: {detail}"
     check = _check("proof", False, detail)
     check["code"] = code
     return check
