@@ -22,7 +22,9 @@ from credentials.signing import decode_jwt_parts
 from credentials.suites.jose import VC_JWT
 from passports.api import verifying
 from passports.models import Passport
-from tests.public.conftest import issue
+from tests.passports.factories import acme_with_legal_details, trust_anchor
+from tests.public.conftest import issue, make_product
+from wallet.identity import attestation_approve, attestation_request
 
 LINK = "/01/09506000134352/21/SN-0001"
 LANGUAGES = [code for code, _name in settings.LANGUAGES]
@@ -134,11 +136,14 @@ def test_each_failure_has_its_own_check_detail_and_sentence_in_every_language(
         assert in_language("Valid", language) not in line, (language, line)
 
 
-def test_a_passport_signed_at_an_earlier_address_of_the_service_verifies(client, battery,
-                                                                         settings):
+def test_a_passport_signed_at_an_earlier_address_of_the_service_verifies(client, db, settings):
     """The demo battery after PUBLIC_BASE_URL moved from :8000 to :8782: its DID, status list
     and credential id carry the old address, and all of them come from the database."""
     settings.PUBLIC_BASE_URL = "http://localhost:8000"
+    acme = acme_with_legal_details()
+    attestation_approve(request=attestation_request(organisation=acme, anchor=trust_anchor(),
+                                                    evidence="KvK extract 12345678"))
+    battery = make_product(acme)
     passport = issue(battery)
     old_did = battery.organisation.did
     settings.PUBLIC_BASE_URL = "http://localhost:8782"
@@ -155,7 +160,8 @@ def test_a_passport_signed_at_an_earlier_address_of_the_service_verifies(client,
                   f"resolved from the service's own records"}
     assert checks["status"]["ok"] is True and checks["status"]["detail"] == "valid"
     assert verdict["passport"]["id"] == str(passport.pk)  # its id names the old address too
-    assert verdict["issuer"]["legal_person"] is None or verdict["issuer"]["trusted"]
+    assert verdict["issuer"]["trusted"] is True  # the legal person behind the old DID too
+    assert verdict["issuer"]["legal_person"]["registry_id"] == "12345678"
     for language in LANGUAGES:
         html = page(client, language)
         assert in_language(EARLIER_ADDRESS, language) in html, language
