@@ -6,6 +6,7 @@ from credentials import status_views
 from credentials import views as credential_views
 from passports import views as passport_views
 from passports.api.urls import vc_api_urlpatterns
+from passports.api.views import PublicRestrictedCredentialApi
 from passports.views_labels import label_sheet
 
 urlpatterns = [
@@ -23,6 +24,11 @@ urlpatterns = [
     path("status/<uuid:list_id>", status_views.status_list, name="status-list"),
     path("orgs/<slug:slug>/did.json", credential_views.organisation_did_document,
          name="organisation-did"),
+    # Each passport version's credential at its own id (public); a restricted access group's
+    # credential under it, for entitled API clients only.
+    path("passports/<str:passport_id>", passport_views.passport_credential, name="passport"),
+    path("passports/<str:passport_id>/<str:access_group>",
+         PublicRestrictedCredentialApi.as_view(), name="passport-restricted"),
     # GS1 Digital Link resolver (the public page for people) and QR codes of the same paths.
     re_path(r"^01/(?P<gtin>[^/]+)(?P<qualifiers>/.*)?$", passport_views.resolve,
             name="digital-link"),

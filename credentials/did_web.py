@@ -1,8 +1,13 @@
 """did:web documents for our own DIDs, and resolution of any DID to its keys.
 
-Own did:web documents come from the database. A foreign did:web is fetched over HTTPS only,
-from a public address only (the resolved address is checked and then used for the connection,
-so DNS cannot point it elsewhere in between), with a short timeout and a size cap, and cached."""
+Own did:web documents come from the database, whatever address the DID carries: the current
+`PUBLIC_BASE_URL` or one the service had before (a DID is ours when the key store holds keys
+for exactly that DID; keys are only ever made for the service's own DIDs, so no other party can
+become one of ours), so our own credentials never depend on the service fetching itself.
+
+A foreign did:web is fetched over HTTPS only, from a public address only (the resolved address
+is checked and then used for the connection, so DNS cannot point it elsewhere in between), with
+a short timeout and a size cap, and cached."""
 
 from __future__ import annotations
 
@@ -11,10 +16,11 @@ import ipaddress
 import json
 import socket
 import ssl
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Q
 
 from credentials.dids import (
     did_web_document_url,
@@ -22,7 +28,7 @@ from credentials.dids import (
     public_key_from_method,
     resolve_did_key,
 )
-from credentials.errors import KeyResolutionError
+from credentials.errors import DidNotResolved, KeyNotFound, KeyResolutionError
 from credentials.keys import PublicKey
 from credentials.models import KeyPair
 
@@ -41,7 +47,73 @@ def organisation_did(slug: str) -> str:
 
 
 def is_own_did(did: str) -> bool:
+    """A DID of this service at its current address (no database: see `is_hosted_here` for
+    the DIDs of its earlier addresses)."""
     return did == service_did() or did.startswith(service_did() + ":")
+
+
+def did_web_host(did: str) -> str | None:
+    """The host of a did:web, as the DID writes it (`name` or `name%3Aport`)."""
+    if not isinstance(did, str) or not did.startswith("did:web:"):
+        return None
+    return did.removeprefix("did:web:").split(":", 1)[0] or None
+
+
+def is_own_host(host: str | None) -> bool:
+    """Whether this service serves or served DIDs at `host` (as a did:web writes it): its
+    current address, or an earlier one the key store holds DIDs of."""
+    if not host:
+        return False
+    if host == did_web_host(service_did()):
+        return True
+    return KeyPair.objects.filter(Q(controller=f"did:web:{host}")
+                                  | Q(controller__startswith=f"did:web:{host}:")).exists()
+
+
+def is_hosted_here(did: str) -> bool:
+    """A DID this service holds keys for, at any address it had (one indexed query)."""
+    return isinstance(did, str) and KeyPair.objects.filter(controller=did).exists()
+
+
+def earlier_address(did: str) -> str | None:
+    """The earlier address (`host[:port]`) of this service that `did` carries, when it is one
+    of ours from before PUBLIC_BASE_URL changed; None for a current or a foreign DID."""
+    if not did.startswith("did:web:") or is_own_did(did) or not is_hosted_here(did):
+        return None
+    return unquote(did_web_host(did))
+
+
+def note_earlier_address(credential: dict, verdict: dict) -> None:
+    """An extra check for the verifier: when the issuer's DID is one of ours from an earlier
+    address, the issuer check says so (its keys came from our records, not from that address)."""
+    issuer = (verdict.get("issuer") or {}).get("id")
+    address = earlier_address(issuer) if isinstance(issuer, str) else None
+    if address is None:
+        return
+    for check in verdict["checks"]:
+        if check["check"] == "issuer" and check["ok"]:
+            check.update(code="earlier_address",
+                         detail=f"{issuer} is a DID of this service at its earlier address "
+                                f"{address}, resolved from the service's own records")
+
+
+def own_url_path(url: str) -> str | None:
+    """The path of `url` when it is an address of this service, now or before PUBLIC_BASE_URL
+    changed (a status list or credential id in what it issued then); None otherwise."""
+    if not isinstance(url, str):
+        return None
+    base = settings.PUBLIC_BASE_URL
+    if url.startswith(base + "/"):
+        return urlsplit(url).path
+    try:
+        parts = urlsplit(url)
+        hostname, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not hostname or parts.username is not None:
+        return None
+    host = hostname + (f"%3A{port}" if port else "")
+    return parts.path if is_own_host(host) else None
 
 
 def did_document(did: str) -> dict | None:
@@ -68,14 +140,20 @@ class DidResolver:
         self.allow_remote = allow_remote
 
     def resolve(self, did: str) -> dict:
-        if is_own_did(did):
-            document = did_document(did)
-            if document is None:
-                raise KeyResolutionError(f"unknown DID {did}")
+        """The DID document; DidNotResolved saying why there is none."""
+        document = did_document(did)  # ours, at this address or an earlier one
+        if document is not None:
             return document
+        if is_own_did(did) or is_own_host(did_web_host(did)):
+            raise DidNotResolved(f"{did} is not a DID of this service")
         if not self.allow_remote:
-            raise KeyResolutionError(f"foreign DID {did} not resolved (remote resolution off)")
-        return fetch_did_web(did)
+            raise DidNotResolved(f"foreign DID {did} not resolved (remote resolution off)")
+        try:
+            return fetch_did_web(did)
+        except DidNotResolved:
+            raise
+        except KeyResolutionError as exc:
+            raise DidNotResolved(f"{did}: {exc.detail}") from None
 
     def public_key(self, verification_method: str) -> PublicKey:
         if not isinstance(verification_method, str) or "#" not in verification_method:
@@ -93,11 +171,11 @@ class DidResolver:
                 method_id = did + method_id
             if method_id == verification_method:
                 if not _listed(document, method_id, did):
-                    raise KeyResolutionError(f"{verification_method} is not an assertion "
-                                             f"or authentication method of {did}")
+                    raise KeyNotFound(f"{verification_method} is not an assertion or "
+                                      f"authentication method of {did}")
                 key = public_key_from_method(method)
                 return PublicKey(key.key_type, key.raw, verification_method)
-        raise KeyResolutionError(f"{did} has no verification method {verification_method}")
+        raise KeyNotFound(f"{did} has no verification method {verification_method}")
 
 
 def _listed(document: dict, method_id: str, did: str) -> bool:

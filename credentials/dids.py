@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import quote, unquote, urlsplit
 
 from credentials.encoding import P256_PUB, decode_multikey, ed25519_multikey, multibase_encode
-from credentials.errors import KeyResolutionError
+from credentials.errors import KeyNotFound, KeyResolutionError
 from credentials.keys import PublicKey
 
 # --- did:key ---------------------------------------------------------------------------------
@@ -77,7 +77,7 @@ class StaticKeyResolver:
             return self.keys[verification_method]
         if verification_method.startswith("did:key:"):
             return resolve_did_key(verification_method)
-        raise KeyResolutionError(f"cannot resolve verification method {verification_method!r}")
+        raise KeyNotFound(f"cannot resolve verification method {verification_method!r}")
 
 
 def public_key_from_method(method: dict) -> PublicKey:

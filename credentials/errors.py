@@ -30,8 +30,31 @@ class UndefinedTerms(CredentialError):
 
 
 class KeyResolutionError(CredentialError):
+    """The key behind a verification method could not be found. The proof was not checked:
+    nothing is known about the data's integrity."""
+
     code = "key_resolution"
+
+
+class KeyNotFound(KeyResolutionError):
+    """The issuer's DID was resolved, but its document has no such key for this use."""
+
+    code = "key_not_found"
+
+
+class DidNotResolved(KeyResolutionError):
+    """The issuer's DID document could not be obtained (unknown here, unreachable, refused,
+    not a DID document)."""
+
+    code = "did_not_resolved"
 
 
 class ProofInvalid(CredentialError):
     code = "proof_invalid"
+
+
+class SignatureMismatch(ProofInvalid):
+    """The key was found and the signature does not match the signed data: the data or the
+    signature was changed, or another key signed it."""
+
+    code = "signature_invalid"

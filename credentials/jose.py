@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from credentials.errors import CredentialError, MalformedCredential, ProofInvalid
+from credentials.errors import CredentialError, MalformedCredential, ProofInvalid, SignatureMismatch
 from credentials.keys import ACCEPTED_JOSE, JOSE_ALGORITHMS, PublicKey, Signer
 
 # Header parameters registered by RFC 7515 §4.1 and RFC 7518 §4.1: §4.1.11 forbids them in crit.
@@ -224,7 +224,7 @@ def verify_signature(jws: DecodedJWS, key: PublicKey) -> None:
     if ACCEPTED_JOSE[jws.alg] != key.key_type:
         raise ProofInvalid(f"signature: alg {jws.alg} does not fit a {key.key_type} key")
     if not key.verify(jws.signature, jws.signing_input):
-        raise ProofInvalid("signature: invalid")
+        raise SignatureMismatch("signature: invalid")
 
 
 

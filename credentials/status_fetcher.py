@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.cache import cache
 
 from credentials import jose, schemas, x509
@@ -30,6 +29,7 @@ from credentials.did_web import (
     FETCH_TIMEOUT_S,
     DidResolver,
     _PinnedHTTPSConnection,
+    own_url_path,
     public_address,
 )
 from credentials.errors import CredentialError
@@ -70,9 +70,11 @@ class ListView:
 
 
 def own_list_id(url: str) -> str | None:
-    prefix = settings.PUBLIC_BASE_URL + STATUS_PATH
-    if isinstance(url, str) and url.startswith(prefix):
-        return url[len(prefix):].split("#", 1)[0].strip("/")
+    """The id of one of our own lists, read from the database: at this address or at one the
+    service had before (what it issued then names its lists there)."""
+    path = own_url_path(url)
+    if path is not None and path.startswith(STATUS_PATH):
+        return path[len(STATUS_PATH):].strip("/")
     return None
 
 

@@ -84,8 +84,7 @@ class Verifier:
                                                        _unrecognised(secured))]))
         result: ProofResult = suite.verify(secured, self.keys, now=now,
                                            foreign_issuers=self.foreign_issuers, **expected)
-        verdict = _verdict(result.format, [_check("proof", result.ok, "; ".join(result.errors))],
-                           credential=result.credential)
+        verdict = _verdict(result.format, [_proof_check(result)], credential=result.credential)
         credential = result.credential
         if not isinstance(credential, dict):
             return _finish(verdict)
@@ -292,6 +291,30 @@ def _data_model(credential: dict) -> str:
     context = credential.get("@context") or [None]
     return {"https://www.w3.org/ns/credentials/v2": "vcdm-2.0",
             "https://www.w3.org/2018/credentials/v1": "vcdm-1.1"}.get(context[0], "none")
+
+
+# A proof that failed because its key could not be had: the signature was never checked, so
+# the detail says which (only `signature_invalid` means the data or its signature changed).
+KEY_FAILURES = {
+    "key_not_found": "{party} key not found",
+    "did_not_resolved": "{party}'s DID could not be resolved",
+    "key_resolution": "{party}'s DID could not be resolved",
+}
+
+
+def _proof_check(result: ProofResult) -> dict:
+    """The proof check; a failed one carries the suite's `code` (`signature_invalid`,
+    `key_not_found`, `did_not_resolved`, ...; `proof_invalid` when it gave none)."""
+    detail = "; ".join(result.errors)
+    if result.ok:
+        return _check("proof", True, detail)
+    code = result.details.get("code") or "proof_invalid"
+    if code in KEY_FAILURES:
+        party = "holder" if result.format.startswith("vp") else "issuer"
+        detail = f"{KEY_FAILURES[code].format(party=party)}: {detail}"
+    check = _check("proof", False, detail)
+    check["code"] = code
+    return check
 
 
 def _check(name: str, ok: bool, detail: str = "") -> dict:

@@ -51,6 +51,9 @@ class Product(models.Model):
         return "item" if self.serial else "batch" if self.lot else "model"
 
 
+PUBLIC_PATH = "/passports/"  # + a passport's id: its public, dereferenceable credential
+
+
 class Passport(models.Model):
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -97,7 +100,10 @@ class Passport(models.Model):
 
     @property
     def credential_url(self) -> str:
-        return f"{settings.PUBLIC_BASE_URL}/api/v1/passports/{self.id}/credential"
+        """The credential's `id`: its public address (passports.views.passport_credential),
+        for anyone and without a key. Passports signed before it existed name their API
+        address (`/api/v1/passports/<id>/credential`), which keeps working for API clients."""
+        return f"{settings.PUBLIC_BASE_URL}{PUBLIC_PATH}{self.id}"
 
 
 class RestrictedCredential(models.Model):

@@ -15,6 +15,9 @@ The current version is the newest signed one; `?version=<n>` asks for an older o
 qualifier (AI 22) is validated but selects nothing: products carry no variant, so a link with
 one resolves to the product's record (the less granular key, as GS1 and UNTP resolvers do).
 
+Each passport version's credential also lives at its own `id`, `/passports/<id>`
+(`passport_credential`): the linkset's `untp:dpp` target, public like the resolver.
+
 QR codes live under `/qr/` + the same path (a suffix such as `/qr.svg` would not be a Digital
 Link): `/qr/01/<gtin>/21/<serial>?format=svg|png&size=<mm>` encodes the product's Digital Link
 URI, `size` being the printed width of the symbol with its quiet zone, 10-100 mm (25 by
@@ -35,6 +38,7 @@ import functools
 import hashlib
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
@@ -202,6 +206,7 @@ ERROR_TEXTS = {
                           "mistyped or misread."),
     "unknown_product": _("No product is registered under this code."),
     "unknown_version": _("This product has no passport with that version."),
+    "unknown_passport": _("No passport has this id."),
 }
 
 
@@ -341,6 +346,58 @@ def _credential(passport: Passport | None, wanted: str) -> HttpResponse:
     return HttpResponse(json.dumps(document), content_type=wanted)
 
 
+# The passport's own address -------------------------------------------------------------------
+
+# Machines first: a client that takes anything (`*/*`, no Accept) gets the credential.
+CREDENTIAL_OFFERS = (JWT, JSON, "application/ld+json", "application/json", HTML)
+# `?format=` names a representation where a client cannot set Accept (a link on the page).
+CREDENTIAL_FORMATS = {"jwt": JWT, "json": JSON}
+# A signed credential never changes (a revocation changes its status list, not its bytes).
+CREDENTIAL_MAX_AGE = 3600
+
+
+def public_passport(passport_id: str) -> Passport | None:
+    """The passport with this id (its credential is public, like the resolver's), or None."""
+    try:
+        key = uuid.UUID(passport_id)
+    except ValueError:
+        return None
+    return (Passport.objects.select_related("product__organisation")
+            .defer("product__attributes").filter(pk=key).first())
+
+
+@require_safe
+@ratelimit.limit("public")
+def passport_credential(request, passport_id: str):
+    """`/passports/<id>`: the passport version's credential at its own `id` (the linkset's
+    `untp:dpp` target), for anyone: the compact JWT for `application/vc+jwt`, JSON for
+    `application/vc`, `application/ld+json` or `application/json` (as the resolver gives
+    them), and for `text/html` a 303 to the page of that version. Cacheable: ETag and
+    Cache-Control, like /status/. `?format=jwt|json` overrides Accept."""
+    wanted = (CREDENTIAL_FORMATS.get(request.GET.get("format", ""))
+              or negotiate(request.headers.get("Accept"), CREDENTIAL_OFFERS))
+    passport = public_passport(passport_id)
+    if passport is None:
+        response = _error(request, wanted, 404, "unknown_passport", "No passport has this id.")
+    elif wanted == HTML:
+        response = HttpResponse(status=303)
+        response["Location"] = linkset.page_url(passport.product, version=passport.version)
+    elif wanted is None:
+        response = _problem(406, "not_acceptable", "Not acceptable",
+                            f"Available: {', '.join(CREDENTIAL_OFFERS)}.")
+    else:
+        response = _credential(passport, wanted)
+        if response.status_code == 200:
+            etag = '"' + hashlib.blake2b(response.content, digest_size=16).hexdigest() + '"'
+            response["ETag"] = etag
+            response["Cache-Control"] = f"public, max-age={CREDENTIAL_MAX_AGE}"
+            response["Access-Control-Allow-Origin"] = "*"  # public, read by browser verifiers
+            response = get_conditional_response(request, etag=etag, response=response)
+    response["Vary"] = "Accept"
+    response.setdefault("Cache-Control", f"public, max-age={VERDICT_SECONDS}")
+    return response
+
+
 # The page --------------------------------------------------------------------------------------
 
 # Rendered pages, in this process only: their keys come from the database on every request, so
@@ -409,10 +466,29 @@ CHECKS = {
     "issued": (_("The passport has been issued."),
                _("The passport has not been issued yet. Please try again in a minute.")),
 }
+# A proof that failed, by the verdict's code: only a signature that does not match says the
+# data may have changed; a key or DID that could not be found means nothing was checked.
+PROOF_FAILURES = {
+    "signature_invalid": CHECKS["proof"][1],
+    "key_not_found": _("The signature could not be checked: the manufacturer's signing key was "
+                       "not found."),
+    "did_not_resolved": _("The signature could not be checked: the manufacturer's digital "
+                          "identifier could not be looked up."),
+}
+PROOF_FAILURES["key_resolution"] = PROOF_FAILURES["did_not_resolved"]
+PROOF_NOT_CHECKED = _("The digital signature could not be checked.")
+ISSUER_AT_EARLIER_ADDRESS = _("The signing key belongs to the manufacturer. This service "
+                              "recorded it under its earlier web address.")
 NEITHER_REVOKED_NOR_SUSPENDED = _("The manufacturer has neither revoked nor suspended it.")
 STATE_LABELS = {
     "pending": _("Being issued"), "issued": _("Valid"), "failed": _("Not issued"),
     "suspended": _("Suspended"), "revoked": _("Revoked"), "superseded": _("Superseded"),
+}
+# The shown version's word in the version list: the verdict's, so the two never disagree.
+BADGE_LABELS = {
+    "verified": STATE_LABELS["issued"], "revoked": STATE_LABELS["revoked"],
+    "suspended": STATE_LABELS["suspended"], "superseded": STATE_LABELS["superseded"],
+    "unknown": _("Cannot verify"),
 }
 CATEGORY_LABELS = {
     "battery": _("Battery"), "textile": _("Textile"),
@@ -440,7 +516,15 @@ UNIT_SYMBOLS = {"AMH": "Ah", "CEL": "°C", "KGM": "kg", "KWH": "kWh", "MIN": "mi
 def _failure_text(check: dict) -> str:
     if check.get("check") == "issued" and check.get("detail") == Passport.State.FAILED:
         return gettext("The passport could not be issued.")
+    if check.get("check") == "proof":
+        return str(PROOF_FAILURES.get(check.get("code"), PROOF_NOT_CHECKED))
     return str(CHECKS.get(check.get("check"), CHECKS["format"])[1])
+
+
+def _success_text(check: dict) -> str:
+    if check.get("check") == "issuer" and check.get("code") == "earlier_address":
+        return str(ISSUER_AT_EARLIER_ADDRESS)
+    return str(CHECKS[check["check"]][0])
 
 
 def badge(verdict: dict | None, passport: Passport | None) -> dict:
@@ -478,7 +562,7 @@ def check_lines(verdict: dict | None) -> list[dict]:
             continue  # the badge says it, with the reason
         if name not in CHECKS:
             continue
-        text = CHECKS[name][0] if ok else _failure_text(check)
+        text = _success_text(check) if ok else _failure_text(check)
         if name == "status" and ok and not_suspended:
             text = NEITHER_REVOKED_NOR_SUSPENDED
         lines.append({"ok": ok, "text": text})
@@ -538,11 +622,12 @@ def page_context(product: Product, versions: list[Passport], passport: Passport 
     proof_ok = _passed(verdict, "proof")
     subject = (credential.get("credentialSubject") or {}) if proof_ok else {}
     issuer = (verdict or {}).get("issuer") or {}
+    shown_badge = badge(verdict, passport)
     return {
         "product": product,
         "name": subject.get("name") or product.name,
         "category": CATEGORY_LABELS.get(product.category, product.category),
-        "badge": badge(verdict, passport),
+        "badge": shown_badge,
         "checks": check_lines(verdict),
         "checked_at": checked_at,
         "facts": key_facts(product, subject),
@@ -554,19 +639,29 @@ def page_context(product: Product, versions: list[Passport], passport: Passport 
             "verified": _passed(verdict, "issuer"),
             "legal_person": issuer.get("legal_person"),
         },
-        "versions": [{"version": p.version, "state": STATE_LABELS.get(p.state, p.state),
-                      "issued_at": p.issued_at, "shown": passport is not None
-                      and p.pk == passport.pk,
-                      "url": _local(linkset.page_url(product, version=p.version, lang=lang))}
+        "versions": [_version_item(product, p, passport, shown_badge, lang)
                      for p in versions if signed(p)],
         "current_url": _local(linkset.page_url(product, lang=lang)),
-        "credential_url": (_local(passport.credential_url) if passport and signed(passport)
-                           else None),
+        # A browser following the link asks for HTML: `format` gets it the credential.
+        "credential_url": (_local(passport.credential_url) + "?format=jwt"
+                           if passport and signed(passport) else None),
         "linkset_url": _local(linkset.linkset_url(product)),
         "did_url": _local(linkset.did_document_url(product)),
         "qr_svg_url": _local(qr_url(product, "svg")),
         "qr_png_url": _local(qr_url(product, "png")),
     }
+
+
+def _version_item(product: Product, version: Passport, shown: Passport | None, shown_badge: dict,
+                  lang: str) -> dict:
+    """A line of the version list. The shown version says what its verdict says; the others
+    what the service recorded for them."""
+    is_shown = shown is not None and version.pk == shown.pk
+    label = (BADGE_LABELS[shown_badge["kind"]] if is_shown
+             else STATE_LABELS.get(version.state, version.state))
+    return {"version": version.version, "state": label, "issued_at": version.issued_at,
+            "shown": is_shown,
+            "url": _local(linkset.page_url(product, version=version.version, lang=lang))}
 
 
 # QR codes --------------------------------------------------------------------------------------

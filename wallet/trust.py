@@ -11,6 +11,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db.models import Q
 
+from credentials.did_web import is_hosted_here
 from credentials.signing import decode_jwt_parts
 from wallet.identity_models import WalletCredential
 from wallet.models import Organisation
@@ -24,10 +25,15 @@ def trusted_anchor_dids() -> set[str]:
 
 
 def organisation_for_did(did: str) -> Organisation | None:
+    """The organisation of `did`: `did:web:<host>:orgs:<slug>` at this service's address, or
+    at an earlier one it still holds keys of."""
     prefix = Organisation(slug="x").did[:-1]  # did:web:<host>:orgs:
-    if not did.startswith(prefix):
+    host, separator, slug = did.partition(":orgs:")
+    if did.startswith(prefix):
+        slug = did[len(prefix):]
+    elif not (separator and host.count(":") == 2 and is_hosted_here(did)):
         return None
-    return Organisation.objects.filter(slug=did[len(prefix):]).first()
+    return Organisation.objects.filter(slug=slug).first()
 
 
 class ServiceTrustRegistry:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from credentials import x509
-from credentials.did_web import DidResolver
+from credentials.did_web import DidResolver, note_earlier_address
 from credentials.foreign_issuers import ForeignIssuers
 from credentials.status_fetcher import StatusFetcher
 from credentials.verifier import Verifier
@@ -65,7 +65,8 @@ def _foreign_issuers(certificates: str, listed: tuple[str, ...],
 def wallet_verifier(extra_checks=()) -> Verifier:
     issuers = foreign_issuers()
     return Verifier(keys=DidResolver(), status=StatusFetcher(foreign_issuers=issuers),
-                    trust=ServiceTrustRegistry(), extra_checks=list(extra_checks),
+                    trust=ServiceTrustRegistry(),
+                    extra_checks=[note_earlier_address, *extra_checks],
                     foreign_issuers=issuers, issuer_aliases=organisation_dids)
 
 

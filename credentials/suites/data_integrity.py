@@ -22,6 +22,7 @@ from credentials.errors import (
     CredentialError,
     MalformedCredential,
     ProofInvalid,
+    SignatureMismatch,
     UnknownContext,
 )
 from credentials.keys import PublicKey, Signer
@@ -166,7 +167,7 @@ class EmbeddedProofSuite(ProofSuite):
                                domain=domain)
             self.verify_proof(document, proof, keys)
         except CredentialError as exc:
-            return ProofResult.failed(self.name, exc.detail)
+            return ProofResult.failed(self.name, exc.detail, details={"code": exc.code})
         except Exception as exc:  # noqa: BLE001 - bad input must give a reason, not a crash
             return ProofResult.failed(self.name, f"cannot verify: {type(exc).__name__}: {exc}")
         details = {"proof": {k: v for k, v in proof.items() if k not in self.value_keys}}
@@ -242,7 +243,7 @@ class DataIntegrityEdDSA(EmbeddedProofSuite):
         canonical_config = self.proof_configuration(options, document)
         if not self.proof_verification(self.hashing(transformed, canonical_config),
                                        proof_bytes, key):
-            raise ProofInvalid("signature does not verify")
+            raise SignatureMismatch("signature does not verify")
 
     def transformation(self, document: dict, options: dict) -> bytes:
         """§3.2.3 / §3.3.3 Transformation: check the proof type and cryptosuite, then the

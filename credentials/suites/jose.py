@@ -88,10 +88,12 @@ def key_id(header: dict, owner: str | None) -> str:
 
 
 def resolve_key(keys: KeyResolver, kid: str) -> PublicKey:
+    """The key `kid` names; a KeyResolutionError keeps its code (key not found, DID not
+    resolved), so the verdict can say which."""
     try:
         return keys.public_key(kid)
-    except (KeyResolutionError, ValueError) as exc:
-        raise KeyResolutionError(f"kid: cannot resolve {kid!r} ({exc})") from None
+    except ValueError as exc:
+        raise KeyResolutionError(f"cannot resolve {kid!r}: {exc}") from None
 
 
 def _types(document: dict) -> list:

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from credentials import jsonld
 from credentials.encoding import b64url_decode, b64url_encode
-from credentials.errors import MalformedCredential, ProofInvalid
+from credentials.errors import MalformedCredential, ProofInvalid, SignatureMismatch
 from credentials.keys import Signer
 from credentials.suites import register
 from credentials.suites.base import KeyResolver
@@ -73,7 +73,7 @@ class Ed25519Signature2018(EmbeddedProofSuite):
         key = resolve_ed25519(keys, proof.get("verificationMethod"))
         verify_data = self.create_verify_data(document, proof)
         if not key.verify(signature, encoded_header.encode("ascii") + b"." + verify_data):
-            raise ProofInvalid("signature does not verify")
+            raise SignatureMismatch("signature does not verify")
 
 
 def _parse_detached_jws(jws: Any) -> tuple[str, bytes]:

@@ -126,7 +126,9 @@ class PassportOutput(serializers.Serializer):
     state = serializers.ChoiceField(choices=Passport.State.choices)
     state_reason = serializers.CharField()
     digital_link = serializers.URLField(source="product.digital_link")
-    credential_url = serializers.URLField()
+    credential_url = serializers.URLField(help_text=(
+        "The credential's public address (`/passports/<id>`, no key needed), which is also "
+        "its `id` for passports signed since it exists."))
     qr_url = serializers.SerializerMethodField()
     issued_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -177,6 +179,10 @@ class CheckOutput(serializers.Serializer):
     check = serializers.CharField()
     ok = serializers.BooleanField()
     detail = serializers.CharField(required=False)
+    code = serializers.CharField(required=False, help_text=(
+        "Why, in a stable word: for a failed proof `signature_invalid`, `key_not_found`, "
+        "`did_not_resolved` or the suite's code; `earlier_address` on an issuer check whose DID "
+        "is this service's from an earlier address."))
 
 
 class VerdictOutput(serializers.Serializer):

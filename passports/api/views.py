@@ -264,6 +264,14 @@ class RestrictedCredentialApi(ApiView):
         return credential_response(request, credential.jwt)
 
 
+class PublicRestrictedCredentialApi(RestrictedCredentialApi):
+    """`/passports/<id>/<access group>`: a restricted group's credential at its own `id` (the
+    passport's public address + the group), for the same clients as the API path, with their
+    API key. Documented once, at the API path."""
+
+    schema = None
+
+
 class _PassportChangeApi(ApiView):
     """revoke / suspend / reinstate: the manufacturer asks, a Celery task changes (202)."""
 

@@ -4,35 +4,52 @@ the service knows (a passport suspended or superseded here)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
-from django.conf import settings
-
+from credentials.did_web import earlier_address, own_url_path
 from credentials.verifier import Verifier
 from passports.models import Passport
 from wallet.verification import wallet_verifier  # resolver, status lists, trust registry
 
-CREDENTIAL_PATH = "/api/v1/passports/"
+# The ids our passport credentials carry: the public address, and the API address of those
+# signed before it existed; each with `/<access group>` for a restricted group's credential.
+CREDENTIAL_PATHS = re.compile(
+    r"^/(?:passports/(?P<public>[0-9a-f-]{36})|api/v1/passports/(?P<api>[0-9a-f-]{36})"
+    r"/credential)(?:/[a-z_]+)?$")
 
 
 def passport_for_credential(credential: dict) -> Passport | None:
-    """The passport a credential (or one of its restricted group credentials) belongs to."""
+    """The passport a credential (or one of its restricted group credentials) belongs to, by
+    its id at this service's address (or an earlier one: own_url_path)."""
     credential_id = credential.get("id") if isinstance(credential, dict) else None
-    prefix = settings.PUBLIC_BASE_URL + CREDENTIAL_PATH
-    if not isinstance(credential_id, str) or not credential_id.startswith(prefix):
+    path = own_url_path(credential_id)
+    match = CREDENTIAL_PATHS.match(path) if path else None
+    if match is None:
         return None
     try:
-        passport_id = uuid.UUID(credential_id[len(prefix):].split("/", 1)[0])
+        passport_id = uuid.UUID(match["public"] or match["api"])
     except ValueError:
         return None
-    return (Passport.objects.select_related("superseded_by", "product")
+    return (Passport.objects.select_related("superseded_by", "product__organisation")
             .filter(pk=passport_id).first())
+
+
+def issued_by_its_organisation(passport: Passport, verdict: dict) -> bool:
+    """Whether the verdict's issuer is the passport's organisation, by its DID at this address
+    or an earlier one: anyone can copy a passport's id into a credential, not its issuer."""
+    issuer = (verdict.get("issuer") or {}).get("id")
+    organisation = passport.product.organisation
+    if not isinstance(issuer, str):
+        return False
+    return issuer == organisation.did or (issuer.endswith(f":orgs:{organisation.slug}")
+                                          and earlier_address(issuer) is not None)
 
 
 def service_state_check(credential: dict, verdict: dict) -> None:
     """Add what the service knows about its own passports to the verdict."""
     passport = passport_for_credential(credential)
-    if passport is None:
+    if passport is None or not issued_by_its_organisation(passport, verdict):
         return
     verdict["passport"] = {"id": str(passport.pk), "version": passport.version,
                            "state": passport.state}

@@ -310,7 +310,8 @@ def test_vc_jwt_unresolvable_kid_fails():
 
     result = VC_JWT.verify(token, StaticKeyResolver())
 
-    assert not result.ok and result.errors[0].startswith("kid: cannot resolve")
+    assert not result.ok and result.errors[0].startswith("cannot resolve")
+    assert result.details["code"] == "key_not_found"
 
 
 def test_vc_jwt_alg_none_fails():

@@ -359,6 +359,8 @@ def test_iss_values_with_no_metadata_location_are_refused(issuer):
 
 
 # --- a foreign issuer's Token Status List (fetched, mocked at the network edge) ----------------
+# (`db`: the fetcher first asks the key store whether the list's address is one of this
+# service's, now or earlier.)
 
 class StatusWeb:
     def __init__(self, monkeypatch):
@@ -377,8 +379,8 @@ def status_of(verdict: dict) -> dict:
 
 @pytest.mark.parametrize("statuses, ok, word", [({}, True, "valid"), ({7: 1}, False, "revoked"),
                                                 ({7: 2}, False, "suspended")])
-def test_a_certified_issuers_status_list_is_read(root, trusted, holder, monkeypatch, statuses,
-                                                 ok, word):
+def test_a_certified_issuers_status_list_is_read(db, root, trusted, holder, monkeypatch,
+                                                 statuses, ok, word):
     issued, web = root.issue(), StatusWeb(monkeypatch)
     uri = f"https://pid-provider.example.eu/status/{uuid.uuid4()}"
     web.bodies[uri] = status_list_token(issued, uri, statuses)
@@ -392,8 +394,8 @@ def test_a_certified_issuers_status_list_is_read(root, trusted, holder, monkeypa
     assert verdict["verified"] is ok
 
 
-def test_a_status_list_token_without_iss_speaks_for_its_certificates_name(root, trusted, holder,
-                                                                        monkeypatch):
+def test_a_status_list_token_without_iss_speaks_for_its_certificates_name(db, root, trusted,
+                                                                        holder, monkeypatch):
     issued, web = root.issue(), StatusWeb(monkeypatch)
     uri = f"https://pid-provider.example.eu/status/{uuid.uuid4()}"
     web.bodies[uri] = status_list_token(issued, uri, {7: 1}, iss=None)
@@ -406,7 +408,7 @@ def test_a_status_list_token_without_iss_speaks_for_its_certificates_name(root, 
     assert status_of(verdict)["detail"] == "revoked"
 
 
-def test_a_status_list_signed_under_an_untrusted_chain_is_unavailable(root, trusted, holder,
+def test_a_status_list_signed_under_an_untrusted_chain_is_unavailable(db, root, trusted, holder,
                                                                      monkeypatch):
     issued, web = root.issue(), StatusWeb(monkeypatch)
     uri = f"https://pid-provider.example.eu/status/{uuid.uuid4()}"

@@ -215,7 +215,7 @@ def test_the_verdict_is_cached_briefly_and_a_state_change_shows_at_once(client, 
 
 def test_the_machine_links_point_at_the_service(client, issued):
     html = page(client)
-    assert f'href="/api/v1/passports/{issued.pk}/credential"' in html
+    assert f'href="/passports/{issued.pk}?format=jwt"' in html
     assert f'href="{LINK}?linkType=linkset"' in html
     assert 'href="/orgs/acme/did.json"' in html
     assert f'href="/qr{LINK}?format=svg"' in html
