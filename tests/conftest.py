@@ -13,6 +13,8 @@ from django.conf import settings
 
 from config.celery import app as celery_app
 
+pytest_plugins = ["tests.support.proxy", "tests.support.server"]
+
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_REAL = os.environ.get("REQUIRE_REAL_SERVICES") == "1"
 # Production keeps no task results; a few tests read them (and the worker fixture waits on a
