@@ -93,6 +93,10 @@ class _BestEffortCache:
             self.failed(exc)
             return fallback
 
+    def resume(self) -> None:
+        """Ask the cache again from the next call on (tests, after an outage they made)."""
+        self._paused_until = 0.0
+
     def failed(self, exc: BaseException) -> None:
         """Record a failure of the cache (also for callers that talk to it directly)."""
         with self._lock:
