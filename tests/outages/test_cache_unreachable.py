@@ -10,6 +10,7 @@ import pytest
 
 from config import ratelimit
 from core.outages import best_effort
+from passports.api import verifying
 from tests.conftest import generous_rate_limits
 
 
@@ -26,6 +27,7 @@ def unreachable_cache(settings):
         "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
     ratelimit._local_counters.clear()  # this process's fallback counts, from earlier tests
+    verifying._keys.clear()  # keys of earlier tests' organisations, under the same key ids
     yield
     best_effort.resume()
 
