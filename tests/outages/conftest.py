@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import pytest
 
 from passports.models import Passport
+from passports.services.issuance import passport_request, passports_sign
 from tests.api.conftest import ALL_SCOPES, battery_product
 from tests.passports.factories import organisation
-from tests.public.conftest import issue
+from tests.passports.test_issuance import wait_for_state
 from wallet.api_tokens import api_token_create
 from wallet.models import Organisation
 
@@ -23,6 +24,13 @@ class Manufacturer:
 
     def passport(self, index: int = 0) -> Passport:
         return self.passports[index]
+
+
+def issue(product) -> Passport:
+    """Signed here, or by the test's worker when it got there first (tests marked `worker`)."""
+    passport = passport_request(product=product)
+    passports_sign([passport.pk])
+    return wait_for_state(passport, Passport.State.ISSUED)
 
 
 @pytest.fixture
