@@ -192,9 +192,11 @@ def schedule_publication(list_ids: Iterable) -> None:
     from credentials.tasks import publish_status_list
 
     for list_id in list_ids:
-        if best_effort.add(_scheduled_key(list_id), 1, timeout=SCHEDULED_KEY_SECONDS) is False:
+        key = _scheduled_key(list_id)
+        if best_effort.add(key, 1, timeout=SCHEDULED_KEY_SECONDS) is False:
             continue  # a publication is already waiting
-        enqueue(publish_status_list, str(list_id), countdown=COALESCE_SECONDS)
+        if not enqueue(publish_status_list, str(list_id), countdown=COALESCE_SECONDS):
+            best_effort.delete(key)  # none is waiting: the next change tries again
 
 
 def publication_started(list_id) -> None:
