@@ -40,9 +40,12 @@ def start_workers(env: dict, concurrency: int = 2) -> subprocess.Popen:
          "--prefetch-multiplier", "1"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
         stderr=open(ROOT / "var" / "bench-worker.log", "w"))  # noqa: SIM115
-    from config.celery import worker_ping
+    from config.celery import app
 
-    worker_ping.delay().get(timeout=60)
+    # A control ping (over the broker): production keeps no task results to wait on.
+    if not wait_until(lambda: app.control.ping(timeout=1.0), timeout=60):
+        stop(worker)
+        raise RuntimeError("the celery worker did not answer in 60 s")
     return worker
 
 

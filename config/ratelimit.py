@@ -19,7 +19,11 @@ scope off.
 
 The client address is REMOTE_ADDR, or, behind `REST_FRAMEWORK["NUM_PROXIES"]` trusted
 proxies, the address those proxies saw (from X-Forwarded-For). IPv6 clients are counted per /64,
-the block one subscriber usually holds."""
+the block one subscriber usually holds.
+
+While the shared cache is unreachable the limiter neither fails the request nor stops counting:
+each process counts in its own memory (so a client may get up to the limit from every process)
+until the cache answers again (core.outages)."""
 
 from __future__ import annotations
 
@@ -31,8 +35,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpResponse
+
+from core.outages import CACHE_ERRORS, best_effort
 
 PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600,
            "hour": 3600, "d": 86400, "day": 86400}
@@ -131,16 +138,26 @@ def limit(scope: str, limit: int | None = None, window: int | None = None):
     return decorator
 
 
+# The counters of this process while the shared cache is down.
+_local_counters = LocMemCache("dpp-ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
+
+
 def _increment(key: str, window: int) -> int:
     """Add one to the counter `key`, created to expire with its window; returns the count.
-    On Redis one round trip (INCR + EXPIRE NX in a pipeline); elsewhere Django's add/incr."""
+    On Redis one round trip (INCR + EXPIRE NX in a pipeline); elsewhere Django's add/incr.
+    While Redis is unreachable, in this process's memory (see the module's doc)."""
     backend = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(backend, RedisCache):
-        full_key = backend.make_key(key)  # our keys need no validation (memcached's rules)
-        pipeline = _writer(backend._cache).pipeline(transaction=False)
-        pipeline.incr(full_key)
-        pipeline.expire(full_key, window + 1, nx=True)
-        return int(pipeline.execute()[0])
+        if best_effort.available:
+            full_key = backend.make_key(key)  # our keys need no validation (memcached's rules)
+            pipeline = _writer(backend._cache).pipeline(transaction=False)
+            pipeline.incr(full_key)
+            pipeline.expire(full_key, window + 1, nx=True)
+            try:
+                return int(pipeline.execute()[0])
+            except CACHE_ERRORS as exc:
+                best_effort.failed(exc)
+        backend = _local_counters
     if backend.add(key, 1, window + 1):
         return 1
     try:

@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.outages.OutageMiddleware",  # 503, not 500, while a backing service is down
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -106,7 +107,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
+# No result backend: nothing reads task results (the database holds every outcome), and one
+# would stand in the request path of every enqueue (Celery subscribes to the result before
+# publishing, retrying for ~20 s while Redis is down). Set it only for a tool that reads results.
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND")
+# A publish from a web request tries the broker once (core/enqueue.py), bounded by these
+# seconds for connecting and for each socket operation; the worker keeps reconnecting forever.
+CELERY_BROKER_TIMEOUT = env_int("CELERY_BROKER_TIMEOUT", 2)
+CELERY_BROKER_CONNECTION_TIMEOUT = CELERY_BROKER_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0,
+                                   "socket_connect_timeout": CELERY_BROKER_TIMEOUT,
+                                   "socket_timeout": CELERY_BROKER_TIMEOUT}
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -126,6 +137,8 @@ CELERY_BEAT_SCHEDULE = {
                                  "schedule": 2.0, "options": {"expires": 2.0}},
     "forget-expired-openid4vp-keys": {"task": "openid4vp.forget_expired_keys",
                                       "schedule": 300.0},
+    "requeue-deferred-credentials": {"task": "openid4vci.requeue_deferred_credentials",
+                                     "schedule": 60.0},
 }
 
 # Cache: Redis when CACHE_URL is set (or the broker is Redis), otherwise per-process memory.
@@ -133,9 +146,13 @@ CACHE_URL = env_str(
     "CACHE_URL",
     CELERY_BROKER_URL if (CELERY_BROKER_URL or "").startswith("redis") else None,
 )
+# Seconds for connecting to Redis and for each command: while it is down, requests go on in
+# their degraded mode (core/outages.py) instead of waiting.
+CACHE_TIMEOUT = env_int("CACHE_TIMEOUT", 1)
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+         "OPTIONS": {"socket_connect_timeout": CACHE_TIMEOUT, "socket_timeout": CACHE_TIMEOUT}}
         if CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

@@ -19,9 +19,9 @@ import ssl
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Q
 
+from core.outages import best_effort
 from credentials.dids import (
     did_web_document_url,
     did_web_for_url,
@@ -245,7 +245,7 @@ def fetch_json_https(url: str, *, max_bytes: int = MAX_DOCUMENT_BYTES,
 
 def fetch_did_web(did: str) -> dict:
     cache_key = f"did-web:{did}"
-    document = cache.get(cache_key)
+    document = best_effort.get(cache_key)
     if document is None:
         try:
             url = did_web_document_url(did)
@@ -254,5 +254,5 @@ def fetch_did_web(did: str) -> dict:
         document = fetch_json_https(url)
         if not isinstance(document, dict) or document.get("id") != did:
             raise KeyResolutionError(f"the document at {url} is not the DID document of {did}")
-        cache.set(cache_key, document, CACHE_SECONDS)
+        best_effort.set(cache_key, document, CACHE_SECONDS)
     return document

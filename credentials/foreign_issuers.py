@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from django.core.cache import cache
-
+from core.outages import best_effort
 from credentials import x509
 from credentials.did_web import fetch_json_https
 from credentials.errors import CredentialError, KeyResolutionError
@@ -129,7 +128,7 @@ def jwt_vc_issuer_metadata(issuer: str) -> dict:
     """The issuer's metadata with its JWK Set inline (`jwks`, fetched from `jwks_uri` when
     that is what it gives), checked (§5.3: `issuer` identical to `iss`) and cached."""
     cache_key = f"jwt-vc-issuer:{issuer}"
-    metadata = cache.get(cache_key)
+    metadata = best_effort.get(cache_key)
     if metadata is not None:
         return metadata
     url = metadata_url(issuer)
@@ -147,7 +146,7 @@ def jwt_vc_issuer_metadata(issuer: str) -> dict:
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
         raise KeyResolutionError(f"the JWK Set of {issuer} is not an object with keys")
     metadata = {"issuer": issuer, "jwks": jwks}
-    cache.set(cache_key, metadata, CACHE_SECONDS)
+    best_effort.set(cache_key, metadata, CACHE_SECONDS)
     return metadata
 
 

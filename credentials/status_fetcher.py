@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from django.core.cache import cache
-
+from core.outages import best_effort
 from credentials import jose, schemas, x509
 from credentials.did_web import (
     FETCH_TIMEOUT_S,
@@ -116,13 +115,13 @@ class StatusFetcher:
             raise CredentialError(f"foreign status list {url} not fetched (remote off)",
                                   code="status_remote_off")
         key = f"status-list:{kind}:{url}"
-        cached = cache.get(key)
+        cached = best_effort.get(key)
         if cached is not None:
             return cached
         view, ttl = fetch_foreign_list(url, kind, keys=self.keys or DidResolver(),
                                        foreign_issuers=self.foreign_issuers)
         if ttl > 0:
-            cache.set(key, view, ttl)
+            best_effort.set(key, view, ttl)
         return view
 
 

@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.enqueue import enqueue
+from core.outages import best_effort
 from credentials import jose
 from credentials.errors import CredentialError
 from credentials.key_store import signer_for
@@ -185,23 +186,22 @@ def _scheduled_key(list_id) -> str:
 def schedule_publication(list_ids: Iterable) -> None:
     """Enqueue one delayed publication per list, unless one is already waiting: the cache key
     is taken atomically (SET NX) here and released by the task as it starts, before it reads
-    the changes, so every change is read by a publication that starts after it committed."""
+    the changes, so every change is read by a publication that starts after it committed.
+    Never raises: the changes are committed, and while the cache or the broker is down (no
+    coalescing, or no task) the sweep publishes them."""
     from credentials.tasks import publish_status_list
 
     for list_id in list_ids:
-        if not cache.add(_scheduled_key(list_id), 1, timeout=SCHEDULED_KEY_SECONDS):
-            continue
-        try:
-            publish_status_list.apply_async((str(list_id),), countdown=COALESCE_SECONDS,
-                                            retry=False)
-        except Exception as exc:  # noqa: BLE001 - a broker failure; the sweep republishes
-            log.warning("could not enqueue publication of status list %s (%s); the sweep "
-                        "will publish it", list_id, type(exc).__name__)
+        key = _scheduled_key(list_id)
+        if best_effort.add(key, 1, timeout=SCHEDULED_KEY_SECONDS) is False:
+            continue  # a publication is already waiting
+        if not enqueue(publish_status_list, str(list_id), countdown=COALESCE_SECONDS):
+            best_effort.delete(key)  # none is waiting: the next change tries again
 
 
 def publication_started(list_id) -> None:
     """Called by the task before it publishes: later changes schedule a new publication."""
-    cache.delete(_scheduled_key(list_id))
+    best_effort.delete(_scheduled_key(list_id))
 
 
 # --- token status entries (SD-JWT VCs) -------------------------------------------------------

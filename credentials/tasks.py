@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from core.enqueue import enqueue
 from credentials.status_registry import (
     publication_started,
     status_list_publish,
@@ -30,7 +31,7 @@ def publish_due_status_lists() -> int:
     """The sweep: publish what a lost task left pending, and re-sign lists before expiry."""
     due = status_lists_publish_due()
     for list_id in due:
-        publish_status_list.delay(list_id)
+        enqueue(publish_status_list, list_id)
     if due:
         log.info("sweep: publishing %d status list(s)", len(due))
     return len(due)

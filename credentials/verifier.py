@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from core.outages import unavailable_service
 from credentials import contexts, schemas
 from credentials.errors import CredentialError
 from credentials.foreign_issuers import ForeignIssuers
@@ -70,6 +71,8 @@ class Verifier:
         try:
             return self._verify(secured, now, expected)
         except Exception as exc:  # noqa: BLE001 - the contract is: a verdict, never a crash
+            if unavailable_service(exc):
+                raise  # our database or cache is down: no verdict at all (503), not a false one
             log.exception("verifier crashed on input")
             return _finish(_verdict("unknown", [_check("format", False, f"cannot verify: "
                                                         f"{type(exc).__name__}")]))

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from openid4vci.services.issuance import deferred_credential_sign
+from openid4vci.services.issuance import deferred_credential_sign, deferred_credentials_requeue
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 
@@ -16,3 +16,9 @@ def sign_deferred_credential(self, offer_id: str) -> bool:
         return deferred_credential_sign(offer_id)
     except TRANSIENT as exc:
         raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from exc
+
+
+@shared_task(name="openid4vci.requeue_deferred_credentials")
+def requeue_deferred_credentials() -> int:
+    """The sweep: deferred copies decided but still unsigned are queued again."""
+    return deferred_credentials_requeue()

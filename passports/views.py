@@ -44,7 +44,6 @@ from datetime import date
 from typing import NamedTuple
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -58,6 +57,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from config import ratelimit
+from core.outages import best_effort
 from credentials.signing import envelope
 from passports import categories, gs1, linkset, qr
 from passports.models import Passport, Product
@@ -402,7 +402,8 @@ def passport_credential(request, passport_id: str):
 
 # Rendered pages, in this process only: their keys come from the database on every request, so
 # a page is never served for a state it was not rendered for, and a hit costs no round trip to
-# the shared cache. The verdicts they show are shared (`cache`), so all workers agree.
+# the shared cache. The verdicts they show are shared (Redis, best effort), so all workers
+# agree.
 _rendered = LocMemCache("dpp-pages", {"TIMEOUT": VERDICT_SECONDS,
                                       "OPTIONS": {"MAX_ENTRIES": 2000}})
 
@@ -441,10 +442,10 @@ def _checked_verdict(passport: Passport | None) -> dict:
     if passport is None:
         return {"verdict": None, "at": timezone.now()}
     key = f"dpp-verdict:{passport.pk}:{passport.state}:{passport.updated_at.timestamp()}"
-    checked = cache.get(key)
+    checked = best_effort.get(key)
     if checked is None:
         checked = {"verdict": verify_passport(passport), "at": timezone.now()}
-        cache.set(key, checked, VERDICT_SECONDS)
+        best_effort.set(key, checked, VERDICT_SECONDS)
     return checked
 
 

@@ -13,8 +13,15 @@ from django.conf import settings
 
 from config.celery import app as celery_app
 
+pytest_plugins = ["tests.support.proxy", "tests.support.server"]
+
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE_REAL = os.environ.get("REQUIRE_REAL_SERVICES") == "1"
+# Production keeps no task results; a few tests read them (and the worker fixture waits on a
+# ping's), so this process and the test worker keep them on the broker's Redis.
+TEST_RESULT_BACKEND = settings.CELERY_BROKER_URL
+if TEST_RESULT_BACKEND:
+    celery_app.conf.result_backend = TEST_RESULT_BACKEND
 
 
 def generous_rate_limits(settings, *scopes: str) -> None:
@@ -49,6 +56,7 @@ def celery_worker(django_db_setup, django_db_blocker):
         **os.environ,
         "DATABASE_URL": _database_url_for_worker(),
         "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "CELERY_RESULT_BACKEND": TEST_RESULT_BACKEND,
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     celery_app.conf.task_default_queue = queue

@@ -16,6 +16,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from core.outages import unavailable_service
 from credentials import contexts, jcs, jsonld
 from credentials.encoding import multibase_decode, multibase_encode
 from credentials.errors import (
@@ -169,6 +170,8 @@ class EmbeddedProofSuite(ProofSuite):
         except CredentialError as exc:
             return ProofResult.failed(self.name, exc.detail, details={"code": exc.code})
         except Exception as exc:  # noqa: BLE001 - bad input must give a reason, not a crash
+            if unavailable_service(exc):
+                raise  # an outage is not a property of the input
             return ProofResult.failed(self.name, f"cannot verify: {type(exc).__name__}: {exc}")
         details = {"proof": {k: v for k, v in proof.items() if k not in self.value_keys}}
         if is_presentation(document):

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.enqueue import enqueue, enqueue_after_commit
 from credentials import jose, sd_jwt
 from credentials.keys import PublicKey
 from credentials.signing import decode_jwt_parts, es256_signer_for, secure_sd_jwt
@@ -43,6 +44,8 @@ from wallet.models import Organisation
 State = CredentialOffer.State
 Configuration = CredentialOffer.Configuration
 DEFERRED_INTERVAL = 5  # seconds a wallet waits between deferred credential requests
+# A decided review whose copy is still unsigned after this is re-queued by the sweep.
+STALE_DECIDED = timedelta(seconds=60)
 # Registered JWT / SD-JWT VC claims: always in the clear (SD-JWT VC §3.2.2, HAIP).
 REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "vct",
                                "vct#integrity", "cnf", "status", "_sd_alg"})
@@ -258,11 +261,28 @@ def deferred_credential_request(*, issuer: Organisation, authorization: str | No
 
 
 def _enqueue_signing(offer_ids) -> None:
+    """After commit; while the broker is down the wallet's next poll or the sweep
+    (deferred_credentials_requeue) enqueues the signing again."""
     from openid4vci.tasks import sign_deferred_credential
 
     for offer_id in offer_ids:
-        transaction.on_commit(lambda offer_id=offer_id: sign_deferred_credential.delay(
-            str(offer_id)))
+        enqueue_after_commit(sign_deferred_credential, str(offer_id))
+
+
+def deferred_credentials_requeue(*, older_than: timedelta = STALE_DECIDED) -> int:
+    """The sweep: enqueue again the signing of deferred copies whose review was decided more
+    than `older_than` ago and which are still unsigned (the broker was down after the decision,
+    or the task was lost). Signing is idempotent, so a copy queued twice is signed once."""
+    from openid4vci.tasks import sign_deferred_credential
+
+    now = timezone.now()
+    ids = list(CredentialOffer.objects.filter(
+        state=State.DEFERRED, credential="", holder_jwk__isnull=False,
+        transaction_expires_at__gt=now,
+        attestation__reviewed_at__lt=now - older_than).values_list("pk", flat=True)[:10_000])
+    for offer_id in ids:
+        enqueue(sign_deferred_credential, str(offer_id))
+    return len(ids)
 
 
 def deferred_credential_sign(offer_id, *, now: datetime | None = None) -> bool:

@@ -6,8 +6,9 @@
 
 `code` is stable (clients branch on it) and `type` is the code under a host-independent base.
 The response is rendered here, never by the negotiated renderer, so a client that asked for
-`application/vc+jwt` still gets a readable problem. Unexpected exceptions are logged and become a
-500 problem without details."""
+`application/vc+jwt` still gets a readable problem. A backing service that is down (database,
+cache) is a 503 with Retry-After; other unexpected exceptions are logged and become a 500
+problem without details."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions, status
 
+from core.outages import RETRY_AFTER_SECONDS, log_outage, unavailable_service
 from passports.services.issuance import PassportError
 
 log = logging.getLogger(__name__)
@@ -72,8 +74,21 @@ def problem_response(status_code: int, code: str, detail: str, *, title: str | N
     return response
 
 
+def service_unavailable(service: str) -> HttpResponse:
+    """503 with Retry-After while `service` (database, cache) is down (core.outages)."""
+    return problem_response(
+        503, "service_unavailable",
+        f"The service is briefly unavailable ({service}); try again in {RETRY_AFTER_SECONDS} s.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: any exception raised in an API view → a problem response."""
+    service = unavailable_service(exc)
+    if service is not None:  # an outage, not a bug: no traceback, and the client may retry
+        request = context.get("request")
+        log_outage(service, exc, request.path if request is not None else "?")
+        return service_unavailable(service)
     exc = _as_api_exception(exc)
     if exc is None:
         log.exception("unexpected error in %s", context.get("view").__class__.__name__)

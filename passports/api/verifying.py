@@ -25,10 +25,10 @@ import uuid
 
 import orjson
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from rest_framework.renderers import JSONRenderer
 
+from core.outages import best_effort
 from credentials.did_web import is_own_did
 from credentials.keys import PublicKey
 from credentials.verifier import Verifier
@@ -96,7 +96,7 @@ def _verdict_entry(secured, expected: dict) -> dict:
         return cached
     verdict = api_verifier().verify(secured, **expected)
     entry = {"verdict": verdict, "passports": _named_passports(verdict)}
-    cache.set(key, entry, seconds)
+    best_effort.set(key, entry, seconds)
     _remember(key, entry, seconds)
     return entry
 
@@ -110,7 +110,7 @@ def _recent_verdict(key: str) -> dict | None:
     local = _local.get(key)
     if local is not None and local[1] > now:
         return local[0]
-    entry = cache.get(key)
+    entry = best_effort.get(key)
     if entry is not None:
         _remember(key, entry, settings.API_VERDICT_CACHE_SECONDS)
     return entry

@@ -13,6 +13,7 @@ from django.db import connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core.enqueue import enqueue, enqueue_after_commit
 from credentials import signing
 from credentials.status_registry import allocate, status_list_url
 from passports.credential import (
@@ -48,23 +49,15 @@ def _event(passport, action, from_state, *, actor=None, reason="", details=None)
                          details=details or {})
 
 
-def _send(chunk: list[str]) -> None:
-    """Enqueue one chunk. A broker that is down must not fail the request: the passports stay
-    `pending` in the database and the periodic sweep enqueues them again."""
+def _enqueue(passport_ids: list, send=enqueue_after_commit) -> None:
+    """Sign in chunks, after commit by default. A broker that is down fails nothing: the
+    passports stay `pending` in the database and the sweep (passports_requeue_stale) enqueues
+    them again."""
     from passports.tasks import sign_passports
 
-    try:
-        sign_passports.apply_async((chunk,), retry=False)
-    except Exception as exc:  # noqa: BLE001 - any broker failure; the sweep recovers
-        log.warning("could not enqueue %d passports (%s); the sweep will retry",
-                    len(chunk), type(exc).__name__)
-
-
-def _enqueue(passport_ids: list) -> None:
     ids = [str(pk) for pk in passport_ids]
     for start in range(0, len(ids), SIGN_CHUNK):
-        chunk = ids[start:start + SIGN_CHUNK]
-        transaction.on_commit(lambda chunk=chunk: _send(chunk))
+        send(sign_passports, ids[start:start + SIGN_CHUNK])
 
 
 @transaction.atomic
@@ -219,8 +212,7 @@ def passports_requeue_stale(*, older_than: timedelta = STALE_PENDING) -> int:
     cutoff = timezone.now() - older_than
     ids = list(Passport.objects.filter(state=Passport.State.PENDING, created_at__lt=cutoff)
                .values_list("pk", flat=True)[:50_000])
-    for start in range(0, len(ids), SIGN_CHUNK):
-        _send([str(pk) for pk in ids[start:start + SIGN_CHUNK]])
+    _enqueue(ids, send=enqueue)
     if ids:
         log.info("re-queued %d pending passports", len(ids))
     return len(ids)

@@ -154,3 +154,21 @@ def test_a_real_worker_signs_the_deferred_credential_after_approval(client, regi
     sd_jwt = response.json()["credentials"][0]["credential"]
     verify_independently(client, sd_jwt, wallet)
     assert CredentialOffer.objects.get(pk=offer_id).state == "issued"
+
+
+def test_the_sweep_queues_decided_but_unsigned_copies_and_leaves_open_reviews(
+        register, open_review):
+    from datetime import timedelta
+
+    from openid4vci.services.issuance import deferred_credentials_requeue
+
+    wallet, session, transaction_id, offer_id = deferred_session(register, open_review)
+    assert deferred_credentials_requeue(older_than=timedelta(0)) == 0  # still under review
+
+    attestation_approve(request=open_review)  # its task is lost: on_commit never runs here
+    assert deferred_credentials_requeue() == 0  # decided just now: its own task may be on the way
+    assert CredentialOffer.objects.get(pk=offer_id).credential == ""
+
+    assert deferred_credentials_requeue(older_than=timedelta(0)) == 1
+    assert CredentialOffer.objects.get(pk=offer_id).credential  # signed (tasks run in-process)
+    assert collect(wallet, session, transaction_id).status_code == 200
