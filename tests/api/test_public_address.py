@@ -21,6 +21,7 @@ from passports.services.issuance import passport_request
 from passports.views import qr_print
 from tests.api.conftest import battery_product, issue
 from tests.passports.test_issuance import wait_for_state
+from wallet.authority import operator
 
 PATH = "/01/09506000134352/21/SN-0001"
 
@@ -105,8 +106,8 @@ def test_a_passport_the_worker_signed_is_found_and_verified_by_anyone(anonymous,
                                                                      accept, suite):
     acme.organisation.embedded_proof = embedded
     acme.organisation.save(update_fields=["embedded_proof"])
-    passport = wait_for_state(passport_request(product=battery_product(acme.organisation)),
-                              Passport.State.ISSUED)
+    requested = passport_request(product=battery_product(acme.organisation), actor=operator())
+    passport = wait_for_state(requested, Passport.State.ISSUED)
 
     _link, verdict = follow_and_verify(anonymous, passport.product, accept)
 

@@ -12,9 +12,8 @@ from django.urls import reverse
 
 from openid4vci.models import CredentialOffer
 from openid4vci.services.issuance import deferred_credentials_requeue
-from tests.api.conftest import ALL_SCOPES
 from tests.openid4vci.test_deferred import collect, deferred_session
-from wallet.api_tokens import api_token_create
+from tests.passports.factories import api_key
 
 
 @pytest.mark.worker
@@ -22,7 +21,7 @@ from wallet.api_tokens import api_token_create
 def test_an_approval_while_the_broker_is_down_is_answered_and_the_sweep_signs_the_copy(
         register, open_review, web_server):
     wallet, session, transaction_id, offer_id = deferred_session(register, open_review)
-    _token, key = api_token_create(organisation=register, name="review", scopes=ALL_SCOPES)
+    _token, key = api_key(register, name="review")
     server = web_server()
     server.broker.cut()
 

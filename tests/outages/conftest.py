@@ -9,10 +9,10 @@ import pytest
 
 from passports.models import Passport
 from passports.services.issuance import passport_request, passports_sign
-from tests.api.conftest import ALL_SCOPES, battery_product
-from tests.passports.factories import organisation
+from tests.api.conftest import battery_product
+from tests.passports.factories import api_key, organisation
 from tests.passports.test_issuance import wait_for_state
-from wallet.api_tokens import api_token_create
+from wallet.authority import operator
 from wallet.models import Organisation
 
 
@@ -28,7 +28,7 @@ class Manufacturer:
 
 def issue(product) -> Passport:
     """Signed here, or by the test's worker when it got there first (tests marked `worker`)."""
-    passport = passport_request(product=product)
+    passport = passport_request(product=product, actor=operator())
     passports_sign([passport.pk])
     return wait_for_state(passport, Passport.State.ISSUED)
 
@@ -36,7 +36,7 @@ def issue(product) -> Passport:
 @pytest.fixture
 def acme(transactional_db) -> Manufacturer:
     org = organisation("acme", "Acme Batteries B.V.")
-    _token, key = api_token_create(organisation=org, name="outage test", scopes=ALL_SCOPES)
+    _token, key = api_key(org, name="outage test")
     passports = [issue(battery_product(org, serial)) for serial in ("SN-0001", "SN-0002")]
     return Manufacturer(org, {"Authorization": f"Token {key}"}, passports)
 
