@@ -7,13 +7,14 @@ raises out of `verify`: it yields `verified: false` with the failing check named
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from core.json_limits import JSONTooDeep
+from core.json_limits import loads as loads_json
 from credentials import contexts, schemas
 from credentials.errors import CredentialError
 from credentials.foreign_issuers import ForeignIssuers
@@ -77,7 +78,10 @@ class Verifier:
     # --- steps ---------------------------------------------------------------------------
 
     def _verify(self, secured: Any, now: datetime, expected: dict) -> dict:
-        secured = _normalise_input(secured)
+        try:
+            secured = _normalise_input(secured)
+        except JSONTooDeep as exc:
+            return _finish(_verdict("unknown", [_check("format", False, str(exc))]))
         suite = detect(secured) if secured is not None else None
         if suite is None:
             return _finish(_verdict("unknown", [_check("format", False,
@@ -232,7 +236,9 @@ def _normalise_input(secured: Any) -> Any:
         text = secured.strip()
         if text.startswith("{"):
             try:
-                return json.loads(text)
+                return loads_json(text)
+            except JSONTooDeep:
+                raise
             except ValueError:
                 return None
         for prefix in ("data:application/vc+jwt,", "data:application/dc+sd-jwt,",
