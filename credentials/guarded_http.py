@@ -157,9 +157,10 @@ class _DeadlineSocket(ssl.SSLSocket):
 
 
 @cache
-def tls_context() -> ssl.SSLContext:
-    """The system's trust store and checks, with sockets that keep a deadline."""
-    context = ssl.create_default_context()
+def tls_context(cafile: str | None = None) -> ssl.SSLContext:
+    """The system's trust store (or `cafile`'s, for tests) and checks, with sockets that keep
+    a deadline."""
+    context = ssl.create_default_context(cafile=cafile)
     context.sslsocket_class = _DeadlineSocket
     return context
 
