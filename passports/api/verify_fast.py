@@ -9,8 +9,9 @@ verdict bytes and the headers DRF adds.
 
 Anything else returns None and goes through VerifyApi.post, which makes every error: another
 body or media type, an Accept header or query string that content negotiation must judge, a
-body over the size limit, or one orjson cannot parse (including what the stdlib parser accepts
-and orjson refuses, e.g. integers beyond 64 bits)."""
+body over the size limit, one orjson cannot parse (including what the stdlib parser accepts
+and orjson refuses, e.g. integers beyond 64 bits), or a credential nested deeper than
+core.json_limits.MAX_DEPTH (orjson reads 1024 levels; the API's parser refuses the body)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from core.json_limits import MAX_DEPTH, check_depth, depth
+from core.json_limits import MAX_DEPTH, JSONTooDeep, check_depth
 from credentials import sd_jwt
 from credentials.dids import did_key_for, did_key_verification_method
 from credentials.errors import MalformedCredential
@@ -140,18 +140,22 @@ def test_disclosures_inside_disclosures_cannot_nest_the_claims_past_the_limit():
         sd_jwt.reveal(payload, disclosures)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
+@pytest.mark.parametrize(("text", "levels"), [
     ("[]", 1), ('{"a": [1, {"b": []}]}', 4), ('"[[[["', 0), ('["[", "]]]", {"{": "}"}]', 2),
-    (r'["\"[[[", [[]]]', 3), (r'["\\", [[]]]', 3), (r'["\\\"[[", []]', 2), ("]]][[", 0),
-    ("[" * 10, 10), ('"' + "\\" * 7 + '"[', 0),
+    (r'["\"[[[", [[]]]', 3), (r'["\\", [[]]]', 3), (r'["\\\"[[", []]', 2),
+    ("[" * 10, 10), ("[[]" * 5 + "]" * 5, 6), ('"' + "\\" * 7 + '"[', 0),
+    ('[{"a": "b", "c": "[", "d": "]"}, [[{"e": ["f"]}]]]', 5),
 ])
-def test_depth_counts_only_brackets_outside_strings(text, expected):
-    assert depth(text) == expected
-    assert depth(text.encode()) == expected
+def test_depth_counts_only_brackets_outside_strings(text, levels):
+    for data in (text, text.encode()):
+        check_depth(data, levels)
+        if levels:
+            with pytest.raises(JSONTooDeep, match=f"deeper than {levels - 1} levels"):
+                check_depth(data, levels - 1)
 
 
-def test_check_depth_agrees_with_the_parser_near_the_limit():
+def test_check_depth_agrees_with_the_parser_at_the_limit():
+    assert json.loads(nested(MAX_DEPTH))
     check_depth(nested(MAX_DEPTH))
     with pytest.raises(ValueError, match=f"deeper than {MAX_DEPTH} levels"):
         check_depth(nested(MAX_DEPTH + 1))
-    assert json.loads(nested(MAX_DEPTH))
