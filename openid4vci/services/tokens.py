@@ -121,6 +121,9 @@ def _authorization_details(offer: CredentialOffer, raw: str | None) -> list | No
         return None
     try:
         details = json_limits.loads(raw)
+    except json_limits.JSONTooDeep as exc:
+        raise errors.OAuthError("invalid_authorization_details",
+                                f"authorization_details: {exc}") from None
     except ValueError:
         details = None
     if not (isinstance(details, list) and details
