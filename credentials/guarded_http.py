@@ -8,10 +8,13 @@ lists, JWT VC Issuer Metadata and JWK Sets): a GET over guarded HTTPS.
 - one deadline for the whole fetch: connecting, the TLS handshake, sending the request and every
   read of the answer share DEADLINE_SECONDS, so a server that drips a byte at a time cannot
   hold the worker longer than that;
+- within `time_budget()` (every verification: credentials.verifier), one more deadline shared
+  by all its fetches, so a presentation of many credentials, each naming a slow server, cannot
+  multiply DEADLINE_SECONDS either;
 - a size cap.
 
 Failures raise FetchError (a CredentialError) whose detail names the URL and the reason; its
-code says which: `fetch_refused` (not https, a non-public address), `fetch_timeout` (past the
+code says which: `fetch_refused` (not https, a non-public address), `fetch_timeout` (past a
 deadline) or `fetch_failed` (anything else)."""
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ import ipaddress
 import socket
 import ssl
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +34,8 @@ from urllib.parse import urlsplit
 from core import json_limits
 from credentials.errors import CredentialError
 
-DEADLINE_SECONDS = 3.0
+DEADLINE_SECONDS = 3.0  # one fetch, from connecting to the last byte
+BUDGET_SECONDS = 10.0  # all fetches of one verification (gunicorn gives a request 30 s)
 MAX_DOCUMENT_BYTES = 64 * 1024  # a JSON document: a DID document, issuer metadata, a JWK Set
 USER_AGENT = "dpp-wallet"
 
@@ -93,9 +100,14 @@ def fetch(url: str, *, accept: str, max_bytes: int) -> bytes:
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname:
         raise FetchError(f"only https URLs are fetched: {url!r}", code="fetch_refused")
+    deadline = Deadline(DEADLINE_SECONDS, f"the {DEADLINE_SECONDS:g} s deadline of a fetch")
+    budget = _budget.get()
+    if budget is not None and budget.end < deadline.end:
+        deadline = budget
+    if deadline.end <= time.monotonic():
+        raise FetchError(f"{url} not fetched: {deadline.name} is spent", code="fetch_timeout")
     port = parts.port or 443
     address = public_address(parts.hostname, port)
-    deadline = Deadline(DEADLINE_SECONDS)
     connection = _PinnedHTTPSConnection(parts.hostname, address, port, deadline)
     try:
         connection.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""),
@@ -105,8 +117,8 @@ def fetch(url: str, *, accept: str, max_bytes: int) -> bytes:
             raise FetchError(f"{url} answered {response.status}")
         body = response.read(max_bytes + 1)
     except TimeoutError:
-        raise FetchError(f"{url} did not answer within the {DEADLINE_SECONDS:g} s deadline "
-                         f"of a fetch", code="fetch_timeout") from None
+        raise FetchError(f"{url} did not answer within {deadline.name}",
+                         code="fetch_timeout") from None
     except (OSError, http.client.HTTPException) as exc:
         raise FetchError(f"cannot fetch {url}: {type(exc).__name__}") from None
     finally:
@@ -126,8 +138,9 @@ def fetch_json(url: str, *, accept: str, max_bytes: int = MAX_DOCUMENT_BYTES) ->
 
 
 class Deadline:
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, name: str):
         self.end = time.monotonic() + seconds
+        self.name = name  # what an error says ran out
 
     def remaining(self) -> float:
         """Seconds left, for the next blocking call; TimeoutError when none are."""
@@ -135,6 +148,23 @@ class Deadline:
         if left <= 0:
             raise TimeoutError("deadline passed")
         return left
+
+
+_budget: ContextVar[Deadline | None] = ContextVar("guarded_http_budget", default=None)
+
+
+@contextmanager
+def time_budget(seconds: float | None = None) -> Iterator[None]:
+    """Every fetch inside ends by `seconds` (BUDGET_SECONDS) from now, or by an enclosing
+    budget's end when that is sooner; each still within its own DEADLINE_SECONDS."""
+    seconds = BUDGET_SECONDS if seconds is None else seconds
+    deadline = Deadline(seconds, f"the {seconds:g} s fetching budget of a verification")
+    outer = _budget.get()
+    token = _budget.set(outer if outer is not None and outer.end < deadline.end else deadline)
+    try:
+        yield
+    finally:
+        _budget.reset(token)
 
 
 class _DeadlineSocket(ssl.SSLSocket):

@@ -3,8 +3,8 @@
 Our own lists are read from the database with their pending changes applied (the database is
 the source the published lists are signed from, so a revocation counts at once). Foreign lists
 are fetched over guarded HTTPS (credentials.guarded_http: https only, public addresses only,
-pinned, one deadline, size cap), their own proof verified, their issuer
-returned for the verifier to compare with the credential's, and cached for their `ttl`.
+pinned, one deadline, size cap), their own proof verified, their issuer returned for the
+verifier to compare with the credential's, and cached for their `ttl`.
 
 Read formats: a BitstringStatusListCredential (VCDM 2.0; `vc+jwt`, an enveloped or embedded
 proof), a StatusList2021Credential (VCDM 1.1; `jwt-vc` or an embedded proof), and an IETF

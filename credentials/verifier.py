@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from core.json_limits import JSONTooDeep
 from core.json_limits import loads as loads_json
-from credentials import contexts, schemas
+from credentials import contexts, guarded_http, schemas
 from credentials.errors import CredentialError
 from credentials.foreign_issuers import ForeignIssuers
 from credentials.suites import ProofResult, detect
@@ -69,7 +69,8 @@ class Verifier:
         aud. Never raises for bad input."""
         now = now or datetime.now(UTC)
         try:
-            return self._verify(secured, now, expected)
+            with guarded_http.time_budget():  # one for everything fetched, inner credentials too
+                return self._verify(secured, now, expected)
         except Exception as exc:  # noqa: BLE001 - the contract is: a verdict, never a crash
             log.exception("verifier crashed on input")
             return _finish(_verdict("unknown", [_check("format", False, f"cannot verify: "

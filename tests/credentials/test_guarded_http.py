@@ -231,8 +231,8 @@ def self_signed_certificate(directory) -> tuple[str, str]:
 class DripServer:
     """HTTPS on 127.0.0.1 that answers one byte every DRIP_EVERY seconds, in one of these ways:
     `body` (the headers at once, then a body that never ends), `headers` (the status line and
-    headers themselves dripped), `silent` (TLS, then nothing), `no_tls` (TCP, then nothing).
-    `hung_up` is set when the client has closed the connection."""
+    headers themselves dripped), `silent` (TLS, then nothing), `no_tls` (TCP, then nothing),
+    to every connection. `hung_up` is set when a client has closed its connection."""
 
     def __init__(self, directory, mode: str):
         self.mode = mode
@@ -242,15 +242,23 @@ class DripServer:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.hung_up = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        self.accepted = 0
+        self.threads = [threading.Thread(target=self._serve, daemon=True)]
+        self.threads[0].start()
 
     def _serve(self):
         self.sock.settimeout(SERVER_GIVES_UP)
-        try:
-            raw, _ = self.sock.accept()
-        except OSError:
-            return
+        while True:
+            try:
+                raw, _ = self.sock.accept()
+            except OSError:  # closed, or nobody came
+                return
+            self.accepted += 1
+            self.threads.append(threading.Thread(target=self._connection, args=(raw,),
+                                                 daemon=True))
+            self.threads[-1].start()
+
+    def _connection(self, raw):
         try:
             self._answer(raw)
         except OSError:  # the client went away: BrokenPipe, ConnectionReset, SSL errors
@@ -285,8 +293,10 @@ class DripServer:
             time.sleep(DRIP_EVERY)
 
     def close(self):
+        self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() waiting in _serve
         self.sock.close()
-        self.thread.join(SERVER_GIVES_UP + 5)
+        for thread in self.threads:
+            thread.join(SERVER_GIVES_UP + 5)
 
 
 @pytest.fixture
@@ -338,13 +348,16 @@ def test_verify_names_the_deadline_of_a_did_web_issuer_that_drips(client, loopba
     assert "deadline" in failed_checks(verdict)["proof"]
 
 
+def signer_of_did_key() -> LocalSigner:
+    key = LocalSigner.generate()
+    return LocalSigner(key._key, did_key_verification_method(did_key_for(key.public_key())))
+
+
 @pytest.mark.django_db
 def test_verify_names_the_deadline_of_a_status_list_that_drips(client, loopback_https,
                                                                 tmp_path):
     server = loopback_https(tmp_path, "headers")
-    key = LocalSigner.generate()
-    signer = LocalSigner(key._key, did_key_verification_method(did_key_for(key.public_key())))
-    credential = credential_of(signer, credentialStatus={
+    credential = credential_of(signer_of_did_key(), credentialStatus={
         "type": "BitstringStatusListEntry", "statusPurpose": "revocation",
         "statusListIndex": "7",
         "statusListCredential": f"https://127.0.0.1:{server.port}/status/1"})
@@ -354,3 +367,26 @@ def test_verify_names_the_deadline_of_a_status_list_that_drips(client, loopback_
 
     assert verdict["verified"] is False
     assert "deadline" in failed_checks(verdict)["status"]
+
+
+@pytest.mark.django_db
+def test_a_presentation_of_many_dripping_issuers_is_cut_off_by_one_budget(
+        client, loopback_https, tmp_path, monkeypatch):
+    monkeypatch.setattr(guarded_http, "BUDGET_SECONDS", 2.5 * DEADLINE)
+    server = loopback_https(tmp_path, "body")
+    did = f"did:web:127.0.0.1%3A{server.port}"
+    inner = [credential_of(foreign_signer(f"{did}:orgs:o{n}#key-1")) for n in range(8)]
+    presentation = get_suite("vp+jwt").secure(
+        {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
+         "verifiableCredential": inner}, signer_of_did_key(), challenge="c-1",
+        domain="verifier.example")
+
+    verdict = client.post("/api/v1/verify/", {"presentation": presentation, "challenge": "c-1",
+                                              "domain": "verifier.example"},
+                          content_type="application/json").json()
+
+    assert verdict["verified"] is False
+    details = [failed_checks(one).get("proof", "") for one in verdict["credentials"]]
+    assert len(details) == 8 and all("deadline" in d or "budget" in d for d in details)
+    assert "fetching budget of a verification is spent" in details[-1]
+    assert server.accepted < 8  # the fetches after the budget was spent never connected
