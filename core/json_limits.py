@@ -44,11 +44,14 @@ def check_depth(data: bytes | str, limit: int = MAX_DEPTH) -> None:
     marks = data.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
     if b'"' in marks:
         marks = b"".join(marks.split(b'"')[::2])
-    # The running count of brackets opened and not closed yet, at its highest. (Brackets never
-    # closed, in what is not JSON, count as levels as well.)
-    steps = marks.translate(_AS_STEPS)
-    if b"\x01" * (limit + 1) in steps or max(accumulate(memoryview(steps).cast("b"),
-                                                        initial=0)) > limit:
+    # Innermost pairs dropped first (one level, at C speed: a flat `[][][]...` is gone), then
+    # the running count of brackets opened and not closed yet, at its highest, must stay below
+    # `limit`. (Brackets never closed, in what is not JSON, count as levels as well.)
+    if not marks:
+        return
+    steps = marks.translate(_AS_STEPS).replace(b"\x01\xff", b"")
+    if b"\x01" * max(limit, 1) in steps or max(accumulate(memoryview(steps).cast("b"),
+                                                           initial=0)) >= limit:
         raise JSONTooDeep(limit)  # the first test finds the usual [[[[... at once
 
 

@@ -8,6 +8,8 @@ import base64
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.json_limits import MAX_DEPTH, JSONTooDeep, check_depth
 from credentials import sd_jwt
@@ -159,3 +161,30 @@ def test_check_depth_agrees_with_the_parser_at_the_limit():
     check_depth(nested(MAX_DEPTH))
     with pytest.raises(ValueError, match=f"deeper than {MAX_DEPTH} levels"):
         check_depth(nested(MAX_DEPTH + 1))
+
+
+def parsed_depth(value) -> int:
+    children = value.values() if isinstance(value, dict) else value \
+        if isinstance(value, list) else None
+    if children is None:
+        return 0
+    return 1 + max((parsed_depth(child) for child in children), default=0)
+
+
+brackety_text = st.text(alphabet='[]{}"\\ab:,', max_size=8)
+json_documents = st.recursive(
+    st.none() | st.integers() | brackety_text,
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(brackety_text, children, max_size=3),
+    max_leaves=30)
+
+
+@given(document=json_documents, ensure_ascii=st.booleans())
+def test_check_depth_finds_the_depth_the_parser_finds(document, ensure_ascii):
+    text = json.dumps(document, ensure_ascii=ensure_ascii)
+    levels = parsed_depth(json.loads(text))
+
+    check_depth(text, levels)
+    if levels:
+        with pytest.raises(JSONTooDeep):
+            check_depth(text, levels - 1)
