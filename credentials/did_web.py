@@ -5,23 +5,18 @@ Own did:web documents come from the database, whatever address the DID carries: 
 for exactly that DID; keys are only ever made for the service's own DIDs, so no other party can
 become one of ours), so our own credentials never depend on the service fetching itself.
 
-A foreign did:web is fetched over HTTPS only, from a public address only (the resolved address
-is checked and then used for the connection, so DNS cannot point it elsewhere in between), with
-a short timeout and a size cap, and cached."""
+A foreign did:web is fetched over guarded HTTPS (credentials.guarded_http: https only, public
+addresses only and pinned, one deadline for the whole fetch, a size cap) and cached."""
 
 from __future__ import annotations
 
-import http.client
-import ipaddress
-import json
-import socket
-import ssl
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.db.models import Q
 
 from core.outages import best_effort
+from credentials import guarded_http
 from credentials.dids import (
     did_web_document_url,
     did_web_for_url,
@@ -33,8 +28,7 @@ from credentials.keys import PublicKey
 from credentials.models import KeyPair
 
 DID_CONTEXTS = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
-FETCH_TIMEOUT_S = 3.0
-MAX_DOCUMENT_BYTES = 64 * 1024
+DID_MEDIA_TYPES = "application/did+json, application/json"
 CACHE_SECONDS = 300
 
 
@@ -187,61 +181,7 @@ def _listed(document: dict, method_id: str, did: str) -> bool:
     return False
 
 
-# --- guarded fetching of foreign did:web documents --------------------------------------------
-
-def public_address(host: str, port: int) -> str:
-    """The first address of `host`, refusing names that resolve to anything non-public."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise KeyResolutionError(f"cannot resolve {host}: {exc}") from None
-    addresses = [info[4][0] for info in infos]
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global or ip.is_multicast:
-            raise KeyResolutionError(f"{host} resolves to a non-public address ({ip}): refused")
-    return addresses[0]
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """HTTPS to a vetted IP address, with SNI and certificate checks for the host name."""
-
-    def __init__(self, host: str, address: str, port: int, timeout: float):
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
-
-    def connect(self):
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
-
-
-def fetch_json_https(url: str, *, max_bytes: int = MAX_DOCUMENT_BYTES,
-                     accept: str = "application/json") -> dict:
-    """GET a JSON document over guarded HTTPS (used for DID documents and status lists)."""
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
-        raise KeyResolutionError(f"only https URLs are fetched: {url!r}")
-    port = parts.port or 443
-    address = public_address(parts.hostname, port)
-    connection = _PinnedHTTPSConnection(parts.hostname, address, port, FETCH_TIMEOUT_S)
-    try:
-        connection.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""),
-                           headers={"Accept": accept, "User-Agent": "dpp-wallet"})
-        response = connection.getresponse()
-        if response.status != 200:
-            raise KeyResolutionError(f"{url} answered {response.status}")
-        body = response.read(max_bytes + 1)
-    except (OSError, http.client.HTTPException) as exc:
-        raise KeyResolutionError(f"cannot fetch {url}: {type(exc).__name__}") from None
-    finally:
-        connection.close()
-    if len(body) > max_bytes:
-        raise KeyResolutionError(f"{url} is larger than {max_bytes} bytes")
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise KeyResolutionError(f"{url} is not JSON") from None
-
+# --- foreign did:web documents -----------------------------------------------------------------
 
 def fetch_did_web(did: str) -> dict:
     cache_key = f"did-web:{did}"
@@ -251,7 +191,10 @@ def fetch_did_web(did: str) -> dict:
             url = did_web_document_url(did)
         except ValueError as exc:
             raise KeyResolutionError(str(exc)) from None
-        document = fetch_json_https(url)
+        try:
+            document = guarded_http.fetch_json(url, accept=DID_MEDIA_TYPES)
+        except guarded_http.FetchError as exc:
+            raise KeyResolutionError(exc.detail) from None
         if not isinstance(document, dict) or document.get("id") != did:
             raise KeyResolutionError(f"the document at {url} is not the DID document of {did}")
         best_effort.set(cache_key, document, CACHE_SECONDS)

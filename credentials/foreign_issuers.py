@@ -12,8 +12,8 @@ SD-JWT VC (draft-ietf-oauth-sd-jwt-vc §3.5 "Issuer Signature Mechanisms") defin
   picks one. It proves only that the key belongs to whoever runs that host, so such an issuer
   verifies but is trusted only when the Verifier lists it.
 
-Fetching goes through the same guards as did:web (https only, public addresses only, pinned,
-timeout, size cap) and is cached briefly."""
+Fetching goes through credentials.guarded_http (https only, public addresses only, pinned, one
+deadline, size cap) and is cached briefly."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 from core.outages import best_effort
 from credentials import x509
-from credentials.did_web import fetch_json_https
 from credentials.errors import CredentialError, KeyResolutionError
+from credentials.guarded_http import FetchError, fetch_json
 from credentials.keys import PublicKey
 
 METADATA_PATH = "/.well-known/jwt-vc-issuer"
@@ -99,7 +99,7 @@ class ForeignIssuers:
                                   f"fetched (remote resolution off)", code="issuer_unresolved")
         try:
             key = metadata_key(jwt_vc_issuer_metadata(issuer), kid, issuer)
-        except KeyResolutionError as exc:
+        except (KeyResolutionError, FetchError) as exc:
             detail = exc.detail.removeprefix("issuer: ")
             raise CredentialError(f"issuer: {detail}", code="issuer_unresolved") from None
         trusted = issuer in self.listed
@@ -132,7 +132,7 @@ def jwt_vc_issuer_metadata(issuer: str) -> dict:
     if metadata is not None:
         return metadata
     url = metadata_url(issuer)
-    metadata = fetch_json_https(url)
+    metadata = fetch_json(url, accept="application/json")
     if not isinstance(metadata, dict):
         raise KeyResolutionError(f"the JWT VC Issuer Metadata at {url} is not a JSON object")
     if metadata.get("issuer") != issuer:
@@ -153,7 +153,7 @@ def jwt_vc_issuer_metadata(issuer: str) -> dict:
 def _fetch_jwks(uri) -> dict:
     if not isinstance(uri, str):
         raise KeyResolutionError("jwks_uri is not a URL")
-    return fetch_json_https(uri, accept="application/jwk-set+json, application/json")
+    return fetch_json(uri, accept="application/jwk-set+json, application/json")
 
 
 def metadata_key(metadata: dict, kid, issuer: str) -> PublicKey:

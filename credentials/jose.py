@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from core.json_limits import check_depth
 from credentials.errors import CredentialError, MalformedCredential, ProofInvalid, SignatureMismatch
 from credentials.keys import ACCEPTED_JOSE, JOSE_ALGORITHMS, PublicKey, Signer
 
@@ -97,10 +98,8 @@ def loads_json(data: bytes, *, unique: bool = True) -> Any:
     either refuse them or keep the last; refusing costs ~50% on a large payload, so the
     `vc+jwt` payload path keeps the last, as Python does)."""
     text = data.decode("utf-8")  # strict: RFC 8259 §8.1 JSON on the wire is UTF-8
-    try:
-        return (_STRICT_DECODER if unique else _DECODER).decode(text)
-    except RecursionError:  # hostile nesting must not escape as a non-ValueError
-        raise ValueError("JSON nested too deeply") from None
+    check_depth(text)  # JSONTooDeep, a ValueError, before the recursive parser sees it
+    return (_STRICT_DECODER if unique else _DECODER).decode(text)
 
 
 def media_type(typ: Any) -> str | None:

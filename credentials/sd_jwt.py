@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.json_limits import MAX_DEPTH
 from credentials import jose
 from credentials.errors import CredentialError, MalformedCredential, ProofInvalid
 from credentials.keys import PublicKey, Signer
@@ -245,10 +246,7 @@ def reveal(payload: dict, disclosures: Sequence[str], alg: str = DEFAULT_SD_ALG)
             raise MalformedCredential("disclosure: the same Disclosure is given twice")
         by_digest[key] = Disclosure.parse(encoded)
     walk = _Reveal(by_digest)
-    try:
-        claims = walk.object(payload, (), top=True)
-    except RecursionError:
-        raise MalformedCredential("payload: nested too deeply") from None
+    claims = walk.object(payload, (), top=True)
     if unused := by_digest.keys() - walk.used:
         raise MalformedCredential(f"disclosure: {len(unused)} Disclosure(s) not referenced by "
                                   "any digest")
@@ -263,6 +261,11 @@ class _Reveal:
         self.disclosed: list[tuple[ClaimPath, Disclosure]] = []
 
     def value(self, value: Any, at: ClaimPath) -> Any:
+        if len(at) >= MAX_DEPTH and isinstance(value, dict | list):
+            # Each Disclosure is parsed within the limit, but Disclosures inside Disclosures
+            # could nest the revealed claims without bound.
+            raise MalformedCredential(f"payload: claims nested deeper than {MAX_DEPTH} levels "
+                                      f"(the limit)")
         if isinstance(value, dict):
             return self.object(value, at)
         if isinstance(value, list):

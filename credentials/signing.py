@@ -46,9 +46,8 @@ def envelope(jwt: str) -> dict:
 
 def decode_jwt_parts(jwt: str) -> tuple[dict, dict]:
     """(header, payload) of a compact JWT, unverified: for display only."""
-    import json
-
+    from core.json_limits import loads
     from credentials.encoding import b64url_decode
 
     header, payload, _ = jwt.split(".")
-    return json.loads(b64url_decode(header)), json.loads(b64url_decode(payload))
+    return loads(b64url_decode(header)), loads(b64url_decode(payload))

@@ -2,9 +2,9 @@
 
 Our own lists are read from the database with their pending changes applied (the database is
 the source the published lists are signed from, so a revocation counts at once). Foreign lists
-are fetched over guarded HTTPS (the same guards as did:web resolution: https only, public
-addresses only, pinned, short timeout, size cap), their own proof verified, their issuer
-returned for the verifier to compare with the credential's, and cached for their `ttl`.
+are fetched over guarded HTTPS (credentials.guarded_http: https only, public addresses only,
+pinned, one deadline, size cap), their own proof verified, their issuer returned for the
+verifier to compare with the credential's, and cached for their `ttl`.
 
 Read formats: a BitstringStatusListCredential (VCDM 2.0; `vc+jwt`, an enveloped or embedded
 proof), a StatusList2021Credential (VCDM 1.1; `jwt-vc` or an embedded proof), and an IETF
@@ -14,23 +14,15 @@ known by the token's `x5c` chain (HAIP 1.0 requires it there) or its JWT VC Issu
 
 from __future__ import annotations
 
-import http.client
-import json
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
+from core import json_limits
 from core.outages import best_effort
-from credentials import jose, schemas, x509
-from credentials.did_web import (
-    FETCH_TIMEOUT_S,
-    DidResolver,
-    _PinnedHTTPSConnection,
-    own_url_path,
-    public_address,
-)
+from credentials import guarded_http, jose, schemas, x509
+from credentials.did_web import DidResolver, own_url_path
 from credentials.errors import CredentialError
 from credentials.foreign_issuers import NO_FOREIGN_ISSUERS, X5C, ForeignIssuers
 from credentials.models import StatusList
@@ -136,31 +128,12 @@ def fetch_foreign_list(url: str, kind: str, *, keys: KeyResolver | None = None,
 
 
 def fetch_text_https(url: str, *, accept: str, max_bytes: int = MAX_LIST_BYTES) -> str:
-    """GET a text body over guarded HTTPS: the sibling of did_web.fetch_json_https for the
-    compact JWTs that status lists usually are."""
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
-        raise CredentialError(f"status lists are fetched over https only: {url!r}",
-                              code="status_unavailable")
-    port = parts.port or 443
-    address = public_address(parts.hostname, port)  # refuses loopback, private, link-local
-    connection = _PinnedHTTPSConnection(parts.hostname, address, port, FETCH_TIMEOUT_S)
+    """A status list's text over guarded HTTPS (credentials.guarded_http): the compact JWT
+    that it usually is, or JSON."""
     try:
-        connection.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""),
-                           headers={"Accept": accept, "User-Agent": "dpp-wallet"})
-        response = connection.getresponse()
-        if response.status != 200:
-            raise CredentialError(f"{url} answered {response.status}",
-                                  code="status_unavailable")
-        body = response.read(max_bytes + 1)
-    except (OSError, http.client.HTTPException) as exc:
-        raise CredentialError(f"cannot fetch {url}: {type(exc).__name__}",
-                              code="status_unavailable") from None
-    finally:
-        connection.close()
-    if len(body) > max_bytes:
-        raise CredentialError(f"{url} is larger than {max_bytes} bytes",
-                              code="status_unavailable")
+        body = guarded_http.fetch(url, accept=accept, max_bytes=max_bytes)
+    except guarded_http.FetchError as exc:
+        raise CredentialError(exc.detail, code="status_unavailable") from None
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
@@ -280,10 +253,10 @@ def _parse_secured(body: str):
     """A compact JWT as is; JSON (an envelope or a credential with an embedded proof) parsed."""
     if body.startswith("{"):
         try:
-            return json.loads(body)
-        except ValueError:
-            raise CredentialError("status list: malformed JSON", code="status_malformed") \
-                from None
+            return json_limits.loads(body)
+        except ValueError as exc:
+            raise CredentialError(f"status list: malformed JSON ({exc})",
+                                  code="status_malformed") from None
     return body
 
 

@@ -7,15 +7,16 @@ raises out of `verify`: it yields `verified: false` with the failing check named
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from core.json_limits import JSONTooDeep
+from core.json_limits import loads as loads_json
 from core.outages import unavailable_service
-from credentials import contexts, schemas
+from credentials import contexts, guarded_http, schemas
 from credentials.errors import CredentialError
 from credentials.foreign_issuers import ForeignIssuers
 from credentials.suites import ProofResult, detect
@@ -69,7 +70,8 @@ class Verifier:
         aud. Never raises for bad input."""
         now = now or datetime.now(UTC)
         try:
-            return self._verify(secured, now, expected)
+            with guarded_http.time_budget():  # one for everything fetched, inner credentials too
+                return self._verify(secured, now, expected)
         except Exception as exc:  # noqa: BLE001 - the contract is: a verdict, never a crash
             if unavailable_service(exc):
                 raise  # our database or cache is down: no verdict at all (503), not a false one
@@ -80,7 +82,10 @@ class Verifier:
     # --- steps ---------------------------------------------------------------------------
 
     def _verify(self, secured: Any, now: datetime, expected: dict) -> dict:
-        secured = _normalise_input(secured)
+        try:
+            secured = _normalise_input(secured)
+        except JSONTooDeep as exc:
+            return _finish(_verdict("unknown", [_check("format", False, str(exc))]))
         suite = detect(secured) if secured is not None else None
         if suite is None:
             return _finish(_verdict("unknown", [_check("format", False,
@@ -234,7 +239,9 @@ def _normalise_input(secured: Any) -> Any:
         text = secured.strip()
         if text.startswith("{"):
             try:
-                return json.loads(text)
+                return loads_json(text)
+            except JSONTooDeep:
+                raise
             except ValueError:
                 return None
         for prefix in ("data:application/vc+jwt,", "data:application/dc+sd-jwt,",

@@ -37,8 +37,8 @@ def parse_vp_token(value: Any, query: dict) -> dict[str, list[str]]:
     if isinstance(value, str):
         try:  # strict: duplicate members, NaN and hostile nesting are refused, not crashed on
             value = jose.loads_json(value.encode("utf-8"))
-        except ValueError:
-            raise ResponseMalformed("vp_token: not a JSON object") from None
+        except ValueError as exc:
+            raise ResponseMalformed(f"vp_token: not a JSON object ({exc})") from None
     if not isinstance(value, dict) or not value:
         raise ResponseMalformed("vp_token: must be a non-empty JSON object keyed by the "
                                 "credential query ids")

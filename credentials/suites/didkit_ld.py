@@ -53,6 +53,7 @@ import didkit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from core import json_limits
 from credentials.dids import did_key_for, did_key_verification_method
 from credentials.encoding import b64url_decode, b64url_encode
 from credentials.errors import CredentialError
@@ -298,7 +299,7 @@ def _outside_validity_window(claims: dict) -> bool:
 def _jwt_parts(token: Any) -> tuple[dict, dict]:
     try:
         header, payload, _signature = token.split(".")
-        parts = [json.loads(b64url_decode(part)) for part in (header, payload)]
+        parts = [json_limits.loads(b64url_decode(part)) for part in (header, payload)]
     except (AttributeError, ValueError):  # JSON and UTF-8 errors are ValueErrors too
         raise DidkitError("not a compact JWS") from None
     if not all(isinstance(part, dict) for part in parts):

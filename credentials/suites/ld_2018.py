@@ -12,6 +12,7 @@ import copy
 import json
 from typing import Any, ClassVar
 
+from core import json_limits
 from credentials import jsonld
 from credentials.encoding import b64url_decode, b64url_encode
 from credentials.errors import MalformedCredential, ProofInvalid, SignatureMismatch
@@ -84,7 +85,7 @@ def _parse_detached_jws(jws: Any) -> tuple[str, bytes]:
     if payload:
         raise MalformedCredential("jws must be detached: its payload part must be empty")
     try:
-        header = json.loads(b64url_decode(encoded_header))
+        header = json_limits.loads(b64url_decode(encoded_header))
         signature = b64url_decode(encoded_signature)
     except ValueError as exc:  # includes JSON and UTF-8 errors
         raise MalformedCredential(f"jws is not valid base64url JSON: {exc}") from None

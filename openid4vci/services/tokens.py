@@ -9,7 +9,6 @@ hashed."""
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core import json_limits
 from openid4vci.models import MAX_TX_CODE_FAILURES, CredentialOffer
 from openid4vci.services import errors
 from openid4vci.services.metadata import PRE_AUTHORIZED_GRANT, issuer_identifier
@@ -120,7 +120,10 @@ def _authorization_details(offer: CredentialOffer, raw: str | None) -> list | No
     if raw is None:
         return None
     try:
-        details = json.loads(raw)
+        details = json_limits.loads(raw)
+    except json_limits.JSONTooDeep as exc:
+        raise errors.OAuthError("invalid_authorization_details",
+                                f"authorization_details: {exc}") from None
     except ValueError:
         details = None
     if not (isinstance(details, list) and details

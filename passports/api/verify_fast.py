@@ -9,14 +9,16 @@ verdict bytes and the headers DRF adds.
 
 Anything else returns None and goes through VerifyApi.post, which makes every error: another
 body or media type, an Accept header or query string that content negotiation must judge, a
-body over the size limit, or one orjson cannot parse (including what the stdlib parser accepts
-and orjson refuses, e.g. integers beyond 64 bits)."""
+body over the size limit, one orjson cannot parse (including what the stdlib parser accepts
+and orjson refuses, e.g. integers beyond 64 bits), or a credential nested deeper than
+core.json_limits.MAX_DEPTH (orjson reads 1024 levels; the API's parser refuses the body)."""
 
 from __future__ import annotations
 
 import orjson
 from django.http import HttpRequest, HttpResponse
 
+from core.json_limits import JSONTooDeep, check_depth
 from passports.api import media
 from passports.api.verifying import verify_json
 
@@ -56,12 +58,23 @@ def usual_credential(request: HttpRequest, limit: int):
             data = orjson.loads(request.body)
         except orjson.JSONDecodeError:
             return None
-        if isinstance(data, dict) and len(data) == 1 and data.get("credential") is not None:
-            return data["credential"]  # what VerifyInput would pass as it is
-        return None
+        if not (isinstance(data, dict) and len(data) == 1 and data.get("credential") is not None):
+            return None
+        credential = data["credential"]  # what VerifyInput would pass as it is
+        if not isinstance(credential, str) and _too_deep(request.body):
+            return None  # orjson parses 1024 levels; media.JSONParser refuses past MAX_DEPTH
+        return credential
     if request.content_type in media.COMPACT_TYPES:
         try:
             return request.body.decode("ascii").strip() or None  # as media.CompactParser
         except UnicodeDecodeError:
             return None
     return None
+
+
+def _too_deep(body: bytes) -> bool:
+    try:
+        check_depth(body)
+    except JSONTooDeep:
+        return True
+    return False

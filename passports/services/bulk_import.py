@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -21,6 +20,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from core import json_limits
 from passports.models import Product
 from passports.services.issuance import passports_request
 from passports.services.products import ATTRIBUTES_PREFIX, PRODUCT_FIELDS, product_build
@@ -122,8 +122,8 @@ def _csv_rows(text: str) -> list[dict[str, Any]]:
 
 def _json_rows(text: str) -> list[dict[str, Any]]:
     try:
-        rows = json.loads(text)
-    except json.JSONDecodeError as malformed:
+        rows = json_limits.loads(text)
+    except ValueError as malformed:  # JSONDecodeError, JSONTooDeep
         raise ImportFailed([_error(0, "", f"Malformed JSON: {malformed}")]) from None
     if not isinstance(rows, list):
         raise ImportFailed([_error(0, "", "The JSON file must be a list of objects.")])

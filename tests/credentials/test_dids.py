@@ -3,7 +3,7 @@
 import pytest
 
 from credentials import jose
-from credentials.did_web import DidResolver, fetch_json_https, organisation_did, service_did
+from credentials.did_web import DidResolver, organisation_did, service_did
 from credentials.dids import (
     did_key_for,
     did_key_verification_method,
@@ -11,6 +11,7 @@ from credentials.dids import (
     did_web_for_url,
 )
 from credentials.errors import KeyResolutionError
+from credentials.guarded_http import FetchError, fetch_json
 from credentials.key_store import ensure_key, rotate_key, signer_for
 from credentials.keys import LocalSigner
 from wallet.services import organisation_create
@@ -123,8 +124,8 @@ def test_did_key_resolves_for_ed25519_and_p256():
     "http://example.com/did.json",
 ])
 def test_foreign_fetch_refuses_loopback_private_link_local_and_plain_http(url):
-    with pytest.raises(KeyResolutionError, match="non-public|only https"):
-        fetch_json_https(url)
+    with pytest.raises(FetchError, match="non-public|only https"):
+        fetch_json(url, accept="application/json")
 
 
 @pytest.mark.django_db

@@ -213,7 +213,7 @@ class Web:
     def __init__(self, monkeypatch):
         self.documents: dict[str, object] = {}
         self.fetches: list[str] = []
-        monkeypatch.setattr(foreign_issuers, "fetch_json_https", self.fetch)
+        monkeypatch.setattr(foreign_issuers, "fetch_json", self.fetch)
 
     def fetch(self, url, *, max_bytes=None, accept=None):
         self.fetches.append(url)

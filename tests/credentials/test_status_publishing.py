@@ -495,7 +495,7 @@ def test_a_token_list_fetched_from_another_uri_is_refused(db, network):
 def test_foreign_lists_are_fetched_over_https_from_public_addresses_only(url):
     with pytest.raises(CredentialError) as refused:
         fetch_text_https(url, accept="application/vc+jwt")
-    assert "https only" in refused.value.detail or "non-public" in refused.value.detail
+    assert "only https" in refused.value.detail or "non-public" in refused.value.detail
 
 
 # --- races on PostgreSQL ------------------------------------------------------------------------

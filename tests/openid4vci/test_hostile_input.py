@@ -7,6 +7,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.json_limits import MAX_DEPTH
 from openid4vci.models import CredentialOffer
 from tests.openid4vci.test_credential import still_waiting
 from tests.openid4vci.wallet import local_path
@@ -74,6 +75,29 @@ def test_the_token_endpoint_refuses_any_malformed_grant(session, form):
                                   content_type="application/x-www-form-urlencoded")
 
     assert_oauth_error(response)
+
+
+def test_deep_json_gets_an_oauth_error_naming_the_depth_limit(session):
+    wallet, state = session
+    metadata = state["metadata"]
+    deep = "[" * 100_000 + "]" * 100_000
+    token_endpoint = wallet.authorization_server(metadata["credential_issuer"])["token_endpoint"]
+
+    for endpoint, body, content_type in [
+            (metadata["credential_endpoint"], f'{{"proofs": {deep}}}', "application/json"),
+            (metadata["deferred_credential_endpoint"], deep, "application/json"),
+            (token_endpoint, f"grant_type=urn:ietf:params:oauth:grant-type:pre-authorized_code"
+                             f"&authorization_details={deep}",
+             "application/x-www-form-urlencoded")]:
+        response = wallet.client.post(local_path(endpoint), body, content_type=content_type,
+                                      HTTP_AUTHORIZATION=f"Bearer {state['access_token']}")
+        assert_oauth_error(response)
+    credential_response = wallet.client.post(
+        local_path(metadata["credential_endpoint"]), deep, content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {state['access_token']}")
+    assert f"nested deeper than {MAX_DEPTH} levels" in credential_response.json()[
+        "error_description"]
+    assert CredentialOffer.objects.get(pk=state["offer_id"]).state == "token_issued"
 
 
 def test_after_all_that_a_correct_request_still_succeeds(session):

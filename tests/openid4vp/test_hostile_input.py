@@ -6,6 +6,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.json_limits import MAX_DEPTH
 from openid4vp.models import PresentationRequest
 from tests.openid4vp.conftest import create_request
 
@@ -55,3 +56,16 @@ def test_garbage_forms_never_reach_a_pending_request(world, form):
     # Random text is never the request's state nor a JWE for its key: nothing ties it to it.
     assert_oauth_error(response)
     assert PresentationRequest.objects.get(pk=created["id"]).status == "pending"
+
+
+def test_a_deep_vp_token_gets_an_oauth_error_and_the_request_records_the_limit(world):
+    created = create_request(world, mode="direct_post")
+    request = world.wallet.fetch(created["authorization_request"])
+    deep = "[" * 100_000 + "]" * 100_000
+
+    response = world.wallet.post(request, {"vp_token": deep, "state": request.state})
+
+    assert_oauth_error(response)
+    stored = PresentationRequest.objects.get(pk=created["id"])
+    assert stored.status == "failed"
+    assert f"nested deeper than {MAX_DEPTH} levels" in stored.reason
