@@ -1,0 +1,1 @@
+"""Test support: factories and helpers that tests import (never one test module from another)."""
