@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from passports.api.problems import problem_response
+from core.api.problems import problem_response
 
 
 @extend_schema(exclude=True)

@@ -169,11 +169,11 @@ STORAGES = {
 # NUM_PROXIES: how many trusted proxies in front add to X-Forwarded-For (0: the peer address).
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["passports.api.authentication.TokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["passports.api.permissions.HasScope"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["wallet.tenancy.authentication.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.HasScope"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "passports.api.problems.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.problems.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,

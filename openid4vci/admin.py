@@ -14,10 +14,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.qr import qr_svg
 from openid4vci.models import CredentialOffer, OfferEvent
 from openid4vci.services.offers import current_state, offer_check, offer_create
 from passports.models import Entitlement, Passport
-from passports.qr import qr_svg
 from wallet.admin_scoping import OrganisationScopedAdmin
 from wallet.identity_models import AttestationRequest, Mandate, WalletCredential
 from wallet.models import Organisation

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from config import ratelimit
+from core import ratelimit
 from openid4vci.services import errors, issuance, metadata, offers, proofs, tokens, x509_issuer
 from wallet.models import Organisation
 

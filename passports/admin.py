@@ -23,8 +23,9 @@ from django.urls import path, reverse
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import content_disposition_header, urlencode
 
+from core import qr
 from credentials.signing import decode_jwt_parts
-from passports import categories, gs1, qr
+from passports import categories, gs1
 from passports.models import Passport, PassportEvent, Product, RestrictedCredential
 from passports.services.bulk_import import (
     MAX_FILE_BYTES,

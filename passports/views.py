@@ -53,9 +53,9 @@ from django.utils.translation import gettext, gettext_noop, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from config import ratelimit
+from core import qr, ratelimit
 from credentials.signing import envelope
-from passports import categories, gs1, linkset, qr
+from passports import categories, gs1, linkset
 from passports.models import Passport, Product
 from passports.services.verification import verify_passport
 

@@ -3,6 +3,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
+from core.scopes import Scope
+
 slug_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
     "Lower-case letters, digits and inner hyphens only: the slug is part of the DID.",
@@ -60,26 +62,7 @@ class ApiToken(models.Model):
     slow, salted hash; a fast one keeps every request at one indexed lookup. The key itself is
     shown once, when it is created. `prefix` (its first characters) tells keys apart in lists."""
 
-    class Scope(models.TextChoices):
-        PRODUCTS_READ = "products:read", "Read products"
-        PRODUCTS_WRITE = "products:write", "Create and update products"
-        PASSPORTS_READ = "passports:read", "Read passports, their credentials and restricted data"
-        PASSPORTS_ISSUE = "passports:issue", "Issue passports"
-        PASSPORTS_REVOKE = "passports:revoke", "Revoke, suspend and reinstate passports"
-        CREDENTIALS_ISSUE = "credentials:issue", "Issue credentials through the VC-API"
-        MESSAGES_READ = "messages:read", "Read the message box"
-        MESSAGES_SEND = "messages:send", "Send validated messages and read receipts"
-        INVOICES_READ = "invoices:read", "Read e-invoices"
-        INVOICES_SEND = "invoices:send", "Create and send e-invoices"
-        WALLET_READ = "wallet:read", "Read the wallet's credentials and mandates"
-        MANDATES_MANAGE = "mandates:manage", "Give, suspend, reinstate and revoke mandates"
-        ATTESTATIONS_REQUEST = "attestations:request", "Ask a trust anchor to attest your " \
-                                                       "identity"
-        ATTESTATIONS_REVIEW = "attestations:review", "Review identity attestation requests " \
-                                                     "(trust anchors)"
-        OFFERS_CREATE = "offers:create", "Create OpenID4VCI credential offers for EU wallets"
-        PRESENTATIONS_REQUEST = "presentations:request", "Request OpenID4VP presentations " \
-                                                         "from EU wallets and read the results"
+    Scope = Scope  # core/scopes.py: the scopes of every app's operations
 
     PREFIX_LENGTH = 8
 

@@ -12,13 +12,14 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from core.api.problems import MEDIA_TYPE as PROBLEM
+from core.api.problems import Problem
+from core.api.schema import OPEN, problems
+from core.api.serializers import ProblemSerializer
+from core.api.views import OpenApiView, validated
 from openid4vp.services import links
 from passports.api import media
-from passports.api.problems import MEDIA_TYPE as PROBLEM
-from passports.api.problems import Problem
-from passports.api.schema import OPEN, problems
-from passports.api.serializers import ProblemSerializer
-from passports.api.views import CREDENTIAL_RESPONSES, OpenApiView, credential_response, validated
+from passports.api.views import CREDENTIAL_RESPONSES, credential_response
 from passports.models import Passport
 from passports.services.openid4vp_access import (
     AccessPending,

@@ -13,6 +13,7 @@ from django.db import connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core.errors import DomainError
 from credentials import signing
 from credentials.status_registry import allocate, status_list_url
 from passports.credential import (
@@ -30,13 +31,8 @@ STALE_PENDING = timedelta(seconds=60)
 MAX_ATTEMPTS = 5
 
 
-class PassportError(Exception):
+class PassportError(DomainError):
     code = "passport_error"
-
-    def __init__(self, detail: str, *, code: str | None = None):
-        super().__init__(detail)
-        self.detail = detail
-        self.code = code or self.code
 
 
 def _event(passport, action, from_state, *, actor=None, reason="", details=None):

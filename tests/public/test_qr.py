@@ -11,7 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.test import RequestFactory
 
-from passports import qr
+from core import qr
 from passports.views import modules, svg_in_mm
 from passports.views_labels import label_sheet
 from tests.passports.factories import GTINS, organisation, staff_member

@@ -10,9 +10,9 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from passports.api.permissions import Scope, requires_scope
-from passports.api.serializers import paginated
-from passports.api.views import Pages, validated
+from core.api.permissions import Scope, requires_scope
+from core.api.serializers import paginated
+from core.api.views import Pages, validated
 from wallet.api.views import KEYED, WRITE, WalletApiView, problems
 from wallet.identity import attestation_approve, attestation_reject, attestation_request
 from wallet.identity_models import AttestationRequest

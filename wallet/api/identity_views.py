@@ -10,9 +10,9 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from passports.api.permissions import requires_scope
-from passports.api.serializers import paginated
-from passports.api.views import Pages, validated
+from core.api.permissions import requires_scope
+from core.api.serializers import paginated
+from core.api.views import Pages, validated
 from wallet.api.views import (
     KEYED,
     MANDATES_MANAGE,

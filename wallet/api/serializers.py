@@ -10,7 +10,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from passports.api.serializers import StrictInput
+from core.api.serializers import StrictInput
 from wallet import messaging
 from wallet.messaging_models import Invoice, Message
 

@@ -20,11 +20,11 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
-from passports.api.permissions import Scope, requires_scope
-from passports.api.problems import MEDIA_TYPE as PROBLEM
-from passports.api.problems import Problem
-from passports.api.serializers import ProblemSerializer, paginated
-from passports.api.views import ApiView, Pages, validated
+from core.api.permissions import Scope, requires_scope
+from core.api.problems import MEDIA_TYPE as PROBLEM
+from core.api.problems import Problem
+from core.api.serializers import ProblemSerializer, paginated
+from core.api.views import ApiView, Pages, validated
 from wallet import messaging
 from wallet.api import serializers as io
 from wallet.identity import WalletError

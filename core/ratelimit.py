@@ -8,7 +8,7 @@ which expires with the window. Limits are named by scope and set in
 hour, day, or a number of seconds), e.g. {"verify": "600/minute"}; "off" (or None) turns a
 scope off.
 
-    from config import ratelimit
+    from core import ratelimit
 
     retry_after = ratelimit.rate_limited(request, "public")    # None, or seconds to wait
     if retry_after is not None:

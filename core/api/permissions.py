@@ -10,9 +10,7 @@ from __future__ import annotations
 from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 
-from wallet.models import ApiToken
-
-Scope = ApiToken.Scope
+from core.scopes import Scope
 
 
 def requires_scope(scope: str):

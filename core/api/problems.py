@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions, status
 
-from passports.services.issuance import PassportError
+from core.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +128,8 @@ def _as_api_exception(exc) -> exceptions.APIException | None:
         return exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(_django_errors(exc))
-    if isinstance(exc, PassportError):
-        return Conflict(exc.detail, code=exc.code)
+    if isinstance(exc, DomainError):
+        return Problem(exc.detail, code=exc.code, status_code=exc.http_status)
     return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework.throttling import BaseThrottle
 
-from config import ratelimit
+from core import ratelimit
 
 
 class ClientAddressThrottle(BaseThrottle):
