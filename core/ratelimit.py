@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import json
 import time
 from dataclasses import dataclass
 
@@ -34,9 +33,10 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpResponse
 
+from core.api.problems import problem_response
+
 PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600,
            "hour": 3600, "d": 86400, "day": 86400}
-PROBLEM_TYPE = "https://w3id.org/dpp-wallet/problems/rate_limited"
 
 
 @dataclass(frozen=True)
@@ -109,13 +109,10 @@ def rate_limited(request, scope: str, limit: int | None = None,
 
 def too_many_requests(retry_after: int) -> HttpResponse:
     """A 429 problem (RFC 9457) with Retry-After."""
-    body = {"type": PROBLEM_TYPE, "code": "rate_limited", "title": "Too many requests",
-            "status": 429,
-            "detail": f"Too many requests from your address; try again in {retry_after} s."}
-    response = HttpResponse(json.dumps(body), status=429,
-                            content_type="application/problem+json")
-    response["Retry-After"] = str(retry_after)
-    return response
+    return problem_response(
+        429, "rate_limited",
+        f"Too many requests from your address; try again in {retry_after} s.",
+        title="Too many requests", headers={"Retry-After": str(retry_after)})
 
 
 def limit(scope: str, limit: int | None = None, window: int | None = None):

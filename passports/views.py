@@ -20,8 +20,8 @@ Link): `/qr/01/<gtin>/21/<serial>?format=svg|png&size=<mm>` encodes the product'
 URI, `size` being the printed width of the symbol with its quiet zone, 10-100 mm (25 by
 default); the PNG is tagged 300 dpi.
 
-The page verifies the passport with the partners' verifier (`verify_passport`). Each request
-reads what the page depends on in one precompiled query (`rows`: the product and each
+The page verifies the passport with the partners' verifier (`verify_passport_uncached`). Each
+request reads what the page depends on in one precompiled query (`rows`: the product and each
 passport's id, version, state and last change); the rendered page is cached under those rows
 and the language for as long as its verdict is fresh (`VERDICT_SECONDS`), and the verdict itself
 under the passport's id, state and `updated_at`. So a revocation or suspension shows on the next
@@ -44,7 +44,7 @@ from django.core.cache import cache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 from django.utils.cache import get_conditional_response
@@ -54,10 +54,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from core import qr, ratelimit
+from core.api.problems import problem_response
 from credentials.signing import envelope
 from passports import categories, gs1, linkset
 from passports.models import Passport, Product
-from passports.services.verification import verify_passport
+from passports.services.verification import verify_passport_uncached
 
 VERDICT_SECONDS = 10
 SIGNED_STATES = linkset.SIGNED
@@ -67,7 +68,6 @@ HTML, JWT, JSON, LINKSET = "text/html", "application/vc+jwt", "application/vc", 
 # What the resolver offers, in its order of preference when a client likes several equally.
 OFFERS = (HTML, JWT, JSON, "application/ld+json", "application/json", LINKSET)
 CREDENTIAL_JSON = {JSON, "application/ld+json", "application/json"}
-PROBLEM = "application/problem+json"
 QR_FORMATS = {"svg": "image/svg+xml", "png": "image/png"}
 QR_SIZE_MM = (10, 100)
 QR_DEFAULT_MM = 25
@@ -205,10 +205,8 @@ ERROR_TEXTS = {
 }
 
 
-def _problem(status: int, code: str, title: str, detail: str) -> JsonResponse:
-    return JsonResponse({"type": f"{settings.PUBLIC_BASE_URL}/problems/{code}", "title": title,
-                         "status": status, "detail": detail, "code": code},
-                        status=status, content_type=PROBLEM)
+def _problem(status: int, code: str, title: str, detail: str) -> HttpResponse:
+    return problem_response(status, code, str(detail), title=str(title))
 
 
 def _public_html(body: str, *, status: int = 200, language: str) -> HttpResponse:
@@ -386,7 +384,7 @@ def _checked_verdict(passport: Passport | None) -> dict:
     key = f"dpp-verdict:{passport.pk}:{passport.state}:{passport.updated_at.timestamp()}"
     checked = cache.get(key)
     if checked is None:
-        checked = {"verdict": verify_passport(passport), "at": timezone.now()}
+        checked = {"verdict": verify_passport_uncached(passport), "at": timezone.now()}
         cache.set(key, checked, VERDICT_SECONDS)
     return checked
 

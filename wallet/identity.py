@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import DomainError
+from core.times import iso8601 as _iso
 from credentials import signing
 from credentials.models import StatusList
 from credentials.status_registry import allocate, status_list_url
@@ -25,17 +27,13 @@ BUSINESS_IDENTITY_VCT = "https://w3id.org/dpp-wallet/vct/business-identity/v1"
 IDENTITY_VALIDITY = timedelta(days=365 * 3)
 
 
-class WalletError(Exception):
+class WalletError(DomainError):
     code = "wallet_error"
-
-    def __init__(self, detail: str, *, code: str | None = None):
-        super().__init__(detail)
-        self.detail = detail
-        self.code = code or self.code
-
-
-def _iso(moment) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    status = 400
+    statuses = {"revoked_is_final": 409, "already_decided": 409, "not_suspendable": 409,
+                "no_mandate": 403, "not_permitted": 403, "not_recipient": 403,
+                "receipt_of_receipt": 409, "no_signing_key": 409, "attachment_changed": 409,
+                "attachment_missing": 409, "not_an_invoice": 409}
 
 
 def revocation_entry(issuer: Organisation) -> tuple[StatusList, int, dict]:

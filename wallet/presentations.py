@@ -4,11 +4,12 @@ imported from elsewhere (verified first), and presentations bound to a verifier'
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
+from core.times import iso8601 as _iso
 from credentials import signing
 from credentials.sd_jwt import present as sd_jwt_present
 from credentials.suites import get_suite
@@ -29,10 +30,6 @@ ROLE_VALIDITY = timedelta(days=365)
 # wallets by openid4vci; its claims: role, access_group, sub = the partner's DID).
 ACCESS_ROLE_VCT = "https://w3id.org/dpp-wallet/vct/access-role/v1"
 ACCESS_GROUPS = ("legitimate_interest", "legitimate_interest_commission", "authorities")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @transaction.atomic

@@ -22,10 +22,11 @@ PROBLEM_DESCRIPTIONS = {
 }
 
 
-def problems(*statuses: int) -> dict:
-    """`responses` entries for problem+json errors."""
+def problems(*statuses: int, descriptions: dict[int, str] | None = None) -> dict:
+    """`responses` entries for problem+json errors (`descriptions`: an API's own wording)."""
+    descriptions = {**PROBLEM_DESCRIPTIONS, **(descriptions or {})}
     return {(status, PROBLEM): OpenApiResponse(ProblemSerializer,
-                                               description=PROBLEM_DESCRIPTIONS[status])
+                                               description=descriptions[status])
             for status in statuses}
 
 

@@ -18,7 +18,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from core.api.permissions import Scope, requires_scope
-from core.api.problems import Conflict, Problem
+from core.api.problems import TYPE_BASE, Conflict, Problem
 from core.api.schema import COMPACT_BODY, KEYED, OPEN, WRITE, problems
 from core.api.views import ApiView, OpenApiView, Pages, page_parameters, validated
 from credentials.signing import envelope
@@ -367,7 +367,7 @@ def vc_api_result(verdict: dict) -> dict:
         "warnings": verdict["warnings"],
         "errors": verdict["errors"],
         "problemDetails": [
-            {"type": f"https://w3id.org/dpp-wallet/problems/{check['check']}",
+            {"type": TYPE_BASE + check["check"],
              "title": f"{check['check']} check failed",
              "detail": check.get("detail") or "failed"} for check in failed],
         "verdict": verdict,

@@ -79,7 +79,7 @@ def verify_credential(secured, **expected) -> dict:
     return verifier().verify(secured, **expected)
 
 
-def verify_passport(passport: Passport) -> dict:
+def verify_passport_uncached(passport: Passport) -> dict:
     """The verdict for one of our passports, from its stored credential."""
     if not passport.jwt:
         return {"verified": False, "format": "vc+jwt", "issuer": None,

@@ -198,8 +198,8 @@ def test_the_page_is_accessible_by_structure(client, issued):
 def test_the_verdict_is_cached_briefly_and_a_state_change_shows_at_once(client, issued,
                                                                          monkeypatch):
     calls = []
-    real = views.verify_passport
-    monkeypatch.setattr(views, "verify_passport", lambda p: calls.append(p.pk) or real(p))
+    real = views.verify_passport_uncached
+    monkeypatch.setattr(views, "verify_passport_uncached", lambda p: calls.append(p.pk) or real(p))
 
     page(client)
     page(client)

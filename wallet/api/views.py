@@ -9,6 +9,7 @@ keep their codes (`no_mandate`, `attachment_changed`, ...)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from django.http import HttpResponse
@@ -20,14 +21,14 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
+from core.api import schema
 from core.api.permissions import Scope, requires_scope
-from core.api.problems import MEDIA_TYPE as PROBLEM
 from core.api.problems import Problem
-from core.api.serializers import ProblemSerializer, paginated
+from core.api.schema import KEYED, WRITE
+from core.api.serializers import paginated
 from core.api.views import ApiView, Pages, validated
 from wallet import messaging
 from wallet.api import serializers as io
-from wallet.identity import WalletError
 from wallet.messaging_models import Invoice, Message, MessageAttachment
 from wallet.models import Organisation
 from wallet.trust import organisation_for_did
@@ -42,11 +43,6 @@ MANDATES_MANAGE = Scope.MANDATES_MANAGE
 SCOPES = (MESSAGES_READ, MESSAGES_SEND, INVOICES_READ, INVOICES_SEND, WALLET_READ,
           MANDATES_MANAGE)
 
-# Statuses of the wallet's refusals (WalletError codes); any other code is a 400.
-STATUS_OF_CODE = {"revoked_is_final": 409, "already_decided": 409, "not_suspendable": 409,
-                  "no_mandate": 403, "not_permitted": 403, "not_recipient": 403,
-                  "receipt_of_receipt": 409, "no_signing_key": 409, "attachment_changed": 409,
-                  "attachment_missing": 409, "not_an_invoice": 409}
 PROBLEM_DESCRIPTIONS = {
     400: "The request is not valid (field errors in `errors`, e.g. `lines[2].net_amount` "
          "with the EN 16931 rule it breaks).",
@@ -60,14 +56,7 @@ PROBLEM_DESCRIPTIONS = {
 }
 
 
-def problems(*statuses: int) -> dict:
-    return {(code, PROBLEM): OpenApiResponse(ProblemSerializer,
-                                             description=PROBLEM_DESCRIPTIONS[code])
-            for code in statuses}
-
-
-KEYED = (401, 403)
-WRITE = (400, 413, 415)
+problems = functools.partial(schema.problems, descriptions=PROBLEM_DESCRIPTIONS)
 MESSAGE_PAGE = paginated(io.MessageOutput)
 INVOICE_PAGE = paginated(io.InvoiceOutput)
 
@@ -77,10 +66,7 @@ class WalletApiView(ApiView):
     problems with their own codes."""
 
     def handle_exception(self, exc):
-        if isinstance(exc, WalletError):
-            exc = Problem(exc.detail, code=exc.code,
-                          status_code=STATUS_OF_CODE.get(exc.code, status.HTTP_400_BAD_REQUEST))
-        elif isinstance(exc, MessageAttachment.DoesNotExist):
+        if isinstance(exc, MessageAttachment.DoesNotExist):
             exc = exceptions.NotFound("No such attachment.", code="not_found")
         return super().handle_exception(exc)
 
