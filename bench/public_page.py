@@ -34,7 +34,7 @@ def issued_passport():
     from passports.models import Passport, Product
     from passports.services.issuance import passport_request
     from tests.passports.factories import battery_attributes
-    from wallet.services import organisation_create
+    from wallet.tenancy.services import organisation_create
 
     organisation = organisation_create(slug="acme", legal_name="Acme Batteries B.V.")
     product = Product.objects.create(

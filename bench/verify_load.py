@@ -44,7 +44,7 @@ def issued_passport():
     from passports.models import Passport, Product
     from passports.services.issuance import passport_request
     from tests.passports import sample_value
-    from wallet.services import organisation_create
+    from wallet.tenancy.services import organisation_create
 
     organisation = organisation_create(slug="acme", legal_name="Acme Batteries B.V.")
     battery = categories.get("battery")

@@ -190,9 +190,9 @@ API_VERDICT_CACHE_SECONDS = env_int("API_VERDICT_CACHE_SECONDS", 10)
 SPECTACULAR_SETTINGS = {
     # Choice sets that share a field name across models get names of their own.
     "ENUM_NAME_OVERRIDES": {
-        "WalletCredentialKindEnum": "wallet.identity_models.WalletCredential.Kind",
-        "WalletCredentialStateEnum": "wallet.identity_models.WalletCredential.State",
-        "MessageKindEnum": "wallet.messaging_models.Message.Kind",
+        "WalletCredentialKindEnum": "wallet.tenancy.legal_models.WalletCredential.Kind",
+        "WalletCredentialStateEnum": "wallet.tenancy.legal_models.WalletCredential.State",
+        "MessageKindEnum": "wallet.business.messaging.models.Message.Kind",
     },
     "TITLE": "Digital Product Passport and business wallet API",
     "DESCRIPTION": (

@@ -18,10 +18,10 @@ from core.qr import qr_svg
 from openid4vci.models import CredentialOffer, OfferEvent
 from openid4vci.services.offers import current_state, offer_check, offer_create
 from passports.models import Entitlement, Passport
-from wallet.admin_scoping import OrganisationScopedAdmin
-from wallet.identity_models import AttestationRequest, Mandate, WalletCredential
-from wallet.models import Organisation
-from wallet.selectors import organisation_of
+from wallet.tenancy.admin_scoping import OrganisationScopedAdmin
+from wallet.tenancy.legal_models import AttestationRequest, Mandate, WalletCredential
+from wallet.tenancy.models import Organisation
+from wallet.tenancy.selectors import organisation_of
 
 SOURCE_FIELDS = ("mandate", "wallet_credential", "attestation", "entitlement", "passport")
 

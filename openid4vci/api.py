@@ -20,7 +20,7 @@ from core.api.views import ApiView, validated
 from openid4vci.models import CredentialOffer
 from openid4vci.services.offers import current_state, offer_create
 from passports.models import Entitlement, Passport
-from wallet.identity_models import AttestationRequest, Mandate, WalletCredential
+from wallet.tenancy.legal_models import AttestationRequest, Mandate, WalletCredential
 
 MAX_ID = 2 ** 63 - 1
 # API field → (service keyword, the model, how the organisation owns it)

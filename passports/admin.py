@@ -43,11 +43,11 @@ from passports.services.products import (
     product_update,
 )
 from passports.services.status import passports_change_status
-from wallet.admin_scoping import OrganisationScopedAdmin, ReadOnlyScopedAdmin
-from wallet.identity_models import Mandate
-from wallet.mandates import active_mandate
-from wallet.models import Organisation
-from wallet.selectors import organisation_of
+from wallet.tenancy.admin_scoping import OrganisationScopedAdmin, ReadOnlyScopedAdmin
+from wallet.tenancy.legal_models import Mandate
+from wallet.tenancy.mandates import active_mandate
+from wallet.tenancy.models import Organisation
+from wallet.tenancy.selectors import organisation_of
 
 # UNECE Recommendation 20 codes of the category files, as people write them in a label.
 UNIT_SYMBOLS = {"AMH": "Ah", "ANN": "years", "C62": "", "CEL": "°C", "KGM": "kg", "KWH": "kWh",

@@ -12,7 +12,7 @@ from django.conf import settings
 from core.times import iso8601 as iso
 from passports import categories
 from passports.vocabulary import CONTEXT_URL
-from wallet.identity import registered_identity
+from wallet.business.identity.services import registered_identity
 
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
 UNTP = "https://vocabulary.uncefact.org/untp/0.7.0/context/"

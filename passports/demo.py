@@ -5,7 +5,7 @@ from django.db import transaction
 from passports.models import Passport, Product
 from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
-from wallet.models import Organisation
+from wallet.tenancy.models import Organisation
 
 DEMO_PRODUCTS = [
     {

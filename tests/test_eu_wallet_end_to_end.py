@@ -17,11 +17,11 @@ from tests.openid4vci.test_wallet_flow import verify_independently
 from tests.openid4vci.wallet import TestWallet
 from tests.openid4vp.wallet import Wallet
 from tests.passports.factories import organisation, staff_member, trust_anchor
-from wallet.api_tokens import api_token_create
-from wallet.identity import attestation_approve, attestation_request
-from wallet.identity_models import LegalDetails, Mandate
-from wallet.mandates import MANDATE_VCT, mandate_grant, mandate_revoke
-from wallet.models import ApiToken
+from wallet.business.identity.services import attestation_approve, attestation_request
+from wallet.tenancy.api_tokens import api_token_create
+from wallet.tenancy.legal_models import LegalDetails, Mandate
+from wallet.tenancy.mandates import MANDATE_VCT, mandate_grant, mandate_revoke
+from wallet.tenancy.models import ApiToken
 
 ASKED = [["scope"], ["principal", "legal_name"]]
 

@@ -29,10 +29,10 @@ from openid4vci.configurations import CONFIGURATIONS, offered_by
 from openid4vci.models import CredentialOffer, OfferEvent
 from openid4vci.services.metadata import PRE_AUTHORIZED_GRANT, endpoint, issuer_identifier
 from passports.models import Entitlement, Passport
-from wallet.api_tokens import key_hash
-from wallet.identity_models import AttestationRequest, Mandate, WalletCredential
-from wallet.mandates import _person_id
-from wallet.models import Organisation
+from wallet.tenancy.api_tokens import key_hash
+from wallet.tenancy.legal_models import AttestationRequest, Mandate, WalletCredential
+from wallet.tenancy.mandates import _person_id
+from wallet.tenancy.models import Organisation
 
 OFFER_SCHEME = "openid-credential-offer://"
 TX_CODE_LENGTH = 6

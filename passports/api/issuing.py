@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from credentials import contexts, schemas, signing
 from passports.credential import iso
-from wallet.models import Organisation
+from wallet.tenancy.models import Organisation
 
 
 def credential_issue(*, organisation: Organisation, credential: dict,

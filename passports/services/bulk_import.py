@@ -24,7 +24,7 @@ from django.db.models import Q
 from passports.models import Product
 from passports.services.issuance import passports_request
 from passports.services.products import ATTRIBUTES_PREFIX, PRODUCT_FIELDS, product_build
-from wallet.models import Organisation
+from wallet.tenancy.models import Organisation
 
 PRODUCT_COLUMNS = PRODUCT_FIELDS  # plus one column per attribute key of the row's category
 REQUIRED_COLUMNS = ("gtin", "name", "category")

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from credentials.verifier import Verifier
 from passports.models import Passport
-from wallet.verification import wallet_verifier  # resolver, status lists, trust registry
+from wallet.business.verification import wallet_verifier  # resolver, status lists, trust registry
 
 CREDENTIAL_PATH = "/api/v1/passports/"
 

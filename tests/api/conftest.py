@@ -16,8 +16,8 @@ from passports.services.issuance import passport_request
 from tests.conftest import generous_rate_limits
 from tests.passports import sample_value
 from tests.passports.factories import organisation
-from wallet.api_tokens import api_token_create
-from wallet.models import ApiToken, Organisation
+from wallet.tenancy.api_tokens import api_token_create
+from wallet.tenancy.models import ApiToken, Organisation
 
 ALL_SCOPES = ApiToken.Scope.values
 

@@ -14,9 +14,9 @@ from django.urls import reverse
 from passports.models import Entitlement
 from tests.api.conftest import api_client
 from tests.passports.factories import staff_member
-from wallet.api_tokens import api_token_create
-from wallet.mandates import mandate_grant, mandate_revoke
-from wallet.models import ApiToken
+from wallet.tenancy.api_tokens import api_token_create
+from wallet.tenancy.mandates import mandate_grant, mandate_revoke
+from wallet.tenancy.models import ApiToken
 
 
 def test_only_the_hash_of_a_key_is_stored(acme):

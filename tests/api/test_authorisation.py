@@ -10,8 +10,8 @@ import pytest
 from credentials.signing import decode_jwt_parts
 from tests.api.conftest import api_client, party
 from tests.api.formats import vp_jwt, world_for
-from wallet.api_tokens import api_token_revoke
-from wallet.models import ApiToken
+from wallet.tenancy.api_tokens import api_token_revoke
+from wallet.tenancy.models import ApiToken
 
 ANON, OWN, OTHER, PARTNER = "anonymous", "own", "other", "partner"
 

@@ -10,7 +10,7 @@ from django.forms.models import model_to_dict
 
 from credentials.models import KeyPair, StatusChange, StatusList
 from passports.models import Entitlement, Passport, PassportEvent, Product, RestrictedCredential
-from wallet.models import ApiToken, Organisation
+from wallet.tenancy.models import ApiToken, Organisation
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://w3id.org/dpp-wallet/problems/"

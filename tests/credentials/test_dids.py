@@ -13,7 +13,7 @@ from credentials.dids import (
 from credentials.errors import KeyResolutionError
 from credentials.key_store import ensure_key, rotate_key, signer_for
 from credentials.keys import LocalSigner
-from wallet.services import organisation_create
+from wallet.tenancy.services import organisation_create
 
 
 def test_did_web_percent_encodes_the_port():

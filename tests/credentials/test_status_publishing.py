@@ -42,7 +42,7 @@ from credentials.tasks import publish_due_status_lists
 from credentials.verifier import Verifier
 from tests.conftest import ROOT, _database_url_for_worker
 from tests.credentials.fixtures import Network
-from wallet.services import organisation_create
+from wallet.tenancy.services import organisation_create
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 postgres_only = pytest.mark.skipif(not ON_POSTGRES and os.environ.get("REQUIRE_REAL_SERVICES")

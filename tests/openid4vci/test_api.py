@@ -8,8 +8,8 @@ from rest_framework.test import APIClient
 from openid4vci.models import CredentialOffer
 from tests.openid4vci.wallet import TestWallet
 from tests.passports.factories import organisation
-from wallet.api_tokens import api_token_create
-from wallet.models import ApiToken
+from wallet.tenancy.api_tokens import api_token_create
+from wallet.tenancy.models import ApiToken
 
 OFFERS = "/api/v1/openid4vci/offers"
 
@@ -101,7 +101,7 @@ def test_only_anchors_offer_business_identities(acme, business_identity, registe
 
 
 def test_a_business_identity_offer_from_a_non_anchor_names_the_configuration(acme, db):
-    from wallet.identity_models import AttestationRequest
+    from wallet.tenancy.legal_models import AttestationRequest
 
     other = organisation("self", "Self B.V.")
     request = AttestationRequest.objects.create(organisation=other, anchor=acme, evidence="x")

@@ -17,7 +17,7 @@ from openid4vci.services.offers import offer_create
 from tests.openid4vci import schemas
 from tests.openid4vci.test_token import oauth_error
 from tests.openid4vci.wallet import TestWallet, local_path
-from wallet.mandates import mandate_revoke, mandate_suspend
+from wallet.tenancy.mandates import mandate_revoke, mandate_suspend
 
 AUD = "http://localhost:8000/orgs/acme"
 

@@ -13,9 +13,9 @@ from tests.openid4vci import schemas
 from tests.openid4vci.test_token import oauth_error
 from tests.openid4vci.test_wallet_flow import verify_independently
 from tests.openid4vci.wallet import TestWallet
-from wallet.identity import attestation_approve, attestation_reject
-from wallet.identity_models import AttestationRequest
-from wallet.verification import verify
+from wallet.business.identity.services import attestation_approve, attestation_reject
+from wallet.business.verification import verify
+from wallet.tenancy.legal_models import AttestationRequest
 
 
 def deferred_session(register, review):

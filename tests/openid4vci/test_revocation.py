@@ -11,10 +11,10 @@ from passports.services.status import passport_reinstate, passport_revoke, passp
 from tests.api.conftest import battery_product
 from tests.openid4vci.wallet import TestWallet
 from tests.public.conftest import issue
-from wallet.credential_status import wallet_credential_revoke
-from wallet.identity_models import WalletCredential
-from wallet.mandates import mandate_reinstate, mandate_revoke, mandate_suspend
-from wallet.verification import verify
+from wallet.business.verification import verify
+from wallet.tenancy.credential_status import wallet_credential_revoke
+from wallet.tenancy.legal_models import WalletCredential
+from wallet.tenancy.mandates import mandate_reinstate, mandate_revoke, mandate_suspend
 
 
 def issue_copy(issuer, configuration, **source) -> str:

@@ -22,7 +22,7 @@ from tests.openid4vci import schemas
 from tests.openid4vci.test_token import oauth_error
 from tests.openid4vci.wallet import FORM, TestWallet, local_path
 from tests.published import PublishedExamples
-from wallet.identity import attestation_approve
+from wallet.business.identity.services import attestation_approve
 
 EXAMPLES = PublishedExamples("openid4vci")
 ISSUER = "http://localhost:8000/orgs/acme"

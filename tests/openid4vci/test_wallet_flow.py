@@ -12,10 +12,10 @@ from openid4vci.configurations import CONFIGURATIONS, PRODUCT_PASSPORT_VCT
 from openid4vci.models import CredentialOffer
 from openid4vci.services.offers import offer_create
 from tests.openid4vci.wallet import TestWallet, local_path
-from wallet.identity import BUSINESS_IDENTITY_VCT
-from wallet.mandates import MANDATE_VCT
-from wallet.presentations import ACCESS_ROLE_VCT
-from wallet.verification import verify
+from wallet.business.identity.services import BUSINESS_IDENTITY_VCT
+from wallet.business.presentations import ACCESS_ROLE_VCT
+from wallet.business.verification import verify
+from wallet.tenancy.mandates import MANDATE_VCT
 
 REGISTERED = {"iss", "sub", "iat", "exp", "nbf", "jti", "vct", "cnf", "status"}
 

@@ -23,8 +23,8 @@ from openid4vci.services import x509_issuer
 from openid4vci.services.offers import offer_create
 from tests import test_eu_wallet_end_to_end as eu_wallet_journey
 from tests.openid4vci.wallet import TestWallet
-from wallet.mandates import mandate_revoke
-from wallet.verification import verify
+from wallet.business.verification import verify
+from wallet.tenancy.mandates import mandate_revoke
 
 BASE = "https://dpp.example"
 parties = eu_wallet_journey.parties  # the fixture of the OpenID4VP end-to-end journey

@@ -16,10 +16,10 @@ from tests.api.conftest import api_client
 from tests.conftest import generous_rate_limits
 from tests.openid4vp.wallet import Wallet
 from tests.passports.factories import organisation, trust_anchor
-from wallet.api_tokens import api_token_create
-from wallet.identity import attestation_approve, attestation_request
-from wallet.identity_models import LegalDetails
-from wallet.models import ApiToken, Organisation
+from wallet.business.identity.services import attestation_approve, attestation_request
+from wallet.tenancy.api_tokens import api_token_create
+from wallet.tenancy.legal_models import LegalDetails
+from wallet.tenancy.models import ApiToken, Organisation
 
 # The vct and claims of the OpenID4VP 1.0 DCQL examples (§6.4, Annex D).
 IDENTITY_VCT = "https://credentials.example.com/identity_credential"

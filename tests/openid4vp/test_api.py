@@ -7,8 +7,8 @@ from openid4vp.models import PresentationRequest
 from tests.api.conftest import api_client
 from tests.openid4vp.conftest import create_request, simple_query
 from tests.openid4vp.test_dcql import CLAIMS_ALTERNATIVES, CREDENTIALS_ALTERNATIVES, SIMPLE_MDOC
-from wallet.api_tokens import api_token_create
-from wallet.models import ApiToken
+from wallet.tenancy.api_tokens import api_token_create
+from wallet.tenancy.models import ApiToken
 
 URL = "/api/v1/openid4vp/requests"
 

@@ -16,9 +16,9 @@ from tests.api.conftest import api_client, battery_product
 from tests.openid4vp.conftest import attested
 from tests.openid4vp.wallet import Wallet
 from tests.passports.factories import organisation, trust_anchor
-from wallet.api_tokens import api_token_create
-from wallet.models import ApiToken, Organisation
-from wallet.presentations import ACCESS_ROLE_VCT
+from wallet.business.presentations import ACCESS_ROLE_VCT
+from wallet.tenancy.api_tokens import api_token_create
+from wallet.tenancy.models import ApiToken, Organisation
 
 
 @dataclass

@@ -7,10 +7,10 @@ from django.contrib.auth.models import Permission
 
 from passports import categories
 from tests.passports import sample_value
-from wallet.identity_models import LegalDetails, Mandate, TrustedAnchor
-from wallet.mandates import mandate_grant
-from wallet.models import Member, Organisation
-from wallet.services import organisation_create
+from wallet.tenancy.legal_models import LegalDetails, Mandate, TrustedAnchor
+from wallet.tenancy.mandates import mandate_grant
+from wallet.tenancy.models import Member, Organisation
+from wallet.tenancy.services import organisation_create
 
 # Valid GTIN-14s (check digit computed by GS1's algorithm).
 GTINS = ["09506000134352", "04006381333931", "00012345678905", "05901234123457"]

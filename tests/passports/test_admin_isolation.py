@@ -11,7 +11,7 @@ from passports.models import Passport, PassportEvent, Product, RestrictedCredent
 from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
 from tests.passports.factories import GTINS, battery_attributes, organisation, staff_member
-from wallet.models import Member, Organisation
+from wallet.tenancy.models import Member, Organisation
 
 # Every model in the admin that belongs to one organisation, with the lookup to it.
 ADMIN_MODELS = {

@@ -21,7 +21,7 @@ from passports.services.issuance import (
 )
 from passports.tasks import sign_passports
 from tests.conftest import ROOT
-from wallet.services import organisation_create
+from wallet.tenancy.services import organisation_create
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ import pytest
 
 from tests.passports.factories import organisation, trust_anchor
 from tests.wallet.test_identity_api import client_for
-from wallet.identity_models import AttestationRequest, LegalDetails, TrustedAnchor
-from wallet.verification import verify
+from wallet.business.verification import verify
+from wallet.tenancy.legal_models import AttestationRequest, LegalDetails, TrustedAnchor
 
 API = "/api/v1/wallet/attestations/"
 

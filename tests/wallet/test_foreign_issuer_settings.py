@@ -2,8 +2,8 @@
 verifier; a value that cannot be loaded is reported at start by `manage.py check`."""
 
 from tests.credentials.pki import root_ca
-from wallet.checks import foreign_issuer_anchors
-from wallet.verification import foreign_issuers, wallet_verifier
+from wallet.business.checks import foreign_issuer_anchors
+from wallet.business.verification import foreign_issuers, wallet_verifier
 
 
 def test_the_configured_anchors_and_listed_issuers_reach_the_verifier(settings, tmp_path):

@@ -13,11 +13,11 @@ from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
 from passports.services.verification import verify_passport_uncached
 from tests.passports.factories import GTINS, acme_with_legal_details, trust_anchor
-from wallet.credential_status import wallet_credential_revoke, wallet_credential_suspend
-from wallet.identity import WalletError, attestation_approve, attestation_reject
-from wallet.identity import attestation_request as request_attestation
-from wallet.identity_models import AttestationRequest, TrustedAnchor
-from wallet.identity_models import WalletCredential as Held
+from wallet.business.identity.services import WalletError, attestation_approve, attestation_reject
+from wallet.business.identity.services import attestation_request as request_attestation
+from wallet.tenancy.credential_status import wallet_credential_revoke, wallet_credential_suspend
+from wallet.tenancy.legal_models import AttestationRequest, TrustedAnchor
+from wallet.tenancy.legal_models import WalletCredential as Held
 
 
 @pytest.fixture

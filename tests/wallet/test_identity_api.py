@@ -5,10 +5,10 @@ from rest_framework.test import APIClient
 
 from tests.passports.factories import organisation, trust_anchor
 from tests.wallet.test_identity import attest
-from wallet.api_tokens import api_token_create
-from wallet.identity_models import LegalDetails, Mandate
-from wallet.mandates import active_mandate, active_mandate_for_organisation
-from wallet.models import Member
+from wallet.tenancy.api_tokens import api_token_create
+from wallet.tenancy.legal_models import LegalDetails, Mandate
+from wallet.tenancy.mandates import active_mandate, active_mandate_for_organisation
+from wallet.tenancy.models import Member
 
 
 @pytest.fixture

@@ -7,14 +7,13 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-import wallet.admin_messaging  # noqa: F401 - registers the invoices admin (until wallet.admin does)
+import wallet.business.messaging.admin  # noqa: F401 - registers the invoices admin (until wallet.admin does)
 from tests.passports.factories import organisation, staff_member, trust_anchor
-from wallet import invoices
-from wallet.identity import WalletError, attestation_approve, attestation_request
-from wallet.identity_models import LegalDetails, Mandate
-from wallet.invoices import Party, from_ubl, invoice_from_data, to_data, to_ubl
-from wallet.mandates import mandate_grant
-from wallet.messaging import (
+from wallet.business.identity.services import WalletError, attestation_approve, attestation_request
+from wallet.business.messaging import invoices
+from wallet.business.messaging.invoices import Party, from_ubl, invoice_from_data, to_data, to_ubl
+from wallet.business.messaging.models import Invoice, Message
+from wallet.business.messaging.services import (
     Attachment,
     MessageRejected,
     inbox,
@@ -26,8 +25,9 @@ from wallet.messaging import (
     message_verify,
     received_invoice,
 )
-from wallet.messaging_models import Invoice, Message
-from wallet.models import Member
+from wallet.tenancy.legal_models import LegalDetails, Mandate
+from wallet.tenancy.mandates import mandate_grant
+from wallet.tenancy.models import Member
 
 NS = {"": invoices.INVOICE_NS, "cac": invoices.CAC, "cbc": invoices.CBC}
 SELLER = Party(legal_name="Acme Batteries B.V.", vat_id="NL001234567B01",

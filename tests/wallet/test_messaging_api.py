@@ -7,12 +7,12 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.passports.factories import organisation, trust_anchor
-from wallet.api.views import SCOPES
-from wallet.api_tokens import api_token_create
-from wallet.identity import attestation_approve, attestation_request
-from wallet.identity_models import LegalDetails
-from wallet.invoices import from_ubl, parse_ubl_tree
-from wallet.messaging_models import Invoice, Message, MessageAttachment
+from wallet.business.api.views import SCOPES
+from wallet.business.identity.services import attestation_approve, attestation_request
+from wallet.business.messaging.invoices import from_ubl, parse_ubl_tree
+from wallet.business.messaging.models import Invoice, Message, MessageAttachment
+from wallet.tenancy.api_tokens import api_token_create
+from wallet.tenancy.legal_models import LegalDetails
 
 API = "/api/v1/wallet"
 PDF = b"%PDF-1.7 a battery pack specification"

@@ -16,16 +16,16 @@ from passports.services.products import product_create
 from tests.credentials.pki import ISSUER as PID_ISSUER
 from tests.credentials.pki import foreign_sd_jwt_vc, root_ca
 from tests.passports.factories import GTINS, battery_attributes, organisation, trust_anchor
-from wallet.identity import WalletError, attestation_approve
-from wallet.identity import attestation_request as request_attestation
-from wallet.identity_models import LegalDetails, TrustedAnchor, WalletCredential
-from wallet.presentations import (
+from wallet.business.identity.services import WalletError, attestation_approve
+from wallet.business.identity.services import attestation_request as request_attestation
+from wallet.business.presentations import (
     credential_import,
     presentation_create,
     role_credential_issue,
     sd_jwt_presentation_create,
 )
-from wallet.verification import verify
+from wallet.business.verification import verify
+from wallet.tenancy.legal_models import LegalDetails, TrustedAnchor, WalletCredential
 
 DOMAIN = "http://localhost:8000"
 

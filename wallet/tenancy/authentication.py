@@ -12,8 +12,8 @@ from django.db.models import Q
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from wallet.api_tokens import key_hash
-from wallet.models import ApiToken
+from wallet.tenancy.api_tokens import key_hash
+from wallet.tenancy.models import ApiToken
 
 KEYWORD = "Token"
 LAST_USED_RESOLUTION = timedelta(minutes=1)

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from passports.services.bulk_import import ImportFailed, import_format, products_import
-from wallet.models import Organisation
+from wallet.tenancy.models import Organisation
 
 
 class Command(BaseCommand):

@@ -1,8 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from wallet.api_tokens import DEFAULT_SCOPES, api_token_create
-from wallet.models import ApiToken, Organisation
+from wallet.tenancy.api_tokens import DEFAULT_SCOPES, api_token_create
+from wallet.tenancy.models import ApiToken, Organisation
 
 
 class Command(BaseCommand):

@@ -27,11 +27,11 @@ from core.api.problems import Problem
 from core.api.schema import KEYED, WRITE
 from core.api.serializers import paginated
 from core.api.views import ApiView, Pages, validated
-from wallet import messaging
-from wallet.api import serializers as io
-from wallet.messaging_models import Invoice, Message, MessageAttachment
-from wallet.models import Organisation
-from wallet.trust import organisation_for_did
+from wallet.business.api import serializers as io
+from wallet.business.messaging import services as messaging
+from wallet.business.messaging.models import Invoice, Message, MessageAttachment
+from wallet.business.trust import organisation_for_did
+from wallet.tenancy.models import Organisation
 
 # The wallet's scopes, as the operations below name them.
 MESSAGES_READ = Scope.MESSAGES_READ

@@ -15,21 +15,13 @@ from __future__ import annotations
 from openid4vp.models import PresentationRequest
 from openid4vp.services import presentation_request_create, request_of_secret, result_read_once
 from passports.models import Entitlement, Passport, RestrictedCredential
-from passports.services.presentation_access import PresentationRefused
-from wallet.presentations import ACCESS_GROUPS, ACCESS_ROLE_VCT
-from wallet.trust import organisation_for_did, trusted_anchor_dids
+from passports.services.presentation_access import AccessPending, PresentationRefused
+from wallet.business.presentations import ACCESS_GROUPS, ACCESS_ROLE_VCT
+from wallet.business.trust import organisation_for_did, trusted_anchor_dids
 
 QUERY_ID = "access_role"
 PURPOSE = "passport_access"
 Status = PresentationRequest.Status
-
-
-class AccessPending(Exception):
-    """The wallet has not answered yet."""
-
-    def __init__(self, request: PresentationRequest):
-        super().__init__("pending")
-        self.request = request
 
 
 def access_query() -> dict:

@@ -4,7 +4,7 @@ one."""
 
 from django.urls import path
 
-from wallet.api import attestation_views, identity_views, views
+from wallet.business.api import attestation_views, identity_views, views
 
 urlpatterns = [
     path("messages/", views.MessageSendApi.as_view(), name="wallet-api-messages"),

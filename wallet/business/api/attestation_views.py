@@ -13,10 +13,14 @@ from rest_framework.response import Response
 from core.api.permissions import Scope, requires_scope
 from core.api.serializers import paginated
 from core.api.views import Pages, validated
-from wallet.api.views import KEYED, WRITE, WalletApiView, problems
-from wallet.identity import attestation_approve, attestation_reject, attestation_request
-from wallet.identity_models import AttestationRequest
-from wallet.trust import organisation_for_did
+from wallet.business.api.views import KEYED, WRITE, WalletApiView, problems
+from wallet.business.identity.services import (
+    attestation_approve,
+    attestation_reject,
+    attestation_request,
+)
+from wallet.business.trust import organisation_for_did
+from wallet.tenancy.legal_models import AttestationRequest
 
 
 class AttestationOutput(serializers.ModelSerializer):

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from wallet.selectors import organisation_of
+from wallet.tenancy.selectors import organisation_of
 
 
 class OrganisationScopedAdmin(admin.ModelAdmin):

@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from credentials.key_store import ensure_key
-from wallet.models import Organisation
+from wallet.tenancy.models import Organisation
 
 
 @transaction.atomic

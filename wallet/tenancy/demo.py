@@ -5,8 +5,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
-from wallet.models import Member, Organisation
-from wallet.services import organisation_create, organisation_ensure_key
+from wallet.tenancy.models import Member, Organisation
+from wallet.tenancy.services import organisation_create, organisation_ensure_key
 
 DEMO_ORGANISATIONS = [
     {"slug": "register", "legal_name": "Demo Business Register", "is_trust_anchor": True},

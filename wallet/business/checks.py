@@ -8,7 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 def foreign_issuer_anchors(app_configs=None, **kwargs) -> list[Error]:
     """OPENID4VP_TRUSTED_ISSUER_CERTIFICATES must load, or every x5c-signed credential would
     be refused: say so at start, not on the first presentation."""
-    from wallet.verification import foreign_issuers
+    from wallet.business.verification import foreign_issuers
 
     try:
         foreign_issuers(own_issuing_ca=False)  # the configuration alone: no database here

@@ -13,7 +13,7 @@ from core.times import iso8601 as _iso
 from credentials import signing
 from credentials.sd_jwt import present as sd_jwt_present
 from credentials.suites import get_suite
-from wallet.identity import (
+from wallet.business.identity.services import (
     EXTENSION,
     UNTP,
     VC_V2,
@@ -21,9 +21,9 @@ from wallet.identity import (
     credential_url,
     revocation_entry,
 )
-from wallet.identity_models import WalletCredential
-from wallet.models import Organisation
-from wallet.verification import verify
+from wallet.business.verification import verify
+from wallet.tenancy.legal_models import WalletCredential
+from wallet.tenancy.models import Organisation
 
 ROLE_VALIDITY = timedelta(days=365)
 # SD-JWT VC type of an access role a manufacturer gives a partner it entitles (issued into EU
@@ -95,7 +95,7 @@ def credential_import(*, holder: Organisation, secured: str) -> tuple[WalletCred
 
 
 def _local_organisation(did: str) -> Organisation | None:
-    from wallet.trust import organisation_for_did
+    from wallet.business.trust import organisation_for_did
 
     return organisation_for_did(did)
 

@@ -5,17 +5,17 @@ from datetime import date
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from wallet.identity import attestation_approve, attestation_request
-from wallet.identity_models import (
+from wallet.business.identity.services import attestation_approve, attestation_request
+from wallet.business.presentations import role_credential_issue
+from wallet.tenancy.legal_models import (
     AttestationRequest,
     LegalDetails,
     Mandate,
     TrustedAnchor,
     WalletCredential,
 )
-from wallet.mandates import active_mandate, mandate_grant
-from wallet.models import Organisation
-from wallet.presentations import role_credential_issue
+from wallet.tenancy.mandates import active_mandate, mandate_grant
+from wallet.tenancy.models import Organisation
 
 LEGAL = {
     "register": {"registry_name": "Demo Handelsregister", "country": "NL"},

@@ -11,8 +11,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.serializers import StrictInput
-from wallet import messaging
-from wallet.messaging_models import Invoice, Message
+from wallet.business.messaging import services as messaging
+from wallet.business.messaging.models import Invoice, Message
 
 AMOUNT_HELP = "A decimal as a string (or a JSON number), e.g. \"12.50\"."
 

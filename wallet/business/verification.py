@@ -2,6 +2,7 @@
 registry, and the trust anchors of issuers that are not DIDs (EU PID and (Q)EAA providers).
 (Passports add what only they know on top: passports.services.verification.)"""
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,8 +14,8 @@ from credentials.did_web import DidResolver
 from credentials.foreign_issuers import ForeignIssuers
 from credentials.status_fetcher import StatusFetcher
 from credentials.verifier import Verifier
-from wallet.models import Organisation
-from wallet.trust import ServiceTrustRegistry
+from wallet.business.trust import ServiceTrustRegistry
+from wallet.tenancy.models import Organisation
 
 
 def foreign_issuers(*, own_issuing_ca: bool = True) -> ForeignIssuers:
@@ -26,10 +27,14 @@ def foreign_issuers(*, own_issuing_ca: bool = True) -> ForeignIssuers:
                             _own_issuing_ca() if own_issuing_ca else None)
 
 
-def _own_issuing_ca() -> bytes | None:
-    from openid4vci.services.x509_issuer import trust_anchor_certificate  # an app above
+# The service's own issuing CA (DER), when OpenID4VCI issues with x509 issuer identification:
+# openid4vci registers its source here when it loads (openid4vci.apps); the wallet never
+# imports a protocol app (docs/architecture.md, Layers).
+own_issuing_ca_source: Callable[[], bytes | None] | None = None
 
-    return trust_anchor_certificate()
+
+def _own_issuing_ca() -> bytes | None:
+    return own_issuing_ca_source() if own_issuing_ca_source else None
 
 
 def organisation_dids(issuer: str) -> set[str]:

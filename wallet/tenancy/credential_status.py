@@ -3,14 +3,22 @@ recorded status-list change commit together; a Celery task re-signs the list soo
 
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.db import transaction
 
-from wallet.identity import WalletError
-from wallet.identity_models import WalletCredential
+from wallet.tenancy.errors import WalletError
+from wallet.tenancy.legal_models import WalletCredential
+from wallet.tenancy.models import Organisation
 
 # IETF Token Status List values (2 bits): 0 valid, 1 invalid, 2 suspended.
 TOKEN_VALUES = {WalletCredential.State.ACTIVE: 0, WalletCredential.State.REVOKED: 1,
                 WalletCredential.State.SUSPENDED: 2}
+
+
+def credential_url(issuer: Organisation) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/orgs/{issuer.slug}/credentials/{uuid.uuid4()}"
 
 
 def _flip(credential: WalletCredential, to_state: str) -> None:

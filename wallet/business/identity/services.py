@@ -4,7 +4,6 @@ entry) and an EU business-wallet identity credential (SD-JWT VC, Token Status Li
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,28 +11,20 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import DomainError
 from core.times import iso8601 as _iso
 from credentials import signing
 from credentials.models import StatusList
 from credentials.status_registry import allocate, status_list_url
-from wallet.identity_models import AttestationRequest, LegalDetails, WalletCredential
-from wallet.models import Organisation
+from wallet.tenancy.credential_status import credential_url
+from wallet.tenancy.errors import WalletError
+from wallet.tenancy.legal_models import AttestationRequest, LegalDetails, WalletCredential
+from wallet.tenancy.models import Organisation
 
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
 UNTP = "https://vocabulary.uncefact.org/untp/0.7.0/context/"
 EXTENSION = "https://w3id.org/dpp-wallet/contexts/v1"  # defines DigitalIdentityAnchor
 BUSINESS_IDENTITY_VCT = "https://w3id.org/dpp-wallet/vct/business-identity/v1"
 IDENTITY_VALIDITY = timedelta(days=365 * 3)
-
-
-class WalletError(DomainError):
-    code = "wallet_error"
-    status = 400
-    statuses = {"revoked_is_final": 409, "already_decided": 409, "not_suspendable": 409,
-                "no_mandate": 403, "not_permitted": 403, "not_recipient": 403,
-                "receipt_of_receipt": 409, "no_signing_key": 409, "attachment_changed": 409,
-                "attachment_missing": 409, "not_an_invoice": 409}
 
 
 def revocation_entry(issuer: Organisation) -> tuple[StatusList, int, dict]:
@@ -45,10 +36,6 @@ def revocation_entry(issuer: Organisation) -> tuple[StatusList, int, dict]:
     return status_list, index, {"type": "BitstringStatusListEntry", "id": f"{url}#{index}",
                                 "statusPurpose": "revocation", "statusListIndex": index,
                                 "statusListCredential": url}
-
-
-def credential_url(issuer: Organisation) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/orgs/{issuer.slug}/credentials/{uuid.uuid4()}"
 
 
 def registered_identity(organisation: Organisation) -> dict | None:

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db.models import Q
 
 from credentials.signing import decode_jwt_parts
-from wallet.identity_models import WalletCredential
-from wallet.models import Organisation
+from wallet.tenancy.legal_models import WalletCredential
+from wallet.tenancy.models import Organisation
 
 
 def trusted_anchor_dids() -> set[str]:

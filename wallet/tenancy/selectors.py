@@ -1,4 +1,4 @@
-from wallet.models import Organisation
+from wallet.tenancy.models import Organisation
 
 
 def organisation_of(user) -> Organisation | None:

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from core.api.permissions import requires_scope
 from core.api.serializers import paginated
 from core.api.views import Pages, validated
-from wallet.api.views import (
+from wallet.business.api.views import (
     KEYED,
     MANDATES_MANAGE,
     WALLET_READ,
@@ -21,9 +21,14 @@ from wallet.api.views import (
     WalletApiView,
     problems,
 )
-from wallet.identity_models import Mandate, WalletCredential
-from wallet.mandates import mandate_grant, mandate_reinstate, mandate_revoke, mandate_suspend
-from wallet.trust import organisation_for_did
+from wallet.business.trust import organisation_for_did
+from wallet.tenancy.legal_models import Mandate, WalletCredential
+from wallet.tenancy.mandates import (
+    mandate_grant,
+    mandate_reinstate,
+    mandate_revoke,
+    mandate_suspend,
+)
 
 
 class WalletCredentialOutput(serializers.ModelSerializer):

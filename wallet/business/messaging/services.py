@@ -41,13 +41,13 @@ from credentials import jose
 from credentials.did_web import DidResolver
 from credentials.errors import CredentialError
 from credentials.signing import NoSigningKey, signer_for
-from wallet import invoices
-from wallet.identity import WalletError
-from wallet.identity_models import LegalDetails, Mandate
-from wallet.mandates import active_mandate
-from wallet.messaging_models import Invoice, Message, MessageAttachment
-from wallet.models import ApiToken, Organisation
-from wallet.trust import ServiceTrustRegistry, organisation_for_did
+from wallet.business.identity.services import WalletError
+from wallet.business.messaging import invoices
+from wallet.business.messaging.models import Invoice, Message, MessageAttachment
+from wallet.business.trust import ServiceTrustRegistry, organisation_for_did
+from wallet.tenancy.legal_models import LegalDetails, Mandate
+from wallet.tenancy.mandates import active_mandate
+from wallet.tenancy.models import ApiToken, Organisation
 
 MESSAGE_TYP = "dpp-message+jwt"
 CLOCK_SKEW = timedelta(minutes=5)

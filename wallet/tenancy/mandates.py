@@ -17,9 +17,10 @@ from django.utils import timezone
 from credentials import signing
 from credentials.models import StatusList
 from credentials.status_registry import allocate, status_list_url
-from wallet.identity import WalletError, credential_url
-from wallet.identity_models import Mandate, WalletCredential
-from wallet.models import Organisation
+from wallet.tenancy.credential_status import credential_url
+from wallet.tenancy.errors import WalletError
+from wallet.tenancy.legal_models import Mandate, WalletCredential
+from wallet.tenancy.models import Organisation
 
 MANDATE_VCT = "https://w3id.org/dpp-wallet/vct/mandate/v1"
 
@@ -87,7 +88,7 @@ def active_mandate_for_organisation(*, grantee: Organisation, organisation: Orga
 
 
 def _transition(mandate: Mandate, to_state: str, reason: str) -> Mandate:
-    from wallet.credential_status import wallet_credential_set_state
+    from wallet.tenancy.credential_status import wallet_credential_set_state
 
     mandate = Mandate.objects.select_for_update().get(pk=mandate.pk)
     if mandate.state == Mandate.State.REVOKED:

@@ -15,14 +15,15 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from wallet import invoices, messaging
-from wallet.admin_scoping import ReadOnlyScopedAdmin
-from wallet.identity import WalletError
-from wallet.identity_models import Mandate
-from wallet.mandates import active_mandate
-from wallet.messaging_models import InboxMessage, Invoice, Message, OutboxMessage
-from wallet.models import Organisation
-from wallet.selectors import organisation_of
+from wallet.business.identity.services import WalletError
+from wallet.business.messaging import invoices
+from wallet.business.messaging import services as messaging
+from wallet.business.messaging.models import InboxMessage, Invoice, Message, OutboxMessage
+from wallet.tenancy.admin_scoping import ReadOnlyScopedAdmin
+from wallet.tenancy.legal_models import Mandate
+from wallet.tenancy.mandates import active_mandate
+from wallet.tenancy.models import Organisation
+from wallet.tenancy.selectors import organisation_of
 
 
 def _report(modeladmin, request, objects, action, done: str) -> None:

@@ -8,10 +8,15 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from wallet.identity_models import LegalDetails
-from wallet.messaging import Attachment, invoice_create, invoice_send, message_send
-from wallet.messaging_models import Invoice, Message
-from wallet.models import Organisation
+from wallet.business.messaging.models import Invoice, Message
+from wallet.business.messaging.services import (
+    Attachment,
+    invoice_create,
+    invoice_send,
+    message_send,
+)
+from wallet.tenancy.legal_models import LegalDetails
+from wallet.tenancy.models import Organisation
 
 # What an invoice needs of both parties (EN 16931: name, VAT id, address). Used only where an
 # organisation has no legal details yet, or leaves these fields blank.

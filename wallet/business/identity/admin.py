@@ -5,22 +5,27 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from wallet.admin_scoping import OrganisationScopedAdmin, ReadOnlyScopedAdmin
-from wallet.credential_status import (
+from wallet.business.identity.services import WalletError, attestation_approve, attestation_reject
+from wallet.tenancy.admin_scoping import OrganisationScopedAdmin, ReadOnlyScopedAdmin
+from wallet.tenancy.credential_status import (
     wallet_credential_reinstate,
     wallet_credential_revoke,
     wallet_credential_suspend,
 )
-from wallet.identity import WalletError, attestation_approve, attestation_reject
-from wallet.identity_models import (
+from wallet.tenancy.legal_models import (
     AttestationRequest,
     LegalDetails,
     Mandate,
     TrustedAnchor,
     WalletCredential,
 )
-from wallet.mandates import mandate_grant, mandate_reinstate, mandate_revoke, mandate_suspend
-from wallet.selectors import organisation_of
+from wallet.tenancy.mandates import (
+    mandate_grant,
+    mandate_reinstate,
+    mandate_revoke,
+    mandate_suspend,
+)
+from wallet.tenancy.selectors import organisation_of
 
 
 def _run(modeladmin, request, queryset, action, done: str, **kwargs):

@@ -15,9 +15,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from wallet.identity_models import Mandate
-from wallet.mandates import active_mandate
-from wallet.models import ApiToken, Organisation
+from wallet.tenancy.legal_models import Mandate
+from wallet.tenancy.mandates import active_mandate
+from wallet.tenancy.models import ApiToken, Organisation
 
 KEY_BYTES = 32
 # What `manage.py api_token` gives when no scope is named: reading, nothing that writes.
