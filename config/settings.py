@@ -162,11 +162,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# Partner API (DESIGN §5). Organisation API keys; every view names what it needs (deny by
-# default); errors are application/problem+json. The open endpoints (verify, VC-API verify,
+# Partner API (docs/architecture.md, URLs). Organisation API keys; every view names what it needs
+# (deny by default); errors are application/problem+json. The open endpoints (verify, VC-API verify,
 # resolver, public page) are rate limited per client address by scope, in the cache (Redis when
-# configured): "<count>/<second|minute|hour|day>", or "off" (see config/ratelimit.py).
-# NUM_PROXIES: how many trusted proxies in front add to X-Forwarded-For (0: the peer address).
+# configured): "<count>/<second|minute|hour|day>", or "off" (see core/ratelimit.py). NUM_PROXIES:
+# how many trusted proxies in front add to X-Forwarded-For (0: the peer address).
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["wallet.tenancy.authentication.TokenAuthentication"],

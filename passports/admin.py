@@ -395,9 +395,10 @@ class ProductAdmin(IssuePermission, OrganisationScopedAdmin):
 
 
 def acting_authority(model_admin, request, scope: str) -> dict | None:
-    """What entitles this user to act (DESIGN §7): staff need an active mandate of their
-    organisation with `scope`, read fresh so a revoked mandate stops working at once; superusers
-    act as operators. The result goes into the event log; None (with a message) means refused."""
+    """What entitles this user to act (docs/architecture.md, Business wallet): staff need an active
+    mandate of their organisation with `scope`, read fresh so a revoked mandate stops working at
+    once; superusers act as operators. The result goes into the event log; None (with a message)
+    means refused."""
     if request.user.is_superuser:
         return {"authority": "operator"}
     organisation = organisation_of(request.user)

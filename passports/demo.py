@@ -1,4 +1,5 @@
-"""Demo products and passports for `manage.py demo` (DESIGN §5). Idempotent."""
+"""Demo products and passports for `manage.py demo` (docs/architecture.md, Demo data).
+Idempotent."""
 
 from django.db import transaction
 

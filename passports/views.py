@@ -1,7 +1,7 @@
 """Public views: the GS1 Digital Link resolver, the consumer page and QR codes.
 
 `/01/<gtin>[/22/<cpv>][/10/<lot>][/21/<serial>]` answers people with the passport page and
-machines with the credential or the linkset, chosen by `Accept` (DESIGN §5):
+machines with the credential or the linkset, chosen by `Accept` (docs/architecture.md, URLs):
 
 - `text/html` (browsers), no `Accept` or `*/*`: the page, in the language of `?lang=`, else
   of `Accept-Language`;
@@ -465,8 +465,8 @@ def badge(verdict: dict | None, passport: Passport | None) -> dict:
 def check_lines(verdict: dict | None) -> list[dict]:
     """What was checked, in words: one line per check of the verdict."""
     checks = (verdict or {}).get("checks", [])
-    # Suspension lives in the service (DESIGN §6 Status): for its own passports the verdict
-    # carries the passport's state, and a suspension check only when it is suspended.
+    # Suspension lives in the service (docs/architecture.md, Status): for its own passports the
+    # verdict carries the passport's state, and a suspension check only when it is suspended.
     not_suspended = bool((verdict or {}).get("passport")) and not any(
         c.get("check") == "status" and c.get("purpose") == "suspension" for c in checks)
     lines = []

@@ -1,5 +1,6 @@
-"""VC-API issuing: an organisation signs a credential of its own in the request (DESIGN §2
-allows it: one `vc+jwt` signature costs a fraction of a millisecond). Nothing is stored."""
+"""VC-API issuing: an organisation signs a credential of its own in the request
+(docs/architecture.md, Runtime, allows it: one `vc+jwt` signature costs a fraction of a
+millisecond). Nothing is stored."""
 
 from __future__ import annotations
 

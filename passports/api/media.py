@@ -1,5 +1,5 @@
-"""Media types of credentials (DESIGN §5): parsers for raw credential bodies and renderers for
-the credential endpoint's content negotiation.
+"""Media types of credentials (docs/architecture.md, URLs): parsers for raw credential bodies
+and renderers for the credential endpoint's content negotiation.
 
 - `application/vc+jwt`, `application/vp+jwt`, `application/dc+sd-jwt`: a compact JWT / SD-JWT
   as the whole body;

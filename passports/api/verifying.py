@@ -72,7 +72,7 @@ def api_verifier() -> Verifier:
 
 
 def verify(secured, **expected) -> dict:
-    """The verdict for any credential or presentation (DESIGN §5 Verdict)."""
+    """The verdict for any credential or presentation (docs/architecture.md, Verdict)."""
     return _verdict_entry(secured, expected)["verdict"]
 
 

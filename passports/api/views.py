@@ -166,8 +166,8 @@ class PassportDetailApi(ApiView):
 
 
 def credential_response(request, jwt: str, embedded: dict | None = None) -> Response:
-    """Content negotiation of DESIGN §5: the compact JWT for `application/vc+jwt`; JSON
-    otherwise: the credential with its embedded proof when there is one, else the
+    """Content negotiation (docs/architecture.md, URLs): the compact JWT for `application/vc+jwt`;
+    JSON otherwise: the credential with its embedded proof when there is one, else the
     EnvelopedVerifiableCredential."""
     if request.accepted_renderer.media_type == media.VC_JWT:
         return Response(jwt)

@@ -75,7 +75,7 @@ def verifier() -> Verifier:
 
 
 def verify_credential(secured, **expected) -> dict:
-    """The verdict for any credential or presentation (DESIGN §5 Verdict)."""
+    """The verdict for any credential or presentation (docs/architecture.md, Verdict)."""
     return verifier().verify(secured, **expected)
 
 

@@ -86,7 +86,8 @@ def test_staff_make_a_key_in_the_admin_and_see_it_once(client, acme_staff, passp
 
 
 def test_a_key_cannot_do_more_than_the_staff_member_who_makes_it(client, acme, acme_staff):
-    """A write scope that a mandate governs needs the maker's active mandate (DESIGN §7)."""
+    """A write scope that a mandate governs needs the maker's active mandate
+    (docs/architecture.md, Business wallet)."""
     client.force_login(acme_staff)
     add = reverse("admin:wallet_apitoken_add")
 

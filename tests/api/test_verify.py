@@ -12,9 +12,9 @@ from passports.models import Passport
 from passports.services.status import passport_revoke, passport_suspend
 from tests.api.formats import CASES, FORMATS, GARBAGE, world_for
 
-# DESIGN §6: a credential whose context the service does not know is refused, whatever secures
-# it (the verifier checks every context, also for JOSE formats and contexts appended after an
-# eddsa-jcs-2022 proof was made).
+# docs/architecture.md, Credentials: a credential whose context the service does not know is
+# refused, whatever secures it (the verifier checks every context, also for JOSE formats and
+# contexts appended after an eddsa-jcs-2022 proof was made).
 NO_CONTEXT = {"dc+sd-jwt"}  # SD-JWT VCs carry no JSON-LD context: nothing to test
 
 

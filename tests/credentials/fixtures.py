@@ -19,7 +19,7 @@ CREDENTIALS_V1 = "https://www.w3.org/2018/credentials/v1"
 CREDENTIALS_V2 = "https://www.w3.org/ns/credentials/v2"
 EXAMPLES_V2 = "https://www.w3.org/ns/credentials/examples/v2"
 UNTP_CONTEXT = "https://vocabulary.uncefact.org/untp/0.7.0/context/"
-# Defines what UNTP 0.7.0 leaves undefined in its battery sample (DESIGN §6 Vocabulary).
+# Defines what UNTP 0.7.0 leaves undefined in its battery sample (docs/architecture.md, Vocabulary).
 EXTENSION_CONTEXT = "https://w3id.org/dpp-wallet/contexts/test-battery/v1"
 
 # The W3C vc-di-eddsa test vectors' key (keyPair.json) and its did:key verification method.

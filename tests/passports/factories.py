@@ -56,7 +56,8 @@ def trust_anchor(slug: str = "register", legal_name: str = "Demo Business Regist
 def staff_member(org: Organisation, username: str, *, apps=("passports", "wallet"),
                  mandates=(Mandate.Scope.PASSPORTS_ISSUE, Mandate.Scope.PASSPORTS_REVOKE)):
     """A staff user (not a superuser) of `org` with every permission on the models of `apps`
-    and, by default, mandates to issue and revoke passports (DESIGN §7)."""
+    and, by default, mandates to issue and revoke passports (docs/architecture.md, Business
+    wallet)."""
     # No password: tests log in with force_login, and hashing one costs a second.
     user = get_user_model().objects.create_user(username=username, is_staff=True)
     Member.objects.create(user=user, organisation=org)

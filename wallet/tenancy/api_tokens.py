@@ -30,9 +30,9 @@ def key_hash(key: str) -> str:
 
 def scopes_without_mandate(*, user, organisation: Organisation,
                            scopes: Iterable[str]) -> list[str]:
-    """The scopes in `scopes` that `user` may not put on a key of `organisation`: a key acts
-    with the powers of the person who made it (DESIGN §7), so each scope that a mandate
-    governs needs that person's active mandate of the same scope. Operators (superusers)
+    """The scopes in `scopes` that `user` may not put on a key of `organisation`: a key acts with
+    the powers of the person who made it (docs/architecture.md, Business wallet), so each scope that
+    a mandate governs needs that person's active mandate of the same scope. Operators (superusers)
     act without one, as in the admin's issue and revoke actions."""
     if user is None or user.is_superuser:
         return []

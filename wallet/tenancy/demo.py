@@ -1,4 +1,5 @@
-"""Demo organisations and users (DESIGN §5). Idempotent: running it again changes nothing."""
+"""Demo organisations and users (docs/architecture.md, Demo data). Idempotent: running it again
+changes nothing."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -56,7 +57,7 @@ def ensure_demo_users(organisations: dict[str, Organisation]) -> None:
 def staff_group() -> Group:
     """Organisation staff: every permission on the passport, wallet and EU-wallet (OpenID4VCI
     offers, OpenID4VP requests) models. What they see is scoped to their organisation by the
-    admin, and acting needs a mandate (DESIGN §7)."""
+    admin, and acting needs a mandate (docs/architecture.md, Business wallet)."""
     group, _ = Group.objects.get_or_create(name=STAFF_GROUP)
     group.permissions.set(Permission.objects.filter(
         content_type__app_label__in=["passports", "wallet", "openid4vci", "openid4vp"]))

@@ -55,7 +55,7 @@ class Member(models.Model):
         return f"{self.user} @ {self.organisation.slug}"
 
 class ApiToken(models.Model):
-    """An API key of an organisation (DESIGN §5: `Authorization: Token <key>`).
+    """An API key of an organisation (docs/architecture.md, API keys: `Authorization: Token <key>`).
 
     Only a SHA-256 of the key is stored. That is the right hash here, unlike for passwords: the
     key is 256 random bits made by the service, so there is nothing to guess and no need for a

@@ -1,4 +1,5 @@
-"""Demo legal identities, attestation, mandates and a role credential (DESIGN §5). Idempotent."""
+"""Demo legal identities, attestation, mandates and a role credential (docs/architecture.md,
+Demo data). Idempotent."""
 
 from datetime import date
 

@@ -1,5 +1,5 @@
-"""Demo message box (`manage.py demo`, DESIGN §5): a message from the recycler to Acme and an
-e-invoice from Acme to the recycler. Idempotent: running it again changes nothing."""
+"""Demo message box (`manage.py demo`, docs/architecture.md, Demo data): a message from the recycler
+to Acme and an e-invoice from Acme to the recycler. Idempotent: running it again changes nothing."""
 
 from __future__ import annotations
 

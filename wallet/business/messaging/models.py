@@ -1,6 +1,7 @@
-"""The message box and e-invoices (DESIGN §7): validated messages between organisations on the
-service, each a JWS signed by the sender's wallet and verified on receipt, and EN 16931 invoices
-sent as such messages. Imported by wallet.models; written only by wallet.messaging."""
+"""The message box and e-invoices (docs/architecture.md, Business wallet): validated messages
+between organisations on the service, each a JWS signed by the sender's wallet and verified on
+receipt, and EN 16931 invoices sent as such messages. Imported by wallet.models; written only by
+wallet.messaging."""
 
 import uuid
 

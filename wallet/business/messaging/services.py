@@ -1,5 +1,5 @@
-"""The message box (DESIGN §7): validated messages between organisations on this service, signed
-read receipts, and e-invoices sent as messages.
+"""The message box (docs/architecture.md, Business wallet): validated messages between
+organisations on this service, signed read receipts, and e-invoices sent as messages.
 
 A message is a compact JWS signed by the sender's wallet, over everything it says:
 
