@@ -13,7 +13,7 @@ from django.core.management import call_command
 from config.celery import worker_ping
 from passports.models import Entitlement, Passport
 from passports.services.verification import verify_passport_uncached
-from tests.conftest import ROOT
+from tests.support.environment import ROOT
 from wallet.models import Mandate, Member, Message, Organisation
 
 

@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from passports.models import Entitlement
-from tests.api.conftest import api_client
-from tests.passports.factories import staff_member
+from tests.support.api import api_client
+from tests.support.factories import staff_member
 from wallet.tenancy.api_tokens import api_token_create
 from wallet.tenancy.mandates import mandate_grant, mandate_revoke
 from wallet.tenancy.models import ApiToken

@@ -8,8 +8,8 @@ tell other organisations what exists), 403 for what it sees but may not do."""
 import pytest
 
 from credentials.signing import decode_jwt_parts
-from tests.api.conftest import api_client, party
-from tests.api.formats import vp_jwt, world_for
+from tests.support.api import api_client, party
+from tests.support.formats import vp_jwt, world_for
 from wallet.tenancy.api_tokens import api_token_revoke
 from wallet.tenancy.models import ApiToken
 

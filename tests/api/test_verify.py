@@ -10,7 +10,7 @@ from credentials.status_list import TokenStatus
 from credentials.status_registry import token_status_set
 from passports.models import Passport
 from passports.services.status import passport_revoke, passport_suspend
-from tests.api.formats import CASES, FORMATS, GARBAGE, world_for
+from tests.support.formats import CASES, FORMATS, GARBAGE, world_for
 
 # docs/architecture.md, Credentials: a credential whose context the service does not know is
 # refused, whatever secures it (the verifier checks every context, also for JOSE formats and

@@ -7,7 +7,7 @@ from credentials.errors import KeyResolutionError
 from passports.api import verifying
 from passports.api.verifying import CachedOwnKeys
 from passports.services.status import passport_revoke, passport_suspend
-from tests.api.formats import vp_jwt, world_for
+from tests.support.formats import vp_jwt, world_for
 
 OWN = "did:web:localhost%3A8000:orgs:acme#key-1"
 

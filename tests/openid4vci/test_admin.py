@@ -7,8 +7,8 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from openid4vci.models import CredentialOffer
-from tests.openid4vci.wallet import TestWallet
-from tests.passports.factories import organisation, staff_member
+from tests.support.factories import organisation, staff_member
+from tests.support.openid4vci_wallet import TestWallet
 
 ADD = "/admin/openid4vci/credentialoffer/add/"
 

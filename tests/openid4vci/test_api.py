@@ -6,8 +6,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from openid4vci.models import CredentialOffer
-from tests.openid4vci.wallet import TestWallet
-from tests.passports.factories import organisation
+from tests.support.factories import organisation
+from tests.support.openid4vci_wallet import TestWallet
 from wallet.tenancy.api_tokens import api_token_create
 from wallet.tenancy.models import ApiToken
 

@@ -9,10 +9,9 @@ import pytest
 from openid4vci.models import CredentialOffer
 from openid4vci.services.offers import offer_create
 from openid4vci.tasks import sign_deferred_credential
-from tests.openid4vci import schemas
-from tests.openid4vci.test_token import oauth_error
-from tests.openid4vci.test_wallet_flow import verify_independently
-from tests.openid4vci.wallet import TestWallet
+from tests.support import openid4vci_schemas as schemas
+from tests.support.openid4vci import oauth_error, verify_independently
+from tests.support.openid4vci_wallet import TestWallet
 from wallet.business.identity.services import attestation_approve, attestation_reject
 from wallet.business.verification import verify
 from wallet.tenancy.legal_models import AttestationRequest

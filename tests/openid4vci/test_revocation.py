@@ -8,9 +8,9 @@ from credentials.sd_jwt import SdJwt
 from credentials.signing import decode_jwt_parts
 from openid4vci.services.offers import offer_create
 from passports.services.status import passport_reinstate, passport_revoke, passport_suspend
-from tests.api.conftest import battery_product
-from tests.openid4vci.wallet import TestWallet
-from tests.public.conftest import issue
+from tests.support.api import battery_product
+from tests.support.openid4vci_wallet import TestWallet
+from tests.support.public import issue
 from wallet.business.verification import verify
 from wallet.tenancy.credential_status import wallet_credential_revoke
 from wallet.tenancy.legal_models import WalletCredential

@@ -18,10 +18,10 @@ import pytest
 from credentials import jose
 from credentials.sd_jwt import SdJwt
 from openid4vci.services.offers import offer_create
-from tests.openid4vci import schemas
-from tests.openid4vci.test_token import oauth_error
-from tests.openid4vci.wallet import FORM, TestWallet, local_path
-from tests.published import PublishedExamples
+from tests.support import openid4vci_schemas as schemas
+from tests.support.openid4vci import oauth_error
+from tests.support.openid4vci_wallet import FORM, TestWallet, local_path
+from tests.support.published import PublishedExamples
 from wallet.business.identity.services import attestation_approve
 
 EXAMPLES = PublishedExamples("openid4vci")

@@ -23,10 +23,10 @@ from credentials.sd_jwt import SdJwt
 from credentials.status_registry import token_entry_allocate
 from credentials.suites.sd_jwt import SD_JWT_VC
 from openid4vp import dcql
-from tests.credentials.pki import root_ca
-from tests.openid4vp import schemas
-from tests.openid4vp.conftest import IDENTITY_VCT, create_request, result_of
-from tests.openid4vp.vectors import form, published, text
+from tests.support import openid4vp_schemas as schemas
+from tests.support.openid4vp import IDENTITY_VCT, create_request, result_of
+from tests.support.openid4vp_vectors import form, published, text
+from tests.support.pki import root_ca
 
 FORM = "application/x-www-form-urlencoded"
 

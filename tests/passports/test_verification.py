@@ -9,7 +9,7 @@ from passports.models import Passport
 from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
 from passports.services.verification import verify_credential, verify_passport_uncached
-from tests.passports.factories import GTINS, battery_attributes, organisation
+from tests.support.factories import GTINS, battery_attributes, organisation
 
 
 @pytest.fixture

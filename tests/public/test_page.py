@@ -12,7 +12,7 @@ from django.contrib.staticfiles import finders
 from passports import views
 from passports.models import Passport
 from passports.services.status import passport_revoke, passport_suspend
-from tests.public.conftest import issue, make_product
+from tests.support.public import issue, make_product
 
 LINK = "/01/09506000134352/21/SN-0001"
 
@@ -124,7 +124,7 @@ def test_other_categories_show_their_key_facts(client, acme, category, facts):
     attributes = {"textile": {"fibreComposition": "100 % organic cotton", "careInstructions":
                               "Wash at 30 °C"},
                   "electronics": {"repairabilityScore": 7.5, "sparePartsAvailabilityYears": 7}}
-    from tests.passports.factories import required_attributes
+    from tests.support.factories import required_attributes
 
     issue(make_product(acme, category=category, name="Thing",
                        attributes={**required_attributes(category), **attributes[category]}))

@@ -1,7 +1,7 @@
 """OPENID4VP_TRUSTED_ISSUER_CERTIFICATES and OPENID4VP_TRUSTED_ISSUERS reach the service's
 verifier; a value that cannot be loaded is reported at start by `manage.py check`."""
 
-from tests.credentials.pki import root_ca
+from tests.support.pki import root_ca
 from wallet.business.checks import foreign_issuer_anchors
 from wallet.business.verification import foreign_issuers, wallet_verifier
 

@@ -12,7 +12,8 @@ from credentials.suites import get_suite
 from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
 from passports.services.verification import verify_passport_uncached
-from tests.passports.factories import GTINS, acme_with_legal_details, trust_anchor
+from tests.support.factories import GTINS, acme_with_legal_details, trust_anchor
+from tests.support.wallet import attest
 from wallet.business.identity.services import WalletError, attestation_approve, attestation_reject
 from wallet.business.identity.services import attestation_request as request_attestation
 from wallet.tenancy.credential_status import wallet_credential_revoke, wallet_credential_suspend
@@ -29,12 +30,6 @@ def register(db):
 @pytest.fixture
 def acme(db):
     return acme_with_legal_details()
-
-
-def attest(acme, register):
-    request = request_attestation(organisation=acme, anchor=register,
-                                  evidence="KvK extract 12345678 of 2026-11-01")
-    return attestation_approve(request=request, reason="extract matches")
 
 
 def issued_passport(org):

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 import wallet.business.messaging.admin  # noqa: F401 - registers the invoices admin (until wallet.admin does)
-from tests.passports.factories import organisation, staff_member, trust_anchor
+from tests.support.factories import organisation, staff_member, trust_anchor
 from wallet.business.identity.services import WalletError, attestation_approve, attestation_request
 from wallet.business.messaging import invoices
 from wallet.business.messaging.invoices import Party, from_ubl, invoice_from_data, to_data, to_ubl

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 import wallet.business.messaging.admin  # noqa: F401 - registers the message box admin (until wallet.admin does)
 from credentials import jose
 from credentials.signing import signer_for
-from tests.passports.factories import organisation, staff_member, trust_anchor
+from tests.support.factories import organisation, staff_member, trust_anchor
 from wallet.business.identity.services import WalletError, attestation_approve, attestation_request
 from wallet.business.messaging.demo import ensure_demo_messages
 from wallet.business.messaging.models import Invoice, Message, MessageAttachment

@@ -6,7 +6,7 @@ import base64
 import pytest
 from rest_framework.test import APIClient
 
-from tests.passports.factories import organisation, trust_anchor
+from tests.support.factories import organisation, trust_anchor
 from wallet.business.api.views import SCOPES
 from wallet.business.identity.services import attestation_approve, attestation_request
 from wallet.business.messaging.invoices import from_ubl, parse_ubl_tree

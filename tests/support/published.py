@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-VECTORS = Path(__file__).resolve().parent / "vectors"
+VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 
 
 class PublishedExamples:

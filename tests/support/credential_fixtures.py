@@ -9,6 +9,7 @@ from functools import cache
 from pathlib import Path
 
 from credentials import contexts, status_fetcher
+from credentials.dids import did_key_for, did_key_verification_method
 from credentials.encoding import multibase_decode
 from credentials.errors import CredentialError
 from credentials.keys import LocalSigner
@@ -96,3 +97,9 @@ class Network:
         if url not in self.bodies:
             raise CredentialError(f"{url} answered 404", code="status_unavailable")
         return self.bodies[url]
+
+
+def did_key_signer(key_type: str = "Ed25519") -> LocalSigner:
+    key = LocalSigner.generate("", key_type)
+    method = did_key_verification_method(did_key_for(key.public_key()))
+    return LocalSigner.from_private_bytes(key.private_bytes(), method)

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
 from passports import categories
-from tests.passports import sample_value
+from tests.support.attributes import sample_value
 from wallet.tenancy.legal_models import LegalDetails, Mandate, TrustedAnchor
 from wallet.tenancy.mandates import mandate_grant
 from wallet.tenancy.models import Member, Organisation
