@@ -1,4 +1,4 @@
-"""Rate limits of the open operations, per client address (config/ratelimit.py), as a DRF
+"""Rate limits of the open operations, per client address (core/ratelimit.py), as a DRF
 throttle: a view sets `throttle_scope` ("verify") and gets 429 with Retry-After past it."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Organisation API keys: `Authorization: Token <key>`.
 
-A request is looked up by the SHA-256 of its key (one indexed query, see wallet/api_tokens.py);
+A request is looked up by the SHA-256 of its key (one indexed query, see api_tokens.py);
 a revoked key fails like an unknown one. `last_used_at` is written at most once a minute per key,
 so a busy client does not turn every read into a write."""
 

@@ -4,7 +4,7 @@ each parsing its input, calling one service or selector, and rendering the resul
 An API key acts for its organisation: it sees the messages that organisation sent or received
 (anything else is 404, like what does not exist) and the invoices it issued or was sent. Each
 handler names its scope; the scopes are `messages:read`, `messages:send`, `invoices:read` and
-`invoices:send`. Errors are problem+json (passports.api.problems); the wallet's own refusals
+`invoices:send`. Errors are problem+json (core.api.problems); the wallet's own refusals
 keep their codes (`no_mandate`, `attachment_changed`, ...)."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 outbox (read-only, each message with its sender's verified legal identity and a verification
 done again on display; downloads checked against the signed digests), composing a message,
 read receipts, and invoices (a draft from a simple list of lines, then sent as a signed
-message). Thin: every write calls a service in wallet.messaging, and a person needs an active
+message). Thin: every write calls a service in messaging/services.py, and a person needs an active
 mandate with `messages:send` / `invoices:send` (recorded on the message)."""
 
 from __future__ import annotations

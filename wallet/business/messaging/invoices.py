@@ -1,6 +1,6 @@
 """E-invoices: the EN 16931-1:2017 core as Python values, its business rules, and UBL 2.1.
 
-Pure: no database. The services (wallet.messaging) build the parties from the organisations'
+Pure: no database. The services (messaging/services.py) build the parties from the organisations'
 legal details and store `to_data(invoice)`.
 
 - `invoice_from_data(data, seller=, buyer=)`: JSON-like input → Invoice. What the input leaves

@@ -1,7 +1,7 @@
 """The message box and e-invoices (docs/architecture.md, Business wallet): validated messages
 between organisations on the service, each a JWS signed by the sender's wallet and verified on
 receipt, and EN 16931 invoices sent as such messages. Imported by wallet.models; written only by
-wallet.messaging."""
+wallet.business.messaging.services."""
 
 import uuid
 

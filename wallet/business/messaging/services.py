@@ -605,7 +605,7 @@ def attachment_content(*, message: Message, position: int) -> MessageAttachment:
 @transaction.atomic
 def invoice_create(*, seller: Organisation, buyer: Organisation, data: Mapping,
                    created_by=None) -> Invoice:
-    """A draft invoice of `seller` to `buyer` from `data` (wallet.invoices.invoice_from_data:
+    """A draft invoice of `seller` to `buyer` from `data` (invoices.invoice_from_data:
     omitted line amounts, VAT breakdown and totals computed, given ones checked; the parties
     from the organisations' legal details). Raises ValidationError keyed by field, e.g.
     `tax_total` or `lines[2].net_amount`, citing the EN 16931 rule."""
