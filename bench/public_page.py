@@ -33,7 +33,7 @@ def issued_passport():
     """One battery product of the demo manufacturer with its passport signed by a worker."""
     from passports.models import Passport, Product
     from passports.services.issuance import passport_request
-    from tests.passports.factories import battery_attributes
+    from tests.support.factories import battery_attributes
     from wallet.tenancy.services import organisation_create
 
     organisation = organisation_create(slug="acme", legal_name="Acme Batteries B.V.")

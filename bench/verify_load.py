@@ -43,7 +43,7 @@ def issued_passport():
     from passports import categories
     from passports.models import Passport, Product
     from passports.services.issuance import passport_request
-    from tests.passports import sample_value
+    from tests.support.attributes import sample_value
     from wallet.tenancy.services import organisation_create
 
     organisation = organisation_create(slug="acme", legal_name="Acme Batteries B.V.")

@@ -12,7 +12,7 @@ from core.api.problems import TYPE_BASE, exception_handler
 from core.errors import DomainError
 from core.times import iso8601
 from passports.services.issuance import PassportError
-from wallet.business.identity.services import WalletError
+from wallet.tenancy.errors import WalletError
 
 
 def test_the_public_resolver_names_its_problems_under_the_api_type_base(client, db):

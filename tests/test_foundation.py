@@ -14,7 +14,9 @@ from config.celery import worker_ping
 from passports.models import Entitlement, Passport
 from passports.services.verification import verify_passport_uncached
 from tests.support.environment import ROOT
-from wallet.models import Mandate, Member, Message, Organisation
+from wallet.business.messaging.models import Message
+from wallet.tenancy.legal_models import Mandate
+from wallet.tenancy.models import Member, Organisation
 
 
 @pytest.mark.django_db

@@ -34,8 +34,8 @@ from openid4vci.services.proofs import proof_verify
 from openid4vci.services.tokens import bearer_offer
 from openid4vci.services.x509_issuer import issuer_certificate
 from passports.models import Entitlement, Passport
-from wallet.business.identity.services import credential_url
 from wallet.tenancy.api_tokens import key_hash
+from wallet.tenancy.credential_status import credential_url
 from wallet.tenancy.legal_models import AttestationRequest, Mandate, WalletCredential
 from wallet.tenancy.models import Organisation
 

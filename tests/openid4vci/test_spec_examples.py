@@ -1,8 +1,8 @@
 """The OpenID4VCI 1.0 final specification's published examples (tests/vectors/openid4vci, sources
 in its MANIFEST.md) against this issuer, in three directions:
 
-(a) every published example conforms to tests/openid4vci/schemas.py, so the schemas say what the
-    specification shows and are not fitted to this service;
+(a) every published example conforms to tests/support/openid4vci_schemas.py, so the schemas say
+    what the specification shows and are not fitted to this service;
 (b) every message the issuer sends conforms to the same schemas;
 (c) every published request the issuer receives is accepted in its shape (with this issuer's
     own codes, tokens and key proofs in place of the example's values), and the example as

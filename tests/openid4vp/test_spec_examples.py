@@ -1,8 +1,8 @@
 """The OpenID4VP 1.0 final specification's published examples (tests/vectors/openid4vp, sources
 in its MANIFEST.md) against this verifier, in three directions:
 
-(a) every published example conforms to tests/openid4vp/schemas.py, so the schemas say what the
-    specification shows and are not fitted to this service;
+(a) every published example conforms to tests/support/openid4vp_schemas.py, so the schemas say
+    what the specification shows and are not fitted to this service;
 (b) every message the verifier sends conforms to the same schemas;
 (c) what a wallet sends, in the published shape (with a real presentation, key and state in
     place of the elided values), is accepted; as published, it is refused only for a value

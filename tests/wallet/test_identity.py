@@ -14,9 +14,10 @@ from passports.services.products import product_create
 from passports.services.verification import verify_passport_uncached
 from tests.support.factories import GTINS, acme_with_legal_details, trust_anchor
 from tests.support.wallet import attest
-from wallet.business.identity.services import WalletError, attestation_approve, attestation_reject
+from wallet.business.identity.services import attestation_approve, attestation_reject
 from wallet.business.identity.services import attestation_request as request_attestation
 from wallet.tenancy.credential_status import wallet_credential_revoke, wallet_credential_suspend
+from wallet.tenancy.errors import WalletError
 from wallet.tenancy.legal_models import AttestationRequest, TrustedAnchor
 from wallet.tenancy.legal_models import WalletCredential as Held
 

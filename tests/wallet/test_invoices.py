@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 import wallet.business.messaging.admin  # noqa: F401 - registers the invoices admin (until wallet.admin does)
 from tests.support.factories import organisation, staff_member, trust_anchor
-from wallet.business.identity.services import WalletError, attestation_approve, attestation_request
+from wallet.business.identity.services import attestation_approve, attestation_request
 from wallet.business.messaging import invoices
 from wallet.business.messaging.invoices import Party, from_ubl, invoice_from_data, to_data, to_ubl
 from wallet.business.messaging.models import Invoice, Message
@@ -25,6 +25,7 @@ from wallet.business.messaging.services import (
     message_verify,
     received_invoice,
 )
+from wallet.tenancy.errors import WalletError
 from wallet.tenancy.legal_models import LegalDetails, Mandate
 from wallet.tenancy.mandates import mandate_grant
 from wallet.tenancy.models import Member

@@ -10,7 +10,7 @@ from django.utils import timezone
 from credentials.did_web import DidResolver
 from credentials.suites import get_suite
 from tests.support.factories import organisation
-from wallet.business.identity.services import WalletError
+from wallet.tenancy.errors import WalletError
 from wallet.tenancy.legal_models import Mandate
 from wallet.tenancy.mandates import (
     active_mandate,

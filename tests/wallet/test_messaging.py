@@ -12,7 +12,7 @@ import wallet.business.messaging.admin  # noqa: F401 - registers the message box
 from credentials import jose
 from credentials.signing import signer_for
 from tests.support.factories import organisation, staff_member, trust_anchor
-from wallet.business.identity.services import WalletError, attestation_approve, attestation_request
+from wallet.business.identity.services import attestation_approve, attestation_request
 from wallet.business.messaging.demo import ensure_demo_messages
 from wallet.business.messaging.models import Invoice, Message, MessageAttachment
 from wallet.business.messaging.services import (
@@ -30,6 +30,7 @@ from wallet.business.messaging.services import (
     receipt_of,
 )
 from wallet.tenancy.demo import ensure_demo_organisations
+from wallet.tenancy.errors import WalletError
 from wallet.tenancy.legal_models import LegalDetails, Mandate
 from wallet.tenancy.mandates import mandate_grant, mandate_revoke
 from wallet.tenancy.models import Member

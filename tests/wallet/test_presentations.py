@@ -15,13 +15,13 @@ from tests.support.factories import organisation
 from tests.support.pki import ISSUER as PID_ISSUER
 from tests.support.pki import foreign_sd_jwt_vc, root_ca
 from tests.support.wallet import DOMAIN, present
-from wallet.business.identity.services import WalletError
 from wallet.business.presentations import (
     credential_import,
     role_credential_issue,
     sd_jwt_presentation_create,
 )
 from wallet.business.verification import verify
+from wallet.tenancy.errors import WalletError
 from wallet.tenancy.legal_models import TrustedAnchor, WalletCredential
 
 

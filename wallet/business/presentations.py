@@ -13,15 +13,10 @@ from core.times import iso8601 as _iso
 from credentials import signing
 from credentials.sd_jwt import present as sd_jwt_present
 from credentials.suites import get_suite
-from wallet.business.identity.services import (
-    EXTENSION,
-    UNTP,
-    VC_V2,
-    WalletError,
-    credential_url,
-    revocation_entry,
-)
+from wallet.business.identity.services import EXTENSION, UNTP, VC_V2, revocation_entry
 from wallet.business.verification import verify
+from wallet.tenancy.credential_status import credential_url
+from wallet.tenancy.errors import WalletError
 from wallet.tenancy.legal_models import WalletCredential
 from wallet.tenancy.models import Organisation
 

@@ -5,13 +5,14 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from wallet.business.identity.services import WalletError, attestation_approve, attestation_reject
+from wallet.business.identity.services import attestation_approve, attestation_reject
 from wallet.tenancy.admin_scoping import OrganisationScopedAdmin, ReadOnlyScopedAdmin
 from wallet.tenancy.credential_status import (
     wallet_credential_reinstate,
     wallet_credential_revoke,
     wallet_credential_suspend,
 )
+from wallet.tenancy.errors import WalletError
 from wallet.tenancy.legal_models import (
     AttestationRequest,
     LegalDetails,

@@ -15,11 +15,11 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from wallet.business.identity.services import WalletError
 from wallet.business.messaging import invoices
 from wallet.business.messaging import services as messaging
 from wallet.business.messaging.models import InboxMessage, Invoice, Message, OutboxMessage
 from wallet.tenancy.admin_scoping import ReadOnlyScopedAdmin
+from wallet.tenancy.errors import WalletError
 from wallet.tenancy.legal_models import Mandate
 from wallet.tenancy.mandates import active_mandate
 from wallet.tenancy.models import Organisation

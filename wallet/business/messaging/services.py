@@ -41,10 +41,10 @@ from credentials import jose
 from credentials.did_web import DidResolver
 from credentials.errors import CredentialError
 from credentials.signing import NoSigningKey, signer_for
-from wallet.business.identity.services import WalletError
 from wallet.business.messaging import invoices
 from wallet.business.messaging.models import Invoice, Message, MessageAttachment
 from wallet.business.trust import ServiceTrustRegistry, organisation_for_did
+from wallet.tenancy.errors import WalletError
 from wallet.tenancy.legal_models import LegalDetails, Mandate
 from wallet.tenancy.mandates import active_mandate
 from wallet.tenancy.models import ApiToken, Organisation
