@@ -1,8 +1,144 @@
-"""The wallet app's admin (what Django's autodiscovery imports): the pages of tenancy and of the
-business wallet, each registered by importing its module, tenancy's first (the admin's order)."""
+from django import forms
+from django.contrib import admin, messages
+from django.utils.html import format_html
 
-# isort: off
-import wallet.tenancy.admin  # noqa: F401
-import wallet.business.identity.admin  # noqa: F401
-import wallet.business.messaging.admin  # noqa: F401
-# isort: on
+from wallet.tenancy.api_tokens import api_token_create, api_token_revoke, scopes_without_mandate
+from wallet.tenancy.models import ApiToken, Member, Organisation
+from wallet.tenancy.selectors import organisation_of
+from wallet.tenancy.services import organisation_ensure_key
+
+
+class MemberInline(admin.TabularInline):
+    """Who works for an organisation. Only superusers change it: a staff user must not be able
+    to add other accounts to their organisation (and so give them its data)."""
+
+    model = Member
+    extra = 0
+    autocomplete_fields = ["user"]
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["legal_name", "slug", "is_trust_anchor", "created_at"]
+    search_fields = ["legal_name", "slug"]
+    list_filter = ["is_trust_anchor"]
+    inlines = [MemberInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The slug is inside the organisation's DID and every credential it issued.
+        return ["slug"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        organisation_ensure_key(obj)  # every organisation signs with its own did:web key
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(members__user=request.user)
+
+
+# API keys ---------------------------------------------------------------------------------------
+
+class ApiTokenAddForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(choices=ApiToken.Scope.choices,
+                                       widget=forms.CheckboxSelectMultiple, required=False,
+                                       help_text="What the key may do. Choose only what the "
+                                                 "client needs.")
+
+    request = None  # set by ApiTokenAdmin.get_form: the mandate check needs the user
+
+    class Meta:
+        model = ApiToken
+        fields = ["organisation", "name", "scopes"]
+
+    def clean(self):
+        cleaned = super().clean()
+        user = self.request.user
+        organisation = cleaned.get("organisation") if user.is_superuser \
+            else organisation_of(user)
+        if organisation is not None and (lacking := scopes_without_mandate(
+                user=user, organisation=organisation, scopes=cleaned.get("scopes", []))):
+            self.add_error("scopes", f"You hold no active mandate for {', '.join(lacking)}: "
+                                     "a key cannot do more than the person who makes it.")
+        return cleaned
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Keys are made here or with `manage.py api_token`. The key is shown once, in the message
+    after saving; only its hash is stored. After that a key can only be revoked."""
+
+    form = ApiTokenAddForm
+    list_display = ["name", "prefix", "organisation", "scope_list", "created_at",
+                    "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix"]
+    actions = ["revoke"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("organisation", "created_by")
+        if request.user.is_superuser:
+            return queryset
+        organisation = organisation_of(request.user)
+        return queryset.filter(organisation=organisation) if organisation else queryset.none()
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["organisation", "name", "scopes"] if request.user.is_superuser \
+                else ["name", "scopes"]
+        return ["organisation", "name", "prefix", "scope_list", "created_by", "created_at",
+                "last_used_at", "revoked_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj) if obj is not None else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:  # the change page only shows: every field is read-only
+            kwargs["form"] = forms.ModelForm
+        form = super().get_form(request, obj, change, **kwargs)
+        form.request = request
+        return form
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and (
+            request.user.is_superuser or organisation_of(request.user) is not None)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        organisation = (form.cleaned_data.get("organisation") if request.user.is_superuser
+                        else organisation_of(request.user))
+        token, key = api_token_create(organisation=organisation, name=obj.name,
+                                      scopes=form.cleaned_data["scopes"],
+                                      created_by=request.user)
+        obj.pk = token.pk  # the admin goes on with `obj`: make it the stored row
+        obj.refresh_from_db()
+        self.message_user(request, format_html(
+            "The API key, shown only now (copy it; only its hash is stored): <code>{}</code>",
+            key), messages.WARNING)
+
+    @admin.display(description="Scopes")
+    def scope_list(self, token):
+        return ", ".join(token.scopes) or "-"
+
+    @admin.action(description="Revoke selected API keys", permissions=["change"])
+    def revoke(self, request, queryset):
+        for token in queryset.filter(revoked_at__isnull=True):
+            api_token_revoke(token=token)
+        self.message_user(request, "Revoked; the keys no longer work.", messages.SUCCESS)
+
+
+# The business wallet's admin pages live in modules of their own; importing them registers them.
+import wallet.business.identity.admin  # noqa: E402,F401
+import wallet.business.messaging.admin  # noqa: E402,F401
