@@ -5,6 +5,12 @@ before it (a branch merged after it, or a conflict resolved by taking the other 
     .venv/bin/ruff check --fix .   # sorts and joins the rewritten import blocks
     .venv/bin/lint-imports
 
+In a merge, `--resolve` first settles the conflicts that are import lines on both sides (it
+keeps both sides' lines; the rewrite and ruff then join them) and names the files whose other
+conflicts need a person:
+
+    .venv/bin/python scripts/relayer_imports.py --resolve $(git diff --name-only --diff-filter=U)
+
 Only `from ... import ...`/`import ...` lines and dotted "module.Name" strings (settings, mock
 targets) change; a name that moved gets the module it lives in now. It renames nothing else:
 `passports.services.verification.verify_passport` is now `verify_passport_uncached` (call sites
@@ -159,7 +165,47 @@ def rewrite(text: str) -> str:
     return DOTTED.sub(dotted, text)
 
 
+IMPORT_LINE = re.compile(r"^\s*(from [\w.]+ import|import [\w.]+|\)|[\w ,]+,?\s*(#.*)?$|#|$)")
+
+
+def resolve_import_conflicts(text: str) -> tuple[str, int]:
+    """Conflict hunks whose two sides are only import lines -> both sides' lines; returns the
+    text and how many hunks are left for a person."""
+    out, left, lines, i = [], 0, text.split("\n"), 0
+    while i < len(lines):
+        if not lines[i].startswith("<<<<<<< "):
+            out.append(lines[i])
+            i += 1
+            continue
+        end = i + 1
+        while not lines[end].startswith(">>>>>>> "):
+            end += 1
+        hunk = lines[i:end + 1]
+        sides, side = {"ours": [], "base": [], "theirs": []}, "ours"
+        for line in hunk[1:-1]:
+            if line.startswith("||||||| "):
+                side = "base"
+            elif line.startswith("======="):
+                side = "theirs"
+            else:
+                sides[side].append(line)
+        if all(IMPORT_LINE.match(line) for line in sides["ours"] + sides["theirs"]):
+            out.extend(sides["ours"] + sides["theirs"])
+        else:
+            out.extend(hunk)
+            left += 1
+        i = end + 1
+    return "\n".join(out), left
+
+
 def main(paths: list[str]) -> None:
+    if paths and paths[0] == "--resolve":
+        paths = paths[1:]
+        for path in map(Path, paths):
+            text, left = resolve_import_conflicts(path.read_text(encoding="utf-8"))
+            path.write_text(text, encoding="utf-8")
+            if left:
+                print(f"{path}: {left} conflict(s) left that are not only imports")
     for path in map(Path, paths):
         if "migrations" in path.parts:
             continue  # migrations name apps and models, never these modules

@@ -1,1 +1,2 @@
-"""Test support: factories and helpers that tests import (never one test module from another)."""
+"""Reusable test machinery: a TCP proxy that cuts a backing service (proxy.py) and a real
+gunicorn server wired through such proxies (server.py)."""
