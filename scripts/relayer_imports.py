@@ -18,6 +18,7 @@ by hand). Delete this script once every branch of that time is merged."""
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 from pathlib import Path
@@ -110,6 +111,7 @@ PACKAGE_MEMBERS = {
     ("wallet", "checks"): ("wallet.business", "checks"),
     ("tests.openid4vci", "schemas"): ("tests.support", "openid4vci_schemas as schemas"),
     ("tests.openid4vp", "schemas"): ("tests.support", "openid4vp_schemas as schemas"),
+    ("tests", "test_eu_wallet_end_to_end"): ("tests.support", "eu_wallet"),
 }
 
 FROM_IMPORT = re.compile(
@@ -131,6 +133,8 @@ def _rewrite_from(match: re.Match) -> str:
     comment = "  " + " ".join(c.strip() for c in comments if c.strip()) if any(comments) else ""
     names = [n.strip() for n in re.sub(r"#[^\n]*", "", match["names"]).strip("()").split(",")
              if n.strip()]
+    if not names:
+        return match.group(0)  # not an import statement after all (prose, a broken line)
     groups: dict[str, list[str]] = {}
     for name in names:
         base = name.split(" as ")[0].strip()
@@ -165,50 +169,77 @@ def rewrite(text: str) -> str:
     return DOTTED.sub(dotted, text)
 
 
-IMPORT_LINE = re.compile(r"^\s*(from [\w.]+ import|import [\w.]+|\)|[\w ,]+,?\s*(#.*)?$|#|$)")
+def _sides(text: str) -> tuple[str, str]:
+    """The text with every conflict hunk taken from one side, then from the other."""
+    ours, theirs, side = [], [], None
+    for line in text.split("\n"):
+        if line.startswith("<<<<<<< "):
+            side = "ours"
+        elif line.startswith("||||||| ") and side:
+            side = "base"
+        elif line.startswith("=======") and side:
+            side = "theirs"
+        elif line.startswith(">>>>>>> ") and side:
+            side = None
+        elif side is None:
+            ours.append(line)
+            theirs.append(line)
+        elif side == "ours":
+            ours.append(line)
+        elif side == "theirs":
+            theirs.append(line)
+    return "\n".join(ours), "\n".join(theirs)
 
 
-def resolve_import_conflicts(text: str) -> tuple[str, int]:
-    """Conflict hunks whose two sides are only import lines -> both sides' lines; returns the
-    text and how many hunks are left for a person."""
-    out, left, lines, i = [], 0, text.split("\n"), 0
-    while i < len(lines):
-        if not lines[i].startswith("<<<<<<< "):
-            out.append(lines[i])
-            i += 1
-            continue
-        end = i + 1
-        while not lines[end].startswith(">>>>>>> "):
-            end += 1
-        hunk = lines[i:end + 1]
-        sides, side = {"ours": [], "base": [], "theirs": []}, "ours"
-        for line in hunk[1:-1]:
-            if line.startswith("||||||| "):
-                side = "base"
-            elif line.startswith("======="):
-                side = "theirs"
-            else:
-                sides[side].append(line)
-        if all(IMPORT_LINE.match(line) for line in sides["ours"] + sides["theirs"]):
-            out.extend(sides["ours"] + sides["theirs"])
-        else:
-            out.extend(hunk)
-            left += 1
-        i = end + 1
-    return "\n".join(out), left
+def _import_block(text: str) -> tuple[str, list[str], str]:
+    """(what precedes the module's first imports, each import statement, what follows them)."""
+    tree = ast.parse(text)
+    statements = []
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and not statements and isinstance(node.value, ast.Constant):
+            continue  # the docstring
+        if not isinstance(node, ast.Import | ast.ImportFrom):
+            break
+        statements.append(node)
+    if not statements:
+        raise SyntaxError("no imports")
+    lines = text.split("\n")
+    first, last = statements[0].lineno - 1, statements[-1].end_lineno
+    return ("\n".join(lines[:first]), [ast.get_source_segment(text, node) for node in statements],
+            "\n".join(lines[last:]))
+
+
+def resolve_import_conflicts(text: str) -> str | None:
+    """A file whose conflicts all lie in its leading imports -> both sides' imports (rewritten,
+    each statement once); None when some conflict is elsewhere (for a person)."""
+    ours, theirs = _sides(text)
+    try:
+        (before, our_imports, after), (before_2, their_imports, after_2) = (
+            _import_block(ours), _import_block(theirs))
+    except SyntaxError:
+        return None
+    if (before, after) != (before_2, after_2):
+        return None
+    statements = []
+    for statement in our_imports + their_imports:
+        statement = rewrite(statement)
+        if statement not in statements:
+            statements.append(statement)
+    return "\n".join([before, *statements, after])
 
 
 def main(paths: list[str]) -> None:
     if paths and paths[0] == "--resolve":
         paths = paths[1:]
         for path in map(Path, paths):
-            text, left = resolve_import_conflicts(path.read_text(encoding="utf-8"))
-            path.write_text(text, encoding="utf-8")
-            if left:
-                print(f"{path}: {left} conflict(s) left that are not only imports")
+            resolved = resolve_import_conflicts(path.read_text(encoding="utf-8"))
+            if resolved is None:
+                print(f"{path}: conflicts outside the imports are left for a person")
+            else:
+                path.write_text(resolved, encoding="utf-8")
     for path in map(Path, paths):
-        if "migrations" in path.parts:
-            continue  # migrations name apps and models, never these modules
+        if "migrations" in path.parts or path.name == Path(__file__).name:
+            continue  # migrations name apps and models, never these modules; nor rewrite this
         before = path.read_text(encoding="utf-8")
         after = rewrite(before)
         if after != before:
