@@ -16,7 +16,7 @@ import time
 
 from _setup import real_stack, start_workers, stop, wait_until
 
-from wallet.authority import operator
+from wallet.tenancy.authority import operator
 
 
 def gtin(n: int) -> str:
@@ -96,7 +96,7 @@ def main() -> None:
     env = real_stack("dpp_bench_issuance")
     from passports.models import Passport, Product
     from passports.services.bulk_import import products_import
-    from wallet.services import organisation_create
+    from wallet.tenancy.services import organisation_create
 
     organisation = organisation_create(slug="acme", legal_name="Acme Batteries B.V.")
     data = to_csv(battery_rows(args.count))

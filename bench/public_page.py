@@ -26,7 +26,7 @@ os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"bench-public-{os.getpid()}"
 from _http import load, serve  # noqa: E402
 from _setup import real_stack, start_workers, stop, wait_until  # noqa: E402
 
-from wallet.authority import operator
+from wallet.tenancy.authority import operator
 
 TARGET_P99_MS = 50.0
 
@@ -35,8 +35,8 @@ def issued_passport():
     """One battery product of the demo manufacturer with its passport signed by a worker."""
     from passports.models import Passport, Product
     from passports.services.issuance import passport_request
-    from tests.passports.factories import battery_attributes
-    from wallet.services import organisation_create
+    from tests.support.factories import battery_attributes
+    from wallet.tenancy.services import organisation_create
 
     organisation = organisation_create(slug="acme", legal_name="Acme Batteries B.V.")
     product = Product.objects.create(

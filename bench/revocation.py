@@ -32,7 +32,7 @@ import urllib.request
 from _http import load, serve
 from _setup import real_stack, start_workers, stop
 
-from wallet.authority import operator
+from wallet.tenancy.authority import operator
 
 ENTRIES = 1_000_000
 REVOKE = 10_000
@@ -83,7 +83,7 @@ def set_up(rng: random.Random) -> tuple[list, dict, float]:
 
     from credentials.status_registry import LIST_SIZE, allocate, status_list_publish
     from passports.models import Passport, Product
-    from wallet.services import organisation_create
+    from wallet.tenancy.services import organisation_create
 
     organisation = organisation_create(slug="acme", legal_name="Acme Batteries B.V.")
     started = time.perf_counter()

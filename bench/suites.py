@@ -39,7 +39,7 @@ from credentials.dids import (  # noqa: E402
 )
 from credentials.encoding import b64url_encode  # noqa: E402
 from credentials.keys import LocalSigner  # noqa: E402
-from tests.credentials.fixtures import battery_passport, battery_passport_v1  # noqa: E402
+from tests.support.credential_fixtures import battery_passport, battery_passport_v1  # noqa: E402
 
 SUITE_MODULES = ("data_integrity", "jose", "sd_jwt", "didkit_ld")
 TARGET_JWT_VS_RAW = 0.5

@@ -34,7 +34,7 @@ os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"bench-verify-{os.getpid()}"
 from _http import load, serve  # noqa: E402
 from _setup import real_stack, start_workers, stop, wait_until  # noqa: E402
 
-from wallet.authority import operator
+from wallet.tenancy.authority import operator
 
 TARGET_RATIO = 0.5
 TARGET_P99_MS = 50.0
@@ -45,8 +45,8 @@ def issued_passport():
     from passports import categories
     from passports.models import Passport, Product
     from passports.services.issuance import passport_request
-    from tests.passports import sample_value
-    from wallet.services import organisation_create
+    from tests.support.attributes import sample_value
+    from wallet.tenancy.services import organisation_create
 
     organisation = organisation_create(slug="acme", legal_name="Acme Batteries B.V.")
     battery = categories.get("battery")

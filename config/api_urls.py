@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from passports.api.problems import problem_response
+from core.api.problems import problem_response
 
 
 @extend_schema(exclude=True)
@@ -36,7 +36,7 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("docs/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("", include("passports.api.urls")),
-    path("wallet/", include("wallet.api.urls")),
+    path("wallet/", include("wallet.business.api.urls")),
     path("", include("openid4vci.api_urls")),
     path("", include("openid4vp.api_urls")),
     re_path(r"", api_not_found),  # last: whatever did not match above

@@ -12,8 +12,8 @@ from django.utils import translation
 from django.utils.http import urlencode
 
 from config.locale import MACHINE_PREFIXES
+from core.api.problems import service_unavailable
 from core.outages import RETRY_AFTER_SECONDS, log_outage, unavailable_service
-from passports.api.problems import service_unavailable
 
 
 def unavailable_page(request) -> HttpResponse:

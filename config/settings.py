@@ -179,18 +179,18 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# Partner API (DESIGN §5). Organisation API keys; every view names what it needs (deny by
-# default); errors are application/problem+json. The open endpoints (verify, VC-API verify,
+# Partner API (docs/architecture.md, URLs). Organisation API keys; every view names what it needs
+# (deny by default); errors are application/problem+json. The open endpoints (verify, VC-API verify,
 # resolver, public page) are rate limited per client address by scope, in the cache (Redis when
-# configured): "<count>/<second|minute|hour|day>", or "off" (see config/ratelimit.py).
-# NUM_PROXIES: how many trusted proxies in front add to X-Forwarded-For (0: the peer address).
+# configured): "<count>/<second|minute|hour|day>", or "off" (see core/ratelimit.py). NUM_PROXIES:
+# how many trusted proxies in front add to X-Forwarded-For (0: the peer address).
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["passports.api.authentication.TokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["passports.api.permissions.HasScope"],
-    "DEFAULT_PARSER_CLASSES": ["passports.api.media.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["wallet.tenancy.authentication.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.HasScope"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "passports.api.problems.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.problems.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
@@ -207,9 +207,9 @@ API_VERDICT_CACHE_SECONDS = env_int("API_VERDICT_CACHE_SECONDS", 10)
 SPECTACULAR_SETTINGS = {
     # Choice sets that share a field name across models get names of their own.
     "ENUM_NAME_OVERRIDES": {
-        "WalletCredentialKindEnum": "wallet.identity_models.WalletCredential.Kind",
-        "WalletCredentialStateEnum": "wallet.identity_models.WalletCredential.State",
-        "MessageKindEnum": "wallet.messaging_models.Message.Kind",
+        "WalletCredentialKindEnum": "wallet.tenancy.legal_models.WalletCredential.Kind",
+        "WalletCredentialStateEnum": "wallet.tenancy.legal_models.WalletCredential.State",
+        "MessageKindEnum": "wallet.business.messaging.models.Message.Kind",
     },
     "TITLE": "Digital Product Passport and business wallet API",
     "DESCRIPTION": (

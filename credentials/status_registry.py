@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from core.enqueue import enqueue
 from core.outages import best_effort
+from core.times import iso8601 as _iso
 from credentials import jose
 from credentials.errors import CredentialError
 from credentials.key_store import signer_for
@@ -352,10 +353,6 @@ def bitstring_credential(status_list: StatusList, codec: Bitstring, now: datetim
             "ttl": TTL_SECONDS * 1000,  # milliseconds, per the spec
         },
     }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def status_lists_publish_due() -> list[str]:

@@ -1,4 +1,4 @@
-"""The verifier: a credential or presentation in, the verdict of DESIGN §5 out.
+"""The verifier: a credential or presentation in, the verdict of docs/architecture.md, Verdict out.
 
 Pure: everything it needs from the world comes through small interfaces (a key resolver, a
 status-list fetcher, a trust registry, extra checks), so it is unit-testable and the same
@@ -265,8 +265,9 @@ def _is_presentation(credential: dict, result: ProofResult) -> bool:
 
 
 def _unknown_contexts(document: dict) -> list[str]:
-    """Every context must be one the service knows (DESIGN §6), whatever secures the document:
-    a JOSE-secured credential means what its contexts say just as much as an embedded-proof one."""
+    """Every context must be one the service knows (docs/architecture.md, Credentials), whatever
+    secures the document: a JOSE-secured credential means what its contexts say just as much as an
+    embedded-proof one."""
     context = document.get("@context", [])
     entries = context if isinstance(context, list) else [context]
     return [f"@context: unknown JSON-LD context {entry}" for entry in entries

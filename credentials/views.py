@@ -29,8 +29,8 @@ def service_did_document(request):
 @require_GET
 @cache_control(public=True, max_age=86400, immutable=True)
 def bundled_context(request, version: str):
-    """The service's own JSON-LD extension context (DESIGN §6 Vocabulary). Its permanent URL is
-    host-independent (w3id.org); this copy lets anyone dereference it from any deployment."""
+    """The service's own JSON-LD extension context (docs/architecture.md, Vocabulary). Its permanent
+    URL is host-independent (w3id.org); this copy lets anyone dereference it from any deployment."""
     url = f"{CONTEXT_BASE}/{version}"
     if not contexts.known(url):
         raise Http404("no such context version")

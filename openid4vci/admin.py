@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.qr import qr_svg
 from openid4vci.models import CredentialOffer, OfferEvent
 from openid4vci.services.offers import (
     current_state,
@@ -22,12 +23,11 @@ from openid4vci.services.offers import (
     offer_create,
 )
 from passports.models import Entitlement, Passport
-from passports.qr import qr_svg
-from wallet.admin_scoping import OrganisationScopedAdmin
-from wallet.authority import Actor, NotAuthorised, actor_of
-from wallet.identity_models import AttestationRequest, Mandate, WalletCredential
-from wallet.models import Organisation
-from wallet.selectors import organisation_of
+from wallet.tenancy.admin_scoping import OrganisationScopedAdmin
+from wallet.tenancy.authority import Actor, NotAuthorised, actor_of
+from wallet.tenancy.legal_models import AttestationRequest, Mandate, WalletCredential
+from wallet.tenancy.models import Organisation
+from wallet.tenancy.selectors import organisation_of
 
 SOURCE_FIELDS = ("mandate", "wallet_credential", "attestation", "entitlement", "passport")
 

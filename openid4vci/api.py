@@ -13,14 +13,14 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from core.api.permissions import Scope, requires_scope
+from core.api.schema import KEYED, WRITE, problems
+from core.api.serializers import StrictInput
+from core.api.views import ApiView, validated
 from openid4vci.models import CredentialOffer
 from openid4vci.services.offers import current_state, offer_create
-from passports.api.permissions import Scope, requires_scope
-from passports.api.schema import KEYED, WRITE, problems
-from passports.api.serializers import StrictInput
-from passports.api.views import ApiView, validated
 from passports.models import Entitlement, Passport
-from wallet.identity_models import AttestationRequest, Mandate, WalletCredential
+from wallet.tenancy.legal_models import AttestationRequest, Mandate, WalletCredential
 
 MAX_ID = 2 ** 63 - 1
 # API field → (service keyword, the model, how the organisation owns it)

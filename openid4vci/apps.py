@@ -7,3 +7,8 @@ class OpenId4VciConfig(AppConfig):
 
     def ready(self):
         from openid4vci import signals  # noqa: F401 - connects the receivers
+        from openid4vci.services.x509_issuer import trust_anchor_certificate
+        from wallet.business import verification
+
+        # The wallet's verifier trusts the copies this issuer signs (x509 identification).
+        verification.own_issuing_ca_source = trust_anchor_certificate

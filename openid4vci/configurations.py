@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wallet.identity import BUSINESS_IDENTITY_VCT
-from wallet.mandates import MANDATE_VCT
-from wallet.presentations import ACCESS_ROLE_VCT
+from wallet.business.identity.services import BUSINESS_IDENTITY_VCT
+from wallet.business.presentations import ACCESS_ROLE_VCT
+from wallet.tenancy.mandates import MANDATE_VCT
 
 PRODUCT_PASSPORT_VCT = "https://w3id.org/dpp-wallet/vct/product-passport/v1"
 FORMAT = "dc+sd-jwt"

@@ -7,7 +7,7 @@ from django.dispatch import receiver
 from openid4vci.services import issuance, status
 from passports.models import Entitlement
 from passports.signals import passports_status_changed
-from wallet.identity_models import AttestationRequest, WalletCredential
+from wallet.tenancy.legal_models import AttestationRequest, WalletCredential
 
 
 @receiver(post_save, sender=AttestationRequest, dispatch_uid="openid4vci.attestation_decided")

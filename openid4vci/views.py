@@ -12,9 +12,9 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from config import ratelimit
+from core import ratelimit
 from openid4vci.services import errors, issuance, metadata, offers, proofs, tokens, x509_issuer
-from wallet.models import Organisation
+from wallet.tenancy.models import Organisation
 
 RATE_SCOPE = "openid4vci"
 METADATA_MAX_AGE = 300  # seconds wallets and CDNs may keep issuer metadata

@@ -14,9 +14,9 @@ from django.utils.html import format_html
 
 from openid4vp import dcql, services
 from openid4vp.models import PresentationEvent, PresentationRequest
-from wallet.admin_scoping import OrganisationScopedAdmin
-from wallet.models import Organisation
-from wallet.selectors import organisation_of
+from wallet.tenancy.admin_scoping import OrganisationScopedAdmin
+from wallet.tenancy.models import Organisation
+from wallet.tenancy.selectors import organisation_of
 
 EXAMPLE_QUERY = {"credentials": [{
     "id": "identity", "format": "dc+sd-jwt",

@@ -11,13 +11,13 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from core.api.permissions import Scope, requires_scope
+from core.api.problems import Problem
+from core.api.schema import KEYED, WRITE, problems
+from core.api.serializers import StrictInput, paginated
+from core.api.views import ApiView, Pages, page_parameters, validated
 from openid4vp import dcql, services
 from openid4vp.models import PresentationRequest
-from passports.api.permissions import Scope, requires_scope
-from passports.api.problems import Problem
-from passports.api.schema import KEYED, WRITE, problems
-from passports.api.serializers import StrictInput, paginated
-from passports.api.views import ApiView, Pages, page_parameters, validated
 
 
 class RequestCreateInput(StrictInput):

@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 from django.apps import AppConfig
 
 
@@ -6,4 +8,14 @@ class OpenId4VpConfig(AppConfig):
     verbose_name = "OpenID4VP verification (EU wallets)"
 
     def ready(self):
-        from openid4vp import checks  # noqa: F401 - registers the start-up checks
+        from openid4vp import (
+            checks,  # noqa: F401 - registers the start-up checks
+            passport_access,
+        )
+        from openid4vp.services import links
+        from passports.services import presentation_access
+
+        # Passports offer access to restricted data through an EU wallet with these.
+        presentation_access.wallet_access = SimpleNamespace(
+            access_request_create=passport_access.access_request_create,
+            access_result_read=passport_access.access_result_read, links=links)

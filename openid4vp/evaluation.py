@@ -17,7 +17,7 @@ from typing import Any
 from credentials import jose, sd_jwt
 from credentials.errors import CredentialError
 from openid4vp import dcql
-from wallet.verification import wallet_verifier
+from wallet.business.verification import wallet_verifier
 
 # Failures that are about the protocol (the response does not belong to this request, or is
 # not well formed): the Wallet gets `invalid_request`. Anything else is a credential the

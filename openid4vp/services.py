@@ -34,7 +34,7 @@ from openid4vp.evaluation import (
 )
 from openid4vp.identity import verifier_client_id, verifier_identity
 from openid4vp.models import PresentationEvent, PresentationRequest, ReceivedPresentation
-from wallet.api_tokens import key_hash
+from wallet.tenancy.api_tokens import key_hash
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from config import ratelimit
+from core import ratelimit
+from core.qr import qr_png, qr_svg
 from openid4vp import services
 from openid4vp.models import PresentationRequest
-from passports.qr import qr_png, qr_svg
 
 REQUEST_OBJECT_MEDIA_TYPE = "application/oauth-authz-req+jwt"
 MAX_RESPONSE_BYTES = 1024 * 1024  # a VP Token with a few SD-JWT VCs is far smaller

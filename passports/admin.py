@@ -23,8 +23,9 @@ from django.urls import path, reverse
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import content_disposition_header, urlencode
 
+from core import qr
 from credentials.signing import decode_jwt_parts
-from passports import categories, gs1, qr
+from passports import categories, gs1
 from passports.models import Passport, PassportEvent, Product, RestrictedCredential
 from passports.services.bulk_import import (
     MAX_FILE_BYTES,
@@ -42,10 +43,10 @@ from passports.services.products import (
     product_update,
 )
 from passports.services.status import passports_change_status
-from wallet.admin_scoping import OrganisationScopedAdmin, ReadOnlyScopedAdmin
-from wallet.authority import NotAuthorised, actor_of
-from wallet.models import Organisation
-from wallet.selectors import organisation_of
+from wallet.tenancy.admin_scoping import OrganisationScopedAdmin, ReadOnlyScopedAdmin
+from wallet.tenancy.authority import NotAuthorised, actor_of
+from wallet.tenancy.models import Organisation
+from wallet.tenancy.selectors import organisation_of
 
 # UNECE Recommendation 20 codes of the category files, as people write them in a label.
 UNIT_SYMBOLS = {"AMH": "Ah", "ANN": "years", "C62": "", "CEL": "°C", "KGM": "kg", "KWH": "kWh",

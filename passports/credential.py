@@ -5,13 +5,14 @@ access group's attributes in a credential of its own about the same product."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 
+from core.times import iso8601 as iso
 from passports import categories
 from passports.vocabulary import CONTEXT_URL
-from wallet.identity import registered_identity
+from wallet.business.identity.services import registered_identity
 
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
 UNTP = "https://vocabulary.uncefact.org/untp/0.7.0/context/"
@@ -27,10 +28,6 @@ CATEGORY_CLASSIFICATION = {
     "generic": ("999", "Other products"),
 }
 VALIDITY_YEARS = 10
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def issuer_of(organisation) -> dict:

@@ -1,12 +1,13 @@
-"""Demo products and passports for `manage.py demo` (DESIGN §5). Idempotent."""
+"""Demo products and passports for `manage.py demo` (docs/architecture.md, Demo data).
+Idempotent."""
 
 from django.db import transaction
 
 from passports.models import Passport, Product
 from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
-from wallet.authority import operator
-from wallet.models import Organisation
+from wallet.tenancy.authority import operator
+from wallet.tenancy.models import Organisation
 
 DEMO_PRODUCTS = [
     {

@@ -5,7 +5,7 @@ from django.db import models
 
 from passports import gs1
 from passports.categories import ACCESS_GROUPS
-from wallet.models import Organisation
+from wallet.tenancy.models import Organisation
 
 
 class Product(models.Model):

@@ -12,7 +12,7 @@ from passports.services.issuance import (
     passports_sign,
 )
 from passports.services.status import passports_change_status
-from wallet.authority import actor_of, operator
+from wallet.tenancy.authority import actor_of, operator
 
 log = logging.getLogger(__name__)
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)

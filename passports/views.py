@@ -1,7 +1,7 @@
 """Public views: the GS1 Digital Link resolver, the consumer page and QR codes.
 
 `/01/<gtin>[/22/<cpv>][/10/<lot>][/21/<serial>]` answers people with the passport page and
-machines with the credential or the linkset, chosen by `Accept` (DESIGN §5):
+machines with the credential or the linkset, chosen by `Accept` (docs/architecture.md, URLs):
 
 - `text/html` (browsers), no `Accept` or `*/*`: the page, in the language of `?lang=`, else
   of `Accept-Language`;
@@ -23,8 +23,8 @@ Link): `/qr/01/<gtin>/21/<serial>?format=svg|png&size=<mm>` encodes the product'
 URI, `size` being the printed width of the symbol with its quiet zone, 10-100 mm (25 by
 default); the PNG is tagged 300 dpi.
 
-The page verifies the passport with the partners' verifier (`verify_passport`). Each request
-reads what the page depends on in one precompiled query (`rows`: the product and each
+The page verifies the passport with the partners' verifier (`verify_passport_uncached`). Each
+request reads what the page depends on in one precompiled query (`rows`: the product and each
 passport's id, version, state and last change); the rendered page is cached under those rows
 and the language for as long as its verdict is fresh (`VERDICT_SECONDS`), and the verdict itself
 under the passport's id, state and `updated_at`. So a revocation or suspension shows on the next
@@ -47,7 +47,7 @@ from django.conf import settings
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 from django.utils.cache import get_conditional_response
@@ -56,12 +56,13 @@ from django.utils.translation import gettext, gettext_noop, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from config import ratelimit
+from core import qr, ratelimit
+from core.api.problems import problem_response
 from core.outages import best_effort
 from credentials.signing import envelope
-from passports import categories, gs1, linkset, qr
+from passports import categories, gs1, linkset
 from passports.models import Passport, Product
-from passports.services.verification import verify_passport
+from passports.services.verification import verify_passport_uncached
 
 VERDICT_SECONDS = 10
 SIGNED_STATES = linkset.SIGNED
@@ -71,7 +72,6 @@ HTML, JWT, JSON, LINKSET = "text/html", "application/vc+jwt", "application/vc", 
 # What the resolver offers, in its order of preference when a client likes several equally.
 OFFERS = (HTML, JWT, JSON, "application/ld+json", "application/json", LINKSET)
 CREDENTIAL_JSON = {JSON, "application/ld+json", "application/json"}
-PROBLEM = "application/problem+json"
 QR_FORMATS = {"svg": "image/svg+xml", "png": "image/png"}
 QR_SIZE_MM = (10, 100)
 QR_DEFAULT_MM = 25
@@ -210,10 +210,8 @@ ERROR_TEXTS = {
 }
 
 
-def _problem(status: int, code: str, title: str, detail: str) -> JsonResponse:
-    return JsonResponse({"type": f"{settings.PUBLIC_BASE_URL}/problems/{code}", "title": title,
-                         "status": status, "detail": detail, "code": code},
-                        status=status, content_type=PROBLEM)
+def _problem(status: int, code: str, title: str, detail: str) -> HttpResponse:
+    return problem_response(status, code, str(detail), title=str(title))
 
 
 def _public_html(body: str, *, status: int = 200, language: str) -> HttpResponse:
@@ -444,7 +442,7 @@ def _checked_verdict(passport: Passport | None) -> dict:
     key = f"dpp-verdict:{passport.pk}:{passport.state}:{passport.updated_at.timestamp()}"
     checked = best_effort.get(key)
     if checked is None:
-        checked = {"verdict": verify_passport(passport), "at": timezone.now()}
+        checked = {"verdict": verify_passport_uncached(passport), "at": timezone.now()}
         best_effort.set(key, checked, VERDICT_SECONDS)
     return checked
 
@@ -552,8 +550,8 @@ def badge(verdict: dict | None, passport: Passport | None) -> dict:
 def check_lines(verdict: dict | None) -> list[dict]:
     """What was checked, in words: one line per check of the verdict."""
     checks = (verdict or {}).get("checks", [])
-    # Suspension lives in the service (DESIGN §6 Status): for its own passports the verdict
-    # carries the passport's state, and a suspension check only when it is suspended.
+    # Suspension lives in the service (docs/architecture.md, Status): for its own passports the
+    # verdict carries the passport's state, and a suspension check only when it is suspended.
     not_suspended = bool((verdict or {}).get("passport")) and not any(
         c.get("check") == "status" and c.get("purpose") == "suspension" for c in checks)
     lines = []

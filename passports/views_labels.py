@@ -17,7 +17,7 @@ from django.views.decorators.http import require_safe
 
 from passports.models import Product
 from passports.views import QR_DEFAULT_MM, QR_SIZE_MM, qr_print
-from wallet.selectors import organisation_of
+from wallet.tenancy.selectors import organisation_of
 
 MAX_LABELS = 500  # one request; a larger batch is printed in parts
 

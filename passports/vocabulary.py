@@ -1,4 +1,5 @@
-"""The service's JSON-LD extension context, generated from the category files (DESIGN §6).
+"""The service's JSON-LD extension context, generated from the category files
+(docs/architecture.md, Vocabulary).
 
 The UNTP 0.7.0 context leaves the types `DigitalProductPassport` and `Characteristics`, and every
 attribute inside a product's `characteristics`, undefined, and pyld drops undefined terms

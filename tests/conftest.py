@@ -6,44 +6,26 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from config.celery import app as celery_app
+from tests.support.environment import (  # noqa: F401 - also for tests written before tests/support
+    REQUIRE_REAL,
+    ROOT,
+    _database_url_for_worker,
+    _no_broker,
+    generous_rate_limits,
+)
 
 pytest_plugins = ["tests.support.proxy", "tests.support.server"]
 
-ROOT = Path(__file__).resolve().parent.parent
-REQUIRE_REAL = os.environ.get("REQUIRE_REAL_SERVICES") == "1"
 # Production keeps no task results; a few tests read them (and the worker fixture waits on a
 # ping's), so this process and the test worker keep them on the broker's Redis.
 TEST_RESULT_BACKEND = settings.CELERY_BROKER_URL
 if TEST_RESULT_BACKEND:
     celery_app.conf.result_backend = TEST_RESULT_BACKEND
-
-
-def generous_rate_limits(settings, *scopes: str) -> None:
-    """The named endpoints stay rate limited (the code path runs), far above what a test
-    sends."""
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
-        **{scope: "100000/minute" for scope in scopes}}}
-
-
-def _no_broker(reason: str):
-    if REQUIRE_REAL:
-        pytest.fail(f"REQUIRE_REAL_SERVICES=1 but {reason}", pytrace=False)
-    pytest.skip(f"needs a real broker: {reason} (set DATABASE_URL and CELERY_BROKER_URL)")
-
-
-def _database_url_for_worker() -> str:
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        _no_broker("the worker needs a shared PostgreSQL database, not SQLite")
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture(scope="session")

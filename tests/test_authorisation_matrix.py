@@ -29,21 +29,21 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-import wallet.admin_messaging  # noqa: F401 - registers the message box and invoices admin
+import wallet.business.messaging.admin  # noqa: F401 - registers the message box and invoices admin
 from openid4vci.models import CredentialOffer
 from passports.models import Passport, PassportEvent, Product
 from passports.services.issuance import passport_request
 from passports.services.products import product_create
 from passports.services.status import passport_suspend
-from tests.passports.factories import GTINS, organisation, staff_member
-from tests.wallet.test_invoices import BUYER, SELLER, invoice_data, with_legal_details
-from wallet.api_tokens import api_token_create
-from wallet.authority import actor_of, operator
-from wallet.identity_models import Mandate
-from wallet.mandates import active_mandate, mandate_revoke
-from wallet.messaging import invoice_create
-from wallet.messaging_models import Message
-from wallet.models import ApiToken, Member
+from tests.support.factories import GTINS, organisation, staff_member
+from tests.support.invoices import BUYER, SELLER, invoice_data, with_legal_details
+from wallet.business.messaging.models import Message
+from wallet.business.messaging.services import invoice_create
+from wallet.tenancy.api_tokens import api_token_create
+from wallet.tenancy.authority import actor_of, operator
+from wallet.tenancy.legal_models import Mandate
+from wallet.tenancy.mandates import active_mandate, mandate_revoke
+from wallet.tenancy.models import ApiToken, Member
 
 WITH, WITHOUT, OTHER, OPERATOR = "with mandate", "without mandate", "other organisation", \
     "operator"
@@ -442,7 +442,7 @@ def test_the_admin_import_with_issuance_without_the_mandate_names_it_and_changes
 
 
 def test_the_operator_is_named_on_what_it_sends(world):
-    from wallet.messaging_demo import ensure_demo_messages  # noqa: PLC0415 - the demo's data
+    from wallet.business.messaging.demo import ensure_demo_messages  # noqa: PLC0415 - the demo's data
 
     Member.objects.all().delete()
     sent = ensure_demo_messages({"acme": world.acme, "recycle": world.recycle})

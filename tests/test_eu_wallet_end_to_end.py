@@ -11,61 +11,23 @@ from credentials.signing import decode_jwt_parts
 from openid4vci.services.offers import offer_create
 from passports.models import Entitlement
 from passports.services.issuance import passport_request
-from tests.api.conftest import api_client, battery_product
-from tests.conftest import generous_rate_limits
-from tests.openid4vci.test_wallet_flow import verify_independently
-from tests.openid4vci.wallet import TestWallet
-from tests.openid4vp.wallet import Wallet
-from tests.passports.factories import organisation, staff_member, trust_anchor
-from wallet.api_tokens import api_token_create
-from wallet.authority import operator
-from wallet.identity import attestation_approve, attestation_request
-from wallet.identity_models import LegalDetails, Mandate
-from wallet.mandates import MANDATE_VCT, mandate_grant, mandate_revoke
-from wallet.models import ApiToken
+from tests.support import eu_wallet
+from tests.support.api import battery_product
+from tests.support.environment import generous_rate_limits
+from tests.support.eu_wallet import ASKED, answer, ask, result
+from tests.support.factories import organisation
+from tests.support.openid4vci import verify_independently
+from tests.support.openid4vci_wallet import TestWallet
+from tests.support.openid4vp_wallet import Wallet
+from wallet.tenancy.authority import operator
+from wallet.tenancy.mandates import MANDATE_VCT, mandate_revoke
 
-ASKED = [["scope"], ["principal", "legal_name"]]
+parties = eu_wallet.parties  # the fixture
 
 
 @pytest.fixture(autouse=True)
 def _generous_rate_limits(settings):
     generous_rate_limits(settings, "openid4vci", "verify", "public")
-
-
-@pytest.fixture
-def parties(db):
-    register = trust_anchor()
-    acme = organisation("acme", "Acme Batteries B.V.")
-    LegalDetails.objects.create(organisation=acme, registry_id="12345678",
-                                euid="NLNHR.12345678")
-    attestation_approve(request=attestation_request(organisation=acme, anchor=register,
-                                                    evidence="KvK extract 12345678"))
-    jan = staff_member(acme, "jan", mandates=())
-    mandate = mandate_grant(organisation=acme, scope=Mandate.Scope.PASSPORTS_ISSUE, user=jan)
-    verifier = organisation("verifier", "Supplier Onboarding B.V.")
-    _, key = api_token_create(actor=operator(), organisation=verifier, name="onboarding",
-                              scopes=[ApiToken.Scope.PRESENTATIONS_REQUEST])
-    return {"acme": acme, "mandate": mandate, "verifier": api_client(key)}
-
-
-def ask(verifier) -> dict:
-    response = verifier.post("/api/v1/openid4vp/requests", {
-        "purpose": "Check that the person may issue passports for Acme",
-        "dcql_query": {"credentials": [{
-            "id": "mandate", "format": "dc+sd-jwt", "meta": {"vct_values": [MANDATE_VCT]},
-            "claims": [{"path": path} for path in ASKED]}]}}, format="json")
-    assert response.status_code == 201, response.content
-    return response.json()
-
-
-def answer(holder: Wallet, created: dict):
-    request = holder.fetch(created["authorization_request"])
-    presentation = holder.presentation(request, "mandate", ASKED)
-    return holder.answer(request, {"mandate": [presentation]})
-
-
-def result(verifier, created: dict) -> dict:
-    return verifier.get(f"/api/v1/openid4vp/requests/{created['id']}").json()
 
 
 def test_an_eu_wallet_receives_a_mandate_presents_it_and_revocation_ends_it(client, parties):

@@ -12,9 +12,11 @@ from django.core.management import call_command
 
 from config.celery import worker_ping
 from passports.models import Entitlement, Passport
-from passports.services.verification import verify_passport
-from tests.conftest import ROOT
-from wallet.models import Mandate, Member, Message, Organisation
+from passports.services.verification import verify_passport_uncached
+from tests.support.environment import ROOT
+from wallet.business.messaging.models import Message
+from wallet.tenancy.legal_models import Mandate
+from wallet.tenancy.models import Member, Organisation
 
 
 @pytest.mark.django_db
@@ -127,7 +129,7 @@ def test_demo_is_idempotent(settings):
     assert sorted(p.product.category for p in passports) == ["battery", "electronics", "textile"]
     assert sorted(p.state for p in passports) == ["issued", "issued", "revoked"]
     battery = next(p for p in passports if p.product.category == "battery")
-    verdict = verify_passport(battery)
+    verdict = verify_passport_uncached(battery)
     assert verdict["verified"] and verdict["issuer"]["trusted"]  # acme attested by register
     assert verdict["issuer"]["legal_person"]["anchor"] == \
         Organisation.objects.get(slug="register").did

@@ -1,12 +1,17 @@
+
 from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from wallet.api_tokens import api_token_create, api_token_revoke, scopes_refused
-from wallet.authority import actor_of
-from wallet.models import ApiToken, Member, Organisation
-from wallet.selectors import organisation_of
-from wallet.services import organisation_ensure_key
+from wallet.tenancy.api_tokens import (
+    api_token_create,
+    api_token_revoke,
+    scopes_refused,
+)
+from wallet.tenancy.authority import actor_of
+from wallet.tenancy.models import ApiToken, Member, Organisation
+from wallet.tenancy.selectors import organisation_of
+from wallet.tenancy.services import organisation_ensure_key
 
 
 class MemberInline(admin.TabularInline):
@@ -140,6 +145,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
         self.message_user(request, "Revoked; the keys no longer work.", messages.SUCCESS)
 
 
-# The wallet's other admin pages live in modules of their own; importing them registers them.
-import wallet.admin_identity  # noqa: E402,F401
-import wallet.admin_messaging  # noqa: E402,F401
+# The business wallet's admin pages live in modules of their own; importing them registers them.
+import wallet.business.identity.admin  # noqa: E402,F401
+import wallet.business.messaging.admin  # noqa: E402,F401

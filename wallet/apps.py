@@ -6,4 +6,4 @@ class WalletConfig(AppConfig):
     verbose_name = "Business wallets"
 
     def ready(self):
-        from wallet import checks  # noqa: F401 - registers the start-up checks
+        from wallet.business import checks  # noqa: F401 - registers the start-up checks

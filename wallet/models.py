@@ -1,128 +1,20 @@
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
-from django.db import models
+"""The wallet app's models module (what Django loads): the model classes live in the app's two
+packages, tenancy (organisations, members, API keys, their legal side and mandates) and the
+business wallet (messages, invoices); the app label, tables and migrations are the app's.
+Code imports them from their package (docs/architecture.md, Layers)."""
 
-slug_validator = RegexValidator(
-    r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
-    "Lower-case letters, digits and inner hyphens only: the slug is part of the DID.",
+from wallet.business.messaging.models import (  # noqa: F401
+    InboxMessage,
+    Invoice,
+    Message,
+    MessageAttachment,
+    OutboxMessage,
 )
-
-
-class Organisation(models.Model):
-    """A legal person using the service: manufacturer, partner or trust anchor."""
-
-    slug = models.SlugField(max_length=50, unique=True, validators=[slug_validator],
-                            help_text="Part of the organisation's did:web; chosen once.")
-    legal_name = models.CharField(max_length=200)
-    is_trust_anchor = models.BooleanField(
-        default=False, help_text="A business register that attests other organisations."
-    )
-    embedded_proof = models.BooleanField(
-        default=False, help_text="Also secure passports with an eddsa-rdfc-2022 Data Integrity "
-                                 "proof (in addition to vc+jwt; slower to issue).")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["legal_name"]
-
-    def __str__(self) -> str:
-        return f"{self.legal_name} ({self.slug})"
-
-    @property
-    def did(self) -> str:
-        from credentials.did_web import organisation_did
-
-        return organisation_did(self.slug)
-
-
-class Member(models.Model):
-    """A person (Django user) working for one organisation."""
-
-    class Role(models.TextChoices):
-        STAFF = "staff", "Staff"
-        ADMIN = "admin", "Organisation administrator"
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="membership")
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE,
-                                     related_name="members")
-    role = models.CharField(max_length=20, choices=Role.choices, default=Role.STAFF)
-
-    def __str__(self) -> str:
-        return f"{self.user} @ {self.organisation.slug}"
-
-class ApiToken(models.Model):
-    """An API key of an organisation (DESIGN §5: `Authorization: Token <key>`).
-
-    Only a SHA-256 of the key is stored. That is the right hash here, unlike for passwords: the
-    key is 256 random bits made by the service, so there is nothing to guess and no need for a
-    slow, salted hash; a fast one keeps every request at one indexed lookup. The key itself is
-    shown once, when it is created. `prefix` (its first characters) tells keys apart in lists."""
-
-    class Scope(models.TextChoices):
-        PRODUCTS_READ = "products:read", "Read products"
-        PRODUCTS_WRITE = "products:write", "Create and update products"
-        PASSPORTS_READ = "passports:read", "Read passports, their credentials and restricted data"
-        PASSPORTS_ISSUE = "passports:issue", "Issue passports"
-        PASSPORTS_REVOKE = "passports:revoke", "Revoke, suspend and reinstate passports"
-        CREDENTIALS_ISSUE = "credentials:issue", "Issue credentials through the VC-API"
-        MESSAGES_READ = "messages:read", "Read the message box"
-        MESSAGES_SEND = "messages:send", "Send validated messages and read receipts"
-        INVOICES_READ = "invoices:read", "Read e-invoices"
-        INVOICES_SEND = "invoices:send", "Create and send e-invoices"
-        WALLET_READ = "wallet:read", "Read the wallet's credentials and mandates"
-        MANDATES_MANAGE = "mandates:manage", "Give, suspend, reinstate and revoke mandates"
-        ATTESTATIONS_REQUEST = "attestations:request", "Ask a trust anchor to attest your " \
-                                                       "identity"
-        ATTESTATIONS_REVIEW = "attestations:review", "Review identity attestation requests " \
-                                                     "(trust anchors)"
-        OFFERS_CREATE = "offers:create", "Create OpenID4VCI credential offers for EU wallets"
-        PRESENTATIONS_REQUEST = "presentations:request", "Request OpenID4VP presentations " \
-                                                         "from EU wallets and read the results"
-
-    PREFIX_LENGTH = 8
-
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE,
-                                     related_name="api_tokens")
-    name = models.CharField(max_length=100, help_text="What the key is for, e.g. “ERP export”.")
-    prefix = models.CharField(max_length=PREFIX_LENGTH, editable=False,
-                              help_text="The first characters of the key.")
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    scopes = models.JSONField(default=list, blank=True,
-                              help_text="What the key may do (see ApiToken.Scope).")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name = "API key"
-
-    def __str__(self) -> str:
-        return f"{self.organisation.slug}: {self.name} ({self.prefix}…)"
-
-    def clean(self):
-        super().clean()
-        if not isinstance(self.scopes, list) or not all(isinstance(s, str) for s in self.scopes):
-            raise ValidationError({"scopes": "A list of scope names."}, code="invalid")
-        unknown = sorted(set(self.scopes) - set(self.Scope.values))
-        if unknown:
-            raise ValidationError({"scopes": f"Unknown scopes: {', '.join(unknown)}."},
-                                  code="unknown_scope")
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
-
-from wallet.identity_models import (  # noqa: E402,F401 - models of the wallet's legal side
+from wallet.tenancy.legal_models import (  # noqa: F401
     AttestationRequest,
     LegalDetails,
     Mandate,
     TrustedAnchor,
     WalletCredential,
 )
-from wallet.messaging_models import InboxMessage, Invoice, Message, MessageAttachment, OutboxMessage  # noqa: E402,F401,E501
+from wallet.tenancy.models import ApiToken, Member, Organisation  # noqa: F401

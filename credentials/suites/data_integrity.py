@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from core.outages import unavailable_service
+from core.times import iso8601
 from credentials import contexts, jcs, jsonld
 from credentials.encoding import multibase_decode, multibase_encode
 from credentials.errors import (
@@ -51,7 +52,7 @@ def format_datetime(moment: datetime | str | None) -> str:
     moment = moment or datetime.now(UTC)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso8601(moment)
 
 
 def parse_datetime(text: Any) -> datetime:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from core.times import iso8601
 from credentials import jose
 from credentials.dids import did_key_verification_method
 from credentials.errors import CredentialError, KeyResolutionError, MalformedCredential
@@ -390,7 +391,7 @@ def _from_numeric_date(value: float | None) -> str | None:
     if value is None:
         return None
     try:
-        return datetime.fromtimestamp(int(value), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return iso8601(datetime.fromtimestamp(int(value), UTC))
     except (OverflowError, OSError, ValueError):
         raise MalformedCredential(f"payload: NumericDate {value!r} out of range") from None
 

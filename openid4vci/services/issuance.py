@@ -35,11 +35,11 @@ from openid4vci.services.proofs import proof_verify
 from openid4vci.services.tokens import bearer_offer
 from openid4vci.services.x509_issuer import issuer_certificate
 from passports.models import Entitlement, Passport
-from wallet.api_tokens import key_hash
-from wallet.authority import NotAuthorised, actor_of, authorise, operator
-from wallet.identity import credential_url
-from wallet.identity_models import AttestationRequest, Mandate, WalletCredential
-from wallet.models import Organisation
+from wallet.tenancy.api_tokens import key_hash
+from wallet.tenancy.authority import NotAuthorised, actor_of, authorise, operator
+from wallet.tenancy.credential_status import credential_url
+from wallet.tenancy.legal_models import AttestationRequest, Mandate, WalletCredential
+from wallet.tenancy.models import Organisation
 
 State = CredentialOffer.State
 Configuration = CredentialOffer.Configuration

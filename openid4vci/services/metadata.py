@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from openid4vci.configurations import FORMAT, LANGUAGES, Configuration, offered_by
-from wallet.models import Organisation
+from wallet.tenancy.models import Organisation
 
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 PROOF_ALGORITHMS = ("ES256", "EdDSA")  # key proofs we verify (HAIP: ES256 at least)

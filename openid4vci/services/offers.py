@@ -29,11 +29,11 @@ from openid4vci.configurations import CONFIGURATIONS, offered_by
 from openid4vci.models import CredentialOffer, OfferEvent
 from openid4vci.services.metadata import PRE_AUTHORIZED_GRANT, endpoint, issuer_identifier
 from passports.models import Entitlement, Passport
-from wallet.api_tokens import key_hash
-from wallet.authority import Actor, Authority, authorise
-from wallet.identity_models import AttestationRequest, Mandate, WalletCredential
-from wallet.mandates import _person_id
-from wallet.models import ApiToken, Organisation
+from wallet.tenancy.api_tokens import key_hash
+from wallet.tenancy.authority import Actor, Authority, authorise
+from wallet.tenancy.legal_models import AttestationRequest, Mandate, WalletCredential
+from wallet.tenancy.mandates import _person_id
+from wallet.tenancy.models import ApiToken, Organisation
 
 OFFER_SCHEME = "openid-credential-offer://"
 TX_CODE_LENGTH = 6
@@ -155,7 +155,8 @@ def offer_create(*, issuer: Organisation, configuration: str, actor: Actor, role
     """An offer of `configuration` from `issuer`, with its one source (see offer_check), and
     its secrets, handed out once. `actor` acts for `issuer` (an API key with `offers:create`);
     a passport offer hands out a newly signed copy of the passport, so it also needs the
-    `passports:issue` mandate (wallet.authority). The `offered` event says who and under what."""
+    `passports:issue` mandate (wallet.tenancy.authority). The `offered` event says who and
+    under what."""
     authority = offer_authorise(actor=actor, issuer=issuer, configuration=configuration)
     checked = offer_check(issuer=issuer, configuration=configuration, role=role, **sources)
     now = now or timezone.now()

@@ -11,7 +11,7 @@ from credentials.status_list import TokenStatus
 from credentials.status_registry import status_changes
 from openid4vci.models import CredentialOffer
 from passports.models import Passport
-from wallet.identity_models import WalletCredential
+from wallet.tenancy.legal_models import WalletCredential
 
 PASSPORT_STATUS = {Passport.State.ISSUED: TokenStatus.VALID,
                    Passport.State.SUSPENDED: TokenStatus.SUSPENDED,

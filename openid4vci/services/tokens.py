@@ -22,8 +22,8 @@ from openid4vci.models import MAX_TX_CODE_FAILURES, CredentialOffer
 from openid4vci.services import errors
 from openid4vci.services.metadata import PRE_AUTHORIZED_GRANT, issuer_identifier
 from openid4vci.services.offers import offer_event, offer_expire, tx_code_matches
-from wallet.api_tokens import key_hash
-from wallet.models import Organisation
+from wallet.tenancy.api_tokens import key_hash
+from wallet.tenancy.models import Organisation
 
 State = CredentialOffer.State
 REDEEMED = (State.TOKEN_ISSUED, State.DEFERRED, State.ISSUED, State.DENIED)

@@ -25,9 +25,9 @@ from credentials.key_store import ensure_key, public_key_of, signer_for
 from credentials.models import KeyPair
 from openid4vci.models import IssuerCertificate
 from openid4vci.services.metadata import issuer_identifier
-from wallet.identity_models import LegalDetails
-from wallet.models import Organisation
-from wallet.trust import ServiceTrustRegistry
+from wallet.business.trust import ServiceTrustRegistry
+from wallet.tenancy.legal_models import LegalDetails
+from wallet.tenancy.models import Organisation
 
 X509 = "x509"
 CA_KEY_CONTROLLER = "openid4vci:issuing-ca"  # the key store's name for the CA's own key

@@ -1,5 +1,6 @@
-"""VC-API issuing: an organisation signs a credential of its own in the request (DESIGN §2
-allows it: one `vc+jwt` signature costs a fraction of a millisecond). Nothing is stored."""
+"""VC-API issuing: an organisation signs a credential of its own in the request
+(docs/architecture.md, Runtime, allows it: one `vc+jwt` signature costs a fraction of a
+millisecond). Nothing is stored."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.utils import timezone
 
 from credentials import contexts, schemas, signing
 from passports.credential import iso
-from wallet.models import Organisation
+from wallet.tenancy.models import Organisation
 
 
 def credential_issue(*, organisation: Organisation, credential: dict,

@@ -1,5 +1,5 @@
-"""Media types of credentials (DESIGN §5): parsers for raw credential bodies and renderers for
-the credential endpoint's content negotiation.
+"""Media types of credentials (docs/architecture.md, URLs): parsers for raw credential bodies
+and renderers for the credential endpoint's content negotiation.
 
 - `application/vc+jwt`, `application/vp+jwt`, `application/dc+sd-jwt`: a compact JWT / SD-JWT
   as the whole body;
@@ -8,15 +8,11 @@ the credential endpoint's content negotiation.
 
 from __future__ import annotations
 
-import io
-
-from django.conf import settings
-from rest_framework import exceptions, parsers
+from rest_framework import exceptions
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
-from core.json_limits import JSONTooDeep, check_depth
-from passports.api.problems import Problem
+from core.api.parsers import JSONParser
 
 VC_JWT = "application/vc+jwt"
 VP_JWT = "application/vp+jwt"
@@ -29,23 +25,6 @@ JSON = "application/json"
 COMPACT_TYPES = (VC_JWT, VP_JWT, SD_JWT)
 DOCUMENT_TYPES = (VC_JSON, VP_JSON, LD_JSON)
 PRESENTATION_TYPES = (VP_JWT, VP_JSON)
-
-
-class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser (every API's, REST_FRAMEWORK's default) refusing a body nested deeper
-    than core.json_limits.MAX_DEPTH before parsing it: 400 `json_too_deep`, where the stdlib
-    parser's RecursionError would be a 500."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        body = stream.read() if stream is not None else b""
-        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
-        try:
-            check_depth(body.decode(encoding))
-        except JSONTooDeep as exc:
-            raise Problem(f"The body is {exc}.", code="json_too_deep") from None
-        except (UnicodeDecodeError, LookupError):
-            pass  # DRF's parser says what is wrong with the encoding
-        return super().parse(io.BytesIO(body), media_type, parser_context)
 
 
 class CompactParser(BaseParser):

@@ -12,20 +12,17 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from openid4vp.services import links
+from core.api.problems import MEDIA_TYPE as PROBLEM
+from core.api.problems import Problem
+from core.api.schema import OPEN, problems
+from core.api.serializers import ProblemSerializer
+from core.api.views import OpenApiView, validated
 from passports.api import media
-from passports.api.problems import MEDIA_TYPE as PROBLEM
-from passports.api.problems import Problem
-from passports.api.schema import OPEN, problems
-from passports.api.serializers import ProblemSerializer
-from passports.api.views import CREDENTIAL_RESPONSES, OpenApiView, credential_response, validated
+from passports.api.views import CREDENTIAL_RESPONSES, credential_response
 from passports.models import Passport
-from passports.services.openid4vp_access import (
-    AccessPending,
-    access_request_create,
-    access_result_read,
-)
+from passports.services import presentation_access
 from passports.services.presentation_access import (
+    AccessPending,
     PresentationRefused,
     access_by_presentation,
     access_challenge,
@@ -119,9 +116,10 @@ class AccessByWalletApi(OpenApiView):
         of the manufacturer, for an access-role credential. Show the link or QR code to the
         wallet, then read `result_url` with the one-time `read_secret`."""
         passport = _signed_passport(passport_id)
-        presentation, secret = access_request_create(passport=passport)
+        wallet = presentation_access.wallet_access  # registered by openid4vp
+        presentation, secret = wallet.access_request_create(passport=passport)
         return Response({
-            "request_id": presentation.pk, **links(presentation), "read_secret": secret,
+            "request_id": presentation.pk, **wallet.links(presentation), "read_secret": secret,
             "result_url": settings.PUBLIC_BASE_URL + reverse(
                 "api-passport-access-openid4vp-result", args=[passport.pk, presentation.pk]),
             "expires_at": presentation.expires_at}, status=status.HTTP_201_CREATED)
@@ -142,10 +140,11 @@ class AccessByWalletResultApi(OpenApiView):
         why the presentation was refused (or 410 once read)."""
         passport = _signed_passport(passport_id)
         keyword, _, secret = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        wallet = presentation_access.wallet_access  # registered by openid4vp
         try:
-            credential = access_result_read(passport=passport, request_id=request_id,
-                                            secret=secret.strip() if keyword == "Bearer"
-                                            else "")
+            credential = wallet.access_result_read(passport=passport, request_id=request_id,
+                                                   secret=secret.strip() if keyword == "Bearer"
+                                                   else "")
         except LookupError:
             raise NotFound("No such access request (or not this secret).") from None
         except AccessPending as pending:

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.serializers import StrictInput, paginated  # noqa: F401 - io.paginated in views
 from passports import gs1
 from passports.models import Passport
 
@@ -17,40 +18,6 @@ REASON_MAX = 2000
 def public_qr_url(product) -> str:
     """The public QR code of the product's GS1 Digital Link URI (served by the resolver)."""
     return settings.PUBLIC_BASE_URL + "/qr" + product.digital_link[len(settings.PUBLIC_BASE_URL):]
-
-
-class StrictInput(serializers.Serializer):
-    """An input that refuses fields it does not know (a misspelt field is an error, not a
-    silently ignored value)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: [serializers.ErrorDetail("Unknown field.", code="unknown_field")]
-                     for name in unknown})
-        return super().to_internal_value(data)
-
-
-# Problems (schema only: problems.py renders them) ------------------------------------------------
-
-class FieldErrorSerializer(serializers.Serializer):
-    field = serializers.CharField(required=False, help_text="The field, dotted for nested ones "
-                                                            "(`attributes.ratedCapacity`).")
-    code = serializers.CharField()
-    detail = serializers.CharField()
-
-
-class ProblemSerializer(serializers.Serializer):
-    """RFC 9457 problem details."""
-
-    type = serializers.URLField()
-    code = serializers.CharField(help_text="Stable: clients may branch on it.")
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    errors = FieldErrorSerializer(many=True, required=False)
 
 
 # Products -------------------------------------------------------------------------------------
@@ -100,16 +67,6 @@ class ProductUpdateInput(ProductCreateInput):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, partial=True, **kwargs)
-
-
-def paginated(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
-    """The page of a list: {count, next, previous, results: [item]}."""
-    return type(f"Paginated{item.__name__}", (serializers.Serializer,), {
-        "count": serializers.IntegerField(),
-        "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True),
-        "results": item(many=True),
-    })
 
 
 # Passports ------------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def usual_credential(request: HttpRequest, limit: int):
             return None
         credential = data["credential"]  # what VerifyInput would pass as it is
         if not isinstance(credential, str) and _too_deep(request.body):
-            return None  # orjson parses 1024 levels; media.JSONParser refuses past MAX_DEPTH
+            return None  # orjson parses 1024 levels; the API parser refuses past MAX_DEPTH
         return credential
     if request.content_type in media.COMPACT_TYPES:
         try:

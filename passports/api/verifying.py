@@ -72,7 +72,7 @@ def api_verifier() -> Verifier:
 
 
 def verify(secured, **expected) -> dict:
-    """The verdict for any credential or presentation (DESIGN §5 Verdict)."""
+    """The verdict for any credential or presentation (docs/architecture.md, Verdict)."""
     return _verdict_entry(secured, expected)["verdict"]
 
 
@@ -158,5 +158,5 @@ def _passport_states(named: dict[str, str]) -> dict[str, str]:
 def verify_passport(passport: Passport) -> dict:
     """The verdict for one of our passports, from its stored credential."""
     if not passport.jwt:
-        return verification.verify_passport(passport)  # not signed: says so
+        return verification.verify_passport_uncached(passport)  # not signed: says so
     return verify(passport.jwt)

@@ -8,78 +8,28 @@ what it sees but may not do); errors are rendered by problems.py."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from core.api.permissions import Scope, requires_scope
+from core.api.problems import TYPE_BASE, Conflict, Problem
+from core.api.schema import COMPACT_BODY, KEYED, OPEN, WRITE, problems
+from core.api.views import ApiView, OpenApiView, Pages, page_parameters, validated
 from credentials.signing import envelope
 from passports.api import access, media, verify_fast
 from passports.api import serializers as io
 from passports.api.issuing import credential_issue
-from passports.api.permissions import Scope, requires_scope
-from passports.api.problems import Conflict, PayloadTooLarge, Problem
-from passports.api.schema import COMPACT_BODY, KEYED, OPEN, WRITE, problems
-from passports.api.throttling import ClientAddressThrottle
 from passports.api.verifying import verify, verify_json, verify_passport
 from passports.models import Passport, Product, RestrictedCredential
 from passports.services import status as passport_status
 from passports.services.issuance import passport_request
 from passports.services.products import product_create, product_update
-
-# Bases ----------------------------------------------------------------------------------------
-
-class ApiView(APIView):
-    """Every operation: bodies larger than API_MAX_BODY_BYTES are refused (413) before anything
-    reads them. (DATA_UPLOAD_MAX_MEMORY_SIZE covers form data only; DRF reads exactly
-    Content-Length bytes, and treats a body without one as empty.)"""
-
-    def body_limit(self) -> int:
-        """Bytes a request body may have (an operation that needs more says so)."""
-        return settings.API_MAX_BODY_BYTES
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        limit = self.body_limit()
-        length = request.META.get("CONTENT_LENGTH") or "0"
-        if not length.isdigit():
-            raise Problem("Content-Length is not a number.", code="bad_content_length")
-        if int(length) > limit:
-            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
-
-
-class OpenApiView(ApiView):
-    """No API key needed; rate limited per client address (429 with Retry-After)."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes = [ClientAddressThrottle]
-    throttle_scope = "verify"
-
-
-def validated(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-class Pages(PageNumberPagination):
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-
-def page_parameters() -> list[OpenApiParameter]:
-    return [OpenApiParameter("page", int, description="Page number, from 1."),
-            OpenApiParameter("page_size", int, description="Items per page (at most 200).")]
-
 
 # Products -------------------------------------------------------------------------------------
 
@@ -215,8 +165,8 @@ class PassportDetailApi(ApiView):
 
 
 def credential_response(request, jwt: str, embedded: dict | None = None) -> Response:
-    """Content negotiation of DESIGN §5: the compact JWT for `application/vc+jwt`; JSON
-    otherwise: the credential with its embedded proof when there is one, else the
+    """Content negotiation (docs/architecture.md, URLs): the compact JWT for `application/vc+jwt`;
+    JSON otherwise: the credential with its embedded proof when there is one, else the
     EnvelopedVerifiableCredential."""
     if request.accepted_renderer.media_type == media.VC_JWT:
         return Response(jwt)
@@ -425,7 +375,7 @@ def vc_api_result(verdict: dict) -> dict:
         "warnings": verdict["warnings"],
         "errors": verdict["errors"],
         "problemDetails": [
-            {"type": f"https://w3id.org/dpp-wallet/problems/{check['check']}",
+            {"type": TYPE_BASE + check["check"],
              "title": f"{check['check']} check failed",
              "detail": check.get("detail") or "failed"} for check in failed],
         "verdict": verdict,

@@ -24,9 +24,9 @@ from core import json_limits
 from passports.models import Product
 from passports.services.issuance import passports_request
 from passports.services.products import ATTRIBUTES_PREFIX, PRODUCT_FIELDS, product_build
-from wallet.authority import Actor, authorise
-from wallet.identity_models import Mandate
-from wallet.models import ApiToken, Organisation
+from wallet.tenancy.authority import Actor, authorise
+from wallet.tenancy.legal_models import Mandate
+from wallet.tenancy.models import ApiToken, Organisation
 
 PRODUCT_COLUMNS = PRODUCT_FIELDS  # plus one column per attribute key of the row's category
 REQUIRED_COLUMNS = ("gtin", "name", "category")

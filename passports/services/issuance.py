@@ -14,6 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from core.enqueue import enqueue, enqueue_after_commit
+from core.errors import DomainError
 from credentials import signing
 from credentials.status_registry import allocate, status_list_url
 from passports.credential import (
@@ -23,9 +24,9 @@ from passports.credential import (
     restricted_credentials,
 )
 from passports.models import Passport, PassportEvent, Product, RestrictedCredential
-from wallet.authority import Actor, authorise
-from wallet.identity_models import Mandate
-from wallet.models import Organisation
+from wallet.tenancy.authority import Actor, authorise
+from wallet.tenancy.legal_models import Mandate
+from wallet.tenancy.models import Organisation
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +35,8 @@ STALE_PENDING = timedelta(seconds=60)
 MAX_ATTEMPTS = 5
 
 
-class PassportError(Exception):
+class PassportError(DomainError):
     code = "passport_error"
-
-    def __init__(self, detail: str, *, code: str | None = None):
-        super().__init__(detail)
-        self.detail = detail
-        self.code = code or self.code
 
 
 def _event(passport, action, from_state, *, actor=None, reason="", details=None):

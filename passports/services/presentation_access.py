@@ -11,8 +11,8 @@ from django.core.cache import cache
 
 from credentials.signing import decode_jwt_parts
 from passports.models import Passport, RestrictedCredential
-from wallet.trust import trusted_anchor_dids
-from wallet.verification import verify
+from wallet.business.trust import trusted_anchor_dids
+from wallet.business.verification import verify
 
 CHALLENGE_SECONDS = 300
 
@@ -21,6 +21,20 @@ class PresentationRefused(Exception):
     def __init__(self, detail: str, *, code: str, status: int = 403):
         super().__init__(detail)
         self.detail, self.code, self.status = detail, code, status
+
+
+class AccessPending(Exception):
+    """The wallet has not answered yet."""
+
+    def __init__(self, request):
+        super().__init__("pending")
+        self.request = request
+
+
+# Access through an EU wallet (OpenID4VP) instead of the challenge: the openid4vp app registers
+# its functions here when it loads (openid4vp.apps), since passports never import a protocol app
+# (docs/architecture.md, Layers): access_request_create, access_result_read and links.
+wallet_access = None
 
 
 def _key(passport_id, nonce: str) -> str:

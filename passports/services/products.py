@@ -16,7 +16,7 @@ from django.db import transaction
 
 from passports import categories, gs1
 from passports.models import Product
-from wallet.models import Organisation
+from wallet.tenancy.models import Organisation
 
 ATTRIBUTES_PREFIX = "attributes."
 # A product's own fields, as forms and import files name them (the attributes come on top).

@@ -23,9 +23,9 @@ from credentials.status_registry import status_changes
 from passports.models import Passport, PassportEvent
 from passports.services.issuance import PassportError
 from passports.signals import passports_status_changed
-from wallet.authority import Actor, Authority, authorise
-from wallet.identity_models import Mandate
-from wallet.models import Organisation
+from wallet.tenancy.authority import Actor, Authority, authorise
+from wallet.tenancy.legal_models import Mandate
+from wallet.tenancy.models import Organisation
 
 State = Passport.State
 LOCK_BATCH = 1000  # passports locked and updated per statement

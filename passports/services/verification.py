@@ -10,7 +10,7 @@ import uuid
 from credentials.did_web import earlier_address, own_url_path
 from credentials.verifier import Verifier
 from passports.models import Passport
-from wallet.verification import wallet_verifier  # resolver, status lists, trust registry
+from wallet.business.verification import wallet_verifier  # resolver, status lists, trust registry
 
 # The ids our passport credentials carry: the public address, and the API address of those
 # signed before it existed; each with `/<access group>` for a restricted group's credential.
@@ -92,11 +92,11 @@ def verifier() -> Verifier:
 
 
 def verify_credential(secured, **expected) -> dict:
-    """The verdict for any credential or presentation (DESIGN §5 Verdict)."""
+    """The verdict for any credential or presentation (docs/architecture.md, Verdict)."""
     return verifier().verify(secured, **expected)
 
 
-def verify_passport(passport: Passport) -> dict:
+def verify_passport_uncached(passport: Passport) -> dict:
     """The verdict for one of our passports, from its stored credential."""
     if not passport.jwt:
         return {"verified": False, "format": "vc+jwt", "issuer": None,

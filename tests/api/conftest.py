@@ -4,58 +4,14 @@ entitled to `legitimate_interest`, and an API key with every scope for each of t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 from rest_framework.test import APIClient
 
-from passports import categories
 from passports.api import verifying
 from passports.models import Entitlement, Passport, Product
-from passports.services.issuance import passport_request
-from tests.conftest import generous_rate_limits
-from tests.passports import sample_value
-from tests.passports.factories import api_key, organisation
-from wallet.authority import operator
-from wallet.models import Organisation
-
-ALL_SCOPES = None  # every scope the organisation may have (see factories.api_key)
-
-
-@dataclass
-class Party:
-    organisation: Organisation
-    key: str
-    client: APIClient
-
-
-def api_client(key: str | None = None) -> APIClient:
-    client = APIClient()
-    if key:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
-
-
-def party(org: Organisation, scopes=ALL_SCOPES) -> Party:
-    _token, key = api_key(org, scopes)
-    return Party(org, key, api_client(key))
-
-
-def battery_product(org: Organisation, serial: str = "SN-0001") -> Product:
-    category = categories.get("battery")
-    return Product.objects.create(
-        organisation=org, gtin="09506000134352", serial=serial, name="75 kWh battery pack",
-        category="battery", category_version=category.version, country_of_production="NL",
-        attributes=categories.clean_attributes(
-            category, {item.key: sample_value(item) for item in category.attributes}))
-
-
-def issue(product: Product, django_capture_on_commit_callbacks) -> Passport:
-    with django_capture_on_commit_callbacks(execute=True):
-        passport = passport_request(actor=operator(), product=product)
-    passport.refresh_from_db()
-    assert passport.state == Passport.State.ISSUED, passport.state_reason
-    return passport
+from tests.support.api import Party, api_client, battery_product, issue, party
+from tests.support.environment import generous_rate_limits
+from tests.support.factories import organisation
 
 
 @pytest.fixture(autouse=True)

@@ -12,13 +12,13 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from passports.models import Entitlement, PassportEvent
-from tests.api.conftest import api_client
-from tests.passports.factories import staff_member
-from wallet.api_tokens import api_token_create
-from wallet.authority import actor_of, operator
-from wallet.identity_models import Mandate
-from wallet.mandates import mandate_grant, mandate_revoke
-from wallet.models import ApiToken
+from tests.support.api import api_client
+from tests.support.factories import staff_member
+from wallet.tenancy.api_tokens import api_token_create
+from wallet.tenancy.authority import actor_of, operator
+from wallet.tenancy.legal_models import Mandate
+from wallet.tenancy.mandates import mandate_grant, mandate_revoke
+from wallet.tenancy.models import ApiToken
 
 
 def test_only_the_hash_of_a_key_is_stored(acme):
@@ -89,7 +89,8 @@ def test_staff_make_a_key_in_the_admin_and_see_it_once(client, acme_staff, passp
 
 
 def test_a_key_cannot_do_more_than_the_staff_member_who_makes_it(client, acme, acme_staff):
-    """A write scope that a mandate governs needs the maker's active mandate (DESIGN §7)."""
+    """A write scope that a mandate governs needs the maker's active mandate
+    (docs/architecture.md, Business wallet)."""
     client.force_login(acme_staff)
     add = reverse("admin:wallet_apitoken_add")
 

@@ -8,11 +8,11 @@ tell other organisations what exists), 403 for what it sees but may not do."""
 import pytest
 
 from credentials.signing import decode_jwt_parts
-from tests.api.conftest import api_client, party
-from tests.api.formats import vp_jwt, world_for
-from wallet.api_tokens import api_token_revoke
-from wallet.authority import ANCHOR_SCOPES
-from wallet.models import ApiToken
+from tests.support.api import api_client, party
+from tests.support.formats import vp_jwt, world_for
+from wallet.tenancy.api_tokens import api_token_revoke
+from wallet.tenancy.authority import ANCHOR_SCOPES
+from wallet.tenancy.models import ApiToken
 
 ANON, OWN, OTHER, PARTNER = "anonymous", "own", "other", "partner"
 

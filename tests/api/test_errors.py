@@ -10,21 +10,8 @@ from django.forms.models import model_to_dict
 
 from credentials.models import KeyPair, StatusChange, StatusList
 from passports.models import Entitlement, Passport, PassportEvent, Product, RestrictedCredential
-from wallet.models import ApiToken, Organisation
-
-PROBLEM = "application/problem+json"
-TYPE_BASE = "https://w3id.org/dpp-wallet/problems/"
-
-
-def problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == PROBLEM
-    body = response.json()
-    assert body["status"] == status
-    assert body["code"] == code, body
-    assert body["type"] == TYPE_BASE + code
-    assert body["title"] and body["detail"]
-    return body
+from tests.support.problems import PROBLEM, problem
+from wallet.tenancy.models import ApiToken, Organisation
 
 
 def test_malformed_json_is_400_with_the_reason(anonymous):

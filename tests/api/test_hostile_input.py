@@ -18,7 +18,7 @@ from credentials.errors import MalformedCredential
 from credentials.keys import LocalSigner
 from credentials.suites import get_suite
 from passports.models import Product
-from tests.api.test_errors import problem
+from tests.support.problems import problem
 
 DEEP = 100_000
 DEEP_ENCODED = 50_000  # base64url grows it by a third: still within API_MAX_BODY_BYTES

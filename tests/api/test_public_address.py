@@ -19,9 +19,9 @@ from passports import linkset
 from passports.models import Passport
 from passports.services.issuance import passport_request
 from passports.views import qr_print
-from tests.api.conftest import battery_product, issue
-from tests.passports.test_issuance import wait_for_state
-from wallet.authority import operator
+from tests.support.api import battery_product, issue
+from tests.support.waiting import wait_for_state
+from wallet.tenancy.authority import operator
 
 PATH = "/01/09506000134352/21/SN-0001"
 

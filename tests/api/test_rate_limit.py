@@ -7,7 +7,7 @@ import pytest
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from config import ratelimit
+from core import ratelimit
 
 
 def random_address() -> str:

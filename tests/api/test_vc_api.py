@@ -3,7 +3,7 @@ presentations with VC-API request and response shapes."""
 
 from credentials.signing import decode_jwt_parts
 from passports.api.schema import credential_examples
-from tests.api.formats import vp_jwt, world_for
+from tests.support.formats import vp_jwt, world_for
 
 V2 = "https://www.w3.org/ns/credentials/v2"
 

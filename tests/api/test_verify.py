@@ -10,12 +10,12 @@ from credentials.status_list import TokenStatus
 from credentials.status_registry import token_status_set
 from passports.models import Passport
 from passports.services.status import passport_revoke, passport_suspend
-from tests.api.formats import CASES, FORMATS, GARBAGE, world_for
-from wallet.authority import operator
+from tests.support.formats import CASES, FORMATS, GARBAGE, world_for
+from wallet.tenancy.authority import operator
 
-# DESIGN §6: a credential whose context the service does not know is refused, whatever secures
-# it (the verifier checks every context, also for JOSE formats and contexts appended after an
-# eddsa-jcs-2022 proof was made).
+# docs/architecture.md, Credentials: a credential whose context the service does not know is
+# refused, whatever secures it (the verifier checks every context, also for JOSE formats and
+# contexts appended after an eddsa-jcs-2022 proof was made).
 NO_CONTEXT = {"dc+sd-jwt"}  # SD-JWT VCs carry no JSON-LD context: nothing to test
 
 

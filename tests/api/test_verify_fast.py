@@ -10,7 +10,7 @@ import pytest
 
 from passports.api import views
 from passports.services.status import passport_revoke, passport_suspend
-from wallet.authority import operator
+from wallet.tenancy.authority import operator
 
 URL = "/api/v1/verify/"
 FULL_PATH = "application/json, */*"  # an Accept header the fast path leaves to negotiation

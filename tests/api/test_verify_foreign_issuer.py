@@ -5,7 +5,7 @@ legal person when the chain leads to a configured anchor, refused naming why oth
 import pytest
 
 from credentials.keys import LocalSigner
-from tests.credentials.pki import ISSUER, foreign_sd_jwt_vc, root_ca
+from tests.support.pki import ISSUER, foreign_sd_jwt_vc, root_ca
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from credentials.errors import KeyResolutionError
 from passports.api import verifying
 from passports.api.verifying import CachedOwnKeys
 from passports.services.status import passport_revoke, passport_suspend
-from tests.api.formats import vp_jwt, world_for
-from wallet.authority import operator
+from tests.support.formats import vp_jwt, world_for
+from wallet.tenancy.authority import operator
 
 OWN = "did:web:localhost%3A8000:orgs:acme#key-1"
 

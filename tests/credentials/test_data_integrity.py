@@ -22,7 +22,7 @@ from credentials.errors import UndefinedTerms, UnknownContext
 from credentials.keys import LocalSigner
 from credentials.suites import data_integrity, get_suite
 from credentials.suites.ld_2018 import ENCODED_HEADER
-from tests.credentials.fixtures import (
+from tests.support.credential_fixtures import (
     CREDENTIALS_V1,
     CREDENTIALS_V2,
     EXAMPLES_V2,

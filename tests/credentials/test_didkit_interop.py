@@ -13,7 +13,6 @@ import json
 import subprocess
 import sys
 import textwrap
-import time
 
 import didkit
 import pytest
@@ -34,7 +33,7 @@ from credentials.suites.didkit_ld import (
     verify_jwt,
     verify_ld,
 )
-from tests.conftest import ROOT
+from tests.support.environment import ROOT
 
 SEED = bytes(range(32))
 JWK = ed25519_private_jwk(SEED)
@@ -255,10 +254,10 @@ def test_didkit_never_checks_status_for_us():
         "statusPurpose": "revocation", "statusListIndex": "94567",
         "statusListCredential": "https://status.invalid/lists/1"}
     secured = issue_ld(document, JWK)
-    started = time.monotonic()
     report = verify_ld(secured)
+    # Only the proof was checked: the list (under .invalid, which never resolves) was not asked
+    # for, or the status would be a check of its own, or an error.
     assert report.ok and report.checks == ("proof",)
-    assert time.monotonic() - started < 2  # no network round trip was attempted
 
 
 def test_ed25519_private_jwk_needs_32_bytes():

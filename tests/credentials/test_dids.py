@@ -14,7 +14,7 @@ from credentials.errors import KeyResolutionError
 from credentials.guarded_http import FetchError, fetch_json
 from credentials.key_store import ensure_key, rotate_key, signer_for
 from credentials.keys import LocalSigner
-from wallet.services import organisation_create
+from wallet.tenancy.services import organisation_create
 
 
 def test_did_web_percent_encodes_the_port():

@@ -8,7 +8,7 @@ from pyld import jsonld as pyld
 
 from credentials import contexts, jsonld
 from credentials.errors import MalformedCredential, UndefinedTerms, UnknownContext
-from tests.credentials.fixtures import (
+from tests.support.credential_fixtures import (
     CREDENTIALS_V2,
     EXAMPLES_V2,
     UNTP_CONTEXT,

@@ -25,7 +25,7 @@ from credentials.keys import (
     wrap_private_key,
 )
 from credentials.models import KeyPair
-from tests.conftest import ROOT
+from tests.support.environment import ROOT
 
 DID = "did:web:localhost%3A8000:orgs:keytest"
 NEW_KEK = "bmV3LWtleS1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcyE"  # 32 bytes, base64url

@@ -12,7 +12,7 @@ from credentials.did_web import (
 )
 from credentials.errors import DidNotResolved, KeyNotFound
 from credentials.key_store import signer_for
-from wallet.services import organisation_create
+from wallet.tenancy.services import organisation_create
 
 OLD = "http://localhost:8000"
 NEW = "https://dpp.example.com"

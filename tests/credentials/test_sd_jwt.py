@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from credentials import jose, sd_jwt
-from credentials.dids import StaticKeyResolver, did_key_for, did_key_verification_method
+from credentials.dids import StaticKeyResolver
 from credentials.keys import LocalSigner
 from credentials.sd_jwt import Disclosure, SdJwt, digest, present
 from credentials.suites.jose import JWT_VC, VC_JWT, VP_JWT, envelope
 from credentials.suites.sd_jwt import SD_JWT_VC
+from tests.support.credential_fixtures import did_key_signer
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "sd-jwt"
 KEY_TYPES = ["Ed25519", "P-256"]
@@ -23,11 +24,6 @@ VCT = "https://credentials.example.eu/identity"
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-def did_key_signer(key_type: str = "Ed25519") -> LocalSigner:
-    key = LocalSigner.generate("", key_type)
-    method = did_key_verification_method(did_key_for(key.public_key()))
-    return LocalSigner.from_private_bytes(key.private_bytes(), method)
 
 
 def did(signer: LocalSigner) -> str:

@@ -17,7 +17,8 @@ from credentials.sd_jwt import present
 from credentials.status_fetcher import StatusFetcher
 from credentials.suites.sd_jwt import SD_JWT_VC
 from credentials.verifier import Verifier
-from tests.credentials.pki import (
+from tests.support.credential_fixtures import did_key_signer
+from tests.support.pki import (
     ISSUER,
     NOW,
     PID_VCT,
@@ -25,7 +26,6 @@ from tests.credentials.pki import (
     root_ca,
     status_list_token,
 )
-from tests.credentials.test_sd_jwt import did_key_signer
 
 AUD, NONCE = "x509_hash:verifier-hash", "n-0S6_WzA2Mj"
 

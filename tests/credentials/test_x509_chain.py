@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from credentials import x509
-from tests.credentials.pki import ISSUER, NOW, root_ca, self_signed_issuer
+from tests.support.pki import ISSUER, NOW, root_ca, self_signed_issuer
 
 
 @pytest.fixture(scope="module")

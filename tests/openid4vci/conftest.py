@@ -9,15 +9,15 @@ from django.contrib.auth import get_user_model
 
 from openid4vci.services.offers import offer_create
 from passports.models import Entitlement, Passport
-from tests.api.conftest import battery_product
-from tests.conftest import generous_rate_limits
-from tests.openid4vci.wallet import TestWallet
-from tests.passports.factories import acme_with_legal_details, organisation, trust_anchor
-from tests.public.conftest import issue
-from wallet.authority import operator
-from wallet.identity import attestation_approve, attestation_request
-from wallet.identity_models import LegalDetails, Mandate
-from wallet.mandates import mandate_grant
+from tests.support.api import battery_product
+from tests.support.environment import generous_rate_limits
+from tests.support.factories import acme_with_legal_details, organisation, trust_anchor
+from tests.support.openid4vci_wallet import TestWallet
+from tests.support.public import issue
+from wallet.business.identity.services import attestation_approve, attestation_request
+from wallet.tenancy.authority import operator
+from wallet.tenancy.legal_models import LegalDetails, Mandate
+from wallet.tenancy.mandates import mandate_grant
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +62,7 @@ def open_review(recycle, register):
 def staff(acme):
     user = get_user_model().objects.create_user(username="jan", first_name="Jan",
                                                 last_name="Jansen", is_staff=True)
-    from wallet.models import Member
+    from wallet.tenancy.models import Member
 
     Member.objects.create(user=user, organisation=acme)
     return user

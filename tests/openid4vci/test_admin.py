@@ -7,8 +7,8 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from openid4vci.models import CredentialOffer
-from tests.openid4vci.wallet import TestWallet
-from tests.passports.factories import organisation, staff_member
+from tests.support.factories import organisation, staff_member
+from tests.support.openid4vci_wallet import TestWallet
 
 ADD = "/admin/openid4vci/credentialoffer/add/"
 
@@ -77,7 +77,7 @@ def test_a_source_that_does_not_fit_is_a_form_error_and_stores_nothing(staff_cli
 def test_staff_cannot_offer_or_see_another_organisations_things(staff_client, db):
     other = organisation("other", "Other GmbH")
     other_staff = staff_member(other, "otto")
-    from wallet.identity_models import Mandate
+    from wallet.tenancy.legal_models import Mandate
 
     foreign = Mandate.objects.filter(grantee_user=other_staff).first()
 

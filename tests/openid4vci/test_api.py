@@ -6,9 +6,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from openid4vci.models import CredentialOffer
-from tests.openid4vci.wallet import TestWallet
-from tests.passports.factories import api_key, organisation
-from wallet.models import ApiToken
+from tests.support.factories import api_key, organisation
+from tests.support.openid4vci_wallet import TestWallet
+from wallet.tenancy.models import ApiToken
 
 OFFERS = "/api/v1/openid4vci/offers"
 
@@ -102,7 +102,7 @@ def test_only_anchors_offer_business_identities(acme, business_identity, registe
 
 
 def test_a_business_identity_offer_from_a_non_anchor_names_the_configuration(acme, db):
-    from wallet.identity_models import AttestationRequest
+    from wallet.tenancy.legal_models import AttestationRequest
 
     other = organisation("self", "Self B.V.")
     request = AttestationRequest.objects.create(organisation=other, anchor=acme, evidence="x")

@@ -14,35 +14,11 @@ from credentials.sd_jwt import SdJwt
 from credentials.signing import decode_jwt_parts
 from openid4vci.models import CredentialOffer
 from openid4vci.services.offers import offer_create
-from tests.openid4vci import schemas
-from tests.openid4vci.test_token import oauth_error
-from tests.openid4vci.wallet import TestWallet, local_path
-from wallet.authority import operator
-from wallet.mandates import mandate_revoke, mandate_suspend
-
-AUD = "http://localhost:8000/orgs/acme"
-
-
-def send(session, *, proof=None, body=None, token=None):
-    wallet, state = session
-    if body is None:
-        body = {"credential_configuration_id": "mandate", "proofs": {"jwt": [proof]}}
-    return wallet.request_credential(state["metadata"], token or state["access_token"], body)
-
-
-def fresh_nonce(session) -> str:
-    wallet, state = session
-    return wallet.nonce(state["metadata"])
-
-
-def still_waiting(session) -> None:
-    """Nothing was stored: the offer still waits, and a correct request still succeeds."""
-    wallet, state = session
-    assert CredentialOffer.objects.get(pk=state["offer_id"]).state == "token_issued"
-    response = send(session, proof=wallet.proof(aud=AUD, nonce=fresh_nonce(session)))
-    assert response.status_code == 200, response.content
-    assert schemas.errors("credential_response", response.json()) == []
-    assert response["Cache-Control"] == "no-store"
+from tests.support import openid4vci_schemas as schemas
+from tests.support.openid4vci import AUD, fresh_nonce, oauth_error, send, still_waiting
+from tests.support.openid4vci_wallet import TestWallet, local_path
+from wallet.tenancy.authority import operator
+from wallet.tenancy.mandates import mandate_revoke, mandate_suspend
 
 
 def unsigned_header_proof(header: dict, claims: dict, signer) -> str:

@@ -9,34 +9,17 @@ import pytest
 from openid4vci.models import CredentialOffer
 from openid4vci.services.offers import offer_create
 from openid4vci.tasks import sign_deferred_credential
-from tests.openid4vci import schemas
-from tests.openid4vci.test_token import oauth_error
-from tests.openid4vci.test_wallet_flow import verify_independently
-from tests.openid4vci.wallet import TestWallet
-from wallet.authority import operator
-from wallet.identity import attestation_approve, attestation_reject
-from wallet.identity_models import AttestationRequest
-from wallet.verification import verify
-
-
-def deferred_session(register, review):
-    created = offer_create(actor=operator(), issuer=register, configuration="business_identity",
-                           attestation=review)
-    wallet = TestWallet()
-    session = wallet.start(created.by_reference, created.tx_code)
-    response = wallet.request_credential(session["metadata"], session["access_token"],
-                                         wallet.credential_request_body(session))
-    assert response.status_code == 202, response.content
-    assert response["Cache-Control"] == "no-store"
-    body = response.json()
-    assert schemas.errors("deferred_response", body) == []
-    assert body["interval"] == 5
-    return wallet, session, body["transaction_id"], created.offer.pk
-
-
-def collect(wallet, session, transaction_id):
-    return wallet.deferred_credential(session["metadata"], session["access_token"],
-                                      transaction_id)
+from tests.support import openid4vci_schemas as schemas
+from tests.support.openid4vci import (
+    collect,
+    deferred_session,
+    oauth_error,
+    verify_independently,
+)
+from wallet.business.identity.services import attestation_approve, attestation_reject
+from wallet.business.verification import verify
+from wallet.tenancy.authority import operator
+from wallet.tenancy.legal_models import AttestationRequest
 
 
 def test_an_open_review_defers_then_approval_issues_the_copy(

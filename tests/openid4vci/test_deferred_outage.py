@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from openid4vci.models import CredentialOffer
 from openid4vci.services.issuance import deferred_credentials_requeue
-from tests.openid4vci.test_deferred import collect, deferred_session
-from tests.passports.factories import api_key
+from tests.support.factories import api_key
+from tests.support.openid4vci import collect, deferred_session
 
 
 @pytest.mark.worker

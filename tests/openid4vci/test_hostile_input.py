@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from core.json_limits import MAX_DEPTH
 from openid4vci.models import CredentialOffer
-from tests.openid4vci.test_credential import still_waiting
-from tests.openid4vci.wallet import local_path
+from tests.support.openid4vci import still_waiting
+from tests.support.openid4vci_wallet import local_path
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),

@@ -5,10 +5,10 @@ served (JSON, CORS, briefly cacheable); shapes checked against the specification
 import random
 
 from openid4vci.configurations import LANGUAGES, PRODUCT_PASSPORT_VCT
-from tests.openid4vci import schemas
-from wallet.identity import BUSINESS_IDENTITY_VCT
-from wallet.mandates import MANDATE_VCT
-from wallet.presentations import ACCESS_ROLE_VCT
+from tests.support import openid4vci_schemas as schemas
+from wallet.business.identity.services import BUSINESS_IDENTITY_VCT
+from wallet.business.presentations import ACCESS_ROLE_VCT
+from wallet.tenancy.mandates import MANDATE_VCT
 
 BASE = "http://localhost:8000"
 

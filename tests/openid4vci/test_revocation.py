@@ -8,14 +8,19 @@ from credentials.sd_jwt import SdJwt
 from credentials.signing import decode_jwt_parts
 from openid4vci.services.offers import offer_create
 from passports.services.status import passport_reinstate, passport_revoke, passport_suspend
-from tests.api.conftest import battery_product
-from tests.openid4vci.wallet import TestWallet
-from tests.public.conftest import issue
-from wallet.authority import actor_of, operator
-from wallet.credential_status import wallet_credential_revoke
-from wallet.identity_models import WalletCredential
-from wallet.mandates import mandate_grant, mandate_reinstate, mandate_revoke, mandate_suspend
-from wallet.verification import verify
+from tests.support.api import battery_product
+from tests.support.openid4vci_wallet import TestWallet
+from tests.support.public import issue
+from wallet.business.verification import verify
+from wallet.tenancy.authority import actor_of, operator
+from wallet.tenancy.credential_status import wallet_credential_revoke
+from wallet.tenancy.legal_models import WalletCredential
+from wallet.tenancy.mandates import (
+    mandate_grant,
+    mandate_reinstate,
+    mandate_revoke,
+    mandate_suspend,
+)
 
 
 def issue_copy(issuer, configuration, **source) -> str:

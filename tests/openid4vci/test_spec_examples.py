@@ -1,8 +1,8 @@
 """The OpenID4VCI 1.0 final specification's published examples (tests/vectors/openid4vci, sources
 in its MANIFEST.md) against this issuer, in three directions:
 
-(a) every published example conforms to tests/openid4vci/schemas.py, so the schemas say what the
-    specification shows and are not fitted to this service;
+(a) every published example conforms to tests/support/openid4vci_schemas.py, so the schemas say
+    what the specification shows and are not fitted to this service;
 (b) every message the issuer sends conforms to the same schemas;
 (c) every published request the issuer receives is accepted in its shape (with this issuer's
     own codes, tokens and key proofs in place of the example's values), and the example as
@@ -18,12 +18,12 @@ import pytest
 from credentials import jose
 from credentials.sd_jwt import SdJwt
 from openid4vci.services.offers import offer_create
-from tests.openid4vci import schemas
-from tests.openid4vci.test_token import oauth_error
-from tests.openid4vci.wallet import FORM, TestWallet, local_path
-from tests.published import PublishedExamples
-from wallet.authority import operator
-from wallet.identity import attestation_approve
+from tests.support import openid4vci_schemas as schemas
+from tests.support.openid4vci import oauth_error
+from tests.support.openid4vci_wallet import FORM, TestWallet, local_path
+from tests.support.published import PublishedExamples
+from wallet.business.identity.services import attestation_approve
+from wallet.tenancy.authority import operator
 
 EXAMPLES = PublishedExamples("openid4vci")
 ISSUER = "http://localhost:8000/orgs/acme"

@@ -9,9 +9,10 @@ import pytest
 
 from openid4vci.models import CredentialOffer, OfferEvent
 from openid4vci.services.offers import current_state, offer_create
-from tests.openid4vci import schemas
-from tests.openid4vci.wallet import FORM, PRE_AUTHORIZED_GRANT, TestWallet, local_path
-from wallet.authority import operator
+from tests.support import openid4vci_schemas as schemas
+from tests.support.openid4vci import oauth_error
+from tests.support.openid4vci_wallet import FORM, PRE_AUTHORIZED_GRANT, TestWallet, local_path
+from wallet.tenancy.authority import operator
 
 TOKEN = "/orgs/acme/openid4vci/token"
 
@@ -19,16 +20,6 @@ TOKEN = "/orgs/acme/openid4vci/token"
 @pytest.fixture
 def created(acme, mandate):
     return offer_create(actor=operator(), issuer=acme, configuration="mandate", mandate=mandate)
-
-
-def oauth_error(response, status: int, error: str) -> str:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/json"
-    assert response["Cache-Control"] == "no-store"
-    body = response.json()
-    assert schemas.errors("error_response", body) == []
-    assert body["error"] == error, body
-    return body["error_description"]
 
 
 def offer_row(created) -> CredentialOffer:

@@ -5,62 +5,17 @@ disclosable, and a Token Status List entry."""
 
 import pytest
 
-from credentials.dids import public_key_from_method
-from credentials.sd_jwt import SdJwt
 from credentials.suites import get_suite
 from openid4vci.configurations import CONFIGURATIONS, PRODUCT_PASSPORT_VCT
 from openid4vci.models import CredentialOffer
 from openid4vci.services.offers import offer_create
-from tests.openid4vci.wallet import TestWallet, local_path
-from wallet.authority import operator
-from wallet.identity import BUSINESS_IDENTITY_VCT
-from wallet.mandates import MANDATE_VCT
-from wallet.presentations import ACCESS_ROLE_VCT
-from wallet.verification import verify
-
-REGISTERED = {"iss", "sub", "iat", "exp", "nbf", "jti", "vct", "cnf", "status"}
-
-
-def verify_independently(client, sd_jwt: str, wallet: TestWallet) -> dict:
-    """What a careful wallet checks, with nothing but the served DID document."""
-    suite = get_suite("dc+sd-jwt")
-    header, payload = _decode(SdJwt.parse(sd_jwt).jwt)
-    assert header["typ"] == "dc+sd-jwt"
-    assert header["alg"] == "ES256"  # HAIP 1.0: what every EU wallet verifies
-    did = payload["iss"]
-    slug = did.rsplit(":", 1)[1]
-    document = client.get(f"/orgs/{slug}/did.json").json()
-    method = next(m for m in document["verificationMethod"] if m["id"] == header["kid"])
-
-    class ServedDocument:
-        def public_key(self, verification_method):
-            assert verification_method == method["id"]
-            return public_key_from_method(method)
-
-    result = suite.verify(sd_jwt, ServedDocument())
-    assert result.ok, result.errors
-    claims = result.credential
-    assert claims["cnf"]["jwk"] == wallet.key.jwk()
-    for name in REGISTERED - {"nbf"}:
-        assert name in payload, name  # in the clear, never disclosable
-    disclosed = {tuple(path) for path in result.details["disclosed"]}
-    for name, value in claims.items():
-        if name in REGISTERED:
-            continue
-        assert (name,) in disclosed, f"{name} is not selectively disclosable"
-        if isinstance(value, dict):
-            assert {(name, member) for member in value} <= disclosed, name
-    status = payload["status"]["status_list"]
-    assert isinstance(status["idx"], int) and status["uri"].startswith("http")
-    assert client.get(local_path(status["uri"])).status_code == 200
-    assert payload["exp"] > payload["iat"]
-    return claims
-
-
-def _decode(jwt: str) -> tuple[dict, dict]:
-    from credentials.signing import decode_jwt_parts
-
-    return decode_jwt_parts(jwt)
+from tests.support.openid4vci import verify_independently
+from tests.support.openid4vci_wallet import TestWallet
+from wallet.business.identity.services import BUSINESS_IDENTITY_VCT
+from wallet.business.presentations import ACCESS_ROLE_VCT
+from wallet.business.verification import verify
+from wallet.tenancy.authority import operator
+from wallet.tenancy.mandates import MANDATE_VCT
 
 
 def _offer(issuer, configuration, **source):

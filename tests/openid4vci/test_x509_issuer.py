@@ -21,14 +21,14 @@ from credentials.signing import decode_jwt_parts
 from openid4vci.models import IssuerCertificate
 from openid4vci.services import x509_issuer
 from openid4vci.services.offers import offer_create
-from tests import test_eu_wallet_end_to_end as eu_wallet_journey
-from tests.openid4vci.wallet import TestWallet
-from wallet.authority import operator
-from wallet.mandates import mandate_revoke
-from wallet.verification import verify
+from tests.support import eu_wallet as eu_wallet_journey
+from tests.support.openid4vci_wallet import TestWallet
+from wallet.business.verification import verify
+from wallet.tenancy.authority import operator
+from wallet.tenancy.mandates import mandate_revoke
 
 BASE = "https://dpp.example"
-parties = eu_wallet_journey.parties  # the fixture of the OpenID4VP end-to-end journey
+parties = eu_wallet_journey.parties  # the fixture of the EU wallet journey
 
 
 @pytest.fixture
@@ -235,7 +235,7 @@ def test_a_leaf_never_outlives_its_ca():
 @pytest.mark.parametrize("base_url", ["http://localhost:8000"])
 def test_an_eu_wallet_presents_an_x509_issued_mandate_over_openid4vp(client, parties,
                                                                        base_url):
-    from tests.openid4vp.wallet import Wallet
+    from tests.support.openid4vp_wallet import Wallet
     ask, answer, result = (eu_wallet_journey.ask, eu_wallet_journey.answer,
                            eu_wallet_journey.result)
 

@@ -6,8 +6,8 @@ import json
 from django.urls import reverse
 
 from openid4vp.models import PresentationRequest
-from tests.openid4vp.conftest import IDENTITY_VCT, simple_query
-from tests.passports.factories import staff_member
+from tests.support.factories import staff_member
+from tests.support.openid4vp import IDENTITY_VCT, simple_query
 
 ADD = reverse("admin:openid4vp_presentationrequest_add")
 LIST = reverse("admin:openid4vp_presentationrequest_changelist")

@@ -4,12 +4,17 @@ gets a problem naming the field while nothing is stored."""
 import pytest
 
 from openid4vp.models import PresentationRequest
-from tests.api.conftest import api_client
-from tests.openid4vp.conftest import create_request, simple_query
-from tests.openid4vp.test_dcql import CLAIMS_ALTERNATIVES, CREDENTIALS_ALTERNATIVES, SIMPLE_MDOC
-from wallet.api_tokens import api_token_create
-from wallet.authority import operator
-from wallet.models import ApiToken
+from tests.support.api import api_client
+from tests.support.openid4vp import (
+    CLAIMS_ALTERNATIVES,
+    CREDENTIALS_ALTERNATIVES,
+    SIMPLE_MDOC,
+    create_request,
+    simple_query,
+)
+from wallet.tenancy.api_tokens import api_token_create
+from wallet.tenancy.authority import operator
+from wallet.tenancy.models import ApiToken
 
 URL = "/api/v1/openid4vp/requests"
 

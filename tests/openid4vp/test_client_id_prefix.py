@@ -20,10 +20,9 @@ from credentials.sd_jwt import SdJwt
 from openid4vp import identity, services
 from openid4vp.checks import verifier_certificate
 from openid4vp.models import PresentationRequest
-from tests.credentials.pki import root_ca
-from tests.openid4vp import schemas
-from tests.openid4vp.conftest import create_request, result_of
-from tests.openid4vp.test_refusals import failed, refused
+from tests.support import openid4vp_schemas as schemas
+from tests.support.openid4vp import create_request, failed, refused, result_of
+from tests.support.pki import root_ca
 
 ROOT = Path(__file__).resolve().parents[2]
 SAN_DNS_CLIENT_ID = "x509_san_dns:localhost"  # the tests' PUBLIC_BASE_URL is localhost:8000

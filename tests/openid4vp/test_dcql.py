@@ -7,12 +7,9 @@ import json
 import pytest
 
 from openid4vp import dcql
-from tests.openid4vp.vectors import published
+from tests.support.openid4vp import CLAIMS_ALTERNATIVES, CREDENTIALS_ALTERNATIVES, SIMPLE_MDOC
+from tests.support.openid4vp_vectors import published
 
-# The specification's published examples (tests/vectors/openid4vp, MANIFEST.md).
-CREDENTIALS_ALTERNATIVES = published("dcql_credentials_alternatives.json")  # Appendix D
-CLAIMS_ALTERNATIVES = published("dcql_claims_alternatives.json")  # Appendix D
-SIMPLE_MDOC = published("dcql_simple_mdoc.json")  # Appendix D
 REQUEST_OBJECT_EXAMPLE = published("request_object_redirect_uri.json")["dcql_query"]  # §5.4
 ENCRYPTED_RESPONSE_EXAMPLE = published("request_encrypted_response.json")["dcql_query"]  # §8.3
 ARTHUR = published("claims_path_pointer_credential.json")  # §7.3

@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 import pytest
 
 from openid4vp.models import PresentationEvent, PresentationRequest
-from tests.openid4vp.conftest import IDENTITY_VCT, create_request, result_of, simple_query
-from tests.openid4vp.vectors import form
-from tests.openid4vp.wallet import local_path
+from tests.support.openid4vp import IDENTITY_VCT, create_request, result_of, simple_query
+from tests.support.openid4vp_vectors import form
+from tests.support.openid4vp_wallet import local_path
 
 
 @pytest.mark.parametrize("mode", ["direct_post", "direct_post.jwt"])

@@ -9,16 +9,15 @@ import pytest
 
 from openid4vp.models import ReceivedPresentation
 from openid4vp.services import authorization_request, presentation_request_create
-from tests.credentials.fixtures import Network
-from tests.credentials.pki import (
+from tests.support.credential_fixtures import Network
+from tests.support.openid4vp import create_request, failed, refused, result_of, simple_query
+from tests.support.pki import (
     ISSUER,
     PID_VCT,
     foreign_sd_jwt_vc,
     root_ca,
     status_list_token,
 )
-from tests.openid4vp.conftest import create_request, result_of, simple_query
-from tests.openid4vp.test_refusals import failed, refused
 
 PID_QUERY = simple_query(["family_name"], ["given_name"], ["address", "locality"], vct=PID_VCT)
 

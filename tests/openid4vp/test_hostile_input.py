@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from core.json_limits import MAX_DEPTH
 from openid4vp.models import PresentationRequest
-from tests.openid4vp.conftest import create_request
+from tests.support.openid4vp import create_request
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),

@@ -7,8 +7,8 @@ from credentials import x509
 from credentials.models import KeyPair
 from openid4vp import identity
 from openid4vp.models import VerifierCertificate
-from tests.openid4vp.conftest import create_request
-from tests.openid4vp.wallet import verify_request_object
+from tests.support.openid4vp import create_request
+from tests.support.openid4vp_wallet import verify_request_object
 
 
 def test_by_default_one_certificate_is_made_once_and_its_key_kept_wrapped(db, settings):

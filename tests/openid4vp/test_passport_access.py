@@ -12,14 +12,14 @@ from credentials.status_registry import token_entry_allocate
 from credentials.suites.sd_jwt import SD_JWT_VC
 from openid4vp.models import PresentationRequest
 from passports.models import Entitlement, Passport
-from tests.api.conftest import api_client, battery_product
-from tests.openid4vp.conftest import attested
-from tests.openid4vp.wallet import Wallet
-from tests.passports.factories import organisation, trust_anchor
-from wallet.api_tokens import api_token_create
-from wallet.authority import operator
-from wallet.models import ApiToken, Organisation
-from wallet.presentations import ACCESS_ROLE_VCT
+from tests.support.api import api_client, battery_product
+from tests.support.factories import organisation, trust_anchor
+from tests.support.openid4vp import attested
+from tests.support.openid4vp_wallet import Wallet
+from wallet.business.presentations import ACCESS_ROLE_VCT
+from wallet.tenancy.api_tokens import api_token_create
+from wallet.tenancy.authority import operator
+from wallet.tenancy.models import ApiToken, Organisation
 
 
 @dataclass

@@ -10,26 +10,14 @@ from credentials.status_list import TokenStatus
 from credentials.status_registry import token_status_set
 from openid4vp.models import PresentationRequest, ReceivedPresentation
 from openid4vp.tasks import forget_expired_keys
-from tests.openid4vp.conftest import create_request, issue_identity, result_of, simple_query
-
-
-def refused(answer, error: str, *words: str) -> dict:
-    assert answer.status_code == 400, answer.content
-    assert answer["Content-Type"] == "application/json"
-    body = answer.json()
-    assert body["error"] == error, body
-    for word in words:
-        assert word in body["error_description"], body
-    return body
-
-
-def failed(world, created, code: str, *words: str) -> dict:
-    result = result_of(world, created)
-    assert result["status"] == "failed", result
-    assert result["error_code"] == code, result
-    for word in words:
-        assert word in result["reason"], result
-    return result
+from tests.support.openid4vp import (
+    create_request,
+    failed,
+    issue_identity,
+    refused,
+    result_of,
+    simple_query,
+)
 
 
 def fetched(world, **options):
@@ -120,7 +108,7 @@ def test_a_query_without_claims_allows_no_disclosure_at_all(world):
 
 
 def world_vct():
-    from tests.openid4vp.conftest import IDENTITY_VCT
+    from tests.support.openid4vp import IDENTITY_VCT
 
     return IDENTITY_VCT
 

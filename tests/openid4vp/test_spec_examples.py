@@ -1,8 +1,8 @@
 """The OpenID4VP 1.0 final specification's published examples (tests/vectors/openid4vp, sources
 in its MANIFEST.md) against this verifier, in three directions:
 
-(a) every published example conforms to tests/openid4vp/schemas.py, so the schemas say what the
-    specification shows and are not fitted to this service;
+(a) every published example conforms to tests/support/openid4vp_schemas.py, so the schemas say
+    what the specification shows and are not fitted to this service;
 (b) every message the verifier sends conforms to the same schemas;
 (c) what a wallet sends, in the published shape (with a real presentation, key and state in
     place of the elided values), is accepted; as published, it is refused only for a value
@@ -23,10 +23,10 @@ from credentials.sd_jwt import SdJwt
 from credentials.status_registry import token_entry_allocate
 from credentials.suites.sd_jwt import SD_JWT_VC
 from openid4vp import dcql
-from tests.credentials.pki import root_ca
-from tests.openid4vp import schemas
-from tests.openid4vp.conftest import IDENTITY_VCT, create_request, result_of
-from tests.openid4vp.vectors import form, published, text
+from tests.support import openid4vp_schemas as schemas
+from tests.support.openid4vp import IDENTITY_VCT, create_request, result_of
+from tests.support.openid4vp_vectors import form, published, text
+from tests.support.pki import root_ca
 
 FORM = "application/x-www-form-urlencoded"
 

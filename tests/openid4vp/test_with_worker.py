@@ -11,7 +11,7 @@ from django.db import transaction
 from credentials import jose
 from credentials.status_list import TokenStatus, TokenStatusList
 from credentials.status_registry import token_status_set
-from tests.openid4vp.conftest import create_request, result_of
+from tests.support.openid4vp import create_request, result_of
 
 
 def published_status(client, entry) -> int:

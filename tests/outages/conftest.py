@@ -9,11 +9,11 @@ import pytest
 
 from passports.models import Passport
 from passports.services.issuance import passport_request, passports_sign
-from tests.api.conftest import battery_product
-from tests.passports.factories import api_key, organisation
-from tests.passports.test_issuance import wait_for_state
-from wallet.authority import operator
-from wallet.models import Organisation
+from tests.support.api import battery_product
+from tests.support.factories import api_key, organisation
+from tests.support.waiting import wait_for_state
+from wallet.tenancy.authority import operator
+from wallet.tenancy.models import Organisation
 
 
 @dataclass
@@ -39,12 +39,3 @@ def acme(transactional_db) -> Manufacturer:
     _token, key = api_key(org, name="outage test")
     passports = [issue(battery_product(org, serial)) for serial in ("SN-0001", "SN-0002")]
     return Manufacturer(org, {"Authorization": f"Token {key}"}, passports)
-
-
-def page_path(passport: Passport) -> str:
-    product = passport.product
-    return f"/01/{product.gtin}/21/{product.serial}"
-
-
-def failing_checks(verdict: dict) -> list[dict]:
-    return [check for check in verdict["checks"] if not check["ok"]]

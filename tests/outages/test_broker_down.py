@@ -11,8 +11,8 @@ import pytest
 
 from passports.models import Passport
 from passports.services.issuance import passports_requeue_stale
-from tests.api.conftest import battery_product
-from tests.passports.test_issuance import wait_for_state
+from tests.support.api import battery_product
+from tests.support.waiting import wait_for_state
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -8,10 +8,10 @@ import socket
 
 import pytest
 
-from config import ratelimit
+from core import ratelimit
 from core.outages import best_effort
 from passports.api import verifying
-from tests.conftest import generous_rate_limits
+from tests.support.environment import generous_rate_limits
 
 
 def closed_port() -> int:
@@ -34,8 +34,8 @@ def unreachable_cache(settings):
 
 @pytest.fixture
 def passport(db):
-    from tests.passports.factories import organisation
-    from tests.public.conftest import issue, make_product
+    from tests.support.factories import organisation
+    from tests.support.public import issue, make_product
 
     return issue(make_product(organisation("acme", "Acme Batteries B.V.")))
 
@@ -69,7 +69,7 @@ def test_the_rate_limit_holds_in_memory_while_the_cache_is_unreachable(
 
 
 def test_a_nonce_that_cannot_be_kept_is_a_503(client, db, unreachable_cache, settings):
-    from tests.passports.factories import trust_anchor
+    from tests.support.factories import trust_anchor
 
     generous_rate_limits(settings, "openid4vci")
     issuer = trust_anchor(registry_name="Demo Handelsregister")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.utils import translation
 
-from tests.outages.conftest import page_path
+from tests.support.outages import page_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PROBLEM = "application/problem+json"

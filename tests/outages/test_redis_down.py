@@ -15,7 +15,7 @@ from credentials.signing import decode_jwt_parts
 from credentials.status_list import Bitstring
 from credentials.tasks import publish_due_status_lists
 from passports.models import Passport
-from tests.outages.conftest import failing_checks, page_path
+from tests.support.outages import failing_checks, page_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

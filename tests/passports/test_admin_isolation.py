@@ -10,9 +10,9 @@ from django.urls import reverse
 from passports.models import Passport, PassportEvent, Product, RestrictedCredential
 from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
-from tests.passports.factories import GTINS, battery_attributes, organisation, staff_member
-from wallet.authority import operator
-from wallet.models import Member, Organisation
+from tests.support.factories import GTINS, battery_attributes, organisation, staff_member
+from wallet.tenancy.authority import operator
+from wallet.tenancy.models import Member, Organisation
 
 # Every model in the admin that belongs to one organisation, with the lookup to it.
 ADMIN_MODELS = {

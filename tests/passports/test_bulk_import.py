@@ -3,7 +3,6 @@
 import csv
 import io
 import json
-import time
 
 import pytest
 from django.core.management import call_command
@@ -15,8 +14,8 @@ from passports import gs1
 from passports.models import Passport, Product
 from passports.services.bulk_import import ImportFailed, products_import
 from passports.services.products import product_create
-from tests.passports.factories import GTINS, battery_attributes, organisation
-from wallet.authority import operator
+from tests.support.factories import GTINS, battery_attributes, organisation
+from wallet.tenancy.authority import operator
 
 BATTERY = battery_attributes()
 COLUMNS = ["gtin", "lot", "serial", "name", "category", "country_of_production",
@@ -162,24 +161,25 @@ def test_issue_requests_one_passport_per_imported_product(acme):
     assert Passport.objects.filter(product__in=products, version=1).count() == 3
 
 
-def test_ten_thousand_rows_import_in_a_few_seconds(acme):
+def test_ten_thousand_rows_import_in_batched_queries(acme):
     gtins = [f"{n:013d}" for n in range(1, 10_001)]
     rows = [{"gtin": gtin + str(gs1.check_digit(gtin)), "name": f"Widget {n}",
              "category": "generic", "material": "steel", "mass": "1.25"}
             for n, gtin in enumerate(gtins)]
     data = to_csv(rows)
 
-    started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
         products = products_import(actor=operator(), organisation=acme, data=data, format="csv")
-    elapsed = time.perf_counter() - started
 
     assert len(products) == Product.objects.count() == 10_000
     # One uniqueness query per batch of 1,000, never one per row. (INSERTs are batched by the
-    # database's parameter limit: 1,000 rows each on PostgreSQL, fewer on SQLite.)
+    # database's parameter limit: 1,000 rows each on PostgreSQL, fewer on SQLite.) How long
+    # it takes is the benchmarks' business (bench/), not a test's: here, the work is bounded.
     selects = [q for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     assert len(selects) <= 10
-    assert elapsed < 10, f"took {elapsed:.1f} s"
+    inserts = [q for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert 1 <= len(inserts) <= 10_000 // 50  # at least 50 rows a statement
+    assert len(queries.captured_queries) <= len(selects) + len(inserts) + 10
 
 
 def test_the_command_prints_the_count(acme, tmp_path, capsys):

@@ -18,7 +18,7 @@ from passports.categories import (
     to_characteristics,
     validate_attributes,
 )
-from tests.passports import sample_value
+from tests.support.attributes import sample_value
 
 REC20_UNITS = {"AMH", "KWH", "WTT", "VLT", "CEL", "P1", "KGM", "ANN", "MON", "MIN", "OHM", "C62"}
 

@@ -20,9 +20,10 @@ from passports.services.issuance import (
     passports_sign,
 )
 from passports.tasks import sign_passports
-from tests.conftest import ROOT
-from wallet.authority import operator
-from wallet.services import organisation_create
+from tests.support.environment import ROOT
+from tests.support.waiting import wait_for_state
+from wallet.tenancy.authority import operator
+from wallet.tenancy.services import organisation_create
 
 
 @pytest.fixture
@@ -32,16 +33,6 @@ def product(db):
         organisation=organisation, gtin="09506000134352", serial="SN-0001",
         name="Generic widget", category="generic", country_of_production="NL",
         facility_name="Acme Plant Eindhoven", attributes={})
-
-
-def wait_for_state(passport: Passport, state: str, seconds: float = 30) -> Passport:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        passport.refresh_from_db()
-        if passport.state == state:
-            return passport
-        time.sleep(0.1)
-    raise AssertionError(f"passport stayed {passport.state}, expected {state}")
 
 
 def test_issuing_signs_after_commit_and_the_credential_is_untp_valid(product,

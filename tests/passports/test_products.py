@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 
 from passports.models import Product
 from passports.services.products import product_create, product_update
-from tests.passports.factories import GTINS, battery_attributes, organisation
+from tests.support.factories import GTINS, battery_attributes, organisation
 
 
 @pytest.fixture

@@ -8,9 +8,12 @@ from credentials.signing import decode_jwt_parts
 from passports.models import Passport
 from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
-from passports.services.verification import verify_credential, verify_passport
-from tests.passports.factories import GTINS, battery_attributes, organisation
-from wallet.authority import operator
+from passports.services.verification import (
+    verify_credential,
+    verify_passport_uncached,
+)
+from tests.support.factories import GTINS, battery_attributes, organisation
+from wallet.tenancy.authority import operator
 
 
 @pytest.fixture
@@ -33,7 +36,7 @@ def checks(verdict) -> dict:
 
 
 def test_an_issued_battery_passport_verifies_with_every_check(battery):
-    verdict = verify_passport(issue(battery))
+    verdict = verify_passport_uncached(issue(battery))
 
     assert verdict["verified"] is True, verdict["errors"]
     assert verdict["format"] == "vc+jwt"
@@ -61,20 +64,20 @@ def test_a_superseded_version_still_verifies_and_names_the_current_one(battery):
     second = issue(battery)
     first.refresh_from_db()
 
-    verdict = verify_passport(first)
+    verdict = verify_passport_uncached(first)
 
     assert first.state == Passport.State.SUPERSEDED
     assert verdict["verified"] is True
     assert verdict["superseded_by"]["id"] == str(second.pk)
     assert verdict["superseded_by"]["version"] == 2
     assert any(w.startswith("superseded") for w in verdict["warnings"])
-    assert "superseded_by" not in verify_passport(second)
+    assert "superseded_by" not in verify_passport_uncached(second)
 
 
 def test_a_pending_passport_cannot_be_verified_yet(battery):
     passport = passport_request(actor=operator(), product=battery)
 
-    verdict = verify_passport(passport)
+    verdict = verify_passport_uncached(passport)
 
     assert verdict["verified"] is False
     assert verdict["errors"] == ["issued: the passport is pending"]

@@ -16,7 +16,7 @@ from passports.vocabulary import (
     build_context,
     render_context,
 )
-from tests.passports import sample_value
+from tests.support.attributes import sample_value
 
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
 UNTP = "https://vocabulary.uncefact.org/untp/0.7.0/context/"

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from passports.services.status import passport_revoke, passport_suspend
-from tests.conftest import ROOT
-from tests.passports.factories import organisation
-from tests.public.conftest import issue, make_product
-from wallet.authority import operator
+from tests.support.environment import ROOT
+from tests.support.factories import organisation
+from tests.support.public import issue, make_product
+from wallet.tenancy.authority import operator
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

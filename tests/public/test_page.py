@@ -12,8 +12,8 @@ from django.contrib.staticfiles import finders
 from passports import views
 from passports.models import Passport
 from passports.services.status import passport_revoke, passport_suspend
-from tests.public.conftest import issue, make_product
-from wallet.authority import operator
+from tests.support.public import issue, make_product
+from wallet.tenancy.authority import operator
 
 LINK = "/01/09506000134352/21/SN-0001"
 
@@ -126,7 +126,7 @@ def test_other_categories_show_their_key_facts(client, acme, category, facts):
     attributes = {"textile": {"fibreComposition": "100 % organic cotton", "careInstructions":
                               "Wash at 30 °C"},
                   "electronics": {"repairabilityScore": 7.5, "sparePartsAvailabilityYears": 7}}
-    from tests.passports.factories import required_attributes
+    from tests.support.factories import required_attributes
 
     issue(make_product(acme, category=category, name="Thing",
                        attributes={**required_attributes(category), **attributes[category]}))
@@ -200,8 +200,8 @@ def test_the_page_is_accessible_by_structure(client, issued):
 def test_the_verdict_is_cached_briefly_and_a_state_change_shows_at_once(client, issued,
                                                                          monkeypatch):
     calls = []
-    real = views.verify_passport
-    monkeypatch.setattr(views, "verify_passport", lambda p: calls.append(p.pk) or real(p))
+    real = views.verify_passport_uncached
+    monkeypatch.setattr(views, "verify_passport_uncached", lambda p: calls.append(p.pk) or real(p))
 
     page(client)
     page(client)

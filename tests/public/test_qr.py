@@ -11,11 +11,11 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.test import RequestFactory
 
-from passports import qr
+from core import qr
 from passports.views import modules, svg_in_mm
 from passports.views_labels import label_sheet
-from tests.passports.factories import GTINS, organisation, staff_member
-from tests.public.conftest import make_product
+from tests.support.factories import GTINS, organisation, staff_member
+from tests.support.public import make_product
 
 URI = "http://localhost:8000/01/09506000134352/21/SN-0001"
 QR = "/qr/01/09506000134352/21/SN-0001"

@@ -14,8 +14,8 @@ from passports import linkset
 from passports.models import Passport
 from passports.services.verification import verify_credential
 from passports.views import DigitalLink, negotiate, parse_digital_link
-from tests.passports.factories import GTINS, organisation
-from tests.public.conftest import issue, make_product
+from tests.support.factories import GTINS, organisation
+from tests.support.public import issue, make_product
 
 LINK = "/01/09506000134352/21/SN-0001"
 URI = "http://localhost:8000" + LINK

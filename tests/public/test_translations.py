@@ -14,8 +14,8 @@ from django.conf import settings
 
 from passports import categories
 from passports.services.status import passport_revoke, passport_suspend
-from tests.public.conftest import issue
-from wallet.authority import operator
+from tests.support.public import issue
+from wallet.tenancy.authority import operator
 
 LANGUAGES = [code for code, _name in settings.LANGUAGES if code != "en"]
 LOCALE = Path(settings.LOCALE_PATHS[0])

@@ -22,9 +22,9 @@ from credentials.signing import decode_jwt_parts
 from credentials.suites.jose import VC_JWT
 from passports.api import verifying
 from passports.models import Passport
-from tests.passports.factories import acme_with_legal_details, trust_anchor
-from tests.public.conftest import issue, make_product
-from wallet.identity import attestation_approve, attestation_request
+from tests.support.factories import acme_with_legal_details, trust_anchor
+from tests.support.public import issue, make_product
+from wallet.business.identity.services import attestation_approve, attestation_request
 
 LINK = "/01/09506000134352/21/SN-0001"
 LANGUAGES = [code for code, _name in settings.LANGUAGES]

@@ -25,7 +25,7 @@ import pytest
 from django.conf import settings
 
 from config.celery import app as celery_app
-from tests.conftest import ROOT, _no_broker
+from tests.support.environment import ROOT, _no_broker
 from tests.support.proxy import TcpProxy
 
 

@@ -7,10 +7,10 @@ from django.urls import reverse
 from passports.models import Passport, PassportEvent
 from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
-from tests.passports.factories import GTINS, battery_attributes, organisation, staff_member
-from wallet.authority import operator
-from wallet.identity_models import Mandate
-from wallet.mandates import mandate_grant, mandate_revoke, mandate_suspend
+from tests.support.factories import GTINS, battery_attributes, organisation, staff_member
+from wallet.tenancy.authority import operator
+from wallet.tenancy.legal_models import Mandate
+from wallet.tenancy.mandates import mandate_grant, mandate_revoke, mandate_suspend
 
 ISSUE, REVOKE = Mandate.Scope.PASSPORTS_ISSUE, Mandate.Scope.PASSPORTS_REVOKE
 

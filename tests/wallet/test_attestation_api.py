@@ -4,10 +4,10 @@ nobody else sees or decides, and a decision is final."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from tests.passports.factories import organisation, trust_anchor
-from tests.wallet.test_identity_api import client_for
-from wallet.identity_models import AttestationRequest, LegalDetails, TrustedAnchor
-from wallet.verification import verify
+from tests.support.factories import organisation, trust_anchor
+from tests.support.wallet import client_for
+from wallet.business.verification import verify
+from wallet.tenancy.legal_models import AttestationRequest, LegalDetails, TrustedAnchor
 
 API = "/api/v1/wallet/attestations/"
 

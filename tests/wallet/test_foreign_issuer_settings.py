@@ -1,9 +1,9 @@
 """OPENID4VP_TRUSTED_ISSUER_CERTIFICATES and OPENID4VP_TRUSTED_ISSUERS reach the service's
 verifier; a value that cannot be loaded is reported at start by `manage.py check`."""
 
-from tests.credentials.pki import root_ca
-from wallet.checks import foreign_issuer_anchors
-from wallet.verification import foreign_issuers, wallet_verifier
+from tests.support.pki import root_ca
+from wallet.business.checks import foreign_issuer_anchors
+from wallet.business.verification import foreign_issuers, wallet_verifier
 
 
 def test_the_configured_anchors_and_listed_issuers_reach_the_verifier(settings, tmp_path):

@@ -11,14 +11,16 @@ from credentials.signing import decode_jwt_parts
 from credentials.suites import get_suite
 from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
-from passports.services.verification import verify_passport
-from tests.passports.factories import GTINS, acme_with_legal_details, trust_anchor
-from wallet.authority import operator
-from wallet.credential_status import wallet_credential_revoke, wallet_credential_suspend
-from wallet.identity import WalletError, attestation_approve, attestation_reject
-from wallet.identity import attestation_request as request_attestation
-from wallet.identity_models import AttestationRequest, TrustedAnchor
-from wallet.identity_models import WalletCredential as Held
+from passports.services.verification import verify_passport_uncached
+from tests.support.factories import GTINS, acme_with_legal_details, trust_anchor
+from tests.support.wallet import attest
+from wallet.business.identity.services import attestation_approve, attestation_reject
+from wallet.business.identity.services import attestation_request as request_attestation
+from wallet.tenancy.authority import operator
+from wallet.tenancy.credential_status import wallet_credential_revoke, wallet_credential_suspend
+from wallet.tenancy.errors import WalletError
+from wallet.tenancy.legal_models import AttestationRequest, TrustedAnchor
+from wallet.tenancy.legal_models import WalletCredential as Held
 
 
 @pytest.fixture
@@ -30,12 +32,6 @@ def register(db):
 @pytest.fixture
 def acme(db):
     return acme_with_legal_details()
-
-
-def attest(acme, register):
-    request = request_attestation(organisation=acme, anchor=register,
-                                  evidence="KvK extract 12345678 of 2026-11-01")
-    return attestation_approve(request=request, reason="extract matches")
 
 
 def issued_passport(org):
@@ -90,7 +86,7 @@ def test_the_business_identity_sd_jwt_passes_the_engines_checks(acme, register):
 def test_a_passport_of_an_attested_issuer_names_its_legal_person(acme, register):
     attest(acme, register)
 
-    verdict = verify_passport(issued_passport(acme))
+    verdict = verify_passport_uncached(issued_passport(acme))
 
     assert verdict["verified"] is True, verdict["errors"]
     assert verdict["issuer"]["trusted"] is True
@@ -111,7 +107,7 @@ def test_passports_name_the_registry_identity_in_issuer_also_known_as(acme, regi
 
 
 def test_without_attestation_the_passport_verifies_but_is_not_trusted(acme, register):
-    verdict = verify_passport(issued_passport(acme))
+    verdict = verify_passport_uncached(issued_passport(acme))
 
     assert verdict["verified"] is True
     assert verdict["issuer"]["trusted"] is False
@@ -124,7 +120,7 @@ def test_after_the_identity_credential_is_revoked_trust_is_gone(acme, register):
 
     wallet_credential_revoke(credential=anchor_credential, reason="company dissolved")
 
-    verdict = verify_passport(passport)
+    verdict = verify_passport_uncached(passport)
     assert verdict["issuer"]["trusted"] is False
     assert any("revoked" in w for w in verdict["warnings"])
 
@@ -133,7 +129,7 @@ def test_an_anchor_outside_the_trust_registry_gives_no_trust(acme, register):
     attest(acme, register)
     TrustedAnchor.objects.all().delete()
 
-    verdict = verify_passport(issued_passport(acme))
+    verdict = verify_passport_uncached(issued_passport(acme))
 
     assert verdict["issuer"]["trusted"] is False
     assert any("not in the trust registry" in w for w in verdict["warnings"])

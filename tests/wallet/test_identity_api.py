@@ -3,11 +3,11 @@
 import pytest
 from rest_framework.test import APIClient
 
-from tests.passports.factories import api_key, organisation, trust_anchor
-from tests.wallet.test_identity import attest
-from wallet.identity_models import LegalDetails, Mandate
-from wallet.mandates import active_mandate, active_mandate_for_organisation
-from wallet.models import Member
+from tests.support.factories import organisation, trust_anchor
+from tests.support.wallet import attest, client_for
+from wallet.tenancy.legal_models import LegalDetails, Mandate
+from wallet.tenancy.mandates import active_mandate, active_mandate_for_organisation
+from wallet.tenancy.models import Member
 
 
 @pytest.fixture
@@ -20,13 +20,6 @@ def world(db, django_user_model):
     Member.objects.create(user=alice, organisation=acme)
     return {"acme": acme, "recycle": organisation("recycle", "Recycle Partners B.V."),
             "alice": alice}
-
-
-def client_for(org, scopes) -> APIClient:
-    _, key = api_key(org, scopes)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
 
 
 def test_an_organisation_lists_the_identity_credentials_it_holds(world):

@@ -7,15 +7,13 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-import wallet.admin_messaging  # noqa: F401 - registers the invoices admin (until wallet.admin does)
-from tests.passports.factories import organisation, staff_member, trust_anchor
-from wallet import invoices
-from wallet.authority import actor_of, operator
-from wallet.identity import WalletError, attestation_approve, attestation_request
-from wallet.identity_models import LegalDetails, Mandate
-from wallet.invoices import Party, from_ubl, invoice_from_data, to_data, to_ubl
-from wallet.mandates import mandate_grant
-from wallet.messaging import (
+from tests.support.factories import organisation, staff_member, trust_anchor
+from tests.support.invoices import BUYER, SELLER, invoice_data, with_legal_details
+from wallet.business.identity.services import attestation_approve, attestation_request
+from wallet.business.messaging import invoices
+from wallet.business.messaging.invoices import Party, from_ubl, invoice_from_data, to_data, to_ubl
+from wallet.business.messaging.models import Invoice, Message
+from wallet.business.messaging.services import (
     Attachment,
     MessageRejected,
     inbox,
@@ -27,31 +25,13 @@ from wallet.messaging import (
     message_verify,
     received_invoice,
 )
-from wallet.messaging_models import Invoice, Message
-from wallet.models import Member
+from wallet.tenancy.authority import actor_of, operator
+from wallet.tenancy.errors import WalletError
+from wallet.tenancy.legal_models import Mandate
+from wallet.tenancy.mandates import mandate_grant
+from wallet.tenancy.models import Member
 
 NS = {"": invoices.INVOICE_NS, "cac": invoices.CAC, "cbc": invoices.CBC}
-SELLER = Party(legal_name="Acme Batteries B.V.", vat_id="NL001234567B01",
-               registry_id="12345678", street="Stationsplein 1", city="Eindhoven",
-               postal_code="5611 AB", country="NL")
-BUYER = Party(legal_name="Recycle Partners B.V.", vat_id="NL009876543B01",
-              registry_id="87654321", street="Havenweg 2", city="Rotterdam",
-              postal_code="3011 AA", country="NL")
-
-
-def invoice_data(**overrides) -> dict:
-    return {"number": "ACME-2026-0042", "issue_date": "2026-11-02", "due_date": "2026-12-02",
-            "currency": "EUR",
-            "lines": [
-                {"description": "Battery pack 75 kWh", "quantity": "2", "unit_code": "C62",
-                 "unit_price": "4250.00", "vat_category": "S", "vat_rate": "21"},
-                {"description": "Commissioning", "quantity": "3.5", "unit_code": "HUR",
-                 "unit_price": "95.333", "vat_category": "S", "vat_rate": "21"},
-                {"description": "Cathode scrap", "quantity": "12.5", "unit_code": "KGM",
-                 "unit_price": "1.10", "vat_category": "S", "vat_rate": "9"},
-            ], **overrides}
-
-
 def complete_data(**overrides) -> dict:
     """The data with every computed amount written out, then changed by `overrides`."""
     data = to_data(invoice_from_data(invoice_data(), seller=SELLER, buyer=BUYER))
@@ -286,14 +266,6 @@ def test_documents_that_are_not_ubl_invoices_are_refused(document):
 def register(db):
     anchor = trust_anchor()
     return anchor
-
-
-def with_legal_details(org, party: Party):
-    LegalDetails.objects.create(organisation=org, vat_id=party.vat_id,
-                                registry_id=party.registry_id, street=party.street,
-                                city=party.city, postal_code=party.postal_code,
-                                country=party.country)
-    return org
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from credentials.did_web import DidResolver
 from credentials.suites import get_suite
-from tests.passports.factories import organisation
-from wallet.identity import WalletError
-from wallet.identity_models import Mandate
-from wallet.mandates import (
+from tests.support.factories import organisation
+from wallet.tenancy.errors import WalletError
+from wallet.tenancy.legal_models import Mandate
+from wallet.tenancy.mandates import (
     active_mandate,
     active_mandate_for_organisation,
     mandate_grant,

@@ -8,16 +8,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-import wallet.admin_messaging  # noqa: F401 - registers the message box admin (until wallet.admin does)
 from credentials import jose
 from credentials.signing import signer_for
-from tests.passports.factories import organisation, staff_member, trust_anchor
-from wallet.authority import actor_of, operator
-from wallet.demo import ensure_demo_organisations
-from wallet.identity import WalletError, attestation_approve, attestation_request
-from wallet.identity_models import LegalDetails, Mandate
-from wallet.mandates import mandate_grant, mandate_revoke
-from wallet.messaging import (
+from tests.support.factories import organisation, staff_member, trust_anchor
+from wallet.business.identity.services import attestation_approve, attestation_request
+from wallet.business.messaging.demo import ensure_demo_messages
+from wallet.business.messaging.models import Invoice, Message, MessageAttachment
+from wallet.business.messaging.services import (
     MESSAGE_TYP,
     Attachment,
     MessageRejected,
@@ -31,9 +28,12 @@ from wallet.messaging import (
     outbox,
     receipt_of,
 )
-from wallet.messaging_demo import ensure_demo_messages
-from wallet.messaging_models import Invoice, Message, MessageAttachment
-from wallet.models import Member
+from wallet.tenancy.authority import actor_of, operator
+from wallet.tenancy.demo import ensure_demo_organisations
+from wallet.tenancy.errors import WalletError
+from wallet.tenancy.legal_models import LegalDetails, Mandate
+from wallet.tenancy.mandates import mandate_grant, mandate_revoke
+from wallet.tenancy.models import Member
 
 SPEC = Attachment("spec.pdf", "application/pdf", b"%PDF-1.7 battery pack specification")
 PRICES = Attachment("price-list.csv", "text/csv", b"item,price\npack,4250.00\n")

@@ -6,12 +6,12 @@ import base64
 import pytest
 from rest_framework.test import APIClient
 
-from tests.passports.factories import api_key, organisation, trust_anchor
-from wallet.api.views import SCOPES
-from wallet.identity import attestation_approve, attestation_request
-from wallet.identity_models import LegalDetails
-from wallet.invoices import from_ubl, parse_ubl_tree
-from wallet.messaging_models import Invoice, Message, MessageAttachment
+from tests.support.factories import api_key, organisation, trust_anchor
+from wallet.business.api.views import SCOPES
+from wallet.business.identity.services import attestation_approve, attestation_request
+from wallet.business.messaging.invoices import from_ubl, parse_ubl_tree
+from wallet.business.messaging.models import Invoice, Message, MessageAttachment
+from wallet.tenancy.legal_models import LegalDetails
 
 API = "/api/v1/wallet"
 PDF = b"%PDF-1.7 a battery pack specification"

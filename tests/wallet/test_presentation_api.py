@@ -1,7 +1,7 @@
 """Entitlement by presentation through the API: no key, a challenge, a presentation back."""
 
 from credentials.signing import decode_jwt_parts
-from tests.wallet.test_presentations import present, world  # noqa: F401 - the fixture
+from tests.support.wallet import present
 
 
 def challenge_for(client, passport) -> str:

@@ -6,57 +6,23 @@ from datetime import UTC, datetime
 import pytest
 
 from credentials.signing import decode_jwt_parts
-from passports.services.issuance import passport_request, passports_sign
 from passports.services.presentation_access import (
     PresentationRefused,
     access_by_presentation,
     access_challenge,
 )
-from passports.services.products import product_create
-from tests.credentials.pki import ISSUER as PID_ISSUER
-from tests.credentials.pki import foreign_sd_jwt_vc, root_ca
-from tests.passports.factories import GTINS, battery_attributes, organisation, trust_anchor
-from wallet.authority import operator
-from wallet.identity import WalletError, attestation_approve
-from wallet.identity import attestation_request as request_attestation
-from wallet.identity_models import LegalDetails, TrustedAnchor, WalletCredential
-from wallet.presentations import (
+from tests.support.factories import organisation
+from tests.support.pki import ISSUER as PID_ISSUER
+from tests.support.pki import foreign_sd_jwt_vc, root_ca
+from tests.support.wallet import DOMAIN, present
+from wallet.business.presentations import (
     credential_import,
-    presentation_create,
     role_credential_issue,
     sd_jwt_presentation_create,
 )
-from wallet.verification import verify
-
-DOMAIN = "http://localhost:8000"
-
-
-@pytest.fixture
-def world(db):
-    register = trust_anchor()
-    acme = organisation("acme", "Acme Batteries B.V.")
-    recycle = organisation("recycle", "Recycle Partners B.V.")
-    LegalDetails.objects.create(organisation=recycle, registry_id="87654321",
-                                euid="NLNHR.87654321")
-    identity, business_identity = attestation_approve(request=request_attestation(
-        organisation=recycle, anchor=register, evidence="KvK extract"))
-    role = role_credential_issue(issuer=register, holder=recycle, role="authorised recycler",
-                                 access_group="legitimate_interest")
-    product = product_create(organisation=acme, gtin=GTINS[0], serial="B-7", name="Pack",
-                             category="battery", country_of_production="NL",
-                             attributes=battery_attributes(remainingCapacity=47,
-                                                           stateOfCertifiedEnergy=95))
-    passport = passport_request(actor=operator(), product=product)
-    passports_sign([passport.pk])
-    passport.refresh_from_db()
-    return {"register": register, "acme": acme, "recycle": recycle, "identity": identity,
-            "business_identity": business_identity, "role": role, "passport": passport}
-
-
-def present(world, challenge, domain=DOMAIN, credentials=("identity", "role")):
-    return presentation_create(holder=world["recycle"],
-                               credentials=[world[name] for name in credentials],
-                               challenge=challenge, domain=domain)
+from wallet.business.verification import verify
+from wallet.tenancy.errors import WalletError
+from wallet.tenancy.legal_models import TrustedAnchor, WalletCredential
 
 
 def test_a_partner_with_identity_and_role_gets_exactly_its_access_group(world):

@@ -6,9 +6,9 @@ from passports.demo import (
     ensure_demo_products,
     ensure_demo_revocation,
 )
-from wallet.demo import DEMO_USERS, ensure_demo_organisations, ensure_demo_users
-from wallet.identity_demo import ensure_demo_identities, ensure_demo_mandates
-from wallet.messaging_demo import ensure_demo_messages
+from wallet.business.identity.demo import ensure_demo_identities, ensure_demo_mandates
+from wallet.business.messaging.demo import ensure_demo_messages
+from wallet.tenancy.demo import DEMO_USERS, ensure_demo_organisations, ensure_demo_users
 
 
 class Command(BaseCommand):

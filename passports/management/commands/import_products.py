@@ -1,11 +1,12 @@
+
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from passports.services.bulk_import import ImportFailed, import_format, products_import
-from wallet.authority import NotAuthorised, actor_of, operator
-from wallet.models import Organisation
+from wallet.tenancy.authority import NotAuthorised, actor_of, operator
+from wallet.tenancy.models import Organisation
 
 
 class Command(BaseCommand):

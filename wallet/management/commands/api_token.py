@@ -1,10 +1,11 @@
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from wallet.api_tokens import DEFAULT_SCOPES, api_token_create
-from wallet.authority import NotAuthorised, actor_of, operator, scope_refusal
-from wallet.models import ApiToken, Organisation
+from wallet.tenancy.api_tokens import DEFAULT_SCOPES, api_token_create
+from wallet.tenancy.authority import NotAuthorised, actor_of, operator, scope_refusal
+from wallet.tenancy.models import ApiToken, Organisation
 
 
 class Command(BaseCommand):

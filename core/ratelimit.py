@@ -1,0 +1,171 @@
+"""Rate limits per client address for the open endpoints (verify, VC-API verify, resolver,
+public page), kept in Django's cache: Redis when one is configured, so every web process counts
+together; per-process memory in the embedded mode.
+
+A fixed window per (scope, client address): the first request of a window starts its counter,
+which expires with the window. Limits are named by scope and set in
+`REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]` as "<count>/<period>" (period: second, minute,
+hour, day, or a number of seconds), e.g. {"verify": "600/minute"}; "off" (or None) turns a
+scope off.
+
+    from core import ratelimit
+
+    retry_after = ratelimit.rate_limited(request, "public")    # None, or seconds to wait
+    if retry_after is not None:
+        return ratelimit.too_many_requests(retry_after)
+
+    @ratelimit.limit("public")                                  # the same, as a decorator
+    def page(request, ...): ...
+
+The client address is REMOTE_ADDR, or, behind `REST_FRAMEWORK["NUM_PROXIES"]` trusted
+proxies, the address those proxies saw (from X-Forwarded-For). IPv6 clients are counted per /64,
+the block one subscriber usually holds.
+
+While the shared cache is unreachable the limiter neither fails the request nor stops counting:
+each process counts in its own memory (so a client may get up to the limit from every process)
+until the cache answers again (core.outages)."""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from django.http import HttpResponse
+
+from core.api.problems import problem_response
+from core.outages import CACHE_ERRORS, best_effort
+
+PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600,
+           "hour": 3600, "d": 86400, "day": 86400}
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after: int  # seconds until the window ends
+
+
+def parse_rate(rate: str | None) -> tuple[int, int] | None:
+    """"600/minute" → (600, 60); "10/30" → (10, 30); None or "off" → None (no limit)."""
+    if rate is None or rate.strip().lower() == "off":
+        return None
+    count, _, period = rate.partition("/")
+    seconds = int(period) if period.isdigit() else PERIODS[period.strip().lower()]
+    return int(count), seconds
+
+
+def rate_for(scope: str) -> tuple[int, int] | None:
+    rates = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {})
+    if scope not in rates:
+        raise KeyError(f"no rate for the scope {scope!r} in DEFAULT_THROTTLE_RATES")
+    return parse_rate(rates[scope])
+
+
+def client_address(request) -> str:
+    """The address to count a request against (see the module's docstring)."""
+    meta = request.META
+    address = meta.get("REMOTE_ADDR", "")
+    proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES")
+    forwarded = meta.get("HTTP_X_FORWARDED_FOR")
+    if proxies and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            address = hops[-min(proxies, len(hops))]
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address or "unknown"
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address) + "/64"
+    return str(ip)
+
+
+def hit(request, scope: str, limit: int | None = None, window: int | None = None) -> Decision:
+    """Count one request of `request`'s client in `scope` and say whether it is allowed.
+    `limit` requests per `window` seconds; both default to the scope's configured rate."""
+    if limit is None or window is None:
+        rate = rate_for(scope)
+        if rate is None:
+            return Decision(True, 0, 0, 0)
+        limit, window = rate
+    now = time.time()
+    window_start = int(now // window) * window
+    key = f"ratelimit:{scope}:{client_address(request)}:{window_start}"
+    count = _increment(key, window)
+    retry_after = max(1, int(window_start + window - now + 0.999))
+    return Decision(count <= limit, limit, max(0, limit - count), retry_after)
+
+
+def rate_limited(request, scope: str, limit: int | None = None,
+                 window: int | None = None) -> int | None:
+    """None when the request may go on, else the seconds to wait (for Retry-After)."""
+    decision = hit(request, scope, limit, window)
+    return None if decision.allowed else decision.retry_after
+
+
+def too_many_requests(retry_after: int) -> HttpResponse:
+    """A 429 problem (RFC 9457) with Retry-After."""
+    return problem_response(
+        429, "rate_limited",
+        f"Too many requests from your address; try again in {retry_after} s.",
+        title="Too many requests", headers={"Retry-After": str(retry_after)})
+
+
+def limit(scope: str, limit: int | None = None, window: int | None = None):
+    """Decorator for function views: 429 with Retry-After once the client is over the limit."""
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(request, *args, **kwargs):
+            retry_after = rate_limited(request, scope, limit, window)
+            if retry_after is not None:
+                return too_many_requests(retry_after)
+            return view(request, *args, **kwargs)
+        return wrapped
+    return decorator
+
+
+# The counters of this process while the shared cache is down.
+_local_counters = LocMemCache("dpp-ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
+
+
+def _increment(key: str, window: int) -> int:
+    """Add one to the counter `key`, created to expire with its window; returns the count.
+    On Redis one round trip (INCR + EXPIRE NX in a pipeline); elsewhere Django's add/incr.
+    While Redis is unreachable, in this process's memory (see the module's doc)."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache):
+        if best_effort.available:
+            full_key = backend.make_key(key)  # our keys need no validation (memcached's rules)
+            pipeline = _writer(backend._cache).pipeline(transaction=False)
+            pipeline.incr(full_key)
+            pipeline.expire(full_key, window + 1, nx=True)
+            try:
+                return int(pipeline.execute()[0])
+            except CACHE_ERRORS as exc:
+                best_effort.failed(exc)
+        backend = _local_counters
+    if backend.add(key, 1, window + 1):
+        return 1
+    try:
+        return backend.incr(key)
+    except ValueError:  # expired between add and incr
+        backend.add(key, 1, window + 1)
+        return 1
+
+
+@functools.lru_cache(maxsize=16)
+def _writer(cache_client):
+    """The redis-py client for writes behind Django's RedisCache, made once: Django makes a new
+    one for every call (costing about as much as the round trip), though writes always go to
+    its first server and one client, over the shared connection pool, is thread-safe."""
+    return cache_client.get_client(write=True)

@@ -1,0 +1,1 @@
+"""Business identity: attestations by trust anchors and the identity credentials they issue."""

@@ -1,0 +1,817 @@
+"""E-invoices: the EN 16931-1:2017 core as Python values, its business rules, and UBL 2.1.
+
+Pure: no database. The services (messaging/services.py) build the parties from the organisations'
+legal details and store `to_data(invoice)`.
+
+- `invoice_from_data(data, seller=, buyer=)`: JSON-like input → Invoice. What the input leaves
+  out (line net amounts, the VAT breakdown, the document totals) is computed; what it gives is
+  checked, never silently replaced.
+- `check(invoice)`: the business rules this core uses, as a ValidationError keyed by the field
+  (`number`, `lines[2].net_amount`, `vat_breakdown[0].tax_amount`, `tax_total`), each message
+  citing its rule (BR-CO-10 ...). Arithmetic is Decimal, rounded half up to 2 decimals, and
+  exact (the official Schematron allows ±1 on BR-CO-17; we do not).
+- `to_ubl(invoice) -> bytes` and `from_ubl(xml) -> Invoice`: UBL 2.1 Invoice, round trip exact.
+
+Scope: one invoice type (380, commercial invoice), no document- or line-level allowances and
+charges, VAT categories S, Z, E, AE and G (K, O, L and M need business terms not modelled here:
+deliveries, invoicing periods, other taxes)."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from xml.parsers import expat
+
+from django.core.exceptions import ValidationError
+
+CUSTOMIZATION_ID = "urn:cen.eu:en16931:2017"  # BT-24: the core, no CIUS
+COMMERCIAL_INVOICE = "380"  # BT-3, UNTDID 1001
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+# VAT category codes (BT-151, BT-118; UNTDID 5305) supported here, and the prefix of their rules.
+VAT_CATEGORIES = {
+    "S": ("Standard rated", "BR-S"),
+    "Z": ("Zero rated goods", "BR-Z"),
+    "E": ("Exempt from VAT", "BR-E"),
+    "AE": ("VAT reverse charge", "BR-AE"),
+    "G": ("Export outside the EU", "BR-G"),
+}
+# The exemption reason text (BT-120) given when the input has none (-10 rules).
+DEFAULT_EXEMPTION_REASONS = {"E": "Exempt from VAT", "AE": "Reverse charge",
+                             "G": "Export outside the EU"}
+
+CURRENCY = re.compile(r"^[A-Z]{3}$")  # ISO 4217 alpha-3 (shape only)
+COUNTRY = re.compile(r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2 (shape only)
+UNIT_CODE = re.compile(r"^[A-Z0-9]{2,3}$")  # UN/ECE Recommendation 20 (+21), shape only
+VAT_ID = re.compile(r"^[A-Z]{2}[0-9A-Za-z+*.]{2,13}$")  # BR-CO-09: a country prefix
+NUMBER_MAX = 50
+TOTALS = {  # field: (business term, presence rule, decimals rule)
+    "line_net_total": ("BT-106", "BR-12", "BR-DEC-09"),
+    "tax_exclusive_amount": ("BT-109", "BR-13", "BR-DEC-12"),
+    "tax_total": ("BT-110", None, "BR-DEC-13"),
+    "tax_inclusive_amount": ("BT-112", "BR-14", "BR-DEC-14"),
+    "prepaid_amount": ("BT-113", None, "BR-DEC-16"),
+    "payable_amount": ("BT-115", "BR-15", "BR-DEC-18"),
+}
+
+
+# --- the model ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Party:
+    """Seller (BG-4) or buyer (BG-7), with its postal address (BG-5 / BG-8)."""
+
+    legal_name: str  # BT-27 / BT-44
+    vat_id: str = ""  # BT-31 / BT-48
+    registry_id: str = ""  # BT-30 / BT-47, legal registration identifier
+    street: str = ""  # BT-35 / BT-50
+    city: str = ""  # BT-37 / BT-52
+    postal_code: str = ""  # BT-38 / BT-53
+    country: str = ""  # BT-40 / BT-55
+
+
+@dataclass(frozen=True)
+class Line:
+    """An invoice line (BG-25)."""
+
+    id: str  # BT-126
+    description: str  # BT-153, item name
+    quantity: Decimal  # BT-129
+    unit_code: str  # BT-130
+    unit_price: Decimal  # BT-146, item net price
+    vat_category: str  # BT-151
+    vat_rate: Decimal  # BT-152
+    net_amount: Decimal  # BT-131
+
+
+@dataclass(frozen=True)
+class VatSubtotal:
+    """One VAT breakdown (BG-23): a category and rate with its amounts."""
+
+    category: str  # BT-118
+    rate: Decimal  # BT-119
+    taxable_amount: Decimal  # BT-116
+    tax_amount: Decimal  # BT-117
+    exemption_reason: str = ""  # BT-120
+
+
+@dataclass(frozen=True)
+class Invoice:
+    number: str  # BT-1
+    issue_date: date  # BT-2
+    due_date: date | None  # BT-9
+    currency: str  # BT-5
+    seller: Party
+    buyer: Party
+    lines: tuple[Line, ...]
+    vat_breakdown: tuple[VatSubtotal, ...]
+    line_net_total: Decimal  # BT-106
+    tax_exclusive_amount: Decimal  # BT-109
+    tax_total: Decimal  # BT-110
+    tax_inclusive_amount: Decimal  # BT-112
+    payable_amount: Decimal  # BT-115
+    prepaid_amount: Decimal = ZERO  # BT-113
+    type_code: str = field(default=COMMERCIAL_INVOICE)  # BT-3
+
+
+# --- arithmetic ----------------------------------------------------------------------------------
+
+def money(value: Decimal) -> Decimal:
+    """An amount at 2 decimals, rounded half up."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def line_net(quantity: Decimal, unit_price: Decimal) -> Decimal:
+    return money(quantity * unit_price)
+
+
+def vat_amount(taxable: Decimal, rate: Decimal) -> Decimal:
+    return money(taxable * rate / 100)
+
+
+def text(value: Decimal) -> str:
+    """A decimal as XML and JSON carry it: plain notation, never an exponent."""
+    return format(value, "f")
+
+
+def _decimals(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+# --- building from input -------------------------------------------------------------------------
+
+class _Errors:
+    """Field errors collected while building or checking, raised at once."""
+
+    def __init__(self):
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, []).append(message)
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise ValidationError({name: [ValidationError(message, code="invalid_invoice")
+                                          for message in messages]
+                                   for name, messages in self.errors.items()})
+
+
+def _parse_decimal(value, name: str, errors: _Errors) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        errors.add(name, "A decimal number (e.g. \"12.50\").")
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        errors.add(name, f"Not a decimal number: {value!r}.")
+        return None
+    if not number.is_finite():
+        errors.add(name, "A finite decimal number.")
+        return None
+    return Decimal(text(number))
+
+
+def _parse_date(value, name: str, errors: _Errors) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        errors.add(name, f"A date as YYYY-MM-DD, not {value!r}.")
+        return None
+
+
+def _text(value, name: str, errors: _Errors, *, upper: bool = False) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors.add(name, "A text.")
+        return ""
+    value = value.strip()
+    return value.upper() if upper else value
+
+
+def _list(value, name: str, errors: _Errors) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        errors.add(name, "A list.")
+        return []
+    return list(value)
+
+
+def _mapping(value, name: str, errors: _Errors) -> Mapping:
+    if not isinstance(value, Mapping):
+        errors.add(name, "An object.")
+        return {}
+    return value
+
+
+def invoice_from_data(data: Mapping, *, seller: Party, buyer: Party,
+                      compute: bool = True) -> Invoice:
+    """Build and check an invoice from JSON-like `data` (see `to_data` for the shape; the
+    parties come from the wallet, not from `data`). With `compute`, omitted line net amounts,
+    VAT breakdown and totals are computed; given ones must add up either way. Raises
+    ValidationError keyed by field."""
+    errors = _Errors()
+    data = _mapping(data, "invoice", errors)
+    errors.raise_any()
+
+    lines = []
+    for index, raw in enumerate(_list(data.get("lines"), "lines", errors)):
+        name = f"lines[{index}]"
+        raw = _mapping(raw, name, errors)
+        quantity = _parse_decimal(raw.get("quantity"), f"{name}.quantity", errors)
+        price = _parse_decimal(raw.get("unit_price"), f"{name}.unit_price", errors)
+        rate = _parse_decimal(raw.get("vat_rate"), f"{name}.vat_rate", errors)
+        net = _parse_decimal(raw.get("net_amount"), f"{name}.net_amount", errors)
+        if net is None and compute and quantity is not None and price is not None:
+            net = line_net(quantity, price)
+        lines.append(Line(
+            id=_text(raw.get("id"), f"{name}.id", errors) or str(index + 1),
+            description=_text(raw.get("description"), f"{name}.description", errors),
+            quantity=quantity, unit_code=_text(raw.get("unit_code"), f"{name}.unit_code",
+                                               errors, upper=True),
+            unit_price=price,
+            vat_category=_text(raw.get("vat_category"), f"{name}.vat_category", errors,
+                               upper=True),
+            vat_rate=rate, net_amount=net))
+
+    breakdown = []
+    for index, raw in enumerate(_list(data.get("vat_breakdown"), "vat_breakdown", errors)):
+        name = f"vat_breakdown[{index}]"
+        raw = _mapping(raw, name, errors)
+        breakdown.append(VatSubtotal(
+            category=_text(raw.get("category"), f"{name}.category", errors, upper=True),
+            rate=_parse_decimal(raw.get("rate"), f"{name}.rate", errors),
+            taxable_amount=_parse_decimal(raw.get("taxable_amount"),
+                                          f"{name}.taxable_amount", errors),
+            tax_amount=_parse_decimal(raw.get("tax_amount"), f"{name}.tax_amount", errors),
+            exemption_reason=_text(raw.get("exemption_reason"), f"{name}.exemption_reason",
+                                   errors)))
+
+    totals = {name: _parse_decimal(data.get(name), name, errors) for name in TOTALS}
+    if totals["prepaid_amount"] is None:
+        totals["prepaid_amount"] = ZERO
+    invoice = Invoice(
+        number=_text(data.get("number"), "number", errors),
+        issue_date=_parse_date(data.get("issue_date"), "issue_date", errors),
+        due_date=_parse_date(data.get("due_date"), "due_date", errors),
+        currency=_text(data.get("currency"), "currency", errors, upper=True),
+        seller=seller, buyer=buyer, lines=tuple(lines), vat_breakdown=tuple(breakdown),
+        **totals)
+    errors.raise_any()
+    if compute:
+        invoice = complete(invoice)
+    check(invoice)
+    return invoice
+
+
+def complete(invoice: Invoice) -> Invoice:
+    """Fill in what is missing (None): the VAT breakdown from the lines, grouped by category
+    and rate in the order they first appear, then the document totals. Given values stay."""
+    if not invoice.vat_breakdown and all(line.net_amount is not None and line.vat_rate
+                                         is not None for line in invoice.lines):
+        groups: dict[tuple[str, Decimal], Decimal] = {}
+        for line in invoice.lines:
+            key = (line.vat_category, line.vat_rate)
+            groups[key] = groups.get(key, ZERO) + line.net_amount
+        invoice = replace(invoice, vat_breakdown=tuple(
+            VatSubtotal(category=category, rate=rate, taxable_amount=taxable,
+                        tax_amount=vat_amount(taxable, rate),
+                        exemption_reason=DEFAULT_EXEMPTION_REASONS.get(category, ""))
+            for (category, rate), taxable in groups.items()))
+    nets = [line.net_amount for line in invoice.lines]
+    taxes = [subtotal.tax_amount for subtotal in invoice.vat_breakdown]
+    if None in nets or None in taxes:
+        return invoice  # check() names what is missing
+
+    def given_or(name: str, amount: Decimal) -> Decimal:
+        value = getattr(invoice, name)
+        return amount if value is None else value
+
+    line_net_total = given_or("line_net_total", sum(nets, ZERO))
+    tax_exclusive = given_or("tax_exclusive_amount", sum(nets, ZERO))
+    tax_total = given_or("tax_total", sum(taxes, ZERO))
+    tax_inclusive = given_or("tax_inclusive_amount", tax_exclusive + tax_total)
+    payable = given_or("payable_amount", tax_inclusive - invoice.prepaid_amount)
+    return replace(invoice, line_net_total=line_net_total, tax_exclusive_amount=tax_exclusive,
+                   tax_total=tax_total, tax_inclusive_amount=tax_inclusive,
+                   payable_amount=payable)
+
+
+# --- the business rules --------------------------------------------------------------------------
+
+def check(invoice: Invoice) -> None:
+    """Raise ValidationError keyed by field unless `invoice` keeps the EN 16931 rules of this
+    core: mandatory terms (BR-01..BR-27), VAT categories (BR-S/Z/E/AE/G), the arithmetic of
+    lines, breakdown and totals (BR-CO-10..17, PEPPOL-EN16931-R120) and decimals (BR-DEC)."""
+    errors = _Errors()
+    _check_document(invoice, errors)
+    _check_party(invoice.seller, "seller", "BR-06", "BR-08", "BR-09", errors)
+    _check_party(invoice.buyer, "buyer", "BR-07", "BR-10", "BR-11", errors)
+    if not (invoice.seller.registry_id or invoice.seller.vat_id):
+        errors.add("seller", "BR-CO-26: the seller needs a legal registration identifier "
+                             "(BT-30) or a VAT identifier (BT-31).")
+    if not invoice.lines:
+        errors.add("lines", "BR-16: an invoice has at least one line (BG-25).")
+    for index, line in enumerate(invoice.lines):
+        _check_line(line, f"lines[{index}]", errors)
+    _check_vat_parties(invoice, errors)
+    _check_breakdown(invoice, errors)
+    _check_totals(invoice, errors)
+    errors.raise_any()
+
+
+def _check_document(invoice: Invoice, errors: _Errors) -> None:
+    if not invoice.number:
+        errors.add("number", "BR-02: an invoice has an invoice number (BT-1).")
+    elif len(invoice.number) > NUMBER_MAX:
+        errors.add("number", f"At most {NUMBER_MAX} characters.")
+    if invoice.issue_date is None:
+        errors.add("issue_date", "BR-03: an invoice has an issue date (BT-2).")
+    if invoice.type_code != COMMERCIAL_INVOICE:
+        errors.add("type_code", f"BR-04: only the commercial invoice ({COMMERCIAL_INVOICE}) "
+                                f"is supported here, not {invoice.type_code!r}.")
+    if not CURRENCY.match(invoice.currency or ""):
+        errors.add("currency", "BR-05: an invoice has a currency code (BT-5), ISO 4217 "
+                               "alpha-3, e.g. EUR.")
+    if invoice.due_date and invoice.issue_date and invoice.due_date < invoice.issue_date:
+        errors.add("due_date", "The payment due date (BT-9) is before the issue date (BT-2).")
+
+
+def _check_party(party: Party, name: str, name_rule: str, address_rule: str,
+                 country_rule: str, errors: _Errors) -> None:
+    role = name.capitalize()
+    if not party.legal_name:
+        errors.add(f"{name}.legal_name", f"{name_rule}: the invoice contains the {name}'s "
+                                         f"name.")
+    if not (party.street or party.city or party.postal_code or party.country):
+        errors.add(f"{name}.address", f"{address_rule}: the invoice contains the {name}'s "
+                                      f"postal address.")
+    if not COUNTRY.match(party.country or ""):
+        errors.add(f"{name}.country", f"{country_rule}: the {role} postal address contains a "
+                                      f"country code (ISO 3166-1 alpha-2).")
+    if party.vat_id and not VAT_ID.match(party.vat_id):
+        errors.add(f"{name}.vat_id", "BR-CO-09: a VAT identifier starts with the ISO 3166-1 "
+                                     "alpha-2 code of its country (Greece: EL).")
+
+
+def _check_line(line: Line, name: str, errors: _Errors) -> None:
+    if not line.id:
+        errors.add(f"{name}.id", "BR-21: each line has an identifier (BT-126).")
+    if not line.description:
+        errors.add(f"{name}.description", "BR-25: each line has an item name (BT-153).")
+    if line.quantity is None:
+        errors.add(f"{name}.quantity", "BR-22: each line has an invoiced quantity (BT-129).")
+    if not UNIT_CODE.match(line.unit_code or ""):
+        errors.add(f"{name}.unit_code", "BR-23: each line has a unit of measure code (BT-130) "
+                                        "of UN/ECE Recommendation 20, e.g. C62, HUR, KGM.")
+    if line.unit_price is None:
+        errors.add(f"{name}.unit_price", "BR-26: each line has an item net price (BT-146).")
+    elif line.unit_price < 0:
+        errors.add(f"{name}.unit_price", "BR-27: the item net price (BT-146) is not negative.")
+    _check_line_vat(line, name, errors)
+    if line.net_amount is None:
+        errors.add(f"{name}.net_amount", "BR-24: each line has a net amount (BT-131).")
+        return
+    if _decimals(line.net_amount) > 2:
+        errors.add(f"{name}.net_amount", "BR-DEC-23: the line net amount (BT-131) has at most "
+                                         "2 decimals.")
+    elif line.quantity is not None and line.unit_price is not None:
+        expected = line_net(line.quantity, line.unit_price)
+        if line.net_amount != expected:
+            errors.add(f"{name}.net_amount", (
+                f"PEPPOL-EN16931-R120: the line net amount (BT-131) must be quantity × price "
+                f"(BT-129 × BT-146) = {text(line.quantity)} × {text(line.unit_price)} = "
+                f"{text(expected)} (rounded half up to 2 decimals), not "
+                f"{text(line.net_amount)}."))
+
+
+def _check_line_vat(line: Line, name: str, errors: _Errors) -> None:
+    if not line.vat_category:
+        errors.add(f"{name}.vat_category", "BR-CO-04: each line has a VAT category code "
+                                           "(BT-151).")
+        return
+    if line.vat_category not in VAT_CATEGORIES:
+        errors.add(f"{name}.vat_category", f"VAT category {line.vat_category!r} is not "
+                                           f"supported here (only {', '.join(VAT_CATEGORIES)}).")
+        return
+    _, prefix = VAT_CATEGORIES[line.vat_category]
+    if line.vat_rate is None:
+        errors.add(f"{name}.vat_rate", f"{prefix}-05: a line of VAT category "
+                                       f"{line.vat_category} has a VAT rate (BT-152).")
+    elif line.vat_category == "S" and line.vat_rate <= 0:
+        errors.add(f"{name}.vat_rate", "BR-S-05: the VAT rate (BT-152) of a standard rated "
+                                       "line is greater than zero.")
+    elif line.vat_category != "S" and line.vat_rate != 0:
+        errors.add(f"{name}.vat_rate", f"{prefix}-05: the VAT rate (BT-152) of a line of VAT "
+                                       f"category {line.vat_category} is 0.")
+
+
+def _check_vat_parties(invoice: Invoice, errors: _Errors) -> None:
+    """BR-S-02, BR-Z-02, BR-E-02, BR-G-02: the seller's VAT identifier; BR-AE-02 also the
+    buyer's VAT identifier or legal registration identifier."""
+    categories = {line.vat_category for line in invoice.lines} & set(VAT_CATEGORIES)
+    for category in sorted(categories):
+        _, prefix = VAT_CATEGORIES[category]
+        if not invoice.seller.vat_id:
+            errors.add("seller.vat_id", f"{prefix}-02: an invoice with lines of VAT category "
+                                        f"{category} contains the seller's VAT identifier "
+                                        f"(BT-31).")
+    if "AE" in categories and not (invoice.buyer.vat_id or invoice.buyer.registry_id):
+        errors.add("buyer.vat_id", "BR-AE-02: a reverse charge invoice contains the buyer's "
+                                   "VAT identifier (BT-48) or legal registration identifier "
+                                   "(BT-47).")
+
+
+def _check_breakdown(invoice: Invoice, errors: _Errors) -> None:
+    if not invoice.vat_breakdown:
+        errors.add("vat_breakdown", "BR-CO-18: an invoice has at least one VAT breakdown "
+                                    "(BG-23).")
+    lines_by_key: dict[tuple[str, Decimal], list[Line]] = {}
+    for line in invoice.lines:
+        if line.vat_category in VAT_CATEGORIES and line.vat_rate is not None:
+            lines_by_key.setdefault((line.vat_category, line.vat_rate), []).append(line)
+    seen: set[tuple[str, Decimal]] = set()
+    for index, subtotal in enumerate(invoice.vat_breakdown):
+        name = f"vat_breakdown[{index}]"
+        if subtotal.category not in VAT_CATEGORIES:
+            errors.add(f"{name}.category", "BR-47: each VAT breakdown has a VAT category code "
+                                           f"(BT-118), one of {', '.join(VAT_CATEGORIES)}.")
+            continue
+        if subtotal.rate is None:
+            errors.add(f"{name}.rate", "BR-48: each VAT breakdown has a VAT category rate "
+                                       "(BT-119).")
+            continue
+        key = (subtotal.category, subtotal.rate)
+        if key in seen:
+            errors.add(name, f"VAT category {subtotal.category} at {text(subtotal.rate)}% is "
+                             f"broken down twice.")
+            continue
+        seen.add(key)
+        _check_subtotal(subtotal, name, lines_by_key.get(key, []), errors)
+    for category, rate in lines_by_key.keys() - seen:
+        _, prefix = VAT_CATEGORIES[category]
+        errors.add("vat_breakdown", f"{prefix}-01: lines of VAT category {category} at "
+                                    f"{text(rate)}% need a VAT breakdown (BG-23) for them.")
+
+
+def _check_subtotal(subtotal: VatSubtotal, name: str, lines: list[Line],
+                    errors: _Errors) -> None:
+    category, prefix = subtotal.category, VAT_CATEGORIES[subtotal.category][1]
+    if not lines:
+        errors.add(name, f"No line has VAT category {category} at {text(subtotal.rate)}%.")
+    if category != "S" and subtotal.rate != 0:
+        errors.add(f"{name}.rate", f"The VAT category rate (BT-119) of category {category} "
+                                   f"is 0.")
+    if subtotal.exemption_reason and category in ("S", "Z"):
+        errors.add(f"{name}.exemption_reason", f"{prefix}-10: a VAT breakdown of category "
+                                               f"{category} has no exemption reason (BT-120).")
+    if not subtotal.exemption_reason and category not in ("S", "Z"):
+        errors.add(f"{name}.exemption_reason", f"{prefix}-10: a VAT breakdown of category "
+                                               f"{category} has an exemption reason "
+                                               f"(BT-120).")
+    if subtotal.taxable_amount is None:
+        errors.add(f"{name}.taxable_amount", "BR-45: each VAT breakdown has a taxable amount "
+                                             "(BT-116).")
+    elif _decimals(subtotal.taxable_amount) > 2:
+        errors.add(f"{name}.taxable_amount", "BR-DEC-19: the VAT category taxable amount "
+                                             "(BT-116) has at most 2 decimals.")
+    else:
+        nets = [line.net_amount for line in lines if line.net_amount is not None]
+        expected = sum(nets, ZERO)
+        if len(nets) == len(lines) and subtotal.taxable_amount != expected:
+            rule = f"{prefix}-08: the VAT category taxable amount (BT-116)"
+            per_rate = " and rate" if category == "S" else ""
+            errors.add(f"{name}.taxable_amount", (
+                f"{rule} must equal the sum of the line net amounts (BT-131) of that "
+                f"category{per_rate}: {text(expected)}, not {text(subtotal.taxable_amount)}."))
+    if subtotal.tax_amount is None:
+        errors.add(f"{name}.tax_amount", "BR-46: each VAT breakdown has a tax amount (BT-117).")
+    elif _decimals(subtotal.tax_amount) > 2:
+        errors.add(f"{name}.tax_amount", "BR-DEC-20: the VAT category tax amount (BT-117) has "
+                                         "at most 2 decimals.")
+    elif subtotal.taxable_amount is not None:
+        expected = vat_amount(subtotal.taxable_amount, subtotal.rate)
+        if subtotal.tax_amount != expected:
+            rule = "BR-CO-17/BR-S-09" if category == "S" else f"BR-CO-17/{prefix}-09"
+            errors.add(f"{name}.tax_amount", (
+                f"{rule}: the VAT category tax amount (BT-117) must be taxable amount × rate "
+                f"(BT-116 × BT-119 / 100) = {text(subtotal.taxable_amount)} × "
+                f"{text(subtotal.rate)}% = {text(expected)}, not {text(subtotal.tax_amount)}."))
+
+
+def _check_totals(invoice: Invoice, errors: _Errors) -> None:
+    usable = {}
+    for name, (term, presence, decimals) in TOTALS.items():
+        value = getattr(invoice, name)
+        if value is None:
+            rule = f"{presence}: the invoice has" if presence else "The invoice needs"
+            errors.add(name, f"{rule} this total ({term}).")
+        elif _decimals(value) > 2:
+            errors.add(name, f"{decimals}: {term} has at most 2 decimals.")
+        else:
+            usable[name] = value
+    nets = [line.net_amount for line in invoice.lines]
+    taxes = [subtotal.tax_amount for subtotal in invoice.vat_breakdown]
+
+    def equal(name: str, expected: Decimal, rule: str) -> None:
+        if name in usable and usable[name] != expected:
+            errors.add(name, f"{rule}: {text(expected)}, not {text(usable[name])}.")
+
+    if None not in nets:
+        equal("line_net_total", sum(nets, ZERO), "BR-CO-10: the sum of line net amounts "
+              "(BT-106) must equal the sum of the lines' net amounts (BT-131)")
+        equal("tax_exclusive_amount", sum(nets, ZERO), "BR-CO-13: the total without VAT "
+              "(BT-109) must equal the sum of the lines' net amounts (BT-131; no allowances "
+              "or charges here)")
+    if None not in taxes:
+        equal("tax_total", sum(taxes, ZERO), "BR-CO-14: the invoice total VAT amount (BT-110) "
+              "must equal the sum of the VAT breakdown's tax amounts (BT-117)")
+    if {"tax_exclusive_amount", "tax_total"} <= usable.keys():
+        equal("tax_inclusive_amount", usable["tax_exclusive_amount"] + usable["tax_total"],
+              "BR-CO-15: the total with VAT (BT-112) must equal the total without VAT (BT-109) "
+              "+ the total VAT amount (BT-110)")
+    if {"tax_inclusive_amount", "prepaid_amount"} <= usable.keys():
+        equal("payable_amount", usable["tax_inclusive_amount"] - usable["prepaid_amount"],
+              "BR-CO-16: the amount due for payment (BT-115) must equal the total with VAT "
+              "(BT-112) - the paid amount (BT-113)")
+    if usable.get("payable_amount", ZERO) > 0 and invoice.due_date is None:
+        errors.add("due_date", "BR-CO-25: an invoice with a positive amount due (BT-115) has a "
+                               "payment due date (BT-9) (payment terms are not modelled here).")
+
+
+# --- JSON ----------------------------------------------------------------------------------------
+
+def to_data(invoice: Invoice) -> dict:
+    """The invoice as JSON: dates ISO 8601, decimals as strings (`invoice_from_data` reads it
+    back to the same invoice)."""
+    def party(p: Party) -> dict:
+        return {"legal_name": p.legal_name, "vat_id": p.vat_id, "registry_id": p.registry_id,
+                "street": p.street, "city": p.city, "postal_code": p.postal_code,
+                "country": p.country}
+
+    return {
+        "number": invoice.number, "type_code": invoice.type_code,
+        "issue_date": invoice.issue_date.isoformat(),
+        "due_date": invoice.due_date.isoformat() if invoice.due_date else None,
+        "currency": invoice.currency,
+        "seller": party(invoice.seller), "buyer": party(invoice.buyer),
+        "lines": [{"id": line.id, "description": line.description,
+                   "quantity": text(line.quantity), "unit_code": line.unit_code,
+                   "unit_price": text(line.unit_price), "vat_category": line.vat_category,
+                   "vat_rate": text(line.vat_rate), "net_amount": text(line.net_amount)}
+                  for line in invoice.lines],
+        "vat_breakdown": [{"category": s.category, "rate": text(s.rate),
+                           "taxable_amount": text(s.taxable_amount),
+                           "tax_amount": text(s.tax_amount),
+                           "exemption_reason": s.exemption_reason}
+                          for s in invoice.vat_breakdown],
+        **{name: text(getattr(invoice, name)) for name in TOTALS},
+    }
+
+
+def from_data(data: Mapping) -> Invoice:
+    """An invoice stored with `to_data`, parties included."""
+    return invoice_from_data(data, seller=Party(**data["seller"]),
+                             buyer=Party(**data["buyer"]), compute=False)
+
+
+# --- UBL 2.1 -------------------------------------------------------------------------------------
+
+INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+# The prefixes ElementTree writes (a process-wide map): UBL's usual ones, Invoice as default.
+ET.register_namespace("", INVOICE_NS)
+ET.register_namespace("cac", CAC)
+ET.register_namespace("cbc", CBC)
+UBL_MEDIA_TYPE = "application/xml"
+UBL_MAX_BYTES = 2 * 1024 * 1024
+
+
+def _cac(parent: ET.Element, name: str) -> ET.Element:
+    return ET.SubElement(parent, f"{{{CAC}}}{name}")
+
+
+def _cbc(parent: ET.Element, name: str, value: str, **attributes: str) -> ET.Element:
+    element = ET.SubElement(parent, f"{{{CBC}}}{name}", attributes)
+    element.text = value
+    return element
+
+
+def to_ubl(invoice: Invoice) -> bytes:
+    """The invoice as a UBL 2.1 Invoice document (UTF-8), elements in the order the UBL schema
+    prescribes, following the EN 16931 UBL syntax binding."""
+    currency = {"currencyID": invoice.currency}
+    root = ET.Element(f"{{{INVOICE_NS}}}Invoice")
+    _cbc(root, "CustomizationID", CUSTOMIZATION_ID)
+    _cbc(root, "ID", invoice.number)
+    _cbc(root, "IssueDate", invoice.issue_date.isoformat())
+    if invoice.due_date:
+        _cbc(root, "DueDate", invoice.due_date.isoformat())
+    _cbc(root, "InvoiceTypeCode", invoice.type_code)
+    _cbc(root, "DocumentCurrencyCode", invoice.currency)
+    _ubl_party(_cac(root, "AccountingSupplierParty"), invoice.seller)
+    _ubl_party(_cac(root, "AccountingCustomerParty"), invoice.buyer)
+
+    tax_total = _cac(root, "TaxTotal")
+    _cbc(tax_total, "TaxAmount", text(invoice.tax_total), **currency)
+    for subtotal in invoice.vat_breakdown:
+        element = _cac(tax_total, "TaxSubtotal")
+        _cbc(element, "TaxableAmount", text(subtotal.taxable_amount), **currency)
+        _cbc(element, "TaxAmount", text(subtotal.tax_amount), **currency)
+        category = _cac(element, "TaxCategory")
+        _cbc(category, "ID", subtotal.category)
+        _cbc(category, "Percent", text(subtotal.rate))
+        if subtotal.exemption_reason:
+            _cbc(category, "TaxExemptionReason", subtotal.exemption_reason)
+        _cbc(_cac(category, "TaxScheme"), "ID", "VAT")
+
+    totals = _cac(root, "LegalMonetaryTotal")
+    _cbc(totals, "LineExtensionAmount", text(invoice.line_net_total), **currency)
+    _cbc(totals, "TaxExclusiveAmount", text(invoice.tax_exclusive_amount), **currency)
+    _cbc(totals, "TaxInclusiveAmount", text(invoice.tax_inclusive_amount), **currency)
+    if invoice.prepaid_amount:
+        _cbc(totals, "PrepaidAmount", text(invoice.prepaid_amount), **currency)
+    _cbc(totals, "PayableAmount", text(invoice.payable_amount), **currency)
+
+    for line in invoice.lines:
+        element = _cac(root, "InvoiceLine")
+        _cbc(element, "ID", line.id)
+        _cbc(element, "InvoicedQuantity", text(line.quantity), unitCode=line.unit_code)
+        _cbc(element, "LineExtensionAmount", text(line.net_amount), **currency)
+        item = _cac(element, "Item")
+        _cbc(item, "Name", line.description)
+        category = _cac(item, "ClassifiedTaxCategory")
+        _cbc(category, "ID", line.vat_category)
+        _cbc(category, "Percent", text(line.vat_rate))
+        _cbc(_cac(category, "TaxScheme"), "ID", "VAT")
+        _cbc(_cac(element, "Price"), "PriceAmount", text(line.unit_price), **currency)
+
+    ET.indent(root)
+    return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
+
+
+def _ubl_party(parent: ET.Element, party: Party) -> None:
+    element = _cac(parent, "Party")
+    address = _cac(element, "PostalAddress")
+    if party.street:
+        _cbc(address, "StreetName", party.street)
+    if party.city:
+        _cbc(address, "CityName", party.city)
+    if party.postal_code:
+        _cbc(address, "PostalZone", party.postal_code)
+    _cbc(_cac(address, "Country"), "IdentificationCode", party.country)
+    if party.vat_id:
+        tax_scheme = _cac(element, "PartyTaxScheme")
+        _cbc(tax_scheme, "CompanyID", party.vat_id)
+        _cbc(_cac(tax_scheme, "TaxScheme"), "ID", "VAT")
+    legal = _cac(element, "PartyLegalEntity")
+    _cbc(legal, "RegistrationName", party.legal_name)
+    if party.registry_id:
+        _cbc(legal, "CompanyID", party.registry_id)
+
+
+class _Reader:
+    """Paths into a UBL document: `cac:A/cbc:B` style, the prefixes of the UBL namespaces."""
+
+    NAMESPACES = {"cac": CAC, "cbc": CBC}
+
+    def __init__(self, element: ET.Element):
+        self.element = element
+
+    def text(self, path: str) -> str:
+        found = self.element.find(path, self.NAMESPACES)
+        return (found.text or "").strip() if found is not None else ""
+
+    def node(self, path: str) -> _Reader:
+        found = self.element.find(path, self.NAMESPACES)
+        return _Reader(found if found is not None else ET.Element("missing"))
+
+    def nodes(self, path: str) -> list[_Reader]:
+        return [_Reader(found) for found in self.element.findall(path, self.NAMESPACES)]
+
+    def attribute(self, path: str, name: str) -> str:
+        found = self.element.find(path, self.NAMESPACES)
+        return found.get(name, "") if found is not None else ""
+
+
+class _DtdRefused(Exception):
+    pass
+
+
+def _refuse_dtd(xml: bytes) -> None:
+    """A first pass with expat that stops at a document type or entity declaration, whatever
+    the document's encoding."""
+    def refuse(*args):
+        raise _DtdRefused
+
+    scanner = expat.ParserCreate()
+    scanner.StartDoctypeDeclHandler = refuse
+    scanner.EntityDeclHandler = refuse
+    try:
+        scanner.Parse(xml, True)
+    except _DtdRefused:
+        raise ValidationError({"xml": "A UBL document has no DTD or entity declarations."},
+                              code="invalid_ubl") from None
+
+
+def parse_ubl_tree(xml: bytes) -> ET.Element:
+    """The root element of a UBL Invoice, refusing anything else. No DTDs at all (UBL has
+    none): that rules out entity expansion and external entities before expat sees them."""
+    if not isinstance(xml, bytes):
+        raise ValidationError({"xml": "The UBL document is bytes."}, code="invalid_ubl")
+    if len(xml) > UBL_MAX_BYTES:
+        raise ValidationError({"xml": f"The UBL document is larger than {UBL_MAX_BYTES} "
+                                      f"bytes."}, code="invalid_ubl")
+    try:
+        _refuse_dtd(xml)
+        root = ET.fromstring(xml)  # noqa: S314 - no DTD, so no entities (checked just above)
+    except (ET.ParseError, expat.ExpatError) as exc:
+        raise ValidationError({"xml": f"Not well-formed XML: {exc}."},
+                              code="invalid_ubl") from None
+    if root.tag != f"{{{INVOICE_NS}}}Invoice":
+        raise ValidationError({"xml": f"Not a UBL 2.1 Invoice (root element {root.tag})."},
+                              code="invalid_ubl")
+    return root
+
+
+def from_ubl(xml: bytes) -> Invoice:
+    """Read a UBL 2.1 invoice written by `to_ubl` (or any invoice within this core) and check
+    it. Raises ValidationError keyed by field (`xml` for the document itself)."""
+    document = _Reader(parse_ubl_tree(xml))
+    customization = document.text("cbc:CustomizationID")
+    if not customization.startswith(CUSTOMIZATION_ID):
+        raise ValidationError({"xml": f"BR-01: the specification identifier (BT-24) is "
+                                      f"{CUSTOMIZATION_ID}, not {customization!r}."},
+                              code="invalid_ubl")
+    currency = document.text("cbc:DocumentCurrencyCode")
+    others = {element.get("currencyID") for element in document.element.iter()
+              if element.get("currencyID") is not None} - {currency}
+    if others:
+        raise ValidationError({"currency": f"Amounts in {', '.join(sorted(others))}, but the "
+                                           f"invoice currency (BT-5) is {currency}."},
+                              code="invalid_ubl")
+    type_code = document.text("cbc:InvoiceTypeCode")
+    if type_code != COMMERCIAL_INVOICE:
+        raise ValidationError({"type_code": f"BR-04: only the commercial invoice "
+                                            f"({COMMERCIAL_INVOICE}) is supported here, not "
+                                            f"{type_code!r}."}, code="invalid_ubl")
+    subtotals = document.nodes("cac:TaxTotal/cac:TaxSubtotal")
+    totals = document.node("cac:LegalMonetaryTotal")
+    data = {
+        "number": document.text("cbc:ID"),
+        "issue_date": document.text("cbc:IssueDate"),
+        "due_date": document.text("cbc:DueDate") or None,
+        "currency": currency,
+        "lines": [{
+            "id": line.text("cbc:ID"),
+            "description": line.text("cac:Item/cbc:Name"),
+            "quantity": line.text("cbc:InvoicedQuantity"),
+            "unit_code": line.attribute("cbc:InvoicedQuantity", "unitCode"),
+            "unit_price": line.text("cac:Price/cbc:PriceAmount"),
+            "vat_category": line.text("cac:Item/cac:ClassifiedTaxCategory/cbc:ID"),
+            "vat_rate": line.text("cac:Item/cac:ClassifiedTaxCategory/cbc:Percent"),
+            "net_amount": line.text("cbc:LineExtensionAmount"),
+        } for line in document.nodes("cac:InvoiceLine")],
+        "vat_breakdown": [{
+            "category": subtotal.text("cac:TaxCategory/cbc:ID"),
+            "rate": subtotal.text("cac:TaxCategory/cbc:Percent"),
+            "taxable_amount": subtotal.text("cbc:TaxableAmount"),
+            "tax_amount": subtotal.text("cbc:TaxAmount"),
+            "exemption_reason": subtotal.text("cac:TaxCategory/cbc:TaxExemptionReason"),
+        } for subtotal in subtotals],
+        "line_net_total": totals.text("cbc:LineExtensionAmount"),
+        "tax_exclusive_amount": totals.text("cbc:TaxExclusiveAmount"),
+        "tax_total": document.text("cac:TaxTotal/cbc:TaxAmount"),
+        "tax_inclusive_amount": totals.text("cbc:TaxInclusiveAmount"),
+        "prepaid_amount": totals.text("cbc:PrepaidAmount") or None,
+        "payable_amount": totals.text("cbc:PayableAmount"),
+    }
+    # Nothing is computed for a received document: what it lacks is reported missing.
+    return invoice_from_data(data, seller=_party(document.node("cac:AccountingSupplierParty")),
+                             buyer=_party(document.node("cac:AccountingCustomerParty")),
+                             compute=False)
+
+
+def _party(parent: _Reader) -> Party:
+    party = parent.node("cac:Party")
+    return Party(legal_name=party.text("cac:PartyLegalEntity/cbc:RegistrationName"),
+                 vat_id=party.text("cac:PartyTaxScheme/cbc:CompanyID"),
+                 registry_id=party.text("cac:PartyLegalEntity/cbc:CompanyID"),
+                 street=party.text("cac:PostalAddress/cbc:StreetName"),
+                 city=party.text("cac:PostalAddress/cbc:CityName"),
+                 postal_code=party.text("cac:PostalAddress/cbc:PostalZone"),
+                 country=party.text("cac:PostalAddress/cac:Country/cbc:IdentificationCode"))
