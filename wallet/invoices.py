@@ -28,6 +28,8 @@ from xml.parsers import expat
 
 from django.core.exceptions import ValidationError
 
+from wallet.codelists import codes
+
 CUSTOMIZATION_ID = "urn:cen.eu:en16931:2017"  # BT-24: the core, no CIUS
 COMMERCIAL_INVOICE = "380"  # BT-3, UNTDID 1001
 CENT = Decimal("0.01")
@@ -45,10 +47,9 @@ VAT_CATEGORIES = {
 DEFAULT_EXEMPTION_REASONS = {"E": "Exempt from VAT", "AE": "Reverse charge",
                              "G": "Export outside the EU"}
 
-CURRENCY = re.compile(r"^[A-Z]{3}$")  # ISO 4217 alpha-3 (shape only)
-COUNTRY = re.compile(r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2 (shape only)
-UNIT_CODE = re.compile(r"^[A-Z0-9]{2,3}$")  # UN/ECE Recommendation 20 (+21), shape only
-VAT_ID = re.compile(r"^[A-Z]{2}[0-9A-Za-z+*.]{2,13}$")  # BR-CO-09: a country prefix
+# The code lists themselves (ISO 4217, ISO 3166-1, UN/ECE Rec 20/21, ...) are wallet.codelists,
+# derived from the official Schematron; these only say what a value looks like.
+VAT_ID = re.compile(r"^[A-Z0-9]{2}[0-9A-Za-z+*.]{2,13}$")  # BR-CO-09: a country prefix
 NUMBER_MAX = 50
 TOTALS = {  # field: (business term, presence rule, decimals rule)
     "line_net_total": ("BT-106", "BR-12", "BR-DEC-09"),
@@ -343,9 +344,12 @@ def _check_document(invoice: Invoice, errors: _Errors) -> None:
     if invoice.type_code != COMMERCIAL_INVOICE:
         errors.add("type_code", f"BR-04: only the commercial invoice ({COMMERCIAL_INVOICE}) "
                                 f"is supported here, not {invoice.type_code!r}.")
-    if not CURRENCY.match(invoice.currency or ""):
+    if not invoice.currency:
         errors.add("currency", "BR-05: an invoice has a currency code (BT-5), ISO 4217 "
                                "alpha-3, e.g. EUR.")
+    elif invoice.currency not in codes("iso4217"):
+        errors.add("currency", f"BR-CL-04: the invoice currency code (BT-5) {invoice.currency!r} "
+                               f"is not in ISO 4217 alpha-3.")
     if invoice.due_date and invoice.issue_date and invoice.due_date < invoice.issue_date:
         errors.add("due_date", "The payment due date (BT-9) is before the issue date (BT-2).")
 
@@ -359,12 +363,17 @@ def _check_party(party: Party, name: str, name_rule: str, address_rule: str,
     if not (party.street or party.city or party.postal_code or party.country):
         errors.add(f"{name}.address", f"{address_rule}: the invoice contains the {name}'s "
                                       f"postal address.")
-    if not COUNTRY.match(party.country or ""):
+    if not party.country:
         errors.add(f"{name}.country", f"{country_rule}: the {role} postal address contains a "
                                       f"country code (ISO 3166-1 alpha-2).")
-    if party.vat_id and not VAT_ID.match(party.vat_id):
-        errors.add(f"{name}.vat_id", "BR-CO-09: a VAT identifier starts with the ISO 3166-1 "
-                                     "alpha-2 code of its country (Greece: EL).")
+    elif party.country not in codes("iso3166"):
+        errors.add(f"{name}.country", f"BR-CL-14: the country code {party.country!r} is not in "
+                                      f"ISO 3166-1 alpha-2.")
+    if party.vat_id and not (VAT_ID.match(party.vat_id)
+                             and party.vat_id[:2] in codes("vat-prefixes")):
+        errors.add(f"{name}.vat_id", f"BR-CO-09: a VAT identifier starts with the ISO 3166-1 "
+                                     f"alpha-2 code of its country (Greece: EL), not "
+                                     f"{party.vat_id!r}.")
 
 
 def _check_line(line: Line, name: str, errors: _Errors) -> None:
@@ -374,9 +383,13 @@ def _check_line(line: Line, name: str, errors: _Errors) -> None:
         errors.add(f"{name}.description", "BR-25: each line has an item name (BT-153).")
     if line.quantity is None:
         errors.add(f"{name}.quantity", "BR-22: each line has an invoiced quantity (BT-129).")
-    if not UNIT_CODE.match(line.unit_code or ""):
+    if not line.unit_code:
         errors.add(f"{name}.unit_code", "BR-23: each line has a unit of measure code (BT-130) "
                                         "of UN/ECE Recommendation 20, e.g. C62, HUR, KGM.")
+    elif line.unit_code not in codes("rec20-21"):
+        errors.add(f"{name}.unit_code", f"BR-CL-23: the unit code {line.unit_code!r} (BT-130) is "
+                                        f"not in UN/ECE Recommendation 20 or 21 (e.g. C62, HUR, "
+                                        f"KGM).")
     if line.unit_price is None:
         errors.add(f"{name}.unit_price", "BR-26: each line has an item net price (BT-146).")
     elif line.unit_price < 0:
@@ -758,6 +771,11 @@ def from_ubl(xml: bytes) -> Invoice:
                                       f"{CUSTOMIZATION_ID}, not {customization!r}."},
                               code="invalid_ubl")
     currency = document.text("cbc:DocumentCurrencyCode")
+    unknown = {element.get("currencyID") for element in document.element.iter()
+               if element.get("currencyID") is not None} - codes("iso4217")
+    if unknown:
+        raise ValidationError({"currency": f"BR-CL-03: currencyID {', '.join(sorted(unknown))} "
+                                           f"is not in ISO 4217 alpha-3."}, code="invalid_ubl")
     others = {element.get("currencyID") for element in document.element.iter()
               if element.get("currencyID") is not None} - {currency}
     if others:
@@ -765,6 +783,10 @@ def from_ubl(xml: bytes) -> Invoice:
                                            f"invoice currency (BT-5) is {currency}."},
                               code="invalid_ubl")
     type_code = document.text("cbc:InvoiceTypeCode")
+    if type_code not in codes("untdid1001-invoice"):
+        raise ValidationError({"type_code": f"BR-CL-01: the invoice type code (BT-3) "
+                                            f"{type_code!r} is not in UNTDID 1001."},
+                              code="invalid_ubl")
     if type_code != COMMERCIAL_INVOICE:
         raise ValidationError({"type_code": f"BR-04: only the commercial invoice "
                                             f"({COMMERCIAL_INVOICE}) is supported here, not "

@@ -137,7 +137,7 @@ def test_the_refusal_says_what_the_amount_should_be():
     ({"vat_category": "AE", "vat_rate": "0"}, {"buyer": True}, "buyer.vat_id", "BR-AE-02"),
     ({"vat_category": "O", "vat_rate": "0"}, None, "lines[0].vat_category", "VAT category"),
     ({"unit_price": "-1"}, None, "lines[0].unit_price", "BR-27"),
-    ({"unit_code": "pieces"}, None, "lines[0].unit_code", "BR-23"),
+    ({"unit_code": "pieces"}, None, "lines[0].unit_code", "BR-CL-23"),
     ({"description": ""}, None, "lines[0].description", "BR-25"),
 ])
 def test_line_and_vat_category_rules(line, party, field, rule):
