@@ -41,6 +41,7 @@ from credentials import jose
 from credentials.did_web import DidResolver
 from credentials.errors import CredentialError
 from credentials.signing import NoSigningKey, signer_for
+from wallet import einvoice_rules as rules
 from wallet import invoices
 from wallet.authority import Actor, Authority, authorise
 from wallet.identity import WalletError
@@ -135,11 +136,19 @@ def invoices_of(organisation: Organisation) -> QuerySet[Invoice]:
 
 def party_of(organisation: Organisation) -> invoices.Party:
     """An organisation as an invoice names it: legal name, VAT id, registry number and address
-    from its legal details."""
+    from its legal details; its Peppol participant id (electronic address) from them too: a
+    Dutch organisation's KVK number (ICD 0106), otherwise its LEI (0199)."""
     legal = LegalDetails.objects.filter(organisation=organisation).first() or LegalDetails()
+    registry_scheme = endpoint = ""
+    if legal.country == "NL" and legal.registry_id:
+        registry_scheme = rules.KVK
+        endpoint = f"{rules.KVK}:{legal.registry_id}"
+    elif legal.lei:
+        endpoint = f"{rules.LEI}:{legal.lei}"
     return invoices.Party(legal_name=organisation.legal_name, vat_id=legal.vat_id,
                           registry_id=legal.registry_id, street=legal.street, city=legal.city,
-                          postal_code=legal.postal_code, country=legal.country)
+                          postal_code=legal.postal_code, country=legal.country,
+                          registry_scheme=registry_scheme, endpoint=endpoint)
 
 
 # --- sending -----------------------------------------------------------------------------------

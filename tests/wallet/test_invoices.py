@@ -2,6 +2,7 @@
 UBL 2.1 XML that parses and round-trips, and invoices sent as signed messages to the buyer."""
 
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -319,7 +320,11 @@ def test_an_invoice_takes_its_parties_from_the_organisations_legal_details(acme,
     assert (invoice.state, invoice.number, invoice.payable_amount) == (
         Invoice.State.DRAFT, "ACME-2026-0042", Decimal("10703.73"))
     document = invoice_document(invoice)
-    assert (document.seller, document.buyer) == (SELLER, BUYER)
+    # Dutch organisations: the KVK number is the legal identifier (ICD 0106) and the Peppol
+    # participant id (electronic address).
+    assert (document.seller, document.buyer) == (
+        replace(SELLER, registry_scheme="0106", endpoint="0106:12345678"),
+        replace(BUYER, registry_scheme="0106", endpoint="0106:87654321"))
 
 
 def test_an_invoice_that_does_not_add_up_is_refused_and_not_stored(acme, recycle):
