@@ -417,6 +417,34 @@ def test_an_invoice_message_naming_another_seller_is_rejected(acme, recycle):
     assert refused.value.code == "invoice_party_mismatch"
 
 
+def peppol_data(**overrides) -> dict:
+    return invoice_data(profile="peppol", buyer_reference="PO-4711",
+                        payment_means=[{"code": "30", "account_id": "NL91ABNA0417164300"}],
+                        **overrides)
+
+
+def test_a_received_invoice_is_accepted_with_the_profile_it_met(acme, recycle):
+    invoice_create(seller=acme, buyer=recycle, data=peppol_data())
+    peppol = to_ubl(invoice_document(Invoice.objects.get()))
+    core = to_ubl(invoice_from_data(invoice_data(number="ACME-2"), seller=SELLER, buyer=BUYER))
+
+    assert invoice_message(acme, recycle, peppol).invoice_profile == "nlcius"
+    assert invoice_message(acme, recycle, core).invoice_profile == "en16931"
+
+
+def test_a_received_peppol_invoice_its_rules_reject_is_not_accepted_into_the_box(acme, recycle):
+    invoice_create(seller=acme, buyer=recycle, data=peppol_data())
+    xml = to_ubl(invoice_document(Invoice.objects.get()))
+    xml = xml.replace(b"<cbc:BuyerReference>PO-4711</cbc:BuyerReference>", b"")
+
+    with pytest.raises(MessageRejected) as refused:
+        invoice_message(acme, recycle, xml)
+
+    assert refused.value.code == "invoice_invalid"
+    assert "PEPPOL-EN16931-R003" in refused.value.detail
+    assert not Message.objects.exists()
+
+
 # Admin ------------------------------------------------------------------------------------------
 
 def test_the_admin_creates_an_invoice_from_lines_and_sends_it(client, acme, recycle):
