@@ -9,7 +9,7 @@ import re
 import pytest
 from django.core.exceptions import ValidationError
 
-from tests.wallet.einvoice_conformance import fatal, schema_errors
+from tests.wallet.einvoice_conformance import EXAMPLES, fatal, schema_errors
 from wallet.invoices import Party, from_ubl, invoice_from_data, to_ubl
 
 SELLER = Party(legal_name="Acme Batteries B.V.", vat_id="NL001234567B01",
@@ -262,3 +262,18 @@ def test_a_received_peppol_document_the_official_rules_reject_is_refused_naming_
 
     messages = " ".join(m for ms in refused.value.message_dict.values() for m in ms)
     assert rule in messages, messages
+
+
+# The official example documents ----------------------------------------------------------------
+
+@pytest.mark.parametrize(("example", "rule_set", "profile", "payable"), [
+    ("en16931-ubl-tc434-example1.xml", "en16931", "en16931", "250.33"),
+    ("peppol-base-example.xml", "peppol", "peppol", "1656.25"),
+])
+def test_the_official_examples_are_read_without_a_finding(example, rule_set, profile, payable):
+    xml = (EXAMPLES / example).read_bytes()
+    assert fatal(xml, rule_set) == []  # as published: they keep their rules
+
+    document = from_ubl(xml)
+
+    assert (document.profile, str(document.payable_amount)) == (profile, payable)
