@@ -475,3 +475,29 @@ def test_the_admin_creates_an_invoice_from_lines_and_sends_it(client, acme, recy
     assert "ACME-7" in page and "10687.33" in page
     xml = client.get(f"/admin/wallet/invoice/{invoice.pk}/xml/")
     assert xml.status_code == 200 and from_ubl(xml.content) == invoice_document(invoice)
+
+
+def test_the_admin_creates_a_peppol_credit_note_with_an_allowance_and_an_iban(
+        client, acme, recycle):
+    from tests.wallet.einvoice_conformance import fatal
+
+    anna = staff_member(acme, "anna")
+    client.force_login(anna)
+    form = {"buyer": recycle.pk, "type_code": "381", "profile": "peppol", "number": "ACME-CN-1",
+            "issue_date": "2026-11-02", "due_date": "2026-12-02", "currency": "EUR",
+            "buyer_reference": "PO-4711", "lines": "Battery pack; 1; C62; 4250.00; S; 21",
+            "allowances_charges": "allowance; 250.00; Goodwill; S; 21"}
+
+    refused = client.post("/admin/wallet/invoice/add/", form)
+    assert refused.status_code == 200
+    assert "NL-R-001" in refused.content.decode()  # a Dutch credit note names its invoice
+
+    created = client.post("/admin/wallet/invoice/add/", {
+        **form, "preceding_invoice": "ACME-7", "iban": "NL91ABNA0417164300"})
+    assert created.status_code == 302, created.content.decode()
+    invoice = Invoice.objects.get()
+    assert invoice.payable_amount == Decimal("4840.00")  # (4250 - 250) × 1.21
+    page = client.get(f"/admin/wallet/invoice/{invoice.pk}/change/").content.decode()
+    assert "credit note" in page and "NLCIUS over Peppol BIS Billing 3.0" in page
+    xml = client.get(f"/admin/wallet/invoice/{invoice.pk}/xml/").content
+    assert fatal(xml) == []
