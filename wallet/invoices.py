@@ -10,11 +10,17 @@ legal details and store `to_data(invoice)`.
   (`number`, `lines[2].net_amount`, `vat_breakdown[0].tax_amount`, `tax_total`), each message
   citing its rule (BR-CO-10 ...). Arithmetic is Decimal, rounded half up to 2 decimals, and
   exact (the official Schematron allows ±1 on BR-CO-17; we do not).
-- `to_ubl(invoice) -> bytes` and `from_ubl(xml) -> Invoice`: UBL 2.1 Invoice, round trip exact.
+- `to_ubl(invoice) -> bytes` and `from_ubl(xml) -> Invoice`: UBL 2.1 Invoice or CreditNote,
+  round trip exact; a received document is checked with the rules of the profile it claims.
+- Code lists (ISO 4217, ISO 3166-1, UN/ECE Rec 20/21, UNCL, VATEX, EAS, ICD) are
+  wallet.codelists, derived from the official Schematron; profiles (EN 16931 core, Peppol BIS
+  Billing 3.0, NLCIUS) and their rules are wallet.einvoice_rules.
 
-Scope: one invoice type (380, commercial invoice), no document- or line-level allowances and
-charges, VAT categories S, Z, E, AE and G (K, O, L and M need business terms not modelled here:
-deliveries, invoicing periods, other taxes)."""
+Scope: the commercial invoice (380) and the credit note (381); document and line allowances and
+charges (amounts, no base amount × percentage); payment means (credit transfer, direct debit
+with its mandate) and terms; buyer, order, order line and preceding invoice references; the
+delivery date; VAT categories S, Z, E, AE and G (K, O, L and M need business terms not modelled
+here: delivery addresses, invoicing periods, other taxes); prices per unit (base quantity 1)."""
 
 from __future__ import annotations
 
@@ -1217,13 +1223,15 @@ def _unit_price(line: _Reader) -> str:
     """The item net price (BT-146); a price base quantity other than 1 (BT-149) is refused
     since lines here are priced per unit."""
     base = line.text("cac:Price/cbc:BaseQuantity")
-    price = line.text("cac:Price/cbc:PriceAmount")
     try:
-        if base and Decimal(base) != 1:
-            return f"{price} per {base}"  # not a number: named as such
+        per_unit = not base or Decimal(base) == 1
     except InvalidOperation:
-        return f"{price} per {base}"
-    return price
+        per_unit = False
+    if not per_unit:
+        raise ValidationError({"xml": f"Line {line.text('cbc:ID')}: a price per {base} units "
+                                      f"(base quantity, BT-149) is not supported here; prices "
+                                      f"are per unit."}, code="invalid_ubl")
+    return line.text("cac:Price/cbc:PriceAmount")
 
 
 def _allowance_charge_data(item: _Reader) -> dict:

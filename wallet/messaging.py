@@ -642,10 +642,11 @@ def invoice_send(*, invoice: Invoice, actor: Actor, now: datetime | None = None)
     document = invoice_document(invoice)
     amount = f"{document.currency} {invoices.text(document.payable_amount)}"
     due = f", due {document.due_date.isoformat()}" if document.due_date else ""
+    kind = "Credit note" if document.is_credit_note else "Invoice"
     message = message_send(
         sender=invoice.seller, recipient=invoice.buyer, kind=Message.Kind.INVOICE,
-        subject=f"Invoice {document.number}",
-        body=f"Invoice {document.number} of {document.issue_date.isoformat()}: {amount}{due}.",
+        subject=f"{kind} {document.number}",
+        body=f"{kind} {document.number} of {document.issue_date.isoformat()}: {amount}{due}.",
         attachments=[Attachment(ubl_filename(document.number), invoices.UBL_MEDIA_TYPE,
                                 invoices.to_ubl(document))],
         actor=actor, now=now)

@@ -277,3 +277,14 @@ def test_the_official_examples_are_read_without_a_finding(example, rule_set, pro
     document = from_ubl(xml)
 
     assert (document.profile, str(document.payable_amount)) == (profile, payable)
+
+
+def test_a_received_price_per_base_quantity_is_refused_clearly_not_misread():
+    xml = valid_xml().replace(b'<cbc:PriceAmount currencyID="EUR">100.00</cbc:PriceAmount>',
+                              b'<cbc:PriceAmount currencyID="EUR">100.00</cbc:PriceAmount>'
+                              b'<cbc:BaseQuantity unitCode="C62">100</cbc:BaseQuantity>', 1)
+
+    with pytest.raises(ValidationError) as refused:
+        from_ubl(xml)
+
+    assert "base quantity, BT-149" in refused.value.message_dict["xml"][0]
