@@ -461,7 +461,8 @@ def check(invoice: Invoice, *, received: bool = False) -> None:
 
     Our own invoices keep PEPPOL-EN16931-R120 exactly whatever their profile. A `received`
     one is held to the rule as its profile has it: Peppol's ±0.02, none in the core (the CEN
-    example's returned goods line is -109.98 at quantity 6 × 18.33)."""
+    example's returned goods line is -109.98 at quantity 6 × 18.33); nor to BR-CO-25, which the
+    official Schematron leaves out."""
     errors = _Errors()
     _check_document(invoice, errors)
     _check_party(invoice.seller, "seller", "BR-06", "BR-08", "BR-09", errors)
@@ -477,7 +478,7 @@ def check(invoice: Invoice, *, received: bool = False) -> None:
     _check_payment(invoice, errors)
     _check_vat_parties(invoice, errors)
     _check_breakdown(invoice, errors)
-    _check_totals(invoice, errors)
+    _check_totals(invoice, errors, received=received)
     rules.check_profile(invoice, errors.add)
     errors.raise_any()
 
@@ -772,7 +773,7 @@ def _check_subtotal(subtotal: VatSubtotal, name: str, lines: list[Decimal | None
                 f"{text(subtotal.rate)}% = {text(expected)}, not {text(subtotal.tax_amount)}."))
 
 
-def _check_totals(invoice: Invoice, errors: _Errors) -> None:
+def _check_totals(invoice: Invoice, errors: _Errors, *, received: bool = False) -> None:
     usable = {}
     for name, (term, presence, decimals) in TOTALS.items():
         value = getattr(invoice, name)
@@ -816,8 +817,10 @@ def _check_totals(invoice: Invoice, errors: _Errors) -> None:
         equal("payable_amount", usable["tax_inclusive_amount"] - usable["prepaid_amount"],
               "BR-CO-16: the amount due for payment (BT-115) must equal the total with VAT "
               "(BT-112) - the paid amount (BT-113)")
+    # BR-CO-25 is in EN 16931-1 but not in the official UBL Schematron (1.3.16) nor Peppol's:
+    # our own invoices keep it, a received one is not refused for it.
     if usable.get("payable_amount", ZERO) > 0 and invoice.due_date is None \
-            and not invoice.payment_terms:
+            and not invoice.payment_terms and not received:
         errors.add("due_date", "BR-CO-25: an invoice with a positive amount due (BT-115) has a "
                                "payment due date (BT-9) or payment terms (BT-20).")
 

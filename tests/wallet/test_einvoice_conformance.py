@@ -288,3 +288,44 @@ def test_a_received_price_per_base_quantity_is_refused_clearly_not_misread():
         from_ubl(xml)
 
     assert "base quantity, BT-149" in refused.value.message_dict["xml"][0]
+
+
+def allowances_xml() -> bytes:
+    return to_ubl(peppol_invoice(**ALLOWANCES))
+
+
+@pytest.mark.parametrize(("change", "rule"), [
+    (lambda xml: re.sub(rb"<cbc:AllowanceChargeReasonCode>95</cbc:AllowanceChargeReasonCode>"
+                        rb"\s*<cbc:AllowanceChargeReason>Loyalty</cbc:AllowanceChargeReason>",
+                        b"", xml), "BR-33"),
+    (lambda xml: xml.replace(b'<cbc:AllowanceTotalAmount currencyID="EUR">21.00',
+                             b'<cbc:AllowanceTotalAmount currencyID="EUR">20.00'), "BR-CO-11"),
+    (lambda xml: xml.replace(b"<cbc:AllowanceChargeReasonCode>FC<",
+                             b"<cbc:AllowanceChargeReasonCode>XYZ<"), "BR-CL-20"),
+    (lambda xml: xml.replace(b"<cbc:PaymentMeansCode>30<", b"<cbc:PaymentMeansCode>999<"),
+     "BR-CL-16"),
+    (lambda xml: without(xml, rb"<cac:PayeeFinancialAccount>.*?</cac:PayeeFinancialAccount>"),
+     "BR-61"),
+    (lambda xml: xml.replace(b'<cbc:LineExtensionAmount currencyID="EUR">295.50',
+                             b'<cbc:LineExtensionAmount currencyID="EUR">300.00'),
+     "PEPPOL-EN16931-R120"),
+])
+def test_a_received_document_with_wrong_allowances_or_payment_is_refused_naming_the_rule(
+        change, rule):
+    xml = change(allowances_xml())
+    assert xml != allowances_xml()
+    assert rule in fatal(xml)
+
+    with pytest.raises(ValidationError) as refused:
+        from_ubl(xml)
+
+    messages = " ".join(m for ms in refused.value.message_dict.values() for m in ms)
+    assert rule in messages, messages
+
+
+def test_a_received_credit_note_without_due_date_or_terms_is_accepted_as_the_official_rules_do():
+    xml = to_ubl(peppol_invoice(type_code="381", preceding_invoice="ACME-0", payment_terms=""))
+    xml = without(xml, rb"<cbc:PaymentDueDate>.*?</cbc:PaymentDueDate>")
+    assert fatal(xml) == []
+
+    assert from_ubl(xml).due_date is None
