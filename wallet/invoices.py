@@ -318,7 +318,8 @@ def _payment_means(value, errors: _Errors) -> tuple[PaymentMeans, ...]:
     return tuple(found)
 
 
-def _signed_sum(items: tuple[AllowanceCharge, ...], charge: bool) -> Decimal | None:
+def _total_of(items: tuple[AllowanceCharge, ...], charge: bool) -> Decimal | None:
+    """The sum of the charges (or allowances) among `items`; None if one has no amount."""
     amounts = [item.amount for item in items if item.charge == charge]
     return None if None in amounts else sum(amounts, ZERO)
 
@@ -383,7 +384,7 @@ def invoice_from_data(data: Mapping, *, seller: Party, buyer: Party,
     # BT-107 and BT-108 are optional in a document: what is not given is the sum.
     for name, charge in (("allowance_total", False), ("charge_total", True)):
         if totals[name] is None:
-            totals[name] = _signed_sum(allowances_charges, charge)
+            totals[name] = _total_of(allowances_charges, charge)
     profile = _text(data.get("profile"), "profile", errors) or rules.EN16931
     invoice = Invoice(
         number=_text(data.get("number"), "number", errors),
@@ -791,8 +792,8 @@ def _check_totals(invoice: Invoice, errors: _Errors, *, received: bool = False) 
         if name in usable and usable[name] != expected:
             errors.add(name, f"{rule}: {text(expected)}, not {text(usable[name])}.")
 
-    allowances = _signed_sum(invoice.allowances_charges, False)
-    charges = _signed_sum(invoice.allowances_charges, True)
+    allowances = _total_of(invoice.allowances_charges, False)
+    charges = _total_of(invoice.allowances_charges, True)
     if allowances is not None:
         equal("allowance_total", allowances, "BR-CO-11: the sum of allowances on document "
               "level (BT-107) must equal the sum of the document level allowance amounts")
