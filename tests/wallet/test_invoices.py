@@ -2,6 +2,7 @@
 UBL 2.1 XML that parses and round-trips, and invoices sent as signed messages to the buyer."""
 
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -117,7 +118,7 @@ def test_the_refusal_says_what_the_amount_should_be():
     ({"vat_category": "AE", "vat_rate": "0"}, {"buyer": True}, "buyer.vat_id", "BR-AE-02"),
     ({"vat_category": "O", "vat_rate": "0"}, None, "lines[0].vat_category", "VAT category"),
     ({"unit_price": "-1"}, None, "lines[0].unit_price", "BR-27"),
-    ({"unit_code": "pieces"}, None, "lines[0].unit_code", "BR-23"),
+    ({"unit_code": "pieces"}, None, "lines[0].unit_code", "BR-CL-23"),
     ({"description": ""}, None, "lines[0].description", "BR-25"),
 ])
 def test_line_and_vat_category_rules(line, party, field, rule):
@@ -291,7 +292,11 @@ def test_an_invoice_takes_its_parties_from_the_organisations_legal_details(acme,
     assert (invoice.state, invoice.number, invoice.payable_amount) == (
         Invoice.State.DRAFT, "ACME-2026-0042", Decimal("10703.73"))
     document = invoice_document(invoice)
-    assert (document.seller, document.buyer) == (SELLER, BUYER)
+    # Dutch organisations: the KVK number is the legal identifier (ICD 0106) and the Peppol
+    # participant id (electronic address).
+    assert (document.seller, document.buyer) == (
+        replace(SELLER, registry_scheme="0106", endpoint="0106:12345678"),
+        replace(BUYER, registry_scheme="0106", endpoint="0106:87654321"))
 
 
 def test_an_invoice_that_does_not_add_up_is_refused_and_not_stored(acme, recycle):
@@ -384,6 +389,34 @@ def test_an_invoice_message_naming_another_seller_is_rejected(acme, recycle):
     assert refused.value.code == "invoice_party_mismatch"
 
 
+def peppol_data(**overrides) -> dict:
+    return invoice_data(profile="peppol", buyer_reference="PO-4711",
+                        payment_means=[{"code": "30", "account_id": "NL91ABNA0417164300"}],
+                        **overrides)
+
+
+def test_a_received_invoice_is_accepted_with_the_profile_it_met(acme, recycle):
+    invoice_create(seller=acme, buyer=recycle, data=peppol_data())
+    peppol = to_ubl(invoice_document(Invoice.objects.get()))
+    core = to_ubl(invoice_from_data(invoice_data(number="ACME-2"), seller=SELLER, buyer=BUYER))
+
+    assert invoice_message(acme, recycle, peppol).invoice_profile == "nlcius"
+    assert invoice_message(acme, recycle, core).invoice_profile == "en16931"
+
+
+def test_a_received_peppol_invoice_its_rules_reject_is_not_accepted_into_the_box(acme, recycle):
+    invoice_create(seller=acme, buyer=recycle, data=peppol_data())
+    xml = to_ubl(invoice_document(Invoice.objects.get()))
+    xml = xml.replace(b"<cbc:BuyerReference>PO-4711</cbc:BuyerReference>", b"")
+
+    with pytest.raises(MessageRejected) as refused:
+        invoice_message(acme, recycle, xml)
+
+    assert refused.value.code == "invoice_invalid"
+    assert "PEPPOL-EN16931-R003" in refused.value.detail
+    assert not Message.objects.exists()
+
+
 # Admin ------------------------------------------------------------------------------------------
 
 def test_the_admin_creates_an_invoice_from_lines_and_sends_it(client, acme, recycle):
@@ -414,3 +447,29 @@ def test_the_admin_creates_an_invoice_from_lines_and_sends_it(client, acme, recy
     assert "ACME-7" in page and "10687.33" in page
     xml = client.get(f"/admin/wallet/invoice/{invoice.pk}/xml/")
     assert xml.status_code == 200 and from_ubl(xml.content) == invoice_document(invoice)
+
+
+def test_the_admin_creates_a_peppol_credit_note_with_an_allowance_and_an_iban(
+        client, acme, recycle):
+    from tests.support.einvoice_conformance import fatal
+
+    anna = staff_member(acme, "anna")
+    client.force_login(anna)
+    form = {"buyer": recycle.pk, "type_code": "381", "profile": "peppol", "number": "ACME-CN-1",
+            "issue_date": "2026-11-02", "due_date": "2026-12-02", "currency": "EUR",
+            "buyer_reference": "PO-4711", "lines": "Battery pack; 1; C62; 4250.00; S; 21",
+            "allowances_charges": "allowance; 250.00; Goodwill; S; 21"}
+
+    refused = client.post("/admin/wallet/invoice/add/", form)
+    assert refused.status_code == 200
+    assert "NL-R-001" in refused.content.decode()  # a Dutch credit note names its invoice
+
+    created = client.post("/admin/wallet/invoice/add/", {
+        **form, "preceding_invoice": "ACME-7", "iban": "NL91ABNA0417164300"})
+    assert created.status_code == 302, created.content.decode()
+    invoice = Invoice.objects.get()
+    assert invoice.payable_amount == Decimal("4840.00")  # (4250 - 250) × 1.21
+    page = client.get(f"/admin/wallet/invoice/{invoice.pk}/change/").content.decode()
+    assert "credit note" in page and "NLCIUS over Peppol BIS Billing 3.0" in page
+    xml = client.get(f"/admin/wallet/invoice/{invoice.pk}/xml/").content
+    assert fatal(xml) == []

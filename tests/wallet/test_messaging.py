@@ -20,6 +20,7 @@ from wallet.business.messaging.services import (
     MessageRejected,
     attachment_content,
     inbox,
+    invoice_xml,
     message_read,
     message_receive,
     message_send,
@@ -452,6 +453,8 @@ def test_marking_as_read_in_the_admin_sends_a_signed_receipt(client, acme, recyc
 # Demo -------------------------------------------------------------------------------------------
 
 def test_the_demo_adds_one_message_and_one_invoice_and_is_idempotent(db):
+    from tests.support.einvoice_conformance import fatal
+
     organisations = ensure_demo_organisations()
 
     first = ensure_demo_messages(organisations)
@@ -463,3 +466,6 @@ def test_the_demo_adds_one_message_and_one_invoice_and_is_idempotent(db):
     assert invoice.state == Invoice.State.SENT
     assert list(inbox(organisations["recycle"])) == [invoice.message]
     assert message_verify(message=invoice.message)["verified"] is True
+    # what Dutch receivers over Peppol accept: the official Peppol BIS 3.0 rules (NL-R included)
+    assert invoice.message.invoice_profile == "nlcius"
+    assert fatal(invoice_xml(invoice=invoice)[1]) == []

@@ -243,6 +243,60 @@ def test_a_draft_xml_is_served_to_its_seller(as_acme):
     assert from_ubl(xml.content).number == "ACME-2026-0042"
 
 
+PEPPOL_CREDIT_NOTE = {
+    "type_code": "381", "profile": "peppol", "preceding_invoice": "ACME-2026-0041",
+    "buyer_reference": "PO-4711", "order_reference": "PO-2026-17",
+    "delivery_date": "2026-10-30", "payment_terms": "Refunded within 14 days",
+    "payment_means": [{"code": "58", "account_id": "NL91ABNA0417164300",
+                       "account_name": "Recycle Partners", "bic": "ABNANL2A"}],
+    "allowances_charges": [{"charge": False, "amount": "50.00", "reason": "Loyalty",
+                            "reason_code": "95", "vat_category": "S", "vat_rate": "21"},
+                           {"charge": True, "amount": "12.50", "reason": "Freight",
+                            "reason_code": "FC", "vat_category": "S", "vat_rate": "21"}],
+    "lines": [{**LINES[0], "order_line_reference": "1", "allowances_charges": [
+        {"charge": False, "amount": "100.00", "reason": "Damaged casing", "reason_code": "95"}]},
+        LINES[1]],
+}
+
+
+def test_a_peppol_credit_note_is_created_sent_and_its_profile_named_in_the_receipt(
+        as_acme, as_recycle):
+    from tests.support.einvoice_conformance import fatal, schema_errors
+
+    created = create_invoice(as_acme, **PEPPOL_CREDIT_NOTE)
+    assert created.status_code == 201, created.content
+    invoice = created.json()
+    assert invoice["document"]["profile"] == "nlcius"  # a Dutch seller's Peppol invoice
+    assert invoice["document"]["seller"]["endpoint"] == "0106:12345678"
+    # 2 × 4250 - 100 + 3.5 × 95 = 8732.50; - 50 + 12.50 = 8695.00; VAT 21% 1825.95
+    assert (invoice["document"]["tax_exclusive_amount"], invoice["payable_amount"]) == (
+        "8695.00", "10520.95")
+
+    assert as_acme.post(f"{API}/invoices/{invoice['id']}/send").status_code == 200
+    [message] = as_recycle.get(f"{API}/messages/inbox/", {"kind": "invoice"}).json()["results"]
+    assert message["invoice_profile"] == "nlcius"
+    xml = as_recycle.get(f"{API}/invoices/{invoice['id']}/xml").content
+    assert parse_ubl_tree(xml).tag.endswith("}CreditNote")
+    assert schema_errors(xml) == [] and fatal(xml) == []
+
+    assert as_recycle.post(f"{API}/messages/{message['id']}/receipt").status_code == 201
+    receipt = as_acme.get(f"{API}/messages/{message['id']}/receipt").json()
+    assert "NLCIUS over Peppol BIS Billing 3.0" in receipt["body"]
+
+
+def test_an_invoice_its_profile_rejects_is_refused_naming_each_rule(as_acme):
+    body = problem(create_invoice(as_acme, profile="peppol", currency="ABC"), 400)
+
+    details = {}
+    for error in body["errors"]:
+        details.setdefault(error["field"], []).append(error["detail"])
+    assert details["buyer_reference"][0].startswith("PEPPOL-EN16931-R003")
+    assert details["payment_means"][0].startswith("NL-R-007")
+    assert details["currency"][0].startswith("BR-CL-04") and "'ABC'" in details["currency"][0]
+    assert details["currency"][1].startswith("PEPPOL-EN16931-CL007")
+    assert not Invoice.objects.exists()
+
+
 def test_the_schema_documents_the_wallet_operations(client):
     schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
 

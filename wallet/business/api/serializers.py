@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.serializers import StrictInput
+from wallet.business.messaging import einvoice_rules
 from wallet.business.messaging import services as messaging
 from wallet.business.messaging.models import Invoice, Message
 
@@ -110,6 +111,9 @@ class MessageOutput(serializers.Serializer):
     received_at = serializers.DateTimeField()
     read_at = serializers.DateTimeField(allow_null=True, help_text="When the recipient "
                                                                    "signed a read receipt.")
+    invoice_profile = serializers.CharField(help_text="An invoice's: the profile whose rules "
+                                                      "its UBL met on arrival (en16931, "
+                                                      "peppol, nlcius); empty otherwise.")
     url = serializers.SerializerMethodField()
 
     @extend_schema_field(SenderIdentityOutput)
@@ -162,6 +166,41 @@ def amount(**kwargs) -> serializers.CharField:
     return serializers.CharField(max_length=40, help_text=AMOUNT_HELP, **kwargs)
 
 
+class AllowanceChargeInput(StrictInput):
+    """A line's allowance (BG-27) or charge (BG-28)."""
+
+    charge = serializers.BooleanField(required=False, default=False,
+                                      help_text="true: a charge; false: an allowance.")
+    amount = amount(required=False)
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    reason_code = serializers.CharField(max_length=3, required=False, allow_blank=True,
+                                        help_text="UNCL 5189 (allowances), UNCL 7161 "
+                                                  "(charges).")
+
+
+class DocumentAllowanceChargeInput(AllowanceChargeInput):
+    """A document level allowance (BG-20) or charge (BG-21), with its VAT category."""
+
+    vat_category = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    vat_rate = amount(required=False)
+
+
+class PaymentMeansInput(StrictInput):
+    """How to pay (BG-16)."""
+
+    code = serializers.CharField(max_length=3, required=False, allow_blank=True,
+                                 help_text="UNCL 4461: 30 credit transfer, 58 SEPA credit "
+                                           "transfer, 59 SEPA direct debit, ...")
+    account_id = serializers.CharField(max_length=34, required=False, allow_blank=True,
+                                       help_text="BT-84, the IBAN.")
+    account_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    bic = serializers.CharField(max_length=11, required=False, allow_blank=True)
+    payment_id = serializers.CharField(max_length=140, required=False, allow_blank=True,
+                                       help_text="BT-83, remittance information.")
+    mandate_id = serializers.CharField(max_length=35, required=False, allow_blank=True,
+                                       help_text="BT-89, for a direct debit.")
+
+
 class InvoiceLineInput(StrictInput):
     """One line (BG-25); omitted net amounts are computed (quantity × price, half up)."""
 
@@ -177,6 +216,9 @@ class InvoiceLineInput(StrictInput):
                                          help_text="S, Z, E, AE or G (UNTDID 5305).")
     vat_rate = amount(required=False)
     net_amount = amount(required=False)
+    allowances_charges = AllowanceChargeInput(many=True, required=False, max_length=100)
+    order_line_reference = serializers.CharField(max_length=50, required=False,
+                                                 allow_blank=True, help_text="BT-132.")
 
 
 class VatSubtotalInput(StrictInput):
@@ -185,14 +227,40 @@ class VatSubtotalInput(StrictInput):
     taxable_amount = amount(required=False)
     tax_amount = amount(required=False)
     exemption_reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    exemption_reason_code = serializers.CharField(max_length=30, required=False,
+                                                  allow_blank=True, help_text="BT-121, VATEX.")
 
 
 class InvoiceCreateInput(StrictInput):
-    """An EN 16931 invoice to another organisation. The seller is your organisation and both
-    parties' names, VAT ids and addresses come from the organisations' legal details. What you
-    leave out (line net amounts, VAT breakdown, totals) is computed; what you give is checked."""
+    """An EN 16931 invoice or credit note to another organisation. The seller is your
+    organisation and both parties' names, VAT ids, addresses, legal identifiers and electronic
+    addresses (Peppol participant ids) come from the organisations' legal details. What you
+    leave out (line net amounts, VAT breakdown, totals) is computed; what you give is checked,
+    with the rules of the chosen profile."""
 
     buyer = serializers.CharField(max_length=300, help_text="The buyer's slug or DID.")
+    type_code = serializers.ChoiceField(choices=[("380", "380 commercial invoice"),
+                                                 ("381", "381 credit note")], required=False)
+    profile = serializers.ChoiceField(
+        choices=[(profile.name, profile.label)
+                 for profile in einvoice_rules.PROFILES.values()], required=False,
+        help_text="The rules it keeps: en16931 (default), peppol (Peppol BIS Billing 3.0), "
+                  "nlcius (Dutch receivers over Peppol; a Dutch seller's peppol invoice is "
+                  "one).")
+    buyer_reference = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                            help_text="BT-10 (Peppol: this or "
+                                                      "order_reference).")
+    order_reference = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                            help_text="BT-13, the purchase order.")
+    preceding_invoice = serializers.CharField(max_length=50, required=False, allow_blank=True,
+                                              help_text="BT-25: the invoice a credit note "
+                                                        "credits.")
+    delivery_date = serializers.DateField(required=False, allow_null=True)
+    allowances_charges = DocumentAllowanceChargeInput(many=True, required=False,
+                                                      max_length=100)
+    payment_means = PaymentMeansInput(many=True, required=False, max_length=10)
+    payment_terms = serializers.CharField(max_length=500, required=False, allow_blank=True,
+                                          help_text="BT-20.")
     number = serializers.CharField(max_length=50, required=False, allow_blank=True)
     issue_date = serializers.DateField(required=False)
     due_date = serializers.DateField(required=False, allow_null=True)
@@ -200,6 +268,8 @@ class InvoiceCreateInput(StrictInput):
     lines = InvoiceLineInput(many=True, max_length=1000)
     vat_breakdown = VatSubtotalInput(many=True, required=False, max_length=100)
     line_net_total = amount(required=False)
+    allowance_total = amount(required=False)
+    charge_total = amount(required=False)
     tax_exclusive_amount = amount(required=False)
     tax_total = amount(required=False)
     tax_inclusive_amount = amount(required=False)

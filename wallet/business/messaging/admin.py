@@ -15,7 +15,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from wallet.business.messaging import invoices
+from wallet.business.messaging import einvoice_rules, invoices
 from wallet.business.messaging import services as messaging
 from wallet.business.messaging.models import InboxMessage, Invoice, Message, OutboxMessage
 from wallet.tenancy.admin_scoping import ReadOnlyScopedAdmin
@@ -282,6 +282,7 @@ class OutboxAdmin(_MessageBoxAdmin):
 # Invoices -------------------------------------------------------------------------------------
 
 LINE_FORMAT = "description; quantity; unit code; unit price; VAT category; VAT rate"
+ALLOWANCE_FORMAT = "allowance or charge; amount; reason; VAT category; VAT rate"
 
 
 class InvoiceForm(forms.ModelForm):
@@ -292,6 +293,27 @@ class InvoiceForm(forms.ModelForm):
         f"One line per row: {LINE_FORMAT}, e.g. “Battery pack 75 kWh; 2; C62; 4250.00; S; 21”. "
         f"Unit codes are UN/ECE Recommendation 20 (C62 piece, HUR hour, KGM kilogram); VAT "
         f"categories S, Z, E, AE, G."))
+    type_code = forms.ChoiceField(label="Document", choices=[
+        ("380", "Invoice (380)"), ("381", "Credit note (381)")], initial="380", required=False)
+    profile = forms.ChoiceField(choices=[(profile.name, profile.label)
+                                         for profile in einvoice_rules.PROFILES.values()],
+                                initial=einvoice_rules.EN16931, required=False, help_text=(
+        "The rules the invoice keeps. Dutch receivers over Peppol: Peppol BIS Billing 3.0 (a "
+        "Dutch seller's is NLCIUS); it needs a buyer or order reference and, when the buyer "
+        "pays, an IBAN."))
+    buyer_reference = forms.CharField(required=False, max_length=200, help_text="BT-10.")
+    order_reference = forms.CharField(required=False, max_length=200,
+                                      help_text="BT-13, the purchase order.")
+    preceding_invoice = forms.CharField(required=False, max_length=50, help_text=(
+        "BT-25: for a credit note, the invoice it credits."))
+    iban = forms.CharField(label="IBAN", required=False, max_length=34, help_text=(
+        "Paid by SEPA credit transfer (payment means 58) to this account."))
+    bic = forms.CharField(label="BIC", required=False, max_length=11)
+    payment_terms = forms.CharField(required=False, max_length=500, help_text="BT-20.")
+    allowances_charges = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 100}), help_text=(
+            f"Document level, one per row: {ALLOWANCE_FORMAT}, e.g. “allowance; 50.00; "
+            f"Loyalty; S; 21”."))
     request = None  # set by InvoiceAdmin.get_form
 
     class Meta:
@@ -311,6 +333,21 @@ class InvoiceForm(forms.ModelForm):
                                     "vat_category", "vat_rate"], parts, strict=True)))
         return parsed
 
+    def clean_allowances_charges(self) -> list[dict]:
+        parsed = []
+        for number, row in enumerate(self.cleaned_data["allowances_charges"].splitlines(),
+                                     start=1):
+            if not row.strip():
+                continue
+            parts = [part.strip() for part in row.split(";")]
+            if len(parts) != 5 or parts[0].lower() not in ("allowance", "charge"):
+                raise ValidationError(f"Row {number}: five fields separated by “;” "
+                                      f"({ALLOWANCE_FORMAT}).")
+            parsed.append({"charge": parts[0].lower() == "charge", "amount": parts[1],
+                           "reason": parts[2], "vat_category": parts[3],
+                           "vat_rate": parts[4]})
+        return parsed
+
     def clean(self):
         cleaned = super().clean()
         seller, buyer = organisation_of(self.request.user), cleaned.get("buyer")
@@ -319,7 +356,13 @@ class InvoiceForm(forms.ModelForm):
         self.invoice_data = {
             "number": cleaned.get("number") or "", "currency": cleaned.get("currency") or "",
             "issue_date": cleaned.get("issue_date"), "due_date": cleaned.get("due_date"),
-            "lines": cleaned["lines"]}
+            "lines": cleaned["lines"], "allowances_charges": cleaned.get("allowances_charges"),
+            **{name: cleaned.get(name) or "" for name in (
+                "type_code", "profile", "buyer_reference", "order_reference",
+                "preceding_invoice", "payment_terms")},
+            "payment_means": ([{"code": "58", "account_id": cleaned["iban"],
+                                "bic": cleaned.get("bic") or ""}]
+                              if cleaned.get("iban") else [])}
         if Invoice.objects.filter(seller=seller, number=cleaned.get("number")).exists():
             self.add_error("number", "Your organisation has used this invoice number already.")
         try:
@@ -342,8 +385,8 @@ class InvoiceAdmin(admin.ModelAdmin):
     search_fields = ["number"]
     actions = ["send"]
     view_fields = ["number", "state", "seller", "verified_seller", "buyer", "issue_date",
-                   "due_date", "currency", "lines_table", "totals", "xml_link", "message",
-                   "sent_at", "created_by", "created_at"]
+                   "due_date", "currency", "profile_and_references", "lines_table", "totals",
+                   "xml_link", "message", "sent_at", "created_by", "created_at"]
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("seller", "buyer", "message")
@@ -368,7 +411,9 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["buyer", "number", "issue_date", "due_date", "currency", "lines"]
+            return ["buyer", "type_code", "profile", "number", "issue_date", "due_date",
+                    "currency", "buyer_reference", "order_reference", "preceding_invoice",
+                    "lines", "allowances_charges", "iban", "bic", "payment_terms"]
         return self.view_fields
 
     def get_readonly_fields(self, request, obj=None):
@@ -408,6 +453,20 @@ class InvoiceAdmin(admin.ModelAdmin):
     @admin.display(description="Verified seller")
     def verified_seller(self, invoice):
         return identity_text(invoice.message) if invoice.message_id else "- (not sent yet)"
+
+    @admin.display(description="Profile and references")
+    def profile_and_references(self, invoice):
+        document = invoice.document
+        profile = einvoice_rules.PROFILES.get(document.get("profile", einvoice_rules.EN16931))
+        kind = invoices.DOCUMENT_TYPES.get(document.get("type_code"), document.get("type_code"))
+        means = format_html_join("", "<br>payment means {}: {} {}",
+                                 ((m["code"], m["account_id"], m["bic"])
+                                  for m in document.get("payment_means", [])))
+        return format_html("{} · {}<br>buyer reference {} · order {} · credits {}{}",
+                           kind, profile.label if profile else "-",
+                           document.get("buyer_reference") or "-",
+                           document.get("order_reference") or "-",
+                           document.get("preceding_invoice") or "-", means)
 
     @admin.display(description="Lines")
     def lines_table(self, invoice):

@@ -42,6 +42,14 @@ INVOICE_LINES = [
      "unit_code": "HUR", "unit_price": "95.00", "vat_category": "S", "vat_rate": "21"},
 ]
 
+# What Dutch receivers over Peppol need beyond the core (NLCIUS): a buyer reference, and how to
+# pay. The IBAN is the usual documentation example (ABN AMRO's), not an account.
+INVOICE_PEPPOL = {"profile": "peppol", "buyer_reference": "RP-PO-2026-0042",
+                  "payment_means": [{"code": "58", "account_id": "NL91ABNA0417164300",
+                                     "account_name": "Acme Batteries B.V.",
+                                     "payment_id": INVOICE_NUMBER}],
+                  "payment_terms": "30 days net"}
+
 
 def _ensure_legal_details(organisation: Organisation) -> None:
     details, _ = LegalDetails.objects.get_or_create(organisation=organisation)
@@ -77,6 +85,6 @@ def ensure_demo_messages(organisations: dict[str, Organisation]) -> dict:
         invoice = invoice_create(seller=acme, buyer=recycle, data={
             "number": INVOICE_NUMBER, "issue_date": today.isoformat(),
             "due_date": (today + timedelta(days=30)).isoformat(), "currency": "EUR",
-            "lines": INVOICE_LINES})
+            "lines": INVOICE_LINES, **INVOICE_PEPPOL})
     invoice = invoice_send(invoice=invoice, actor=operator())  # a sent one stays as it is
     return {"message": message, "invoice": invoice}

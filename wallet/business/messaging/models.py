@@ -55,6 +55,10 @@ class Message(models.Model):
     by_operator = models.BooleanField(default=False,
                                       help_text="Sent by the service's operator (a management "
                                                 "command, a superuser), not under a mandate.")
+    invoice_profile = models.CharField(
+        max_length=16, blank=True,
+        help_text="An invoice's: the e-invoice profile whose rules its UBL met when it was "
+                  "received (wallet.business.messaging.einvoice_rules: en16931, peppol, nlcius).")
 
     class Meta:
         ordering = ["-received_at"]

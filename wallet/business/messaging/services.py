@@ -41,6 +41,7 @@ from credentials import jose
 from credentials.did_web import DidResolver
 from credentials.errors import CredentialError
 from credentials.signing import NoSigningKey, signer_for
+from wallet.business.messaging import einvoice_rules as rules
 from wallet.business.messaging import invoices
 from wallet.business.messaging.models import Invoice, Message, MessageAttachment
 from wallet.business.trust import ServiceTrustRegistry, organisation_for_did
@@ -135,11 +136,19 @@ def invoices_of(organisation: Organisation) -> QuerySet[Invoice]:
 
 def party_of(organisation: Organisation) -> invoices.Party:
     """An organisation as an invoice names it: legal name, VAT id, registry number and address
-    from its legal details."""
+    from its legal details; its Peppol participant id (electronic address) from them too: a
+    Dutch organisation's KVK number (ICD 0106), otherwise its LEI (0199)."""
     legal = LegalDetails.objects.filter(organisation=organisation).first() or LegalDetails()
+    registry_scheme = endpoint = ""
+    if legal.country == "NL" and legal.registry_id:
+        registry_scheme = rules.KVK
+        endpoint = f"{rules.KVK}:{legal.registry_id}"
+    elif legal.lei:
+        endpoint = f"{rules.LEI}:{legal.lei}"
     return invoices.Party(legal_name=organisation.legal_name, vat_id=legal.vat_id,
                           registry_id=legal.registry_id, street=legal.street, city=legal.city,
-                          postal_code=legal.postal_code, country=legal.country)
+                          postal_code=legal.postal_code, country=legal.country,
+                          registry_scheme=registry_scheme, endpoint=endpoint)
 
 
 # --- sending -----------------------------------------------------------------------------------
@@ -249,8 +258,12 @@ def message_read(*, message: Message, organisation: Organisation, actor: Actor,
     if existing is not None:
         return existing
     authority = authorise(actor, organisation=organisation, scope=Mandate.Scope.MESSAGES_SEND)
+    # An invoice's receipt says which profile's rules the invoice met on arrival.
+    met = (f"The invoice met the rules of {rules.PROFILES[message.invoice_profile].label}."
+           if message.invoice_profile in rules.PROFILES else "")
     jws = message_sign(sender=organisation, recipient=message.sender,
                        kind=Message.Kind.RECEIPT, subject=f"Read: {message.subject}"[:SUBJECT_MAX],
+                       body=met,
                        in_reply_to=message.jti,
                        receipt={"jti": message.jti, "sha256": message.digest}, now=now)
     return message_receive(sender=organisation, jws=jws, attachments=(), now=now,
@@ -279,8 +292,9 @@ def message_receive(*, sender: Organisation, jws: str, attachments: Sequence[Att
     in_reply_to = _replied_message(claims, sender, recipient)
     if kind == Message.Kind.RECEIPT:
         _check_receipt(claims, in_reply_to)
-    elif kind == Message.Kind.INVOICE:
-        _check_invoice(received, sender, recipient)
+    invoice_profile = ""
+    if kind == Message.Kind.INVOICE:
+        invoice_profile = _check_invoice(received, sender, recipient).profile
     identity, reason = ServiceTrustRegistry().legal_person(sender.did, now=now)
 
     message = Message(id=message_id, kind=kind, sender=sender, recipient=recipient,
@@ -290,7 +304,8 @@ def message_receive(*, sender: Organisation, jws: str, attachments: Sequence[Att
                       sent_by=authority.user if authority else None,
                       mandate=authority.mandate if authority else None,
                       api_token=authority.actor.api_token if authority else None,
-                      by_operator=bool(authority and authority.actor.operator))
+                      by_operator=bool(authority and authority.actor.operator),
+                      invoice_profile=invoice_profile)
     message.full_clean(exclude=["id"])  # the id (jti) was checked above, with its own code
     try:
         with transaction.atomic():
@@ -476,8 +491,9 @@ def _check_receipt(claims: dict, original: Message | None) -> None:
 
 def _check_invoice(attachments: list[Attachment], sender: Organisation,
                    recipient: Organisation) -> invoices.Invoice:
-    """An invoice message carries one UBL invoice that keeps the EN 16931 rules, from the
-    sender (seller) to the recipient (buyer) as their legal details name them."""
+    """An invoice message carries one UBL invoice or credit note that keeps the rules of the
+    profile it claims (EN 16931, Peppol BIS 3.0, NLCIUS: its `profile` is the one it met),
+    from the sender (seller) to the recipient (buyer) as their legal details name them."""
     xml = [a for a in attachments if a.media_type == invoices.UBL_MEDIA_TYPE]
     if len(xml) != 1:
         raise MessageRejected("An invoice message carries exactly one application/xml "
@@ -626,10 +642,11 @@ def invoice_send(*, invoice: Invoice, actor: Actor, now: datetime | None = None)
     document = invoice_document(invoice)
     amount = f"{document.currency} {invoices.text(document.payable_amount)}"
     due = f", due {document.due_date.isoformat()}" if document.due_date else ""
+    kind = "Credit note" if document.is_credit_note else "Invoice"
     message = message_send(
         sender=invoice.seller, recipient=invoice.buyer, kind=Message.Kind.INVOICE,
-        subject=f"Invoice {document.number}",
-        body=f"Invoice {document.number} of {document.issue_date.isoformat()}: {amount}{due}.",
+        subject=f"{kind} {document.number}",
+        body=f"{kind} {document.number} of {document.issue_date.isoformat()}: {amount}{due}.",
         attachments=[Attachment(ubl_filename(document.number), invoices.UBL_MEDIA_TYPE,
                                 invoices.to_ubl(document))],
         actor=actor, now=now)
