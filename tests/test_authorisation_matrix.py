@@ -1,5 +1,5 @@
 """Who may do what, at every entry point (issue #15): the rule lives once, in
-wallet.authority.authorise, and every admin action, admin import, API operation, management
+wallet.tenancy.authority.authorise, and every admin action, admin import, API operation, management
 command and OpenID4VCI offer goes through it.
 
 Every act below targets Acme's objects. The actors:

@@ -131,7 +131,7 @@ def test_passports_created_while_the_broker_is_down_are_issued_after_the_sweep(p
             "django.setup();"
             "from passports.models import Product;"
             "from passports.services.issuance import passport_request;"
-            "from wallet.authority import operator;"
+            "from wallet.tenancy.authority import operator;"
             f"print(passport_request(product=Product.objects.get(pk={product.pk}),"
             f" actor=operator()).pk)")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
