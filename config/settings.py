@@ -339,8 +339,12 @@ if (OPENID4VP_TRUSTED_ISSUER_CERTIFICATES
 # separated. Others identified that way verify but are reported as not trusted.
 OPENID4VP_TRUSTED_ISSUERS = env_list("OPENID4VP_TRUSTED_ISSUERS", [])
 
-# --- Start-up validation (config/env.py) ---
+# --- Deployment: beat's heartbeat, metrics, start-up validation ---
+# Beat keeps its schedule under VAR_DIR and touches a heartbeat file there (its health check,
+# config/beat.py), so compose and `make serve` start it with the same command.
+CELERY_BEAT_SCHEDULER = "config.beat:HeartbeatScheduler"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Production refuses to start on a missing value, a placeholder or an example host, naming the
-# variable in one line (the secrets are checked where they are read, above).
+# variable in one line (config/env.py; the secrets are checked where they are read, above).
 check_production_environment(debug=DEBUG, public_base_url=PUBLIC_BASE_URL,
                              database_password=DATABASES["default"].get("PASSWORD"))
