@@ -41,7 +41,11 @@ def _task_finished(task_id=None, task=None, state=None, **_):
 
 @task_failure.connect
 def _task_failed(task_id=None, exception=None, sender=None, **_):
-    log.warning("task %s failed: %s", getattr(sender, "name", "?"), type(exception).__name__)
+    from config.metrics import count_task_failure
+
+    name = getattr(sender, "name", "?")
+    log.warning("task %s failed: %s", name, type(exception).__name__)
+    count_task_failure(name)
 
 
 @app.task(name="health.worker_ping")

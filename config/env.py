@@ -75,6 +75,15 @@ def env_secret(name: str, *, debug: bool, dev_default: str, check=None) -> str:
     return value
 
 
+def env_optional_secret(name: str, *, min_length: int) -> str | None:
+    """A secret that turns a feature on: unset is fine; a placeholder or a short one is not."""
+    value = env_str(name)
+    if value is not None and (is_placeholder(value) or len(value) < min_length):
+        raise ConfigError(f"{name} must be a random value of at least {min_length} characters; "
+                          f"make one with: {MAKE_SECRETS}")
+    return value
+
+
 def check_secret_key(value: str) -> None:
     """Django's own deploy check (security.W009), at start rather than as a warning."""
     if len(value) < 50 or len(set(value)) < 5:

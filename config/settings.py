@@ -13,6 +13,7 @@ from config.env import (
     env_bool,
     env_int,
     env_list,
+    env_optional_secret,
     env_secret,
     env_str,
 )
@@ -344,6 +345,12 @@ OPENID4VP_TRUSTED_ISSUERS = env_list("OPENID4VP_TRUSTED_ISSUERS", [])
 # config/beat.py), so compose and `make serve` start it with the same command.
 CELERY_BEAT_SCHEDULER = "config.beat:HeartbeatScheduler"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# /health/ and /metrics answer whatever Host the probe sends, over plain HTTP (config/probes.py):
+# right after the request log, before the host check and the HTTPS redirect.
+MIDDLEWARE.insert(MIDDLEWARE.index("config.observability.RequestLogMiddleware") + 1,
+                  "config.probes.ProbeMiddleware")
+# Prometheus metrics at /metrics for `Authorization: Bearer <METRICS_TOKEN>`; unset: no metrics.
+METRICS_TOKEN = env_optional_secret("METRICS_TOKEN", min_length=32)
 # Production refuses to start on a missing value, a placeholder or an example host, naming the
 # variable in one line (config/env.py; the secrets are checked where they are read, above).
 check_production_environment(debug=DEBUG, public_base_url=PUBLIC_BASE_URL,
