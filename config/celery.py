@@ -7,10 +7,18 @@ import time
 from celery import Celery
 from celery.signals import task_failure, task_postrun, task_prerun
 
+from core.startup import stop_on_config_error
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("dpp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Every process that imports config (the Celery worker and beat too) reads the settings here,
+# so a bad one stops it with its one line, not a traceback.
+with stop_on_config_error():
+    from django.conf import settings
+
+    settings.INSTALLED_APPS  # noqa: B018 - reading one setting checks all of them
 if not app.conf.broker_url:
     # Embedded mode: tasks run eagerly; an in-memory transport keeps kombu from looking for an
     # AMQP server on localhost.

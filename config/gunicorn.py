@@ -30,6 +30,7 @@ if _metrics_dir_is_ours:
 def on_starting(server):
     from core.startup import stop_on_config_error
 
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")  # as config/wsgi.py
     with stop_on_config_error():
         from django.conf import settings
 

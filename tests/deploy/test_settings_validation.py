@@ -8,11 +8,12 @@ import sys
 
 import pytest
 
-from config.make_secrets import fresh_secrets
+from core.make_secrets import fresh_secrets
 from tests.conftest import ROOT
 
-SETTINGS_VARIABLES = ("DJANGO_DEBUG", "DJANGO_SECRET_KEY", "KEY_ENCRYPTION_KEY",
-                      "PUBLIC_BASE_URL", "DATABASE_URL", "CELERY_BROKER_URL", "METRICS_TOKEN")
+SETTINGS_VARIABLES = ("DJANGO_SETTINGS_MODULE", "DJANGO_DEBUG", "DJANGO_SECRET_KEY",
+                      "KEY_ENCRYPTION_KEY", "PUBLIC_BASE_URL", "DATABASE_URL",
+                      "CELERY_BROKER_URL", "METRICS_TOKEN")
 
 
 def production_env(**overrides) -> dict[str, str]:
@@ -93,3 +94,19 @@ def test_make_secrets_works_before_any_setting_and_its_values_pass():
         DJANGO_SECRET_KEY=made["DJANGO_SECRET_KEY"],
         KEY_ENCRYPTION_KEY=made["KEY_ENCRYPTION_KEY"]))
     assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize("server", [
+    ["gunicorn", "--config", "config/gunicorn.py", "config.wsgi"],
+    ["celery", "-A", "config", "worker"],
+    ["celery", "-A", "config", "beat"],
+])
+def test_the_servers_stop_on_a_placeholder_with_the_same_line(server):
+    env = production_env(KEY_ENCRYPTION_KEY="change-me", WEB_BIND="127.0.0.1:0")
+    result = subprocess.run([sys.executable, "-m", *server], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 2
+    assert ("configuration error: KEY_ENCRYPTION_KEY is a placeholder; make one with: python "
+            "manage.py make_secrets\n") in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,6 +1,7 @@
 """`python manage.py make_secrets`: fresh values for every secret, as lines for `.env`.
 
-Runs before (and without) the settings: it makes the values they refuse to start without."""
+Runs before (and without) the settings, so it imports nothing of config/ (whose import reads
+them): it makes the values they refuse to start without."""
 
 import secrets
 
