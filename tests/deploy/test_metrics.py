@@ -4,6 +4,9 @@ task failures and the queue's depth. Figures are read through the endpoint, as P
 
 Across processes (gunicorn's workers, a Celery worker process): tests/deploy/test_serve.py."""
 
+import json
+import re
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -12,6 +15,7 @@ from passports.models import Passport
 from passports.services.issuance import passport_request, passports_sign
 from passports.services.status import passport_revoke
 from passports.tasks import change_passports_status
+from tests.conftest import ROOT
 from tests.passports.factories import organisation
 from tests.passports.test_revocation import issue, make_product
 
@@ -121,3 +125,17 @@ def test_probes_answer_whatever_host_and_scheme_the_prober_uses(metrics_on, clie
                       HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 200
     assert client.get("/admin/login/", HTTP_HOST="127.0.0.1:8000").status_code == 400
     assert client.get("/admin/login/", HTTP_HOST="dpp.acme-batteries.eu").status_code == 301
+
+
+@pytest.mark.django_db
+def test_the_grafana_dashboard_asks_only_for_metrics_the_endpoint_has(metrics_on, client,
+                                                                       settings):
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "dpp.json").read_text())
+    asked = {name for panel in dashboard["panels"] for target in panel["targets"]
+             for name in re.findall(r"\bdpp_\w+", target["expr"])}
+    client.get("/health/")  # at least one request observed
+    exposed = {name for name, _ in scrape(client)}
+    if not settings.CELERY_BROKER_URL:
+        asked.discard("dpp_celery_queue_length")  # embedded mode: no broker, no queue
+
+    assert asked and asked <= exposed, asked - exposed
