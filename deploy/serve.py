@@ -1,10 +1,11 @@
 """`make serve`: the production stack on a machine without Docker.
 
 The processes docker-compose.yml runs, with the same commands (PROCESSES; a test holds the two
-to each other): the image's build steps that a checkout still needs (static files), `migrate`,
-then gunicorn, a Celery worker and Celery beat, against DATABASE_URL and CELERY_BROKER_URL from
-the environment. Ctrl-C (or SIGTERM) stops all three; when one of them dies the others are
-stopped too and its exit code is returned, so a service manager restarts the whole set."""
+to each other): `check --deploy` (development settings are refused), the image's build step that
+a checkout still needs (static files), `migrate`, then gunicorn, a Celery worker and Celery beat,
+against DATABASE_URL and CELERY_BROKER_URL from the environment. Ctrl-C (or SIGTERM) stops all
+three; when one of them dies the others are stopped too and its exit code is returned, so a
+service manager restarts the whole set."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PREPARE = [
+    # Production settings or nothing: DEBUG on (a forgotten DJANGO_DEBUG=0) is a warning here.
+    ["python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
     ["python", "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
     ["python", "manage.py", "migrate", "--noinput"],
 ]
