@@ -6,7 +6,6 @@ variable and says how to make a good value (manage.py, gunicorn and Celery print
 import os
 from urllib.parse import urlsplit
 
-from core.encryption_key import check_new_encryption_key_text
 from core.startup import ConfigError
 
 MAKE_SECRETS = "python manage.py make_secrets"
@@ -89,10 +88,6 @@ def check_secret_key(value: str) -> None:
     if len(value) < 50 or len(set(value)) < 5:
         raise ValueError("DJANGO_SECRET_KEY must be at least 50 characters with at least 5 "
                          "different ones")
-
-
-def check_key_encryption_key(value: str) -> None:
-    check_new_encryption_key_text(value)
 
 
 def check_production_environment(*, debug: bool, public_base_url: str,

@@ -7,7 +7,6 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
-    check_key_encryption_key,
     check_production_environment,
     check_secret_key,
     env_bool,
@@ -17,6 +16,7 @@ from config.env import (
     env_secret,
     env_str,
 )
+from core.encryption_key import check_new_encryption_key_text
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -35,7 +35,7 @@ KEY_ENCRYPTION_KEY = env_secret(
     "KEY_ENCRYPTION_KEY",
     debug=DEBUG,
     dev_default="ZGV2LW9ubHkta2V5LWVuY3J5cHRpb24ta2V5LTMyYiE",
-    check=check_key_encryption_key,
+    check=check_new_encryption_key_text,
 )
 
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")

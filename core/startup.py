@@ -15,9 +15,10 @@ class ConfigError(ImproperlyConfigured):
 
 @contextmanager
 def stop_on_config_error(exit_code: int = 2):
-    """Print a ConfigError's one line and exit: for manage.py, gunicorn and Celery."""
+    """Print the one line of a ConfigError (or of any ImproperlyConfigured: the settings' other
+    checks say what is wrong in one line too) and exit: for manage.py, gunicorn and Celery."""
     try:
         yield
-    except ConfigError as exc:
+    except ImproperlyConfigured as exc:
         print(f"configuration error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(exit_code) from None

@@ -110,3 +110,11 @@ def test_the_servers_stop_on_a_placeholder_with_the_same_line(server):
     assert ("configuration error: KEY_ENCRYPTION_KEY is a placeholder; make one with: python "
             "manage.py make_secrets\n") in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_other_settings_checks_stop_with_one_line_too():
+    result = manage("migrate", env=production_env(PUBLIC_BASE_URL="dpp.acme-batteries.eu"))
+
+    assert result.returncode == 2
+    assert result.stderr == ("configuration error: PUBLIC_BASE_URL must be an http(s) origin: "
+                             "'dpp.acme-batteries.eu'\n")
