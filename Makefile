@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench worker clean
+.PHONY: install run demo test lint bench worker serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,17 +17,22 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 
 install: $(VENV)/.installed
 
-run: install
-	@mkdir -p var
+# Trying it: Django's development server on the embedded SQLite database (not for production:
+# that is `make serve` or docker compose). The demo's DIDs, QR codes and links name the address
+# it serves on, and so does every URL it prints (one host name: one cookie jar in the browser).
+run demo: export PUBLIC_BASE_URL ?= http://localhost:$(PORT)
+run: demo
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+demo: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo
 	@echo ""
-	@echo "  Admin:        http://127.0.0.1:$(PORT)/admin/   (login admin / admin, or acme / acme)"
-	@echo "  Health:       http://127.0.0.1:$(PORT)/health/"
-	@echo "  API docs:     http://127.0.0.1:$(PORT)/api/v1/docs/"
-	@echo "  QR page:      http://localhost:$(PORT)/01/09506000134352/21/ACME-BAT-0001"
+	@echo "  Admin:        $(PUBLIC_BASE_URL)/admin/   (login admin / admin, or acme / acme)"
+	@echo "  Health:       $(PUBLIC_BASE_URL)/health/"
+	@echo "  API docs:     $(PUBLIC_BASE_URL)/api/v1/docs/"
+	@echo "  QR page:      $(PUBLIC_BASE_URL)/01/09506000134352/21/ACME-BAT-0001"
 	@echo ""
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 lint: install
 	$(BIN)/ruff check .
@@ -40,6 +45,11 @@ test: install
 
 worker: install
 	$(BIN)/celery -A config worker -l info -c 2
+
+# The production stack without Docker: what docker-compose.yml runs (migrate, gunicorn, a Celery
+# worker, beat), against DATABASE_URL, CELERY_BROKER_URL and the secrets in the environment.
+serve: install
+	$(BIN)/python deploy/serve.py $(PORT)
 
 bench: install
 	$(BIN)/python bench/run_all.py

@@ -7,10 +7,18 @@ import time
 from celery import Celery
 from celery.signals import task_failure, task_postrun, task_prerun
 
+from core.startup import stop_on_config_error
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("dpp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Every process that imports config (the Celery worker and beat too) reads the settings here,
+# so a bad one stops it with its one line, not a traceback.
+with stop_on_config_error():
+    from django.conf import settings
+
+    settings.INSTALLED_APPS  # noqa: B018 - reading one setting checks all of them
 if not app.conf.broker_url:
     # Embedded mode: tasks run eagerly; an in-memory transport keeps kombu from looking for an
     # AMQP server on localhost.
@@ -41,7 +49,11 @@ def _task_finished(task_id=None, task=None, state=None, **_):
 
 @task_failure.connect
 def _task_failed(task_id=None, exception=None, sender=None, **_):
-    log.warning("task %s failed: %s", getattr(sender, "name", "?"), type(exception).__name__)
+    from config.metrics import count_task_failure
+
+    name = getattr(sender, "name", "?")
+    log.warning("task %s failed: %s", name, type(exception).__name__)
+    count_task_failure(name)
 
 
 @app.task(name="health.worker_ping")

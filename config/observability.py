@@ -6,6 +6,8 @@ import logging
 import time
 import uuid
 
+from config.metrics import observe_request
+
 current_id: contextvars.ContextVar[str] = contextvars.ContextVar("current_id", default="-")
 log = logging.getLogger("dpp.request")
 
@@ -52,7 +54,9 @@ class RequestLogMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request.id
-            ms = round((time.perf_counter() - started) * 1000, 1)
+            seconds = time.perf_counter() - started
+            observe_request(request, response.status_code, seconds)
+            ms = round(seconds * 1000, 1)
             log.info(
                 "%s %s %s %sms",
                 request.method,

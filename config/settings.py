@@ -6,7 +6,17 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_secret, env_str
+from config.env import (
+    check_production_environment,
+    check_secret_key,
+    env_bool,
+    env_int,
+    env_list,
+    env_optional_secret,
+    env_secret,
+    env_str,
+)
+from core.encryption_key import check_new_encryption_key_text
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -16,7 +26,8 @@ DEBUG = env_bool("DJANGO_DEBUG", True)
 
 # Development-only fallbacks: never used when DJANGO_DEBUG=0 (env_secret refuses to start).
 SECRET_KEY = env_secret(
-    "DJANGO_SECRET_KEY", debug=DEBUG, dev_default="dev-insecure-secret-key-not-for-production"
+    "DJANGO_SECRET_KEY", debug=DEBUG, dev_default="dev-insecure-secret-key-not-for-production",
+    check=None if DEBUG else check_secret_key,
 )
 # 32 bytes, base64url: wraps every private key (AES-GCM). Old keys for re-wrapping are passed to
 # the `rewrap_keys` command, never kept here.
@@ -24,6 +35,7 @@ KEY_ENCRYPTION_KEY = env_secret(
     "KEY_ENCRYPTION_KEY",
     debug=DEBUG,
     dev_default="ZGV2LW9ubHkta2V5LWVuY3J5cHRpb24ta2V5LTMyYiE",
+    check=check_new_encryption_key_text,
 )
 
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
@@ -244,8 +256,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG and len(SECRET_KEY) < 50:
-    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters long")
 
 # Logging: one line per request and per task, with its id; JSON when LOG_FORMAT=json.
 LOG_FORMAT = env_str("LOG_FORMAT", "text")
@@ -346,3 +356,19 @@ if (OPENID4VP_TRUSTED_ISSUER_CERTIFICATES
 # https issuers trusted on their JWT VC Issuer Metadata alone (no certificate chain), comma
 # separated. Others identified that way verify but are reported as not trusted.
 OPENID4VP_TRUSTED_ISSUERS = env_list("OPENID4VP_TRUSTED_ISSUERS", [])
+
+# --- Deployment: beat's heartbeat, metrics, start-up validation ---
+# Beat keeps its schedule under VAR_DIR and touches a heartbeat file there (its health check,
+# config/beat.py), so compose and `make serve` start it with the same command.
+CELERY_BEAT_SCHEDULER = "config.beat:HeartbeatScheduler"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# /health/ and /metrics answer whatever Host the probe sends, over plain HTTP (config/probes.py):
+# right after the request log, before the host check and the HTTPS redirect.
+MIDDLEWARE.insert(MIDDLEWARE.index("config.observability.RequestLogMiddleware") + 1,
+                  "config.probes.ProbeMiddleware")
+# Prometheus metrics at /metrics for `Authorization: Bearer <METRICS_TOKEN>`; unset: no metrics.
+METRICS_TOKEN = env_optional_secret("METRICS_TOKEN", min_length=32)
+# Production refuses to start on a missing value, a placeholder or an example host, naming the
+# variable in one line (config/env.py; the secrets are checked where they are read, above).
+check_production_environment(debug=DEBUG, public_base_url=PUBLIC_BASE_URL,
+                             database_password=DATABASES["default"].get("PASSWORD"))

@@ -6,7 +6,6 @@ private key, so an HSM or KMS can stand in for `LocalSigner` later.
 
 from __future__ import annotations
 
-import base64
 import os
 from dataclasses import dataclass
 from functools import cache
@@ -20,6 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from core.encryption_key import encryption_key_from_text  # noqa: F401 - part of this API
 
 # JOSE algorithm names: we emit EdDSA (what deployed verifiers and UNTP samples use) and accept
 # the RFC 9864 name Ed25519 too.
@@ -156,17 +157,6 @@ class LocalSigner:
 # --- encryption at rest -------------------------------------------------------------------
 
 WRAP_VERSION = b"\x01"  # format byte, so the scheme can change without ambiguity
-
-
-def encryption_key_from_text(text: str) -> bytes:
-    """KEY_ENCRYPTION_KEY is 32 random bytes, base64url (padding optional)."""
-    try:
-        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, TypeError):
-        raise ValueError("KEY_ENCRYPTION_KEY must be base64url") from None
-    if len(key) != 32:
-        raise ValueError("KEY_ENCRYPTION_KEY must decode to exactly 32 bytes")
-    return key
 
 
 def wrap_private_key(private_der: bytes, encryption_key: bytes, *, associated: bytes) -> bytes:
