@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 
 from config.celery import app as celery_app
+from core.encryption_key import new_encryption_key_text
 from tests.support.environment import (  # noqa: F401 - also for tests written before tests/support
     REQUIRE_REAL,
     ROOT,
@@ -20,6 +21,12 @@ from tests.support.environment import (  # noqa: F401 - also for tests written b
 )
 
 pytest_plugins = ["tests.support.proxy", "tests.support.server"]
+
+# Production refuses the development KEY_ENCRYPTION_KEY, and some tests start the web process as
+# production runs it: so the session, and every process it starts, wraps keys under a fresh
+# random one (set before the test database, and so any key, exists).
+if "KEY_ENCRYPTION_KEY" not in os.environ:
+    os.environ["KEY_ENCRYPTION_KEY"] = settings.KEY_ENCRYPTION_KEY = new_encryption_key_text()
 
 # Production keeps no task results; a few tests read them (and the worker fixture waits on a
 # ping's), so this process and the test worker keep them on the broker's Redis.

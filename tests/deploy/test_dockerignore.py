@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.environment import ROOT
 
 _loader = importlib.machinery.SourceFileLoader("image_check", str(ROOT / ".ci" / "image-check"))
 image_check = importlib.util.module_from_spec(importlib.util.spec_from_loader("image_check",

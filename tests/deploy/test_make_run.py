@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from passports.views import QR_DEFAULT_MM, qr_print
-from tests.conftest import ROOT
 from tests.deploy.http import free_port, get
+from tests.support.environment import ROOT
 
 BATTERY = "/01/09506000134352/21/ACME-BAT-0001"
 

@@ -15,9 +15,10 @@ from passports.models import Passport
 from passports.services.issuance import passport_request, passports_sign
 from passports.services.status import passport_revoke
 from passports.tasks import change_passports_status
-from tests.conftest import ROOT
-from tests.passports.factories import organisation
-from tests.passports.test_revocation import issue, make_product
+from tests.support.environment import ROOT
+from tests.support.factories import organisation
+from tests.support.public import issue, make_product
+from wallet.tenancy.authority import operator
 
 TOKEN = "metrics-token-for-the-tests-0123456789abcdef"
 
@@ -45,14 +46,15 @@ def metrics_on(settings):
 def test_issuing_revoking_and_a_failing_task_show_in_the_counters(
         metrics_on, client, django_capture_on_commit_callbacks, monkeypatch):
     org = organisation("acme", "Acme Batteries B.V.")
-    kept, revoked = issue(make_product(org, "SN-1")), issue(make_product(org, "SN-2"))
-    waiting = passport_request(product=make_product(org, "SN-3"))  # its signing not run yet
+    kept, revoked = issue(make_product(org, serial="SN-1")), issue(make_product(org, serial="SN-2"))
+    # its signing not run yet
+    waiting = passport_request(actor=operator(), product=make_product(org, serial="SN-3"))
     before = scrape(client)
     failures_before = value(before, "dpp_celery_task_failures_total",
                             task="passports.change_status")
 
     # Revoked; the status list that says so is published by a task after commit (not yet).
-    passport_revoke(passport=revoked, reason="counterfeit")
+    passport_revoke(actor=operator(), passport=revoked, reason="counterfeit")
     # A task that fails, handled as a worker handles it (in this process: not propagated).
     monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)
     assert change_passports_status.delay([str(kept.pk)], "explode").failed()
@@ -71,7 +73,7 @@ def test_issuing_revoking_and_a_failing_task_show_in_the_counters(
 
     with django_capture_on_commit_callbacks(execute=True):
         passports_sign([waiting.pk])  # and the revocation's list is published
-        passport_revoke(passport=kept, reason="recall")
+        passport_revoke(actor=operator(), passport=kept, reason="recall")
     after = scrape(client)
 
     assert value(after, "dpp_passports", state="issued") == 1

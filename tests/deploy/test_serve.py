@@ -17,9 +17,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from config.celery import app as celery_app
 from deploy.serve import PREPARE, PROCESSES
 from passports.tasks import change_passports_status
-from tests.conftest import ROOT, _database_url_for_worker, _no_broker
 from tests.deploy.http import free_port, get
-from tests.deploy.test_settings_validation import production_env
+from tests.support.deploy import production_env
+from tests.support.environment import ROOT, _database_url_for_worker, _no_broker
 
 TOKEN = "serve-test-metrics-token-0123456789abcdef"
 
