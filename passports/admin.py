@@ -417,16 +417,14 @@ def request_passports(model_admin, request, products, *, reason: str) -> None:
     authority = acting_authority(model_admin, request, Mandate.Scope.PASSPORTS_ISSUE)
     if authority is None:
         return
-    waiting = products.filter(passports__state=Passport.State.PENDING)
-    ready = list(products.exclude(pk__in=waiting.values("pk")))
-    skipped = products.count() - len(ready)
-    if ready:
-        passports_request(products=ready, actor=request.user, reason=reason,
-                          details=authority)
-    text = f"Requested {len(ready)} passport(s); they are signed in the background."
+    products = list(products)
+    created = passports_request(products=products, actor=request.user, reason=reason,
+                                details=authority)
+    skipped = len(products) - len(created)
+    text = f"Requested {len(created)} passport(s); they are signed in the background."
     if skipped:
         text += f" Skipped {skipped} product(s) whose passport is still pending."
-    model_admin.message_user(request, text, messages.SUCCESS if ready else messages.WARNING)
+    model_admin.message_user(request, text, messages.SUCCESS if created else messages.WARNING)
 
 
 def _qr_html(product) -> str:

@@ -39,6 +39,20 @@ def _database_url_for_worker() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def start_worker_process(queue: str, env: dict, **popen):
+    """A `celery worker` process consuming `queue`, logging to var/worker-<queue>.log."""
+    log_path = ROOT / "var" / f"worker-{queue}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log_file = open(log_path, "w")  # noqa: SIM115 - closed by the caller
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
+         "--concurrency", "2", "--pool", "prefork", "--hostname", f"{queue}@%h",
+         "--queues", queue, "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, **popen,
+    )
+    return process, log_path, log_file
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker):
     """A real `celery worker` process on the real broker, using the test database."""
@@ -52,15 +66,7 @@ def celery_worker(django_db_setup, django_db_blocker):
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     celery_app.conf.task_default_queue = queue
-    log_path = ROOT / "var" / f"worker-{queue}.log"
-    log_path.parent.mkdir(exist_ok=True)
-    log_file = open(log_path, "w")  # noqa: SIM115 - closed at teardown
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
-         "--concurrency", "2", "--pool", "prefork", "--hostname", f"{queue}@%h",
-         "--queues", queue, "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-    )
+    process, log_path, log_file = start_worker_process(queue, env)
     try:
         from config.celery import worker_ping
 
@@ -74,7 +80,7 @@ def celery_worker(django_db_setup, django_db_blocker):
             except Exception:
                 if time.monotonic() > deadline:
                     pytest.fail(f"celery worker did not answer in 60 s, see {log_path}")
-        yield {"process": process, "queue": queue, "log": log_path}
+        yield {"process": process, "queue": queue, "log": log_path, "env": env}
     finally:
         process.terminate()
         try:
