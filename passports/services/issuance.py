@@ -279,16 +279,18 @@ def _fail(passports: list[Passport], reason: str, now) -> None:
 
 def passports_requeue_stale(*, older_than: timedelta = STALE_PENDING,
                             claim_grace: timedelta = CLAIM_GRACE) -> int:
-    """Send again the pending passports whose message may be lost (never claimed, last sent
-    `older_than` ago) or whose worker died (claimed `claim_grace` ago, and no transaction holds
-    the row: a live attempt does, and a dead worker's session ended with its locks). Passports
-    only waiting in the queue, or being signed, are left alone; each one sent is stamped, so
+    """Send again the pending passports a dead worker left (claimed `claim_grace` ago, and no
+    transaction holds the row: a live attempt does, and a dead worker's session ended with its
+    locks) or whose message is lost. A passport nobody claimed may just be waiting in the
+    queue: it is sent again after `claim_grace` when the queue is empty (its message is gone:
+    a dead worker had received it), else after `older_than`. Each passport sent is stamped, so
     the next sweep does not send it again while its message waits."""
     now = timezone.now()
+    unclaimed_after = claim_grace if _signing_queue_empty() else older_than
     with transaction.atomic():
         ids = list(Passport.objects.select_for_update(skip_locked=True)
                    .filter(state=Passport.State.PENDING)
-                   .filter(Q(attempts=0, updated_at__lt=now - older_than)
+                   .filter(Q(attempts=0, updated_at__lt=now - unclaimed_after)
                            | Q(attempts__gt=0, updated_at__lt=now - claim_grace))
                    .order_by("updated_at").values_list("pk", flat=True)[:REQUEUE_LIMIT])
         for start in range(0, len(ids), SIGN_CHUNK):
@@ -298,3 +300,19 @@ def passports_requeue_stale(*, older_than: timedelta = STALE_PENDING,
     if ids:
         log.info("re-queued %d pending passports", len(ids))
     return len(ids)
+
+
+def _signing_queue_empty() -> bool:
+    """Whether the broker holds no signing message waiting for a worker (messages a worker has
+    received are not in the queue any more); False when the broker cannot say."""
+    from passports.tasks import sign_passports
+
+    app = sign_passports.app
+    try:
+        with app.connection_for_read() as connection:
+            connection.ensure_connection(max_retries=1)
+            queue = app.conf.task_default_queue  # no route sends signing elsewhere
+            return connection.default_channel.queue_declare(queue=queue).message_count == 0
+    except Exception as exc:  # noqa: BLE001 - any broker failure: assume messages may wait
+        log.warning("could not read the signing queue's length (%s)", type(exc).__name__)
+        return False

@@ -280,3 +280,24 @@ def test_a_passport_that_kills_its_worker_every_time_fails_after_max_attempts(
                                    scopes=["passports:read"])
     output = api_client(key).get(f"/api/v1/passports/{second.pk}/").json()
     assert (output["state"], output["state_reason"]) == ("failed", GAVE_UP)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_sends_an_unclaimed_passport_again_only_once_nothing_is_queued(product):
+    queue = f"test-sweep-{uuid.uuid4().hex[:8]}"
+    passport = Passport.objects.create(product=product, version=1)  # requested, never claimed
+    Passport.objects.filter(pk=passport.pk).update(
+        updated_at=passport.updated_at - timedelta(seconds=10))
+    with default_queue(queue):
+        celery_app.conf.task_always_eager = False
+        sign_passports.apply_async(([],))  # a message waiting for a worker
+        celery_app.conf.task_always_eager = True
+
+        # Its message may be the one waiting: not yet.
+        assert passports_requeue_stale() == 0
+        with celery_app.connection_for_write() as broker:
+            broker.default_channel.queue_purge(queue)
+        # Nothing waits: a worker received its message and died before claiming it.
+        assert passports_requeue_stale() == 1
+
+    assert wait_for_state(passport, Passport.State.ISSUED).attempts == 1
