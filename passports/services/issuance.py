@@ -33,9 +33,10 @@ from passports.models import Passport, PassportEvent, Product, RestrictedCredent
 log = logging.getLogger(__name__)
 
 SIGN_CHUNK = 200  # passports per task: one transaction, one status allocation
-# The sweep sends a pending passport again when its message may be lost (never claimed, last
-# sent STALE_PENDING ago: e.g. the broker was down) or its worker died (claimed, its row held by
-# no transaction for CLAIM_GRACE: a live attempt locks the row within milliseconds of claiming).
+# The sweep sends a pending passport again when its worker died (claimed, its row held by no
+# transaction for CLAIM_GRACE: a live attempt locks the row within milliseconds of claiming) or
+# its message is gone (never claimed: after CLAIM_GRACE when the signing queue is empty, else
+# STALE_PENDING after it was last sent, e.g. the broker was down when it was requested).
 STALE_PENDING = timedelta(seconds=60)
 CLAIM_GRACE = timedelta(seconds=5)
 REQUEUE_LIMIT = 50_000
