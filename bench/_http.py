@@ -26,13 +26,14 @@ end
 """
 
 
-def serve(env: dict, *, port: int = 8799, workers: int = 2) -> subprocess.Popen:
-    """gunicorn with `workers` sync workers on 127.0.0.1:`port`; returns once /health/ answers."""
+def serve(env: dict, *, port: int = 8799, workers: int = 2, **popen) -> subprocess.Popen:
+    """gunicorn with `workers` sync workers on 127.0.0.1:`port`; returns once /health/ answers.
+    `popen`: more arguments for subprocess.Popen (e.g. start_new_session)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
          f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning"],
         cwd=ROOT, env={**env, "LOG_LEVEL": "WARNING"}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+        stderr=subprocess.DEVNULL, **popen)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

@@ -18,10 +18,12 @@ BENCHES = {
     "revocation": ["revocation.py"],
     "verify_load": ["verify_load.py"],
     "public_page": ["public_page.py"],
+    "faults": ["faults.py"],
 }
 QUICK = {"suites": ["--seconds", "0.5"], "issuance": ["--count", "2000"],
          "verify_load": ["--seconds", "5"], "public_page": ["--seconds", "5"],
-         "revocation": ["--load-seconds", "3"]}
+         "revocation": ["--load-seconds", "3"],
+         "faults": ["--count", "600", "--pending", "200", "--outage-requests", "4"]}
 
 
 def main() -> None:

@@ -133,16 +133,28 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0,
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
+# A task is acknowledged when it ends; a pool process that dies puts its task back at once.
+# A whole worker that dies (SIGKILL, lost host) leaves its tasks unacknowledged in Redis: the
+# sweep (requeue-stale-passports) sends its claimed passports again within seconds, and Redis
+# gives the messages back after the visibility timeout (kombu's default is 1 h), which must
+# outlast the longest task and countdown (a shorter one runs live tasks twice). One message
+# prefetched per process: a dead worker holds no messages it had not started.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 4)
+CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * CELERY_TASK_TIME_LIMIT),
+    "unacked_restore_throttle": 1,  # look every 10 s, not every 100 s
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stale-passports": {"task": "passports.requeue_stale", "schedule": 60.0},
+    # Passports a dead worker left claimed are sent again CLAIM_GRACE after the claim.
+    "requeue-stale-passports": {"task": "passports.requeue_stale", "schedule": 5.0,
+                                "options": {"expires": 5.0}},
     # Safety net of status-list publishing (lost tasks, lists due for re-signing); cheap when
     # there is nothing to do, frequent enough to keep published lists within ~5 s.
     "publish-due-status-lists": {"task": "credentials.publish_due_status_lists",

@@ -268,16 +268,50 @@ def list_codec(kind: str, data: bytes, bits: int) -> Bitstring | TokenStatusList
 
 def current_codec(list_id, kind: str) -> tuple[StatusList, Bitstring | TokenStatusList] | None:
     """A list with its pending changes applied: what the database knows now (the verifier's
-    view of our own lists, ahead of the published list by up to a few seconds)."""
-    status_list = (StatusList.objects.filter(pk=list_id, kind=kind)
-                   .only("issuer", "kind", "purpose", "statuses", "bits_per_entry").first())
-    if status_list is None:
-        return None
-    codec = list_codec(kind, bytes(status_list.statuses), status_list.bits_per_entry)
-    for index, value in (StatusChange.objects.filter(status_list_id=list_id).order_by("id")
-                         .values_list("index", "value")):
+    view of our own lists, ahead of the published list by up to a few seconds).
+
+    The bits and the pending changes must come from one moment: the publisher folds changes
+    into the bits and deletes them in one transaction, so bits read before a fold and changes
+    read after it show neither, and a revoked credential reads as valid. Each statement has its
+    own snapshot (READ COMMITTED), so the changes are read in one statement with the list's
+    version, which every fold bumps; if it moved since the bits were read, read again."""
+    for _ in range(_CONSISTENT_READ_TRIES):
+        status_list = _list_with_bits(StatusList.objects, list_id, kind)
+        if status_list is None:
+            return None
+        version, changes = _pending_changes(list_id)
+        if version == status_list.version:
+            return status_list, _with_changes(status_list, changes)
+    with transaction.atomic():  # folds keep coming: hold them off for two short reads
+        status_list = _list_with_bits(StatusList.objects.select_for_update(no_key=True),
+                                      list_id, kind)
+        if status_list is None:
+            return None
+        return status_list, _with_changes(status_list, _pending_changes(list_id)[1])
+
+
+_CONSISTENT_READ_TRIES = 3
+
+
+def _list_with_bits(queryset, list_id, kind: str) -> StatusList | None:
+    return (queryset.filter(pk=list_id, kind=kind)
+            .only("issuer", "kind", "purpose", "statuses", "bits_per_entry", "version").first())
+
+
+def _pending_changes(list_id) -> tuple[int | None, list[tuple[int, int]]]:
+    """The list's version and its pending (index, value) changes, from one snapshot."""
+    rows = list(StatusList.objects.filter(pk=list_id).order_by("changes__id")
+                .values_list("version", "changes__index", "changes__value"))
+    if not rows:
+        return None, []
+    return rows[0][0], [(index, value) for _, index, value in rows if index is not None]
+
+
+def _with_changes(status_list: StatusList, changes) -> Bitstring | TokenStatusList:
+    codec = list_codec(status_list.kind, bytes(status_list.statuses), status_list.bits_per_entry)
+    for index, value in changes:
         codec.set(index, value)
-    return status_list, codec
+    return codec
 
 
 # --- publishing ------------------------------------------------------------------------------

@@ -397,21 +397,21 @@ class ProductAdmin(IssuePermission, OrganisationScopedAdmin):
 
 def request_passports(model_admin, request, products, *, reason: str) -> None:
     """Request the next passport version of `products` and say how many. A product whose
-    passport is still being signed is skipped: a second click must not make a second version.
-    Who may issue is the issuance service's to decide (a refusal is shown, nothing changes)."""
-    waiting = products.filter(passports__state=Passport.State.PENDING)
-    ready = list(products.exclude(pk__in=waiting.values("pk")))
-    skipped = products.count() - len(ready)
-    if ready:
-        try:
-            passports_request(products=ready, actor=actor_of(request.user), reason=reason)
-        except NotAuthorised as refused:
-            model_admin.message_user(request, refused.detail, messages.ERROR)
-            return
-    text = f"Requested {len(ready)} passport(s); they are signed in the background."
+    passport is still being signed is skipped (by the issuance service, under the products'
+    locks): a second click must not make a second version. Who may issue is the issuance
+    service's to decide too (a refusal is shown, nothing changes)."""
+    products = list(products)
+    try:
+        created = passports_request(products=products, actor=actor_of(request.user),
+                                    reason=reason)
+    except NotAuthorised as refused:
+        model_admin.message_user(request, refused.detail, messages.ERROR)
+        return
+    skipped = len(products) - len(created)
+    text = f"Requested {len(created)} passport(s); they are signed in the background."
     if skipped:
         text += f" Skipped {skipped} product(s) whose passport is still pending."
-    model_admin.message_user(request, text, messages.SUCCESS if ready else messages.WARNING)
+    model_admin.message_user(request, text, messages.SUCCESS if created else messages.WARNING)
 
 
 def _qr_html(product) -> str:

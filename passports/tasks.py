@@ -35,12 +35,13 @@ def sign_passports(self, passport_ids: list[str]) -> int:
         except TRANSIENT:
             raise
         except Exception as exc:  # noqa: BLE001
-            passport_mark_failed(passport_id, f"{type(exc).__name__}: {exc}")
+            passport_mark_failed(passport_id, exc)
     return issued
 
 
 @shared_task(name="passports.requeue_stale")
 def requeue_stale_passports() -> int:
+    """The sweep: send again what a dead worker or a lost message left pending."""
     return passports_requeue_stale()
 
 

@@ -3,7 +3,6 @@ real Celery worker process started here), chosen by DATABASE_URL and CELERY_BROK
 
 import os
 import subprocess
-import sys
 import time
 import uuid
 
@@ -18,6 +17,7 @@ from tests.support.environment import (  # noqa: F401 - also for tests written b
     _database_url_for_worker,
     _no_broker,
     generous_rate_limits,
+    start_worker_process,
 )
 
 pytest_plugins = ["tests.support.proxy", "tests.support.server"]
@@ -49,15 +49,7 @@ def celery_worker(django_db_setup, django_db_blocker):
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     celery_app.conf.task_default_queue = queue
-    log_path = ROOT / "var" / f"worker-{queue}.log"
-    log_path.parent.mkdir(exist_ok=True)
-    log_file = open(log_path, "w")  # noqa: SIM115 - closed at teardown
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
-         "--concurrency", "2", "--pool", "prefork", "--hostname", f"{queue}@%h",
-         "--queues", queue, "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-    )
+    process, log_path, log_file = start_worker_process(queue, env)
     try:
         from config.celery import worker_ping
 
@@ -71,7 +63,7 @@ def celery_worker(django_db_setup, django_db_blocker):
             except Exception:
                 if time.monotonic() > deadline:
                     pytest.fail(f"celery worker did not answer in 60 s, see {log_path}")
-        yield {"process": process, "queue": queue, "log": log_path}
+        yield {"process": process, "queue": queue, "log": log_path, "env": env}
     finally:
         process.terminate()
         try:

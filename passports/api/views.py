@@ -140,9 +140,6 @@ class PassportCreateApi(ApiView):
         if product is None:
             raise Problem("No such product.", code="invalid", errors=[
                 {"field": "product", "code": "does_not_exist", "detail": "No such product."}])
-        if product.passports.filter(state=Passport.State.PENDING).exists():
-            raise Conflict("This product's passport is still being signed.",
-                           code="passport_pending")
         passport = passport_request(product=product, actor=request.user.as_actor(),
                                     reason=data.get("reason") or "requested through the API")
         passport = Passport.objects.select_related("product").get(pk=passport.pk)

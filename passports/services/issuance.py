@@ -1,8 +1,13 @@
 """Issuing passports: request (in the web request), sign (in a Celery worker), supersede.
 
 `passport_request` only records the wish and enqueues after commit; `passports_sign` does the
-work in batches: allocate status entries (one short lock), then build, sign and store a whole
-chunk in one transaction, skipping rows another worker holds or already issued."""
+work in batches. Each attempt first *claims* its passports in a short transaction of its own:
+it counts the attempt, gives up after MAX_ATTEMPTS, and allocates each passport's status entry
+once, on the locked row, where later attempts find it again. Then it builds, signs and stores
+the chunk in one transaction that holds the rows' locks. So an attempt that dies (a killed
+worker, a lost connection) is counted and leaks no status entry, and a claimed passport whose
+row no transaction holds any more was left by a dead worker: the sweep (`passports_requeue_stale`)
+sends it again within seconds, while a passport only waiting in the queue is left alone."""
 
 from __future__ import annotations
 
@@ -10,13 +15,15 @@ import logging
 from datetime import timedelta
 
 from django.db import connections, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from core.enqueue import enqueue, enqueue_after_commit
 from core.errors import DomainError
 from credentials import signing
+from credentials.errors import CredentialError
 from credentials.status_registry import allocate, status_list_url
+from passports.categories import InvalidAttributes, UnknownCategory
 from passports.credential import (
     characteristics_by_group,
     issuer_of,
@@ -31,8 +38,20 @@ from wallet.tenancy.models import Organisation
 log = logging.getLogger(__name__)
 
 SIGN_CHUNK = 200  # passports per task: one transaction, one status allocation
+# The sweep sends a pending passport again when its worker died (claimed, its row held by no
+# transaction for CLAIM_GRACE: a live attempt locks the row within milliseconds of claiming) or
+# its message is gone (never claimed: after CLAIM_GRACE when the signing queue is empty, else
+# STALE_PENDING after it was last sent, e.g. the broker was down when it was requested).
 STALE_PENDING = timedelta(seconds=60)
-MAX_ATTEMPTS = 5
+CLAIM_GRACE = timedelta(seconds=5)
+REQUEUE_LIMIT = 50_000
+MAX_ATTEMPTS = 5  # claims (started attempts, killed ones included) before a passport fails
+GAVE_UP = (f"Signing did not succeed in {MAX_ATTEMPTS} attempts; request a new version to "
+           f"try again.")
+INTERNAL_FAILURE = ("Signing failed because of an internal error (the operator's log has the "
+                    "details); request a new version to try again.")
+# Errors about the product's own data, in words of ours: the manufacturer reads them.
+DATA_ERRORS = (InvalidAttributes, UnknownCategory, CredentialError)
 
 
 class PassportError(DomainError):
@@ -59,15 +78,23 @@ def _enqueue(passport_ids: list, send=enqueue_after_commit) -> None:
 @transaction.atomic
 def passport_request(*, product: Product, actor: Actor, reason: str = "",
                      details: dict | None = None) -> Passport:
-    """Create the next version in state `pending` and enqueue its signing after commit."""
-    return passports_request(products=[product], actor=actor, reason=reason,
-                             details=details)[0]
+    """Create the next version in state `pending` and enqueue its signing after commit; refused
+    (`passport_pending`) while the product's previous version is still pending."""
+    created = passports_request(products=[product], actor=actor, reason=reason,
+                                details=details)
+    if not created:
+        raise PassportError("This product's passport is still being signed.",
+                            code="passport_pending")
+    return created[0]
 
 
 @transaction.atomic
 def passports_request(*, products: list[Product], actor: Actor, reason: str = "",
                       details: dict | None = None) -> list[Passport]:
-    """`actor` needs a `passports:issue` mandate of every product's organisation (or is the
+    """The next version of each product, except products whose passport is still pending
+    (a second click or a parallel request must not make a second version). Checked under the
+    products' row locks, so parallel requests for one product queue and make one version.
+    `actor` needs a `passports:issue` mandate of every product's organisation (or is the
     operator): NotAuthorised otherwise, before anything is written. The events name it."""
     organisations = Organisation.objects.in_bulk({p.organisation_id for p in products})
     authorities = [authorise(actor, organisation=organisation,
@@ -78,6 +105,13 @@ def passports_request(*, products: list[Product], actor: Actor, reason: str = ""
     details = {**(authority.record() if authority else {}), **(details or {})}
     product_ids = [p.pk for p in products]
     list(Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk"))
+    waiting = set(Passport.objects.filter(product_id__in=product_ids,
+                                          state=Passport.State.PENDING)
+                  .values_list("product_id", flat=True))
+    products = [product for product in products if product.pk not in waiting]
+    if not products:
+        return []
+    product_ids = [p.pk for p in products]
     latest = dict(Passport.objects.filter(product_id__in=product_ids)
                   .values_list("product_id").annotate(v=Max("version")))
     passports = Passport.objects.bulk_create([
@@ -95,67 +129,95 @@ def passports_request(*, products: list[Product], actor: Actor, reason: str = ""
 
 def passports_sign(passport_ids: list) -> int:
     """Sign every still-pending passport among `passport_ids`. Idempotent: a passport already
-    issued (or held by another worker) is skipped. Returns how many this call issued."""
-    candidates = list(Passport.objects.filter(pk__in=passport_ids, state=Passport.State.PENDING)
-                      .select_related("product__organisation").order_by("pk"))
-    if not candidates:
-        return 0
-    by_issuer: dict[str, list[Passport]] = {}
-    for passport in candidates:
-        by_issuer.setdefault(passport.product.organisation.did, []).append(passport)
-    issued = 0
-    for issuer, passports in by_issuer.items():
-        # Short transaction of its own: the list row lock is not held while signing.
-        entries = allocate(issuer, count=len(passports))
-        issued += _sign_chunk(issuer, passports, entries)
+    issued, or held by another worker, is skipped. Returns how many this call issued.
+
+    Passports tried before are claimed and signed one at a time, fewest attempts first: one
+    that kills its worker fails alone after MAX_ATTEMPTS instead of taking its chunk along."""
+    pending = list(Passport.objects.filter(pk__in=passport_ids, state=Passport.State.PENDING)
+                   .order_by("attempts", "pk").values_list("pk", "attempts"))
+    fresh = [pk for pk, attempts in pending if attempts == 0]
+    issued = _attempt(fresh) if fresh else 0
+    for pk, attempts in pending:
+        if attempts:
+            issued += _attempt([pk])
     return issued
 
 
+def _attempt(passport_ids: list) -> int:
+    by_issuer: dict[str, list[Passport]] = {}
+    for passport in _claim(passport_ids):
+        by_issuer.setdefault(passport.product.organisation.did, []).append(passport)
+    return sum(_sign_chunk(issuer, passports) for issuer, passports in by_issuer.items())
+
+
 @transaction.atomic
-def _sign_chunk(issuer: str, passports: list[Passport], entries) -> int:
-    locked = {p.pk for p in Passport.objects.select_for_update(skip_locked=True)
-              .filter(pk__in=[p.pk for p in passports], state=Passport.State.PENDING)}
+def _claim(passport_ids: list) -> list[Passport]:
+    """Count an attempt on each pending passport no other worker holds, committed before the
+    work starts; fail those out of attempts; give the rest their status entry (once: a later
+    attempt reuses it). The status lists' row locks are held only for this short transaction."""
+    passports = list(Passport.objects.select_for_update(skip_locked=True, of=("self",))
+                     .filter(pk__in=passport_ids, state=Passport.State.PENDING)
+                     .select_related("product__organisation").order_by("pk"))
+    now = timezone.now()
+    _fail([p for p in passports if p.attempts >= MAX_ATTEMPTS], GAVE_UP, now)
+    passports = [p for p in passports if p.attempts < MAX_ATTEMPTS]
+    without_entry: dict[str, list[Passport]] = {}
+    for passport in passports:
+        passport.attempts += 1
+        if passport.status_list_id is None:
+            without_entry.setdefault(passport.product.organisation.did, []).append(passport)
+    for issuer, group in without_entry.items():
+        for passport, (status_list, index) in zip(group, allocate(issuer, count=len(group)),
+                                                  strict=True):
+            passport.status_list_id, passport.status_index = status_list.pk, index
+    _store(passports, ["status_list", "status_index", "attempts"], now)
+    return passports
+
+
+@transaction.atomic
+def _sign_chunk(issuer: str, passports: list[Passport]) -> int:
+    # Only this attempt's claims: a passport claimed again meanwhile belongs to that attempt.
+    locked = dict(Passport.objects.select_for_update(skip_locked=True)
+                  .filter(pk__in=[p.pk for p in passports], state=Passport.State.PENDING)
+                  .values_list("pk", "attempts"))
     signer = signing.signer_for(issuer)
     issuer_block = issuer_of(passports[0].product.organisation)  # one query per chunk
     now = timezone.now()
     done, events, restricted = [], [], []
-    for passport, (status_list, index) in zip(passports, entries, strict=True):
-        if passport.pk not in locked:
+    for passport in passports:
+        if locked.get(passport.pk) != passport.attempts:
             continue
         groups = characteristics_by_group(passport.product)
-        credential = passport_credential(passport, issued_at=now,
-                                         status_list_url=status_list_url(status_list.id),
-                                         status_index=index, groups=groups,
-                                         issuer=issuer_block)
+        credential = passport_credential(
+            passport, issued_at=now, status_list_url=status_list_url(passport.status_list_id),
+            status_index=passport.status_index, groups=groups, issuer=issuer_block)
         passport.jwt = signing.secure_jwt(credential, signer)
         if passport.product.organisation.embedded_proof:
             passport.embedded = signing.secure_embedded(credential, signer)
-        passport.status_list, passport.status_index = status_list, index
         passport.state, passport.issued_at = Passport.State.ISSUED, now
-        passport.attempts += 1
         done.append(passport)
         events.append(_event(passport, "issued", Passport.State.PENDING,
-                             details={"status_index": index, "key": signer.verification_method}))
+                             details={"status_index": passport.status_index,
+                                      "key": signer.verification_method,
+                                      "attempts": passport.attempts}))
         for group, group_credential in restricted_credentials(
                 passport, issued_at=now, groups=groups, issuer=issuer_block).items():
             restricted.append(RestrictedCredential(
                 passport=passport, access_group=group,
                 jwt=signing.secure_jwt(group_credential, signer)))
-    _store_signed(done, now)
+    _store(done, ["jwt", "embedded", "state", "issued_at"], now)
     PassportEvent.objects.bulk_create(events)
     RestrictedCredential.objects.bulk_create(restricted)
     _supersede_previous(done, now)
     return len(done)
 
 
-SIGNED_FIELDS = ["jwt", "embedded", "status_list", "status_index", "state", "issued_at",
-                 "attempts"]
-
-
-def _store_signed(passports: list[Passport], now) -> None:
+def _store(passports: list[Passport], names: list[str], now) -> None:
     """One UPDATE per row through executemany (pipelined by psycopg 3): Django's bulk_update
     builds a CASE per column and row, which costs more than signing the whole chunk."""
-    fields = [Passport._meta.get_field(name) for name in SIGNED_FIELDS + ["updated_at"]]
+    if not passports:
+        return
+    fields = [Passport._meta.get_field(name) for name in names + ["updated_at"]]
     pk_field = Passport._meta.pk
     connection = connections[Passport.objects.db]
     assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
@@ -190,25 +252,70 @@ def _supersede_previous(passports: list[Passport], now) -> None:
     PassportEvent.objects.bulk_create(events)
 
 
+def failure_reason(error: Exception) -> str:
+    """What a failed passport says (the API and the verdicts show it): the data error in our
+    own words, or a fixed sentence: raw exception text may hold SQL, paths or secrets."""
+    if isinstance(error, DATA_ERRORS):
+        return f"Signing failed: {error}"[:2000]
+    return INTERNAL_FAILURE
+
+
 @transaction.atomic
-def passport_mark_failed(passport_id, reason: str) -> None:
+def passport_mark_failed(passport_id, error: Exception) -> None:
+    """Fail a pending passport whose signing raised `error` (a permanent error)."""
     passport = Passport.objects.select_for_update().filter(
         pk=passport_id, state=Passport.State.PENDING).first()
     if passport is None:
         return
-    passport.state, passport.state_reason = Passport.State.FAILED, reason[:2000]
-    passport.save(update_fields=["state", "state_reason", "updated_at"])
-    PassportEvent.objects.create(passport=passport, action="failed",
-                                 from_state=Passport.State.PENDING,
-                                 to_state=Passport.State.FAILED, reason=reason[:2000])
+    log.warning("passport %s failed to sign", passport_id, exc_info=error)
+    _fail([passport], failure_reason(error), timezone.now())
 
 
-def passports_requeue_stale(*, older_than: timedelta = STALE_PENDING) -> int:
-    """Re-enqueue passports left `pending` (e.g. the broker was down when they were created)."""
-    cutoff = timezone.now() - older_than
-    ids = list(Passport.objects.filter(state=Passport.State.PENDING, created_at__lt=cutoff)
-               .values_list("pk", flat=True)[:50_000])
+def _fail(passports: list[Passport], reason: str, now) -> None:
+    for passport in passports:
+        passport.state, passport.state_reason = Passport.State.FAILED, reason
+    _store(passports, ["state", "state_reason"], now)
+    PassportEvent.objects.bulk_create([
+        _event(p, "failed", Passport.State.PENDING, reason=reason,
+               details={"attempts": p.attempts}) for p in passports])
+
+
+def passports_requeue_stale(*, older_than: timedelta = STALE_PENDING,
+                            claim_grace: timedelta = CLAIM_GRACE) -> int:
+    """Send again the pending passports a dead worker left (claimed `claim_grace` ago, and no
+    transaction holds the row: a live attempt does, and a dead worker's session ended with its
+    locks) or whose message is lost. A passport nobody claimed may just be waiting in the
+    queue: it is sent again after `claim_grace` when the queue is empty (its message is gone:
+    a dead worker had received it), else after `older_than`. Each passport sent is stamped, so
+    the next sweep does not send it again while its message waits. A broker that is down
+    fails nothing: the next sweep tries again."""
+    now = timezone.now()
+    unclaimed_after = claim_grace if _signing_queue_empty() else older_than
+    with transaction.atomic():
+        ids = list(Passport.objects.select_for_update(skip_locked=True)
+                   .filter(state=Passport.State.PENDING)
+                   .filter(Q(attempts=0, updated_at__lt=now - unclaimed_after)
+                           | Q(attempts__gt=0, updated_at__lt=now - claim_grace))
+                   .order_by("updated_at").values_list("pk", flat=True)[:REQUEUE_LIMIT])
+        for start in range(0, len(ids), SIGN_CHUNK):
+            Passport.objects.filter(pk__in=ids[start:start + SIGN_CHUNK]).update(updated_at=now)
     _enqueue(ids, send=enqueue)
     if ids:
         log.info("re-queued %d pending passports", len(ids))
     return len(ids)
+
+
+def _signing_queue_empty() -> bool:
+    """Whether the broker holds no signing message waiting for a worker (messages a worker has
+    received are not in the queue any more); False when the broker cannot say."""
+    from passports.tasks import sign_passports
+
+    app = sign_passports.app
+    try:
+        with app.connection_for_read() as connection:
+            connection.ensure_connection(max_retries=1)
+            queue = app.conf.task_default_queue  # no route sends signing elsewhere
+            return connection.default_channel.queue_declare(queue=queue).message_count == 0
+    except Exception as exc:  # noqa: BLE001 - any broker failure: assume messages may wait
+        log.warning("could not read the signing queue's length (%s)", type(exc).__name__)
+        return False

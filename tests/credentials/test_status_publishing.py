@@ -593,3 +593,50 @@ def test_a_burst_through_the_worker_is_coalesced_and_published(org, client):
     assert bits.count() == 100, f"{bits.count()} of 100 visible after 60 s"
     status_list.refresh_from_db()
     assert status_list.published_version < 10  # a handful of signatures, not one per change
+
+
+RACE_READ_WHILE_FOLDING = """
+import json, os
+from django.db import transaction
+from credentials.status_registry import current_codec, status_change
+job = json.loads(os.environ["RACE_JOB"])
+if sys.argv[1] == "0":  # the revoker: each commit is folded at once by the real publisher
+    def record(index):
+        with open(job["ledger"], "a") as ledger:
+            ledger.write(f"{index}\\n")
+
+    for index in job["indexes"]:
+        with transaction.atomic():
+            # Runs right after the commit, before the publication status_change schedules.
+            transaction.on_commit(lambda index=index: record(index))
+            status_change(job["list"], index, 1)
+    open(job["done"], "w").close()
+else:  # a reader: every revocation committed before its read must read as revoked
+    reads = false_valid = 0
+    while not os.path.exists(job["done"]):
+        with open(job["ledger"]) as ledger:
+            committed = [int(line) for line in ledger.read().split("\\n")[:-1]]
+        _, codec = current_codec(job["list"], "bitstring")
+        reads += 1
+        false_valid += any(not codec.get(index) for index in committed)
+    print(json.dumps({"reads": reads, "false_valid": false_valid}))
+"""
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_reads_while_the_publisher_folds_changes_never_show_a_revocation_as_valid(org, tmp_path):
+    entries = allocate(org.did, count=300)
+    status_list = entries[0][0]
+    status_list_publish(status_list.pk)
+    job = {"list": str(status_list.pk), "indexes": [index for _, index in entries],
+           "ledger": str(tmp_path / "committed"), "done": str(tmp_path / "done")}
+    (tmp_path / "committed").write_text("")
+
+    outputs = _run_in_processes(RACE_READ_WHILE_FOLDING, count=3, RACE_JOB=json.dumps(job))
+
+    results = [json.loads(out) for out in outputs[1:]]
+    assert sum(result["reads"] for result in results) > 100  # the reads overlapped the folds
+    assert [result["false_valid"] for result in results] == [0, 0]
+    status_list.refresh_from_db()
+    assert status_list.version > 100  # the publisher folded while they read

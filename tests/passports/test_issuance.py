@@ -16,6 +16,7 @@ from credentials.verifier import Verifier
 from passports.models import Passport, PassportEvent, Product
 from passports.services.issuance import (
     passport_request,
+    passports_request,
     passports_requeue_stale,
     passports_sign,
 )
@@ -86,12 +87,19 @@ def test_a_new_version_supersedes_the_previous_one(product, django_capture_on_co
     assert PassportEvent.objects.filter(passport=first, action="superseded").exists()
 
 
+def more_products(product, count: int) -> list[Product]:
+    return [Product.objects.create(organisation=product.organisation, gtin=product.gtin,
+                                   serial=f"SN-{n:04d}", name=product.name,
+                                   category="generic", attributes={})
+            for n in range(2, count + 2)]
+
+
 def test_status_indexes_are_unique_and_not_sequential(product):
-    passports = [passport_request(actor=operator(), product=product) for _ in range(20)]
+    passports = passports_request(products=more_products(product, 20), actor=operator())
 
     passports_sign([p.pk for p in passports])
 
-    indexes = list(Passport.objects.filter(product=product)
+    indexes = list(Passport.objects.filter(pk__in=[p.pk for p in passports])
                    .values_list("status_index", flat=True))
     assert len(set(indexes)) == 20
     assert sorted(indexes) != list(range(min(indexes), min(indexes) + 20))

@@ -1,6 +1,8 @@
 """Where the suite runs: the repository root, the real services it may need, rate limits."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,3 +32,17 @@ def _database_url_for_worker() -> str:
         _no_broker("the worker needs a shared PostgreSQL database, not SQLite")
     auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def start_worker_process(queue: str, env: dict, **popen):
+    """A `celery worker` process consuming `queue`, logging to var/worker-<queue>.log."""
+    log_path = ROOT / "var" / f"worker-{queue}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log_file = open(log_path, "w")  # noqa: SIM115 - closed by the caller
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
+         "--concurrency", "2", "--pool", "prefork", "--hostname", f"{queue}@%h",
+         "--queues", queue, "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, **popen,
+    )
+    return process, log_path, log_file
