@@ -1,6 +1,7 @@
-"""Distinct issued battery passports for the benchmarks: one manufacturer, `count` products
-with their own serials, requested in one batch and signed as the service signs them (by the
-Celery worker when one runs, in this process when tasks are eager)."""
+"""Distinct issued battery passports for the benchmarks: one manufacturer attested by a trust
+anchor (a trusted issuer, as a real manufacturer is), `count` products with their own serials,
+requested in one batch and signed as the service signs them (by the Celery worker when one
+runs, in this process when tasks are eager)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,8 @@ def issued_passports(count: int, *, slug: str = "acme", timeout: float = 600) ->
     from passports.services.issuance import passports_request
     from tests.passports import sample_value
     from wallet.authority import operator
-    from wallet.services import organisation_create
 
-    organisation = organisation_create(slug=slug, legal_name="Acme Batteries B.V.")
+    organisation = attested_organisation(slug)
     battery = categories.get("battery")
     attributes = categories.clean_attributes(
         battery, {item.key: sample_value(item) for item in battery.attributes})
@@ -32,3 +32,22 @@ def issued_passports(count: int, *, slug: str = "acme", timeout: float = 600) ->
     if not wait_until(lambda: issued.count() == len(ids), timeout, interval=0.5):
         raise SystemExit(f"only {issued.count()} of {len(ids)} passports issued in {timeout} s")
     return list(issued.order_by("product__serial").values_list("jwt", flat=True))
+
+
+def attested_organisation(slug: str):
+    """A manufacturer with legal details, attested by a trust anchor of the registry."""
+    from wallet.identity import attestation_approve, attestation_request
+    from wallet.identity_models import LegalDetails, TrustedAnchor
+    from wallet.services import organisation_create
+
+    organisation = organisation_create(slug=slug, legal_name="Acme Batteries B.V.")
+    LegalDetails.objects.create(organisation=organisation, euid="NLNHR.12345678",
+                                registry_id="12345678", street="Stationsplein 1",
+                                postal_code="5611 AB", city="Eindhoven", country="NL")
+    register = organisation_create(slug=f"{slug}-register", legal_name="Business Register",
+                                   is_trust_anchor=True)
+    LegalDetails.objects.create(organisation=register, registry_name="Handelsregister")
+    TrustedAnchor.objects.create(organisation=register)
+    attestation_approve(request=attestation_request(organisation=organisation, anchor=register,
+                                                    evidence="register extract 12345678"))
+    return organisation

@@ -31,7 +31,11 @@ def passport_for_credential(credential: dict) -> Passport | None:
         passport_id = uuid.UUID(match["public"] or match["api"])
     except ValueError:
         return None
+    # Asked for every verification: one query, without the credentials and attributes the
+    # check never reads (kilobytes a row).
     return (Passport.objects.select_related("superseded_by", "product__organisation")
+            .defer("jwt", "embedded", "superseded_by__jwt", "superseded_by__embedded",
+                   "product__attributes", "product__description")
             .filter(pk=passport_id).first())
 
 
