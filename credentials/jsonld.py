@@ -38,6 +38,7 @@ from credentials.errors import CredentialError, MalformedCredential, UndefinedTe
 PROCESSED_CONTEXTS_MAX = 4096
 RESOLVED_CONTEXTS_MAX = 1024
 CHECKED_SHAPES_MAX = 4096  # check_terms: shapes of documents that expanded without complaint
+EXPANDED_IRIS_MAX = 65536  # (active context, string, flags) -> IRI: ~900 asked per passport
 
 _OPTIONS = {
     "algorithm": "URDNA2015",  # RDFC-1.0 is URDNA2015 under its standard name
@@ -189,9 +190,10 @@ _TERMS: dict[str, Any] = {}
 class _EngineProcessor(JsonLdProcessor):
     """pyld's processor with memoised context processing and a record of what it dropped."""
 
-    def __init__(self, memo: LRUCache):
+    def __init__(self, memo: LRUCache, iris: LRUCache):
         super().__init__(on_property_dropped=self._dropped)
         self._memo = memo
+        self._iris = iris
         self._nodes: list[tuple[Any, dict]] = []  # (active context, element) being expanded
         self._document_contexts: set[int] = set()  # inline contexts of this call's document
         self.dropped: list[str] = []
@@ -242,6 +244,23 @@ class _EngineProcessor(JsonLdProcessor):
                                              propagate, validate_scoped, cycles)
         self._memo[key] = (local_ctx, processed)
         return processed
+
+    def _expand_iri(self, active_ctx, value, base=None, vocab=False, local_ctx=None,
+                    defined=None):
+        """pyld's, memoised outside context processing: the expansion of a string in a built
+        (immutable, see the module's doc) active context is a pure function of the two and
+        the flags; pyld asks it ~900 times for one UNTP passport. Errors are not kept."""
+        uid = active_ctx.get("_uuid") if local_ctx is None and isinstance(value, str) else None
+        if uid is None:
+            return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
+        key = (uid, value, base, vocab)
+        try:
+            return self._iris[key]
+        except KeyError:
+            pass
+        expanded = super()._expand_iri(active_ctx, value, base, vocab)
+        self._iris[key] = expanded
+        return expanded
 
     def expand(self, input_, options):
         expanded = super().expand(input_, options)
@@ -315,10 +334,10 @@ _generation = 0
 _local = threading.local()
 
 
-def _caches() -> tuple[LRUCache, LRUCache, LRUCache, tuple]:
+def _caches() -> tuple[LRUCache, LRUCache, LRUCache, tuple, LRUCache]:
     """This thread's (processed-context memo, resolved-context cache, shapes that passed
     check_terms, the token they belong to), emptied whenever contexts are registered or
-    `clear_caches` is called."""
+    `clear_caches` is called; and the memo of expanded IRIs)."""
     registered = tuple(contexts._registered.items())  # register() may replace a URL's document
     token = (_generation, tuple((url, id(document)) for url, document in registered))
     if getattr(_local, "token", None) != token:
@@ -327,7 +346,8 @@ def _caches() -> tuple[LRUCache, LRUCache, LRUCache, tuple]:
         _local.memo = LRUCache(maxsize=PROCESSED_CONTEXTS_MAX)
         _local.resolved = LRUCache(maxsize=RESOLVED_CONTEXTS_MAX)
         _local.shapes = LRUCache(maxsize=CHECKED_SHAPES_MAX)
-    return _local.memo, _local.resolved, _local.shapes, token
+        _local.iris = LRUCache(maxsize=EXPANDED_IRIS_MAX)
+    return _local.memo, _local.resolved, _local.shapes, token, _local.iris
 
 
 def _load_static(url: str, options=None) -> dict:
@@ -336,8 +356,8 @@ def _load_static(url: str, options=None) -> dict:
 
 
 def _run(operation):
-    memo, resolved, _, _ = _caches()
-    processor = _EngineProcessor(memo)
+    memo, resolved, _, _, iris = _caches()
+    processor = _EngineProcessor(memo, iris)
     options = {**_OPTIONS, "documentLoader": _load_static,
                "contextResolver": ContextResolver(resolved, _load_static)}
     try:
