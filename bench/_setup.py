@@ -18,8 +18,10 @@ REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/14")
 
 
 def real_stack(database: str) -> dict:
-    """Environment for a fresh PostgreSQL database `database` and Redis; migrates it and sets
-    up Django in this process. Returns the environment for child processes."""
+    """Environment for a fresh PostgreSQL database `database` (after BENCH_DB_PREFIX, so that
+    runs by several people on one server keep apart) and Redis; migrates it and sets up Django
+    in this process. Returns the environment for child processes."""
+    database = os.environ.get("BENCH_DB_PREFIX", "") + database
     subprocess.run(["psql", PG + "/postgres", "-q", "-c", f"DROP DATABASE IF EXISTS {database}",
                     "-c", f"CREATE DATABASE {database}"], check=True, capture_output=True)
     subprocess.run(["redis-cli", "-u", REDIS, "flushdb"], check=True, capture_output=True)
