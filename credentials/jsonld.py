@@ -108,7 +108,15 @@ def _shape(value: Any, terms: frozenset, type_keys: frozenset) -> Any:
     if isinstance(value, dict):
         members = []
         for key, item in value.items():
-            if key == "@context":
+            if type(item) is str and key[:1] != "@" and key not in type_keys:
+                # the commonest member, classified here as below (a call less per string)
+                if item in terms or item[:1] == "@" or not item:
+                    members.append((key, item))
+                elif item.startswith("_:"):
+                    members.append((key, "_:b"))
+                else:
+                    members.append((key, "x:x" if ":" in item else _NO_TERM))
+            elif key == "@context":
                 if not (isinstance(item, str) or isinstance(item, list)
                         and all(isinstance(entry, str) for entry in item)):
                     raise _OwnContext
