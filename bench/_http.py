@@ -13,15 +13,48 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _setup import ROOT
+from _setup import PROXY_HEADERS, ROOT
 
-WRK_REPORT = """
+# Counts, per wrk thread, the answers that are right (status 200 and, when the benchmark names
+# one, a marker in the body such as `"verified":true`), and cycles through a file of request
+# bodies (one a line) when given one; the summary sums the threads.
+WRK_SCRIPT = """
+local threads, created = {}, 0
+function setup(thread)
+  thread:set("thread_number", created)
+  created = created + 1
+  table.insert(threads, thread)
+end
+
+good, bodies, position = 0, nil, 0
+function init(args)
+  if BODIES ~= nil then
+    bodies = {}
+    for line in io.lines(BODIES) do table.insert(bodies, line) end
+    position = math.floor(thread_number * #bodies / THREADS)
+  end
+end
+
+function request()
+  if bodies == nil then return wrk.request() end
+  position = position % #bodies + 1
+  return wrk.format(nil, nil, nil, bodies[position])
+end
+
+function response(status, headers, body)
+  if status == 200 and (EXPECT == nil or string.find(body, EXPECT, 1, true)) then
+    good = good + 1
+  end
+end
+
 done = function(summary, latency, requests)
-  io.write(string.format('{"requests": %d, "seconds": %f, "p50_us": %d, "p99_us": %d, '
-    .. '"errors": %d, "non2xx": %d}\\n',
-    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99),
-    summary.errors.connect + summary.errors.read + summary.errors.write
-      + summary.errors.timeout, summary.errors.status))
+  local correct = 0
+  for _, thread in ipairs(threads) do correct = correct + thread:get("good") end
+  io.write(string.format('{"requests": %d, "correct": %d, "seconds": %f, "p50_us": %d, '
+    .. '"p99_us": %d, "errors": %d, "non2xx": %d}\\n',
+    summary.requests, correct, summary.duration / 1e6, latency:percentile(50),
+    latency:percentile(99), summary.errors.connect + summary.errors.read
+      + summary.errors.write + summary.errors.timeout, summary.errors.status))
 end
 """
 
@@ -46,27 +79,36 @@ def serve(env: dict, *, port: int = 8799, workers: int = 2, **popen) -> subproce
 
 
 def load(url: str, *, seconds: int = 20, concurrency: int = 16, method: str = "GET",
-         body: bytes | None = None, headers: dict | None = None) -> dict:
-    """requests/s and latency percentiles (ms) of `url` under `concurrency` connections."""
+         body: bytes | None = None, bodies: list[bytes] | None = None,
+         headers: dict | None = None, expect: str | None = None) -> dict:
+    """Correct answers per second and latency percentiles (ms) of `url` under `concurrency`
+    keep-alive connections (as real clients hold them; a server that closes one gets a new
+    one). `bodies`: cycled through, one per request. `expect`: a text every correct answer's
+    body contains; an answer without it (or not 200) counts as wrong, not as a request/s."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
-    script = WRK_REPORT
-    if method != "GET" or body:
-        script = (f"wrk.method = {json.dumps(method)}\n"
-                  f"wrk.body = {json.dumps((body or b'').decode())}\n") + script
-    for name, value in (headers or {}).items():
-        script = f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}\n" + script
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(script)
     threads = 2 if concurrency >= 2 else 1
-    result = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds}s",
-         "--timeout", "5s", "-s", handle.name, url],
-        capture_output=True, text=True, timeout=seconds + 60, check=True)
-    Path(handle.name).unlink()
+    script = f"THREADS = {threads}\n" + (f"EXPECT = {json.dumps(expect)}\n" if expect else "")
+    if method != "GET" or body or bodies:
+        script += (f"wrk.method = {json.dumps(method)}\n"
+                   f"wrk.body = {json.dumps((body or b'').decode())}\n")
+    for name, value in (PROXY_HEADERS | (headers or {})).items():
+        script += f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}\n"
+    with tempfile.TemporaryDirectory() as folder:
+        if bodies:
+            if any(b"\n" in item for item in bodies):
+                raise ValueError("bodies are sent one a line: no newlines inside them")
+            (Path(folder) / "bodies").write_bytes(b"\n".join(bodies) + b"\n")
+            script += f"BODIES = {json.dumps(str(Path(folder) / 'bodies'))}\n"
+        (Path(folder) / "load.lua").write_text(script + WRK_SCRIPT)
+        result = subprocess.run(
+            ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds}s",
+             "--timeout", "5s", "-s", str(Path(folder) / "load.lua"), url],
+            capture_output=True, text=True, timeout=seconds + 60, check=True)
     report = json.loads(re.findall(r"^\{.*\}$", result.stdout, re.M)[-1])
-    return {"rps": round(report["requests"] / report["seconds"], 1),
+    return {"rps": round(report["correct"] / report["seconds"], 1),
             "p50_ms": round(report["p50_us"] / 1000, 2),
             "p99_ms": round(report["p99_us"] / 1000, 2),
-            "requests": report["requests"], "errors": report["errors"],
+            "requests": report["requests"], "correct": report["correct"],
+            "wrong": report["requests"] - report["correct"], "errors": report["errors"],
             "non_2xx": report["non2xx"], "concurrency": concurrency, "seconds": seconds}

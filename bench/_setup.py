@@ -3,7 +3,9 @@ Django configured against them, and helpers to start Celery workers and gunicorn
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -16,14 +18,16 @@ REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/14")
 
 
 def real_stack(database: str) -> dict:
-    """Environment for a fresh PostgreSQL database `database` and Redis; migrates it and sets
-    up Django in this process. Returns the environment for child processes."""
+    """Environment for a fresh PostgreSQL database `database` (after BENCH_DB_PREFIX, so that
+    runs by several people on one server keep apart) and Redis; migrates it and sets up Django
+    in this process. Returns the environment for child processes."""
+    database = os.environ.get("BENCH_DB_PREFIX", "") + database
     subprocess.run(["psql", PG + "/postgres", "-q", "-c", f"DROP DATABASE IF EXISTS {database}",
                     "-c", f"CREATE DATABASE {database}"], check=True, capture_output=True)
     subprocess.run(["redis-cli", "-u", REDIS, "flushdb"], check=True, capture_output=True)
     env = {**os.environ, "DATABASE_URL": f"{PG}/{database}", "CELERY_BROKER_URL": REDIS,
            "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING",
-           "DJANGO_DEBUG": "1"}
+           **production_settings()}
     os.environ.update(env)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env,
                    check=True)
@@ -31,6 +35,20 @@ def real_stack(database: str) -> dict:
 
     django.setup()
     return env
+
+
+def production_settings() -> dict:
+    """What production runs: DEBUG off, with its own (throw-away) secrets. The clients speak
+    plain HTTP on loopback as a TLS-terminating proxy in front of gunicorn would: with
+    X-Forwarded-Proto (PROXY_HEADERS), so the HTTPS redirect stays on as deployed."""
+    return {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+            "KEY_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32))
+            .rstrip(b"=").decode(),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+
+
+# Headers every benchmark client sends: those of the TLS-terminating proxy (see above).
+PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
 
 
 def start_workers(env: dict, concurrency: int = 2) -> subprocess.Popen:

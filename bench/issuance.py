@@ -104,7 +104,7 @@ def main() -> None:
     try:
         started = time.perf_counter()
         products_import(organisation=organisation, data=data, format="csv", issue=True,
-                        actor=operator())
+                        actor=_operator())
         imported = time.perf_counter() - started
         issued = Passport.objects.filter(state=Passport.State.ISSUED)
         finished = wait_until(lambda: issued.count() >= args.count, timeout=600, interval=0.25)
@@ -124,6 +124,12 @@ def main() -> None:
                       "passports_per_s": round(rate, 1), "bare_per_s": round(bare, 1),
                       "ratio": round(rate / bare, 3), "target_seconds": 60,
                       "workers": 2, "failed": failed}))
+
+
+def _operator():
+    """The service operator, imported once Django is set up (real_stack)."""
+
+    return operator()
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import time
 import urllib.request
 
 from _http import load, serve
-from _setup import real_stack, start_workers, stop
+from _setup import PROXY_HEADERS, real_stack, start_workers, stop
 
 from wallet.tenancy.authority import operator
 
@@ -65,8 +65,9 @@ PORT = _free_port()
 
 
 def fetch_list(list_id: str) -> str:
-    url = f"http://127.0.0.1:{PORT}/status/{list_id}"
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+    request = urllib.request.Request(f"http://127.0.0.1:{PORT}/status/{list_id}",
+                                     headers=PROXY_HEADERS)
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback
         return response.read().decode()
 
 
@@ -117,7 +118,7 @@ def revoke_all(passports: list, batch: int) -> float:
     for start in range(0, len(passports), batch):
         passports_change_status(passports=passports[start:start + batch], action="revoke",
                                 reason="recall (benchmark)",
-                                actor=operator())
+                                actor=_operator())
     return time.perf_counter() - started
 
 
@@ -214,6 +215,12 @@ def main() -> None:
         "setup": "1,000,000 entries via status_registry.allocate; 10,000 passports bulk_create "
                  "(issued, placeholder credential); revocations via passports_change_status",
     }))
+
+
+def _operator():
+    """The service operator, imported once Django is set up (real_stack)."""
+
+    return operator()
 
 
 if __name__ == "__main__":

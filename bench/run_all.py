@@ -48,7 +48,74 @@ def main() -> None:
                 {"error": run.stderr.strip().splitlines()[-1:]}
         except (IndexError, ValueError):
             results[name] = {"error": "no JSON line", "returncode": run.returncode}
+    print_table(results)
     print(json.dumps(results))
+
+
+def _get(results: dict, bench: str, *path):
+    value = results.get(bench, {})
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+# The figures of issue #20, in its order: (label, how to read it from the results, target,
+# whether it is met). Each reads one benchmark's JSON line; None: not measured in this run.
+def table(results: dict) -> list[tuple[str, str, str, bool | None]]:
+    v = lambda *path: _get(results, "verify_load", *path)  # noqa: E731
+    p = lambda *path: _get(results, "public_page", *path)  # noqa: E731
+    s = lambda *path: _get(results, "suites", *path)  # noqa: E731
+    i = lambda *path: _get(results, "issuance", *path)  # noqa: E731
+    r = lambda *path: _get(results, "revocation", *path)  # noqa: E731
+
+    def at_least(value, target):
+        return None if value is None else value >= target
+
+    def at_most(value, target):
+        return None if value is None else value <= target
+
+    def both(*checks):
+        return None if None in checks else all(checks)
+
+    rows = [
+        ("verify, verdict cache on / trivial",
+         f"{v('verify_rps')} / {v('trivial_rps')} req/s = {v('ratio')}, "
+         f"p99 {v('verify_p99_ms')} ms",
+         "keep (0.66, p99 49 ms)", None),
+        ("verify, cache off / trivial",
+         f"{v('uncached_verify_rps')} / {v('trivial_rps')} = {v('uncached_ratio')}, p99 "
+         f"{v('uncached_verify_p99_ms')} ms", ">= 0.5, p99 <= 50 ms",
+         both(at_least(v("uncached_ratio"), 0.5), at_most(v("uncached_verify_p99_ms"), 50))),
+        ("QR page / health",
+         f"{p('page_rps')} / {p('health_rps')} = {p('ratio')}, p99 {p('page_p99_ms')} ms",
+         ">= 0.7, p99 <= 50 ms",
+         both(at_least(p("ratio"), 0.7), at_most(p("page_p99_ms"), 50))),
+        ("eddsa-rdfc-2022 sign, engine / plain pyld",
+         f"{s('ratio_rdfc_vs_plain_pyld')}", ">= 10",
+         at_least(s("ratio_rdfc_vs_plain_pyld"), 10)),
+        ("eddsa-jcs-2022 sign", f"{s('jcs_sign_per_s')}/s (JCS alone "
+         f"{s('ops_per_s', 'JCS (RFC 8785) of the passport alone')}/s)", ">= 1,000/s",
+         at_least(s("jcs_sign_per_s"), 1000)),
+        ("vc+jwt sign / raw Ed25519", f"{s('ratio_jwt_vs_raw')}", ">= 0.8",
+         at_least(s("ratio_jwt_vs_raw"), 0.8)),
+        ("10,000 products CSV -> issued passports, 2 workers",
+         f"{i('seconds')} s (import {i('import_seconds')} s), count {i('count')}",
+         "<= 10 s (import <= 1 s)",
+         both(at_most(i("seconds"), 10), at_most(i("import_seconds"), 1))),
+        ("10,000 revocations visible at 1M entries", f"{r('seconds_until_visible')} s",
+         "<= 3 s", at_most(r("seconds_until_visible"), 3)),
+        ("uncached verify vs ACA-Py 1.7.0", "not measured (needs ACA-Py in a venv of its own)",
+         ">= 4x", None),
+    ]
+    return rows
+
+
+def print_table(results: dict) -> None:
+    print("\n=== issue #20, every figure from this run")
+    print(f"{'figure':<52} {'measured':<58} {'target':<24} met")
+    for label, measured, target, met in table(results):
+        mark = {True: "yes", False: "NO", None: "-"}[met]
+        print(f"{label:<52} {measured:<58} {target:<24} {mark}")
 
 
 if __name__ == "__main__":

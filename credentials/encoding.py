@@ -4,6 +4,8 @@ keys (Multikey, did:key)."""
 import base64
 import re
 
+import pybase64
+
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(_B58)}
@@ -15,7 +17,7 @@ P256_PUB = b"\x80\x24"
 
 
 def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return pybase64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")  # SIMD: ~15x stdlib
 
 
 def b64url_decode(text: str) -> bytes:

@@ -13,6 +13,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 # §3.2.2.2: the two-character escapes; other control characters become \u00xx (lowercase hex).
 _SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
                   "\t": "\\t"}
@@ -21,10 +23,58 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def canonicalize(value: Any) -> bytes:
-    """The RFC 8785 canonical UTF-8 bytes of a JSON value (dict, list, str, number, bool, None)."""
+    """The RFC 8785 canonical UTF-8 bytes of a JSON value (dict, list, str, number, bool, None).
+
+    orjson writes it (a 16 KB passport in ~0.1 ms instead of ~3 ms) when its output is JCS's:
+    it escapes strings exactly as §3.2.2.2 does and sorts names by code point, which is UTF-16
+    order unless a name holds a character beyond U+FFFF; its numbers are rewritten in the
+    ECMAScript form. Anything it would write differently, or that JCS refuses, takes the
+    reference serialiser (`reference`), which answers or raises as it always did: a 4-byte
+    UTF-8 sequence anywhere, `null` anywhere (orjson writes NaN and the infinities as null),
+    integers beyond 2^53, lone surrogates, non-string names, and any type but the JSON ones
+    (subclasses included)."""
+    try:
+        out = orjson.dumps(value, option=_ORJSON_OPTIONS, default=_refuse)
+    except TypeError:  # orjson.JSONEncodeError, or _refuse: the reference decides
+        return reference(value)
+    if b"null" in out or _BEYOND_BMP.search(out):
+        return reference(value)
+    if not _NOT_ECMASCRIPT.search(out):
+        return out
+    return _TOKENS.sub(_ecmascript_number, out)
+
+
+def reference(value: Any) -> bytes:
+    """RFC 8785 written out rule by rule: the reference `canonicalize` is tested against."""
     parts: list[str] = []
     _serialize(value, parts)
     return "".join(parts).encode("utf-8")
+
+
+_ORJSON_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+                   | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+                   | orjson.OPT_PASSTHROUGH_SUBCLASS)
+_BEYOND_BMP = re.compile(rb"[\xf0-\xf4]")  # the lead byte of a 4-byte UTF-8 sequence
+# orjson writes a double as ECMAScript does except in two forms: an integral value ("100.0",
+# ECMAScript "100") and an exponent ("1e21", "1e-7", "1e16"; ECMAScript "1e+21", "1e-7",
+# "10000000000000000"). Output without either where a value is (after : , [ or at the
+# very start) is JCS's (tests sweep
+# doubles of every magnitude); with one (or its look-alike inside a string), every number
+# token is rewritten.
+_NOT_ECMASCRIPT = re.compile(rb"(?<![^:,\[])-?[0-9]+(?:\.0(?![^,\]}])|(?:\.[0-9]+)?[eE])")
+# A number token, or a string (matched whole, so that digits inside it are left alone).
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?')
+
+
+def _ecmascript_number(match: re.Match) -> bytes:
+    token = match.group()
+    if token[0] == 0x22 or not any(mark in token for mark in (b".", b"e", b"E")):
+        return token  # a string, or an integer orjson already wrote as ECMAScript does
+    return serialize_number(float(token)).encode("ascii")
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
 
 
 def _serialize(value: Any, out: list[str]) -> None:

@@ -10,7 +10,6 @@ This is on the hot path of every `vc+jwt` passport: no re-serialisation, no need
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import time
@@ -20,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import pybase64
 
 from core.json_limits import check_depth
 from credentials.errors import CredentialError, MalformedCredential, ProofInvalid, SignatureMismatch
@@ -52,8 +52,10 @@ def encode_json(value: Any) -> bytes:
 
 
 def b64url(data: bytes) -> bytes:
-    """base64url without padding (RFC 7515 §2), as ASCII bytes ready to join."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
+    """base64url without padding (RFC 7515 §2), as ASCII bytes ready to join. pybase64 (SIMD):
+    the stdlib's encode and alphabet translation of a 16 KB payload took a third of the time
+    of its Ed25519 signature."""
+    return pybase64.urlsafe_b64encode(data).rstrip(b"=")
 
 
 def b64url_decode_strict(text: str) -> bytes:
@@ -122,9 +124,8 @@ def sign(payload: Mapping | bytes, signer: Signer, header: Mapping | None = None
         raise ValueError("alg is set from the signer's key type")
     protected = {"alg": JOSE_ALGORITHMS[signer.key_type], **(header or {})}
     body = payload if isinstance(payload, bytes) else encode_json(payload)
-    signing_input = b64url(encode_json(protected)) + b"." + b64url(body)
-    signature = b64url(signer.sign(signing_input))
-    return (signing_input + b"." + signature).decode("ascii")
+    signing_input = b".".join((b64url(encode_json(protected)), b64url(body)))
+    return b".".join((signing_input, b64url(signer.sign(signing_input)))).decode("ascii")
 
 
 # --- verifying ------------------------------------------------------------------------------

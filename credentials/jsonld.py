@@ -37,6 +37,8 @@ from credentials.errors import CredentialError, MalformedCredential, UndefinedTe
 # bounds leave room for several document shapes without growing without limit.
 PROCESSED_CONTEXTS_MAX = 4096
 RESOLVED_CONTEXTS_MAX = 1024
+CHECKED_SHAPES_MAX = 4096  # check_terms: shapes of documents that expanded without complaint
+EXPANDED_IRIS_MAX = 65536  # (active context, string, flags) -> IRI: ~900 asked per passport
 
 _OPTIONS = {
     "algorithm": "URDNA2015",  # RDFC-1.0 is URDNA2015 under its standard name
@@ -56,6 +58,29 @@ def expand(document: dict) -> list:
     return _run(lambda processor, options: processor.expand(document, options))
 
 
+def check_terms(document: dict) -> None:
+    """What `expand` checks (contexts known, no term dropped, types and ids absolute IRIs),
+    without expanding a document shaped like one this thread expanded without complaint.
+
+    Whether expansion drops or refuses something depends on the document's shape, not on most
+    of its values: its keys, its contexts, its types (they select type-scoped contexts) and,
+    of every other string, only whether it is a term of some context, a blank node, has a
+    colon (an absolute or compact IRI: absolute once expanded) or not (relative). `_shape`
+    keeps exactly that, so two documents of one shape expand alike; the first is expanded, the
+    shape remembered if it passed, and a document that fails is expanded itself for the error.
+    A document with a context of its own (not a URL) is always expanded."""
+    memo = _caches()[2]
+    try:
+        key = _shape(document, *_vocabulary())
+    except (_OwnContext, TypeError):  # TypeError: not plain JSON
+        key = None
+    if key is not None and key in memo:
+        return
+    expand(document)
+    if key is not None:
+        memo[key] = True
+
+
 def canonicalize(document: dict) -> str:
     """RDFC-1.0 (URDNA2015) canonical N-Quads of `document`, with the same checks as `expand`."""
     return _run(lambda processor, options: processor.normalize(document, options))
@@ -67,14 +92,116 @@ def clear_caches() -> None:
     _generation += 1
 
 
+# --- shapes, for check_terms ---------------------------------------------------------------------
+
+class _OwnContext(Exception):
+    """The document carries a context object: its shape alone does not say what it defines."""
+
+
+_NO_TERM = "\u2400 no term"  # a string no context defines, without a colon: stays relative
+_OPAQUE_KEYWORDS = frozenset({"@id", "@value", "@index"})  # values judged like other strings
+
+
+def _shape(value: Any, terms: frozenset, type_keys: frozenset) -> Any:
+    """A hashable summary of `value` (see check_terms): objects become ("{", their members),
+    arrays ("[", the set of their items' shapes: expansion judges items one by one)."""
+    if isinstance(value, dict):
+        members = []
+        for key, item in value.items():
+            if type(item) is str and key[:1] != "@" and key not in type_keys:
+                # the commonest member, classified here as below (a call less per string)
+                if item in terms or item[:1] == "@" or not item:
+                    members.append((key, item))
+                elif item.startswith("_:"):
+                    members.append((key, "_:b"))
+                else:
+                    members.append((key, "x:x" if ":" in item else _NO_TERM))
+            elif key == "@context":
+                if not (isinstance(item, str) or isinstance(item, list)
+                        and all(isinstance(entry, str) for entry in item)):
+                    raise _OwnContext
+                members.append((key, _frozen(item)))
+            elif key in type_keys or key[:1] == "@" and key not in _OPAQUE_KEYWORDS \
+                    and key not in _NESTING_KEYWORDS:
+                members.append((key, _frozen(item)))  # verbatim: types pick scoped contexts
+            else:
+                members.append((key, _shape(item, terms, type_keys)))
+        return "{", frozenset(members)
+    if isinstance(value, list):
+        return "[", frozenset(_shape(item, terms, type_keys) for item in value)
+    if isinstance(value, str):
+        if value in terms or value[:1] == "@" or not value:
+            return value
+        if value.startswith("_:"):
+            return "_:b"
+        return "x:x" if ":" in value else _NO_TERM
+    if value is True or value is False or value is None:
+        return value
+    if isinstance(value, int):
+        return _INTEGER
+    if isinstance(value, float):
+        return _DOUBLE
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+def _frozen(value: Any) -> Any:
+    """`value` as it is, made hashable (arrays keep their order here)."""
+    if isinstance(value, dict):
+        return "{", frozenset((key, _frozen(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return "[", tuple(_frozen(item) for item in value)
+    if isinstance(value, str | int | float | bool) or value is None:
+        return type(value).__name__, value  # 1, 1.0 and True stay apart
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+_INTEGER, _DOUBLE = "\u2400 integer", "\u2400 double"  # no term is spelt so
+_NESTING_KEYWORDS = frozenset({"@graph", "@list", "@set", "@included", "@nest", "@reverse"})
+
+
+def _vocabulary() -> tuple[frozenset, frozenset]:
+    """(every string in any known context: a value that is one may expand as a term, e.g. of
+    a @vocab-typed term, so shapes keep it; the keys some context makes an alias of @type,
+    whose values shapes keep, with @type itself)."""
+    token = _caches()[3]
+    if _TERMS.get("token") != token:
+        terms: set[str] = set()
+        type_keys: set[str] = {"@type"}
+        for url in contexts.manifest():
+            try:
+                _context_strings(contexts._parsed(url), terms, type_keys)
+            except CredentialError:
+                continue  # listed but not loadable: expansion will say so
+        _TERMS.update(token=token, vocabulary=(frozenset(terms), frozenset(type_keys)))
+    return _TERMS["vocabulary"]
+
+
+def _context_strings(node: Any, strings: set[str], type_keys: set[str]) -> None:
+    if isinstance(node, dict):
+        strings.update(node)
+        for key, item in node.items():
+            if item == "@type" or isinstance(item, dict) and item.get("@id") == "@type":
+                type_keys.add(key)
+            _context_strings(item, strings, type_keys)
+    elif isinstance(node, list):
+        for item in node:
+            _context_strings(item, strings, type_keys)
+    elif isinstance(node, str):
+        strings.add(node)
+
+
+_TERMS: dict[str, Any] = {}
+
+
 # --- the processor -----------------------------------------------------------------------------
 
 class _EngineProcessor(JsonLdProcessor):
     """pyld's processor with memoised context processing and a record of what it dropped."""
 
-    def __init__(self, memo: LRUCache):
+    def __init__(self, memo: LRUCache, iris: LRUCache):
         super().__init__(on_property_dropped=self._dropped)
         self._memo = memo
+        self._iris = iris
         self._nodes: list[tuple[Any, dict]] = []  # (active context, element) being expanded
         self._document_contexts: set[int] = set()  # inline contexts of this call's document
         self.dropped: list[str] = []
@@ -125,6 +252,23 @@ class _EngineProcessor(JsonLdProcessor):
                                              propagate, validate_scoped, cycles)
         self._memo[key] = (local_ctx, processed)
         return processed
+
+    def _expand_iri(self, active_ctx, value, base=None, vocab=False, local_ctx=None,
+                    defined=None):
+        """pyld's, memoised outside context processing: the expansion of a string in a built
+        (immutable, see the module's doc) active context is a pure function of the two and
+        the flags; pyld asks it ~900 times for one UNTP passport. Errors are not kept."""
+        uid = active_ctx.get("_uuid") if local_ctx is None and isinstance(value, str) else None
+        if uid is None:
+            return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
+        key = (uid, value, base, vocab)
+        try:
+            return self._iris[key]
+        except KeyError:
+            pass
+        expanded = super()._expand_iri(active_ctx, value, base, vocab)
+        self._iris[key] = expanded
+        return expanded
 
     def expand(self, input_, options):
         expanded = super().expand(input_, options)
@@ -198,9 +342,10 @@ _generation = 0
 _local = threading.local()
 
 
-def _caches() -> tuple[LRUCache, LRUCache]:
-    """This thread's (processed-context memo, resolved-context cache), emptied whenever contexts
-    are registered or `clear_caches` is called."""
+def _caches() -> tuple[LRUCache, LRUCache, LRUCache, tuple, LRUCache]:
+    """This thread's (processed-context memo, resolved-context cache, shapes that passed
+    check_terms, the token they belong to), emptied whenever contexts are registered or
+    `clear_caches` is called; and the memo of expanded IRIs)."""
     registered = tuple(contexts._registered.items())  # register() may replace a URL's document
     token = (_generation, tuple((url, id(document)) for url, document in registered))
     if getattr(_local, "token", None) != token:
@@ -208,7 +353,9 @@ def _caches() -> tuple[LRUCache, LRUCache]:
         _local.registered = registered  # keeps the documents alive, so their ids stay theirs
         _local.memo = LRUCache(maxsize=PROCESSED_CONTEXTS_MAX)
         _local.resolved = LRUCache(maxsize=RESOLVED_CONTEXTS_MAX)
-    return _local.memo, _local.resolved
+        _local.shapes = LRUCache(maxsize=CHECKED_SHAPES_MAX)
+        _local.iris = LRUCache(maxsize=EXPANDED_IRIS_MAX)
+    return _local.memo, _local.resolved, _local.shapes, token, _local.iris
 
 
 def _load_static(url: str, options=None) -> dict:
@@ -217,8 +364,8 @@ def _load_static(url: str, options=None) -> dict:
 
 
 def _run(operation):
-    memo, resolved = _caches()
-    processor = _EngineProcessor(memo)
+    memo, resolved, _, _, iris = _caches()
+    processor = _EngineProcessor(memo, iris)
     options = {**_OPTIONS, "documentLoader": _load_static,
                "contextResolver": ContextResolver(resolved, _load_static)}
     try:

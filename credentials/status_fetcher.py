@@ -26,8 +26,18 @@ from credentials.did_web import DidResolver, own_url_path
 from credentials.errors import CredentialError
 from credentials.foreign_issuers import NO_FOREIGN_ISSUERS, X5C, ForeignIssuers
 from credentials.models import StatusList
-from credentials.status_list import Bitstring, StatusListError, TokenStatusList
-from credentials.status_registry import STATUS_PATH, STATUSLIST_JWT_TYP, current_codec
+from credentials.status_list import (
+    MIN_BITSTRING_LENGTH,
+    Bitstring,
+    StatusListError,
+    TokenStatusList,
+)
+from credentials.status_registry import (
+    STATUS_PATH,
+    STATUSLIST_JWT_TYP,
+    current_codec,
+    current_entry,
+)
 from credentials.suites import detect
 from credentials.suites.base import KeyResolver
 from credentials.suites.jose import did_of, key_id, resolve_key
@@ -81,6 +91,73 @@ def _own_view(list_id: str, kind: str) -> ListView:
     return ListView(status_list.issuer, purpose, codec)
 
 
+class OwnListView:
+    """One of our own lists as the verifier reads it: `prefetch(index)` reads its issuer,
+    purpose and that one entry (with its pending change) in one query, instead of the whole
+    list and every pending change (16 KB and up per verification, more as a list fills).
+    Anything else it is asked, and anything unusual it meets (a list shorter than the minimum,
+    an index outside it, a pending value that does not fit), is answered by the whole list,
+    read as before (`_own_view`): the same answers and the same errors."""
+
+    def __init__(self, list_id: str, kind: str):
+        self.list_id, self.kind = list_id, kind
+        self._meta: tuple[str, str | None] | None = None
+        self._entry: tuple[int, int] | None = None  # (index, status)
+        self._whole: ListView | None = None
+
+    def prefetch(self, index: int) -> None:
+        try:
+            list_id = uuid.UUID(self.list_id)
+        except ValueError:
+            list_id = None
+        row = current_entry(list_id, self.kind, index) if list_id is not None else None
+        status = _entry_status(self.kind, index, row) if row is not None else None
+        if status is None:  # no such list, or something unusual: the whole list decides
+            self._read_whole()
+            return
+        issuer, purpose = row[0], row[1] if self.kind == StatusList.Kind.BITSTRING else None
+        self._meta, self._entry = (issuer, purpose), (index, status)
+
+    @property
+    def issuer(self) -> str:
+        return self._meta[0] if self._meta else self._read_whole().issuer
+
+    @property
+    def purpose(self) -> str | None:
+        return self._meta[1] if self._meta else self._read_whole().purpose
+
+    def status(self, index: int) -> int:
+        if self._entry is not None and self._entry[0] == index:
+            return self._entry[1]
+        return self._read_whole().status(index)
+
+    def _read_whole(self) -> ListView:
+        if self._whole is None:
+            self._whole = _own_view(self.list_id, self.kind)
+        return self._whole
+
+
+def _entry_status(kind: str, index: int, row: tuple) -> int | None:
+    """The entry's status from current_entry's row, decoded as the codecs decode it and with
+    its pending change applied as current_codec applies it; None when the codec would refuse
+    the list or the index (then the whole list says how)."""
+    _, _, bits, length, byte, pending = row
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0 or not byte:
+        return None
+    if kind == StatusList.Kind.BITSTRING:
+        if bits != 1 or length * 8 < MIN_BITSTRING_LENGTH or index >= length * 8:
+            return None
+        if pending is not None:
+            return int(bool(pending))  # Bitstring.set(index, value)
+        return int(bool(byte[0] & (0x80 >> (index & 7))))
+    if bits not in (1, 2, 4, 8) or index >= length * 8 // bits:
+        return None
+    mask = (1 << bits) - 1
+    if pending is not None:
+        return pending if 0 <= pending <= mask else None
+    return (byte[0] >> (index % (8 // bits)) * bits) & mask
+
+
 class StatusFetcher:
     """The verifier's status fetcher for this service."""
 
@@ -90,16 +167,16 @@ class StatusFetcher:
         self.keys = keys
         self.foreign_issuers = foreign_issuers
 
-    def bitstring(self, url: str) -> ListView:
+    def bitstring(self, url: str) -> ListView | OwnListView:
         list_id = own_list_id(url)
         if list_id is not None:
-            return _own_view(list_id, StatusList.Kind.BITSTRING)
+            return OwnListView(list_id, StatusList.Kind.BITSTRING)
         return self._foreign(url, "bitstring")
 
-    def token(self, uri: str) -> ListView:
+    def token(self, uri: str) -> ListView | OwnListView:
         list_id = own_list_id(uri)
         if list_id is not None:
-            return _own_view(list_id, StatusList.Kind.TOKEN)
+            return OwnListView(list_id, StatusList.Kind.TOKEN)
         return self._foreign(uri, "token")
 
     def _foreign(self, url: str, kind: str) -> ListView:

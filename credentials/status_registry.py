@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -312,6 +312,28 @@ def _with_changes(status_list: StatusList, changes) -> Bitstring | TokenStatusLi
     for index, value in changes:
         codec.set(index, value)
     return codec
+
+
+def current_entry(list_id, kind: str, index: int) -> tuple | None:
+    """One entry of a list as `current_codec` would read it, in one query and without reading
+    the list: (issuer, purpose, bits per entry, the list's length in bytes, the byte holding
+    the entry (empty past the end), the entry's last pending change or None). None: no such
+    list. The caller decodes the byte (credentials/status_fetcher.py, OwnListView)."""
+    quote = connection.ops.quote_name
+    lists, changes = StatusList._meta.db_table, StatusChange._meta.db_table
+    sql = (f"SELECT l.issuer, l.purpose, l.bits_per_entry, LENGTH(l.statuses), "  # noqa: S608
+           f"SUBSTR(l.statuses, %s / (8 / l.bits_per_entry) + 1, 1), "
+           f"(SELECT c.value FROM {quote(changes)} c WHERE c.status_list_id = l.id "
+           f"AND c.{quote('index')} = %s ORDER BY c.id DESC LIMIT 1) "
+           f"FROM {quote(lists)} l WHERE l.id = %s AND l.kind = %s")
+    list_pk = StatusList._meta.pk.get_db_prep_value(list_id, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [index, index, list_pk, kind])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    issuer, purpose, bits, length, byte, pending = row
+    return issuer, purpose, bits, length, bytes(byte or b""), pending
 
 
 # --- publishing ------------------------------------------------------------------------------

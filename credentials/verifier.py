@@ -36,6 +36,9 @@ class StatusListView(Protocol):
 
     def status(self, index: int) -> int: ...
 
+    # Optional: `prefetch(index)`, called before anything else is asked, tells a view which
+    # entry will be read (our own lists then read that entry alone, in one query).
+
 
 class StatusFetcher(Protocol):
     def bitstring(self, url: str) -> StatusListView: ...
@@ -184,6 +187,8 @@ class Verifier:
     def _read_status(self, kind, purpose, index, url, verdict) -> dict:
         issuer = (verdict.get("issuer") or {}).get("id")
         view = self.status.token(url) if kind == "token" else self.status.bitstring(url)
+        if hasattr(view, "prefetch"):
+            view.prefetch(index)
         aliases = self.issuer_aliases(issuer) if self.issuer_aliases and issuer else set()
         if view.issuer != issuer and view.issuer not in aliases:
             return {"ok": False, "detail": f"status list issued by {view.issuer}, "

@@ -1,0 +1,85 @@
+"""Where the uncached verify of a passport goes, in this process (no HTTP): `count` distinct
+passports issued (eager tasks) into a fresh PostgreSQL database, then each verified once with
+the API's verifier and the verdict cache off, under cProfile.
+
+    .venv/bin/python bench/profile_verify.py [--count 300] [--top 40]
+
+Prints ms of CPU per verification and the profile's top functions (cumulative)."""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.pop("CELERY_BROKER_URL", None)  # eager tasks: issue in this process
+
+from _setup import PG, production_settings  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--sort", default="cumulative", help="pstats order: tottime, ...")
+    parser.add_argument("--database", default=os.environ.get("BENCH_DB", "bench_speed_profile"))
+    args = parser.parse_args()
+
+    import subprocess
+
+    database = args.database
+    subprocess.run(["psql", PG + "/postgres", "-q", "-c", f"DROP DATABASE IF EXISTS {database}",
+                    "-c", f"CREATE DATABASE {database}"], check=True, capture_output=True)
+    os.environ.update(DATABASE_URL=f"{PG}/{database}", DJANGO_SETTINGS_MODULE="config.settings",
+                      LOG_LEVEL="WARNING", API_VERDICT_CACHE_SECONDS="0",
+                      **production_settings())
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from passports_fixture import issued_passports
+
+    tokens = issued_passports(args.count)
+    from passports.api.verifying import verify_json
+
+    verify_json(tokens[0])  # warm: schemas compiled, contexts loaded
+    timed = tokens[1:]
+
+    def run_all() -> float:
+        """ms of CPU per verification, with no content memo of an earlier run left."""
+        from credentials import schemas
+
+        getattr(schemas, "_MEMO", {}).clear()
+        start = time.process_time()
+        for token in timed:
+            verify_json(token)
+        return (time.process_time() - start) * 1000 / len(timed)
+
+    plain = run_all()
+    profile = cProfile.Profile()
+    profile.enable()
+    profiled = run_all()
+    profile.disable()
+    stats = pstats.Stats(profile)
+    stats.sort_stats(args.sort).print_stats(args.top)
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
+    reset_queries()
+    with CaptureQueriesContext(connection) as queries:
+        verify_json(timed[-1])
+    for query in queries.captured_queries:
+        print(query["sql"][:200])
+    print(f"uncached verify: {plain:.2f} ms CPU per passport ({profiled:.2f} under cProfile), "
+          f"{len(queries.captured_queries)} queries")
+
+
+if __name__ == "__main__":
+    main()
