@@ -489,12 +489,6 @@ def issue_signing_certificate(ca: CertifiedSigner, subject_key: PublicKey, *, ur
     beyond the CA itself."""
     if subject_key.key_type != "P-256":
         raise CertificateError("certificate: the issuer's key must be P-256 (ES256)")
-    from credentials.keys import _p256
-
-    ca_private = _p256_private(ca.signer)
-    ca_certificate = x509.load_der_x509_certificate(ca.certificate)
-    public = _p256(subject_key.raw)
-    now = (now or datetime.now(UTC)).replace(microsecond=0)
     attributes = [x509.NameAttribute(NameOID.COMMON_NAME, organisation),
                   x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation)]
     if organisation_identifier:
@@ -502,16 +496,44 @@ def issue_signing_certificate(ca: CertifiedSigner, subject_key: PublicKey, *, ur
                                              organisation_identifier))
     if country:
         attributes.append(x509.NameAttribute(NameOID.COUNTRY_NAME, country.upper()))
+    return _issue_end_entity(ca, subject_key, x509.Name(attributes),
+                             x509.UniformResourceIdentifier(uri), validity, now)
+
+
+def issue_host_certificate(ca: CertifiedSigner, subject_key: PublicKey, host: str, *,
+                           validity: timedelta = DEFAULT_VALIDITY,
+                           now: datetime | None = None) -> bytes:
+    """DER of an end-entity certificate, issued by `ca`, for a relying party's P-256 key (the
+    Verifier signing its Request Objects): subject CN and SAN dNSName `host` (what a wallet
+    checks under `x509_san_dns`), keyUsage digitalSignature, not a CA. HAIP 1.0 §5: the
+    certificate that signs a request is never self-signed."""
+    if subject_key.key_type != "P-256":
+        raise CertificateError("certificate: the key must be P-256 (ES256)")
+    if not host or not isinstance(host, str):
+        raise CertificateError("certificate: a host name is needed")
+    return _issue_end_entity(ca, subject_key,
+                             x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]),
+                             x509.DNSName(host), validity, now)
+
+
+def _issue_end_entity(ca: CertifiedSigner, subject_key: PublicKey, subject: x509.Name,
+                      alternative_name: x509.GeneralName, validity: timedelta,
+                      now: datetime | None) -> bytes:
+    from credentials.keys import _p256
+
+    ca_private = _p256_private(ca.signer)
+    ca_certificate = x509.load_der_x509_certificate(ca.certificate)
+    public = _p256(subject_key.raw)
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
     not_after = min(now + validity, ca_certificate.not_valid_after_utc)
     certificate = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name(attributes)).issuer_name(ca_certificate.subject)
+        .subject_name(subject).issuer_name(ca_certificate.subject)
         .public_key(public)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(not_after)
-        .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(uri)]),
-                       critical=False)
+        .add_extension(x509.SubjectAlternativeName([alternative_name]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(ca=False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
