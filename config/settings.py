@@ -303,8 +303,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["CredentialOfferStateEnum"] = (
     "openid4vci.models.CredentialOffer.State")
 # How the copies name their issuer: "did" (iss = the organisation's did:web, kid its DID URL) or
 # "x509" (HAIP 1.0: iss = the Credential Issuer identifier, the key in an x5c certificate issued
-# by the service's issuing CA to organisations whose identity a trust anchor attested).
-OPENID4VCI_ISSUER_IDENTIFICATION = env_str("OPENID4VCI_ISSUER_IDENTIFICATION", "did")
+# by the service's issuing CA to organisations whose identity a trust anchor attested; the
+# default, as HAIP 1.0 §6.1.1 requires; their Token Status Lists carry the same x5c).
+OPENID4VCI_ISSUER_IDENTIFICATION = env_str("OPENID4VCI_ISSUER_IDENTIFICATION", "x509")
 if OPENID4VCI_ISSUER_IDENTIFICATION not in ("did", "x509"):
     raise ImproperlyConfigured(f"OPENID4VCI_ISSUER_IDENTIFICATION must be did or x509, not "
                                f"{OPENID4VCI_ISSUER_IDENTIFICATION!r}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -273,16 +274,25 @@ class TrustAnchors:
     trusted lists for PID and (Q)EAA providers."""
 
     certificates: tuple[x509.Certificate, ...] = ()
+    # More anchors (DER) read when first needed, e.g. a CA kept in the database: verifying
+    # what needs no anchor then costs no query.
+    load_more: Callable[[], tuple[bytes, ...]] | None = field(default=None, compare=False,
+                                                                repr=False)
+
+    @cached_property
+    def all(self) -> tuple[x509.Certificate, ...]:
+        more = self.load_more() if self.load_more is not None else ()
+        return self.certificates + tuple(x509.load_der_x509_certificate(bytes(d)) for d in more)
 
     def __bool__(self) -> bool:
-        return bool(self.certificates)
+        return bool(self.all)
 
     def __len__(self) -> int:
-        return len(self.certificates)
+        return len(self.all)
 
     @cached_property
     def store(self) -> verification.Store:
-        return verification.Store(list(self.certificates))
+        return verification.Store(list(self.all))
 
 
 NO_ANCHORS = TrustAnchors()

@@ -17,7 +17,7 @@ from typing import Any
 from credentials import jose, sd_jwt
 from credentials.errors import CredentialError
 from openid4vp import dcql
-from wallet.verification import wallet_verifier
+from wallet.verification import organisation_dids, wallet_verifier
 
 # Failures that are about the protocol (the response does not belong to this request, or is
 # not well formed): the Wallet gets `invalid_request`. Anything else is a credential the
@@ -145,7 +145,13 @@ def _presentation(query_id: str, presentation: str, credential_query: dict, quer
     outcome.vct = credential.get("vct")
     outcome.holder = credential.get("sub")
     issuer = (outcome.issuer or {}).get("id")
-    if accepted_issuers is not None and issuer not in accepted_issuers:
+    # One of our organisations known by x5c (HAIP 1.0) is named by its https Credential Issuer
+    # identifier; the policy (and whoever reads the result) knows it by its DID.
+    dids = sorted(organisation_dids(issuer)) if isinstance(issuer, str) else []
+    did = dids[0] if dids else None
+    if did is not None:
+        outcome.issuer = {**outcome.issuer, "did": did}
+    if accepted_issuers is not None and not {issuer, did} & set(accepted_issuers):
         return _refused(outcome, "untrusted_issuer",
                         f"issuer {issuer} is not one this request accepts")
     if not (outcome.issuer or {}).get("trusted"):

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from django.conf import settings
 from django.test import Client
 
-from credentials import jose
+from credentials import jose, x509
 from credentials.keys import LocalSigner
 from credentials.sd_jwt import present
 
@@ -33,6 +33,17 @@ def local_path(url: str) -> str:
         raise AssertionError(f"{url} is not on this service ({settings.PUBLIC_BASE_URL})")
     parts = urlsplit(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def service_issuing_ca() -> x509.TrustAnchors:
+    """The CA this service's operator gives wallets for its issuers' `x5c` (out of band)."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    printed = StringIO()
+    call_command("issuing_ca", stdout=printed)
+    return x509.load_trust_anchors(printed.getvalue())
 
 
 def well_known(identifier: str, name: str) -> str:
