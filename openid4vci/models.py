@@ -64,6 +64,9 @@ class CredentialOffer(models.Model):
     expires_at = models.DateTimeField(help_text="When the pre-authorized code expires.")
     token_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
     token_expires_at = models.DateTimeField(null=True, blank=True)
+    dpop_jkt = models.CharField(
+        max_length=64, blank=True, editable=False,
+        help_text="JWK SHA-256 thumbprint of the key the access token is bound to (DPoP).")
     credential_identifier = models.CharField(
         max_length=100, blank=True, help_text="Set when the wallet asked with "
                                                "authorization_details in the token request.")

@@ -7,13 +7,23 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 
 from django.conf import settings
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from config import ratelimit
-from openid4vci.services import errors, issuance, metadata, offers, proofs, tokens, x509_issuer
+from openid4vci.services import (
+    dpop,
+    errors,
+    issuance,
+    metadata,
+    offers,
+    proofs,
+    tokens,
+    x509_issuer,
+)
 from wallet.models import Organisation
 
 RATE_SCOPE = "openid4vci"
@@ -21,7 +31,7 @@ METADATA_MAX_AGE = 300  # seconds wallets and CDNs may keep issuer metadata
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Headers": "Authorization, Content-Type, DPoP",
-    "Access-Control-Expose-Headers": "WWW-Authenticate, Retry-After",
+    "Access-Control-Expose-Headers": "WWW-Authenticate, Retry-After, DPoP-Nonce",
     "Access-Control-Max-Age": "600",
 }
 
@@ -135,8 +145,10 @@ def token(request, slug: str):
     if request.content_type != "application/x-www-form-urlencoded":
         raise errors.invalid_request("the token request must be "
                                      "application/x-www-form-urlencoded (RFC 6749 §4.1.3)")
-    grant = tokens.token_redeem(issuer=_issuer(slug), params=request.POST)
-    return json_response(grant.response())
+    issuer = _issuer(slug)
+    grant = tokens.token_redeem(issuer=issuer, params=request.POST,
+                                dpop=request.headers.get("DPoP"))
+    return json_response(grant.response(), headers=_dpop_nonce(issuer))
 
 
 @endpoint("POST")
@@ -159,8 +171,15 @@ def deferred_credential(request, slug: str):
 
 
 def _issuance_answer(service, request, slug: str) -> HttpResponse:
-    outcome = service(issuer=_issuer(slug), authorization=request.headers.get("Authorization"),
-                      body=request.body, content_type=request.content_type)
+    issuer = _issuer(slug)
+    outcome = service(issuer=issuer, authorization=request.headers.get("Authorization"),
+                      body=request.body, content_type=request.content_type,
+                      dpop_proof=request.headers.get("DPoP"))
     status, body = outcome.response()
-    return json_response(body, status)
+    return json_response(body, status, headers=_dpop_nonce(issuer))
+
+
+def _dpop_nonce(issuer: Organisation) -> dict:
+    """The DPoP nonce for the wallet's next proof (RFC 9449 §8.2), saving it a challenge."""
+    return {"DPoP-Nonce": dpop.nonce_issue(issuer_slug=issuer.slug, now=time.time())}
 

@@ -12,6 +12,7 @@ from wallet.models import Organisation
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 PROOF_ALGORITHMS = ("ES256", "EdDSA")  # key proofs we verify (HAIP: ES256 at least)
 SIGNING_ALGORITHMS = ("ES256",)  # copies are signed with the issuer's P-256 key (HAIP 1.0)
+DPOP_ALGORITHMS = ("ES256", "EdDSA")  # DPoP proofs we verify (HAIP 1.0: ES256 at least)
 ENDPOINTS = ("token", "nonce", "credential", "deferred_credential", "credential_offer")
 
 
@@ -75,4 +76,5 @@ def authorization_server_metadata(organisation: Organisation) -> dict:
         "pre-authorized_grant_anonymous_access_supported": True,
         "scopes_supported": [configuration.scope for configuration in offered_by(organisation)],
         "authorization_details_types_supported": ["openid_credential"],
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),  # RFC 9449 §5.1, HAIP §4
     }

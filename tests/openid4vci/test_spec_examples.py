@@ -177,7 +177,7 @@ def _collect(client, acme, register, mandate, open_review, on_commit) -> dict[st
              client.get(f"/.well-known/oauth-authorization-server/orgs/{slug}"))
 
     # An offer by value and by reference, redeemed with and without authorization_details.
-    wallet, created = TestWallet(), offer_create(issuer=acme, configuration="mandate",
+    wallet, created = TestWallet(dpop=False), offer_create(issuer=acme, configuration="mandate",
                                                  mandate=mandate,
                                                  actor=operator())
     sent["credential_offer"] = [wallet.resolve_offer(created.by_value),
@@ -213,7 +213,7 @@ def _collect(client, acme, register, mandate, open_review, on_commit) -> dict[st
     keep("error_response", later.deferred_credential(review["metadata"],
                                                       review["access_token"], "8xLOxBtZp8"), 400)
     fresh = offer_create(actor=operator(), issuer=acme, configuration="mandate", mandate=mandate)
-    unknown = TestWallet().start(fresh.by_value, fresh.tx_code)
+    unknown = TestWallet(dpop=False).start(fresh.by_value, fresh.tx_code)
     keep("error_response", wallet.request_credential(
         unknown["metadata"], unknown["access_token"], published("credential_request_mdl_jwt.json")),
         400)
@@ -398,7 +398,7 @@ def test_the_published_deferred_request_gets_the_transaction_with_our_id_and_is_
         register, open_review):
     created = offer_create(actor=operator(), issuer=register, configuration="business_identity",
                            attestation=open_review)
-    wallet = TestWallet()
+    wallet = TestWallet(dpop=False)  # posts Bearer by hand below
     session = wallet.start(created.by_reference, created.tx_code)
     deferred = wallet.request_credential(session["metadata"], session["access_token"],
                                          wallet.credential_request_body(session)).json()

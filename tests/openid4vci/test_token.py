@@ -70,7 +70,7 @@ def test_no_secret_is_stored_in_the_clear(created):
 
 
 def test_a_redeemed_code_gives_a_short_lived_bearer_token(created):
-    wallet = TestWallet()
+    wallet = TestWallet(dpop=False)  # no DPoP proof: a Bearer token
     offer = wallet.resolve_offer(created.by_reference)
 
     response = wallet.token(offer, created.tx_code)

@@ -11,13 +11,16 @@ of other apps (the OpenID4VP verifier) reuse this class."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.conf import settings
 from django.test import Client
 
 from credentials import jose, x509
+from credentials.encoding import b64url_encode
 from credentials.keys import LocalSigner
 from credentials.sd_jwt import present
 
@@ -46,6 +49,13 @@ def service_issuing_ca() -> x509.TrustAnchors:
     return x509.load_trust_anchors(printed.getvalue())
 
 
+def _asks_for_nonce(response) -> bool:
+    if response.status_code == 400 and response["Content-Type"] == "application/json":
+        return response.json().get("error") == "use_dpop_nonce"
+    return (response.status_code == 401
+            and 'error="use_dpop_nonce"' in response.get("WWW-Authenticate", ""))
+
+
 def well_known(identifier: str, name: str) -> str:
     """The well-known URL of `identifier`: `/.well-known/<name>` inserted between the host and
     the path (OpenID4VCI §12.2.2, RFC 8414 §3.1)."""
@@ -56,11 +66,53 @@ def well_known(identifier: str, name: str) -> str:
 class TestWallet:
     __test__ = False  # not a test class, despite its name
 
-    def __init__(self, *, key_type: str = "P-256", client: Client | None = None):
+    def __init__(self, *, key_type: str = "P-256", client: Client | None = None,
+                 dpop: bool = True):
         self.client = client or Client()
         self.signer = LocalSigner.generate(key_type=key_type)
         self.key = self.signer.public_key()
         self.last_response = None
+        # DPoP (RFC 9449, HAIP 1.0 §4): a key of its own that the access token is bound to.
+        self.dpop_signer = LocalSigner.generate(key_type="P-256") if dpop else None
+        self.dpop_nonce: str | None = None
+        self.token_type = "Bearer"
+
+    # --- DPoP --------------------------------------------------------------------------------
+
+    def dpop_proof(self, method: str, url: str, *, access_token: str | None = None,
+                   nonce: str | None = None, claims: dict | None = None) -> str:
+        """A DPoP proof JWT for one request (RFC 9449 §4.2)."""
+        body = {"jti": secrets.token_urlsafe(16), "htm": method, "htu": url,
+                "iat": int(jose.seconds())}
+        nonce = nonce if nonce is not None else self.dpop_nonce
+        if nonce is not None:
+            body["nonce"] = nonce
+        if access_token is not None:
+            body["ath"] = b64url_encode(hashlib.sha256(access_token.encode()).digest())
+        body.update(claims or {})  # a claim given as None is left out
+        body = {name: value for name, value in body.items() if value is not None}
+        return jose.sign(body, self.dpop_signer,
+                         {"typ": "dpop+jwt", "jwk": self.dpop_signer.public_key().jwk()})
+
+    def _post_with_dpop(self, url: str, data, content_type: str, *,
+                        access_token: str | None = None):
+        """POST, with a DPoP proof when this wallet uses DPoP; once more with the server's
+        nonce when it answers use_dpop_nonce (§8, §9)."""
+        for _ in range(2):
+            headers = {}
+            if access_token is not None:
+                headers["HTTP_AUTHORIZATION"] = f"{self.token_type} {access_token}"
+            if self.dpop_signer is not None:
+                headers["HTTP_DPOP"] = self.dpop_proof("POST", url, access_token=access_token
+                                                       if self.token_type == "DPoP" else None)
+            response = self.client.post(local_path(url), data, content_type=content_type,
+                                        **headers)
+            if response.has_header("DPoP-Nonce"):
+                self.dpop_nonce = response["DPoP-Nonce"]
+            if not (self.dpop_signer is not None and _asks_for_nonce(response)):
+                break
+        self.last_response = response
+        return response
 
     # --- the steps ---------------------------------------------------------------------------
 
@@ -102,9 +154,10 @@ class TestWallet:
         if tx_code is not None:
             form["tx_code"] = tx_code
         form.update(extra)
-        self.last_response = self.client.post(local_path(server["token_endpoint"]),
-                                              urlencode(form), content_type=FORM)
-        return self.last_response
+        response = self._post_with_dpop(server["token_endpoint"], urlencode(form), FORM)
+        if response.status_code == 200:
+            self.token_type = response.json()["token_type"]
+        return response
 
     def nonce(self, metadata: dict) -> str:
         response = self.client.post(local_path(metadata["nonce_endpoint"]))
@@ -125,17 +178,13 @@ class TestWallet:
                          {k: v for k, v in protected.items() if v is not None})
 
     def request_credential(self, metadata: dict, access_token: str, body: dict):
-        self.last_response = self.client.post(
-            local_path(metadata["credential_endpoint"]), json.dumps(body),
-            content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {access_token}")
-        return self.last_response
+        return self._post_with_dpop(metadata["credential_endpoint"], json.dumps(body),
+                                    "application/json", access_token=access_token)
 
     def deferred_credential(self, metadata: dict, access_token: str, transaction_id: str):
-        self.last_response = self.client.post(
-            local_path(metadata["deferred_credential_endpoint"]),
-            json.dumps({"transaction_id": transaction_id}), content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {access_token}")
-        return self.last_response
+        return self._post_with_dpop(metadata["deferred_credential_endpoint"],
+                                    json.dumps({"transaction_id": transaction_id}),
+                                    "application/json", access_token=access_token)
 
     # --- the whole flow ----------------------------------------------------------------------
 
