@@ -8,13 +8,20 @@ from __future__ import annotations
 import functools
 import json
 import time
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import HttpResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods
 
 from config import ratelimit
+from openid4vci.configurations import CONFIGURATIONS
 from openid4vci.services import (
+    authorization,
     dpop,
     errors,
     issuance,
@@ -137,6 +144,60 @@ def credential_offer(request, slug: str):
         raise errors.OAuthError("invalid_request", "credential offer unknown, expired or "
                                                    "already redeemed", status=404)
     return json_response(document)
+
+
+class WalletRedirect(HttpResponseRedirect):
+    """Back to the wallet: its redirect_uri may have a private-use scheme (RFC 8252 §7.1),
+    checked when the request was pushed (authorization._redirect_uri)."""
+
+    def __init__(self, to: str):
+        self.allowed_schemes = [urlsplit(to).scheme]
+        super().__init__(to)
+
+
+@endpoint("POST")
+def pushed_authorization_request(request, slug: str):
+    """Pushed authorization request endpoint (RFC 9126 §2): 201 with the request_uri."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise errors.invalid_request("the pushed request must be "
+                                     "application/x-www-form-urlencoded (RFC 9126 §2.1)")
+    answer = authorization.authorization_push(issuer=_issuer(slug), params=request.POST,
+                                              dpop_proof=request.headers.get("DPoP"))
+    return json_response(answer, 201)
+
+
+@require_http_methods(["GET", "POST"])
+@csrf_protect
+def authorize(request, slug: str):
+    """Authorization endpoint (RFC 6749 §3.1) for pushed requests only: the person logs in at
+    the service (the admin login), sees what the wallet asks for and approves or declines; the
+    browser then goes back to the wallet's redirect_uri."""
+    try:
+        issuer = _issuer(slug)
+        pushed = authorization.authorization_pending(
+            issuer=issuer, client_id=request.GET.get("client_id", ""),
+            request_uri=request.GET.get("request_uri", ""))
+    except errors.OAuthError as error:  # never redirected: the request is not one we know
+        return render(request, "openid4vci/authorize_error.html",
+                      {"error": error.error, "description": error.description},
+                      status=error.status)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), login_url=reverse("admin:login"))
+    choices = authorization.consent_choices(pushed, request.user)
+    if request.method == "POST":
+        try:
+            back = authorization.authorization_decide(
+                pushed_id=pushed.pk, user=request.user,
+                approve=request.POST.get("decision") == "approve",
+                mandate_id=request.POST.get("mandate"))
+        except errors.OAuthError as error:
+            return render(request, "openid4vci/authorize_error.html",
+                          {"error": error.error, "description": error.description},
+                          status=error.status)
+        return WalletRedirect(back)
+    return render(request, "openid4vci/authorize.html", {
+        "issuer": issuer, "pushed": pushed, "choices": choices,
+        "configuration": CONFIGURATIONS[pushed.configuration]})
 
 
 @endpoint("POST")

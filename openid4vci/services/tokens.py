@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from openid4vci.models import MAX_TX_CODE_FAILURES, CredentialOffer
 from openid4vci.services import dpop, errors
+from openid4vci.services.authorization import AUTHORIZATION_CODE_GRANT, code_redeem
 from openid4vci.services.metadata import PRE_AUTHORIZED_GRANT, endpoint, issuer_identifier
 from openid4vci.services.offers import offer_event, offer_expire, tx_code_matches
 from wallet.api_tokens import key_hash
@@ -58,10 +59,14 @@ def token_redeem(*, issuer: Organisation, params, dpop: str | None = None,
     grant_type = params.get("grant_type")
     if not grant_type:
         raise errors.invalid_request("grant_type missing")
+    if grant_type == AUTHORIZATION_CODE_GRANT:
+        now = now or timezone.now()
+        return code_redeem(issuer=issuer, params=params,
+                           proven=_dpop_proven(issuer, dpop, now), now=now)
     if grant_type != PRE_AUTHORIZED_GRANT:
         raise errors.OAuthError("unsupported_grant_type",
                                 f"grant_type {grant_type} is not supported; only "
-                                f"{PRE_AUTHORIZED_GRANT}")
+                                f"{PRE_AUTHORIZED_GRANT} and {AUTHORIZATION_CODE_GRANT}")
     code = params.get("pre-authorized_code")
     if not code:
         raise errors.invalid_request("pre-authorized_code missing")
@@ -102,12 +107,18 @@ def _dpop_proven(issuer: Organisation, proof: str | None, now: datetime) -> dpop
 
 
 def _replayed(offer: CredentialOffer) -> str:
-    message = "pre-authorized_code already redeemed"
+    return revoke_replayed(offer, "pre-authorized_code")
+
+
+def revoke_replayed(offer: CredentialOffer, code_name: str) -> str:
+    """A code presented again: the token it gave, if still unused, is revoked (RFC 6749
+    §4.1.2: the code may have leaked). Returns what to tell the client."""
+    message = f"{code_name} already redeemed"
     if offer.state == State.TOKEN_ISSUED and offer.token_hash:
         offer.token_hash, offer.token_expires_at = None, None
         offer.save(update_fields=["token_hash", "token_expires_at"])
         offer_event(offer, "token_revoked", from_state=offer.state,
-                    detail="the pre-authorized code was presented again")
+                    detail=f"the {code_name.replace('_', ' ')} was presented again")
         message += "; the access token issued for it is revoked"
     return message
 
@@ -157,6 +168,9 @@ def _authorization_details(offer: CredentialOffer, raw: str | None) -> list | No
     return answered[:1]
 
 
+answered_details = _authorization_details  # also for the authorization code flow
+
+
 def credential_identifier(offer: CredentialOffer) -> str:
     return f"{offer.configuration}:{offer.pk}"
 
@@ -175,6 +189,9 @@ def _issue_token(offer: CredentialOffer, details: list | None, now: datetime,
     offer_event(offer, "token_issued", from_state=from_state,
                 detail="DPoP-bound" if proven else "")
     return TokenGrant(token, lifetime, details, dpop.TOKEN_TYPE if proven else TOKEN_TYPE)
+
+
+issue_token = _issue_token  # also for the authorization code flow
 
 
 # --- bearer tokens at the credential endpoints -------------------------------------------------

@@ -275,8 +275,7 @@ def test_the_published_pre_authorized_token_request_with_our_code_gets_a_token(c
 
 @pytest.mark.parametrize("name, error, reason", [
     ("token_request_pre_authorized_code.txt", "invalid_grant", "pre-authorized_code unknown"),
-    ("token_request_authorization_code.txt", "unsupported_grant_type",
-     f"grant_type authorization_code is not supported; only {schemas.PRE_AUTHORIZED_GRANT}"),
+    ("token_request_authorization_code.txt", "invalid_grant", "code unknown"),
 ])
 def test_the_published_token_requests_as_they_are_are_refused_for_their_values(
         client, offered, name, error, reason):

@@ -157,8 +157,10 @@ def test_a_code_redeemed_after_issuance_is_refused_and_the_credential_stays(crea
 
 @pytest.mark.parametrize(("form", "error", "reason"), [
     ({"pre-authorized_code": "x"}, "invalid_request", "grant_type missing"),
-    ({"grant_type": "authorization_code", "code": "x"}, "unsupported_grant_type",
-     "grant_type authorization_code is not supported"),
+    ({"grant_type": "authorization_code", "code": "x"}, "invalid_request",
+     "code_verifier missing or malformed"),
+    ({"grant_type": "password", "username": "x"}, "unsupported_grant_type",
+     "grant_type password is not supported"),
     ({"grant_type": PRE_AUTHORIZED_GRANT}, "invalid_request", "pre-authorized_code missing"),
     ({"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": "guess", "tx_code": "123456"},
      "invalid_grant", "pre-authorized_code unknown"),

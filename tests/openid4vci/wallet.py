@@ -1,5 +1,7 @@
 """A wallet made by someone else, played over the Django test client: it knows only what the
-protocol tells it (OpenID4VCI 1.0 final, pre-authorized code flow), never the service's code.
+protocol tells it (OpenID4VCI 1.0 final: the pre-authorized code flow, and the authorization
+code flow with PAR, PKCE S256 and the person's consent; DPoP by default, HAIP 1.0), never the
+service's code.
 
     wallet = TestWallet()                                # a P-256 key; key_type="Ed25519" too
     sd_jwt = wallet.redeem_offer(offer_uri, tx_code)     # offer → token → nonce → credential
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -28,6 +31,8 @@ OFFER_SCHEME = "openid-credential-offer://"
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 PROOF_TYP = "openid4vci-proof+jwt"
 FORM = "application/x-www-form-urlencoded"
+WALLET_CLIENT = "https://wallet.example.eu"  # a public client: no registration, PKCE
+WALLET_REDIRECT = "eu.wallet.example:/callback"  # a native wallet's private-use scheme
 
 
 def local_path(url: str) -> str:
@@ -185,6 +190,94 @@ class TestWallet:
         return self._post_with_dpop(metadata["deferred_credential_endpoint"],
                                     json.dumps({"transaction_id": transaction_id}),
                                     "application/json", access_token=access_token)
+
+    # --- the authorization code flow (PAR, PKCE S256, the person's consent) -------------------
+
+    def push_authorization(self, credential_issuer: str, configuration_id: str, *,
+                           redirect_uri: str = WALLET_REDIRECT, client_id: str = WALLET_CLIENT,
+                           by_details: bool = False, **extra) -> dict:
+        """Wallet-initiated issuance from the metadata: a pushed authorization request (RFC
+        9126) asking for `configuration_id` by its scope (or authorization_details), with a
+        fresh PKCE verifier and state. Returns the flow so far (request_uri, verifier...)."""
+        metadata = self.metadata(credential_issuer)
+        server = self.authorization_server(credential_issuer)
+        assert server["require_pushed_authorization_requests"] is True
+        assert "S256" in server["code_challenge_methods_supported"]
+        verifier = secrets.token_urlsafe(48)
+        flow = {"metadata": metadata, "server": server, "configuration_id": configuration_id,
+                "verifier": verifier, "state": secrets.token_urlsafe(12),
+                "redirect_uri": redirect_uri, "client_id": client_id}
+        form = {"client_id": client_id, "response_type": "code", "redirect_uri": redirect_uri,
+                "state": flow["state"], "code_challenge_method": "S256",
+                "code_challenge": b64url_encode(hashlib.sha256(verifier.encode()).digest())}
+        if by_details:
+            form["authorization_details"] = json.dumps([{
+                "type": "openid_credential", "credential_configuration_id": configuration_id}])
+        else:
+            form["scope"] = metadata["credential_configurations_supported"][
+                configuration_id]["scope"]
+        form.update(extra)
+        response = self._post_with_dpop(server["pushed_authorization_request_endpoint"],
+                                        urlencode({k: v for k, v in form.items()
+                                                   if v is not None}), FORM)
+        flow["pushed"] = response
+        if response.status_code == 201:
+            flow["request_uri"] = response.json()["request_uri"]
+        return flow
+
+    def authorization_url(self, flow: dict) -> str:
+        """Where the wallet sends the person's browser (RFC 9126 §4)."""
+        query = urlencode({"client_id": flow["client_id"], "request_uri": flow["request_uri"]})
+        return f"{flow['server']['authorization_endpoint']}?{query}"
+
+    def receive_redirect(self, flow: dict, location: str) -> str:
+        """The browser back at the wallet: the code, for this request (state) from this
+        issuer (iss, RFC 9207)."""
+        assert location.startswith(flow["redirect_uri"]), location
+        answer = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+        assert answer["state"] == flow["state"]
+        assert answer["iss"] == flow["metadata"]["credential_issuer"]
+        assert "code" in answer, answer
+        return answer["code"]
+
+    def token_for_code(self, flow: dict, code: str, **extra):
+        form = {"grant_type": "authorization_code", "code": code,
+                "code_verifier": flow["verifier"], "redirect_uri": flow["redirect_uri"],
+                "client_id": flow["client_id"], **extra}
+        response = self._post_with_dpop(flow["server"]["token_endpoint"],
+                                        urlencode({k: v for k, v in form.items()
+                                                   if v is not None}), FORM)
+        if response.status_code == 200:
+            self.token_type = response.json()["token_type"]
+        return response
+
+    def authorize_and_redeem(self, credential_issuer: str, configuration_id: str,
+                             browser: Client, **options) -> str:
+        """The whole authorization code flow, the person (logged in on `browser`) approving
+        the first choice offered; returns the issued SD-JWT VC."""
+        flow = self.push_authorization(credential_issuer, configuration_id, **options)
+        assert flow["pushed"].status_code == 201, flow["pushed"].content
+        consent = browser.get(local_path(self.authorization_url(flow)))
+        assert consent.status_code == 200, consent.content
+        choice = re.search(rb'name="mandate" value="([^"]+)"', consent.content).group(1)
+        decided = browser.post(local_path(self.authorization_url(flow)),
+                               {"decision": "approve", "mandate": choice.decode()})
+        assert decided.status_code == 302, decided.content
+        code = self.receive_redirect(flow, decided["Location"])
+        response = self.token_for_code(flow, code)
+        assert response.status_code == 200, response.content
+        token = response.json()
+        session = {"metadata": flow["metadata"], "configuration_id": configuration_id,
+                   "access_token": token["access_token"]}
+        body = self.credential_request_body(session)
+        if token.get("authorization_details"):  # OpenID4VCI §6.2: ask by identifier then
+            [details] = token["authorization_details"]
+            assert details["credential_configuration_id"] == configuration_id
+            del body["credential_configuration_id"]
+            body["credential_identifier"] = details["credential_identifiers"][0]
+        issued = self.request_credential(session["metadata"], session["access_token"], body)
+        assert issued.status_code == 200, issued.content
+        return issued.json()["credentials"][0]["credential"]
 
     # --- the whole flow ----------------------------------------------------------------------
 
