@@ -191,6 +191,9 @@ class AuthorizationRequest(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PUSHED)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="+")
+    offered = models.ForeignKey(
+        CredentialOffer, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        help_text="The organisation's offer the wallet started from (its issuer_state).")
     offer = models.OneToOneField(CredentialOffer, null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="authorization")
     code_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)

@@ -4,12 +4,14 @@ the service and consenting, and the code redeemed at the token endpoint (DPoP-bo
 wallet asks so, RFC 9449 §10).
 
 1. The wallet pushes its request (`authorization_push`): which configuration (by `scope` or
-   `authorization_details`), its `redirect_uri`, `state` and PKCE challenge. It gets a
+   `authorization_details`), its `redirect_uri`, `state` and PKCE challenge, and the
+   `issuer_state` when it starts from an organisation's Credential Offer. It gets a
    one-time `request_uri` (stored hashed) that lives PUSHED_SECONDS.
 2. The person's browser opens the authorization endpoint with that `request_uri`; after the
    service's login, the person sees what would be issued and approves or declines
-   (`authorization_decide`). Approval makes a CredentialOffer of the person's own source (a
-   mandate they hold from the issuer) and a one-time code (stored hashed, CODE_SECONDS);
+   (`authorization_decide`). Approval takes the offer the wallet started from (when it is the
+   person's mandate) or makes a CredentialOffer of the person's own source (a mandate they
+   hold from the issuer), and a one-time code (stored hashed, CODE_SECONDS);
    the browser goes back to the wallet with `code`, `state` and `iss` (RFC 9207).
 3. The wallet redeems the code with its PKCE verifier (`code_redeem`) for an access token on
    that offer; from there on the flow is the one of pre-authorized offers."""
@@ -32,7 +34,12 @@ from openid4vci.configurations import CONFIGURATIONS, offered_by
 from openid4vci.models import AuthorizationRequest, CredentialOffer
 from openid4vci.services import dpop, errors
 from openid4vci.services.metadata import endpoint, issuer_identifier
-from openid4vci.services.offers import offer_create, offer_event
+from openid4vci.services.offers import (
+    offer_create,
+    offer_event,
+    offer_for_a_person,
+    offer_of_issuer_state,
+)
 from wallet.api_tokens import key_hash
 from wallet.authority import NotAuthorised, actor_of
 from wallet.identity_models import Mandate
@@ -86,6 +93,7 @@ def authorization_push(*, issuer: Organisation, params, dpop_proof: str | None =
     if len(state) > 500:
         raise errors.invalid_request("state is longer than 500 characters")
     configuration, details = _asked_configuration(issuer, params)
+    offered = _offered(issuer, params.get("issuer_state"), configuration, now)
     jkt = params.get("dpop_jkt") or ""
     if dpop_proof is not None:
         proven = dpop.proof_check(dpop_proof, method="POST", url=endpoint(issuer, "par"),
@@ -96,12 +104,29 @@ def authorization_push(*, issuer: Organisation, params, dpop_proof: str | None =
     handle = secrets.token_urlsafe(32)
     pushed = AuthorizationRequest(
         issuer=issuer, client_id=client_id, redirect_uri=redirect_uri, state=state,
-        code_challenge=challenge, configuration=configuration, authorization_details=details,
-        dpop_jkt=jkt[:64], request_uri_hash=key_hash(handle),
+        code_challenge=challenge, offered=offered, configuration=configuration,
+        authorization_details=details, dpop_jkt=jkt[:64], request_uri_hash=key_hash(handle),
         request_expires_at=now + timedelta(seconds=PUSHED_SECONDS))
     pushed.full_clean()
     pushed.save()
     return {"request_uri": REQUEST_URI_PREFIX + handle, "expires_in": PUSHED_SECONDS}
+
+
+def _offered(issuer: Organisation, value, configuration: str,
+             now: datetime) -> CredentialOffer | None:
+    """The organisation's offer an `issuer_state` (from its Credential Offer) names: one a
+    person can take by logging in, still open, for the configuration asked."""
+    if value is None:
+        return None
+    offered = offer_of_issuer_state(value, issuer=issuer)
+    if offered is None or not offer_for_a_person(offered):
+        raise errors.invalid_request("issuer_state unknown")
+    if offered.state != CredentialOffer.State.OFFERED or offered.expires_at <= now:
+        raise errors.invalid_request("the offer of this issuer_state is no longer open")
+    if offered.configuration != configuration:
+        raise errors.invalid_request(f"the offer of this issuer_state is for "
+                                     f"{offered.configuration}, not {configuration}")
+    return offered
 
 
 def _redirect_uri(value) -> str:
@@ -179,10 +204,13 @@ def authorization_pending(*, issuer: Organisation, client_id: str, request_uri: 
 
 def consent_choices(pushed: AuthorizationRequest, user) -> list[Mandate]:
     """What the person could receive for this request: their active mandates from the issuer
-    (with the credential the copy shares its status with)."""
-    return list(Mandate.objects.filter(organisation=pushed.issuer, grantee_user=user,
-                                       state=Mandate.State.ACTIVE, credential__isnull=False)
-                .order_by("scope", "pk"))
+    (with the credential the copy shares its status with); when the wallet started from an
+    offer, that offer's mandate, if it is theirs."""
+    mandates = Mandate.objects.filter(organisation=pushed.issuer, grantee_user=user,
+                                      state=Mandate.State.ACTIVE, credential__isnull=False)
+    if pushed.offered_id is not None:
+        mandates = mandates.filter(pk=pushed.offered.mandate_id)
+    return list(mandates.order_by("scope", "pk"))
 
 
 def authorization_decide(*, pushed_id, user, approve: bool, mandate_id=None,
@@ -208,19 +236,32 @@ def authorization_decide(*, pushed_id, user, approve: bool, mandate_id=None,
                        None)
         if mandate is None:
             raise errors.invalid_request("choose one of your mandates from this organisation")
-        try:
-            created = offer_create(issuer=pushed.issuer, configuration=pushed.configuration,
-                                   actor=actor_of(user), mandate=mandate, now=now)
-        except NotAuthorised as exc:
-            raise errors.OAuthError("access_denied", str(exc), status=403) from None
+        offer = _offer_to_take(pushed, user, mandate, now)
         code = secrets.token_urlsafe(32)
-        pushed.offer, pushed.status = created.offer, Status.APPROVED
+        pushed.offer, pushed.status = offer, Status.APPROVED
         pushed.code_hash = key_hash(code)
         pushed.code_expires_at = now + timedelta(seconds=CODE_SECONDS)
         pushed.save(update_fields=["offer", "status", "user", "code_hash", "code_expires_at"])
-        offer_event(created.offer, "authorized", detail=f"{user} consented in the "
-                                                       f"authorization code flow")
+        offer_event(offer, "authorized", detail=f"{user} consented in the authorization "
+                                                f"code flow")
         return _back(pushed, code=code)
+
+
+def _offer_to_take(pushed: AuthorizationRequest, user, mandate: Mandate,
+                   now: datetime) -> CredentialOffer:
+    """The organisation's offer the wallet started from (still open, taken by no other
+    request), or a new offer of the person's mandate made as the person."""
+    if pushed.offered_id is not None:
+        offered = CredentialOffer.objects.select_for_update().get(pk=pushed.offered_id)
+        if (offered.state != CredentialOffer.State.OFFERED or offered.expires_at <= now
+                or AuthorizationRequest.objects.filter(offer=offered).exists()):
+            raise errors.invalid_request("the offer is no longer open")
+        return offered
+    try:
+        return offer_create(issuer=pushed.issuer, configuration=pushed.configuration,
+                            actor=actor_of(user), mandate=mandate, now=now).offer
+    except NotAuthorised as exc:
+        raise errors.OAuthError("access_denied", str(exc), status=403) from None
 
 
 def _back(pushed: AuthorizationRequest, **answer) -> str:

@@ -190,3 +190,59 @@ def test_the_copy_names_its_issuer_as_the_pre_authorized_one_does(issuer, mandat
     header, payload = decode_jwt_parts(SdJwt.parse(sd_jwt).jwt)
     assert payload["iss"] == issuer and "x5c" in header  # attested: HAIP identification
     assert verify(sd_jwt)["verified"]
+
+
+# --- issuer-initiated: the organisation's offer with an authorization code grant ----------------
+
+def offered_to_jan(acme, mandate):
+    from openid4vci.services.offers import offer_create
+    from wallet.authority import operator
+
+    return offer_create(actor=operator(), issuer=acme, configuration="mandate", mandate=mandate)
+
+
+def test_an_offer_of_a_persons_mandate_can_be_taken_by_logging_in(issuer, acme, mandate,
+                                                                  browser):
+    created = offered_to_jan(acme, mandate)
+    wallet = TestWallet()
+    offer = wallet.resolve_offer(created.by_reference)
+    grant = offer["grants"]["authorization_code"]  # HAIP 1.0 §4.2, beside the pre-authorized
+
+    sd_jwt = wallet.authorize_and_redeem(offer["credential_issuer"], "mandate", browser,
+                                         issuer_state=grant["issuer_state"])
+
+    assert decode_jwt_parts(SdJwt.parse(sd_jwt).jwt)[1]["vct"] == MANDATE_VCT
+    taken = CredentialOffer.objects.get(pk=created.offer.pk)
+    assert taken.state == "issued" and AuthorizationRequest.objects.get().offer == taken
+    late = TestWallet().token(offer, created.tx_code)  # the pre-authorized code: spent too
+    assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
+
+
+def test_an_offer_for_jan_cannot_be_taken_by_someone_else(issuer, acme, mandate):
+    from django.contrib.auth import get_user_model
+
+    from wallet.models import Member
+
+    created = offered_to_jan(acme, mandate)
+    piet = get_user_model().objects.create_user(username="piet", is_staff=True)
+    Member.objects.create(user=piet, organisation=acme)
+    browser, wallet = Client(), TestWallet()
+    browser.force_login(piet)
+    state = wallet.resolve_offer(created.by_value)["grants"]["authorization_code"]["issuer_state"]
+    flow = wallet.push_authorization(issuer, "mandate", issuer_state=state)
+
+    taken = browser.post(local_path(wallet.authorization_url(flow)),
+                         {"decision": "approve", "mandate": str(mandate.pk)})
+
+    assert taken.status_code == 400
+    assert CredentialOffer.objects.get(pk=created.offer.pk).state == "offered"
+
+
+@pytest.mark.parametrize("forged", ["x.y", "1.2.3", "00000000-0000-0000-0000-000000000000.abc"])
+def test_a_forged_issuer_state_is_refused_at_the_push(issuer, acme, mandate, forged):
+    offered_to_jan(acme, mandate)
+
+    flow = TestWallet().push_authorization(issuer, "mandate", issuer_state=forged)
+
+    assert flow["pushed"].status_code == 400
+    assert flow["pushed"].json()["error_description"] == "issuer_state unknown"
