@@ -216,7 +216,8 @@ def token(request, slug: str):
 def nonce(request, slug: str):
     """Nonce endpoint (§7): a fresh c_nonce, not cacheable."""
     issuer = _issuer(slug)
-    return json_response({"c_nonce": proofs.nonce_issue(issuer_slug=issuer.slug)})
+    return json_response({"c_nonce": proofs.nonce_issue(issuer_slug=issuer.slug)},
+                         headers=_dpop_nonce(issuer))  # HAIP 1.0 §4: DPoP-Nonce here too
 
 
 @endpoint("POST")

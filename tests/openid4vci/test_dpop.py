@@ -22,8 +22,10 @@ def created(acme, mandate):
 
 def test_the_authorization_server_announces_dpop(client, acme):
     metadata = client.get("/.well-known/oauth-authorization-server/orgs/acme").json()
+    nonce_answer = client.post("/orgs/acme/openid4vci/nonce")
 
     assert "ES256" in metadata["dpop_signing_alg_values_supported"]
+    assert nonce_answer["DPoP-Nonce"]  # HAIP 1.0 §4: from the nonce endpoint too
 
 
 def test_a_token_request_without_the_servers_nonce_is_asked_for_it_and_the_code_kept(created):
