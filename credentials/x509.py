@@ -581,6 +581,26 @@ def _p256_private(signer) -> ec.EllipticCurvePrivateKey:
     return private
 
 
+def authority_key_identifiers(x5c: Any) -> set[bytes]:
+    """The keyIdentifier of the AuthorityKeyIdentifier of every certificate of an `x5c` header
+    (what a DCQL `aki` trusted authority names). Raises CertificateError for a malformed x5c."""
+    if not isinstance(x5c, list) or not x5c or not all(isinstance(c, str) for c in x5c):
+        raise CertificateError("x5c: must be a non-empty array of base64 certificates")
+    found = set()
+    for entry in x5c[:MAX_CHAIN_LENGTH]:
+        try:
+            certificate = x509.load_der_x509_certificate(base64.b64decode(entry, validate=True))
+            value = certificate.extensions.get_extension_for_class(
+                x509.AuthorityKeyIdentifier).value
+        except x509.ExtensionNotFound:
+            continue
+        except ValueError:
+            raise CertificateError("x5c: not a base64 DER certificate") from None
+        if value.key_identifier:
+            found.add(value.key_identifier)
+    return found
+
+
 def is_self_signed(der: bytes) -> bool:
     certificate = x509.load_der_x509_certificate(bytes(der))
     return certificate.issuer == certificate.subject
