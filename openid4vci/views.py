@@ -37,7 +37,8 @@ RATE_SCOPE = "openid4vci"
 METADATA_MAX_AGE = 300  # seconds wallets and CDNs may keep issuer metadata
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, DPoP",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, DPoP, OAuth-Client-Attestation, "
+                                    "OAuth-Client-Attestation-PoP",
     "Access-Control-Expose-Headers": "WWW-Authenticate, Retry-After, DPoP-Nonce",
     "Access-Control-Max-Age": "600",
 }
@@ -162,7 +163,8 @@ def pushed_authorization_request(request, slug: str):
         raise errors.invalid_request("the pushed request must be "
                                      "application/x-www-form-urlencoded (RFC 9126 §2.1)")
     answer = authorization.authorization_push(issuer=_issuer(slug), params=request.POST,
-                                              dpop_proof=request.headers.get("DPoP"))
+                                              dpop_proof=request.headers.get("DPoP"),
+                                              client_attestation=_client_attestation(request))
     return json_response(answer, 201)
 
 
@@ -208,7 +210,8 @@ def token(request, slug: str):
                                      "application/x-www-form-urlencoded (RFC 6749 §4.1.3)")
     issuer = _issuer(slug)
     grant = tokens.token_redeem(issuer=issuer, params=request.POST,
-                                dpop=request.headers.get("DPoP"))
+                                dpop=request.headers.get("DPoP"),
+                                client_attestation=_client_attestation(request))
     return json_response(grant.response(), headers=_dpop_nonce(issuer))
 
 
@@ -239,6 +242,11 @@ def _issuance_answer(service, request, slug: str) -> HttpResponse:
                       dpop_proof=request.headers.get("DPoP"))
     status, body = outcome.response()
     return json_response(body, status, headers=_dpop_nonce(issuer))
+
+
+def _client_attestation(request) -> tuple[str | None, str | None]:
+    return (request.headers.get("OAuth-Client-Attestation"),
+            request.headers.get("OAuth-Client-Attestation-PoP"))
 
 
 def _dpop_nonce(issuer: Organisation) -> dict:

@@ -33,6 +33,7 @@ from credentials.encoding import b64url_encode
 from openid4vci.configurations import CONFIGURATIONS, offered_by
 from openid4vci.models import AuthorizationRequest, CredentialOffer
 from openid4vci.services import dpop, errors
+from openid4vci.services.client_attestation import client_authenticate
 from openid4vci.services.metadata import endpoint, issuer_identifier
 from openid4vci.services.offers import (
     offer_create,
@@ -64,11 +65,17 @@ def pkce_challenge(verifier: str) -> str:
 # --- 1. the pushed request -----------------------------------------------------------------------
 
 def authorization_push(*, issuer: Organisation, params, dpop_proof: str | None = None,
+                       client_attestation: tuple = (None, None),
                        now: datetime | None = None) -> dict:
     """Store a pushed authorization request (RFC 9126 §2.1) and answer `request_uri` and
-    `expires_in`. Raises OAuthError invalid_request / invalid_scope /
-    invalid_authorization_details naming the fault, or DPoPFailure; nothing is stored then."""
+    `expires_in`; the wallet authenticated by its Wallet Attestation when the issuer requires
+    one (`client_attestation`: the two headers). Raises OAuthError invalid_client /
+    invalid_request / invalid_scope / invalid_authorization_details naming the fault, or
+    DPoPFailure; nothing is stored then."""
     now = now or timezone.now()
+    client_authenticate(issuer_identifier=issuer_identifier(issuer),
+                        client_id=params.get("client_id") or "", attestation=client_attestation[0],
+                        pop=client_attestation[1], now=now.timestamp())
     for name in params:
         if len(params.getlist(name)) > 1:
             raise errors.invalid_request(f"parameter {name} is given more than once")

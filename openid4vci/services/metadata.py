@@ -79,7 +79,10 @@ def authorization_server_metadata(organisation: Organisation) -> dict:
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": True,  # RFC 9207
         "grant_types_supported": [PRE_AUTHORIZED_GRANT, "authorization_code"],
-        "token_endpoint_auth_methods_supported": ["none"],
+        # HAIP 1.0 §4.4.1: with wallet providers configured, wallets authenticate by attestation.
+        "token_endpoint_auth_methods_supported": (
+            ["attest_jwt_client_auth"] if settings.OPENID4VCI_WALLET_ATTESTATION_ANCHORS
+            else ["none"]),
         "pre-authorized_grant_anonymous_access_supported": True,
         "scopes_supported": [configuration.scope for configuration in offered_by(organisation)],
         "authorization_details_types_supported": ["openid_credential"],

@@ -21,6 +21,7 @@ from django.utils import timezone
 from openid4vci.models import MAX_TX_CODE_FAILURES, CredentialOffer
 from openid4vci.services import dpop, errors
 from openid4vci.services.authorization import AUTHORIZATION_CODE_GRANT, code_redeem
+from openid4vci.services.client_attestation import client_authenticate
 from openid4vci.services.metadata import PRE_AUTHORIZED_GRANT, endpoint, issuer_identifier
 from openid4vci.services.offers import offer_event, offer_expire, tx_code_matches
 from wallet.api_tokens import key_hash
@@ -47,6 +48,7 @@ class TokenGrant:
 
 
 def token_redeem(*, issuer: Organisation, params, dpop: str | None = None,
+                 client_attestation: tuple = (None, None),
                  now: datetime | None = None) -> TokenGrant:
     """Exchange a pre-authorized code (+ tx_code) from `params` (the form fields) for an access
     token, bound to the key of the `dpop` proof (the DPoP header) when there is one. Raises
@@ -59,8 +61,12 @@ def token_redeem(*, issuer: Organisation, params, dpop: str | None = None,
     grant_type = params.get("grant_type")
     if not grant_type:
         raise errors.invalid_request("grant_type missing")
+    now = now or timezone.now()
+    # The wallet authenticates when the issuer requires a Wallet Attestation (HAIP 1.0 §4.4.1).
+    client_authenticate(issuer_identifier=issuer_identifier(issuer),
+                        client_id=params.get("client_id"), attestation=client_attestation[0],
+                        pop=client_attestation[1], now=now.timestamp())
     if grant_type == AUTHORIZATION_CODE_GRANT:
-        now = now or timezone.now()
         return code_redeem(issuer=issuer, params=params,
                            proven=_dpop_proven(issuer, dpop, now), now=now)
     if grant_type != PRE_AUTHORIZED_GRANT:

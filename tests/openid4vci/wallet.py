@@ -81,6 +81,29 @@ class TestWallet:
         self.dpop_signer = LocalSigner.generate(key_type="P-256") if dpop else None
         self.dpop_nonce: str | None = None
         self.token_type = "Bearer"
+        # A Wallet Attestation from its provider (HAIP 1.0 §4.4.1): (provider's certificate
+        # and signer, the audience), set by tests whose issuer requires one.
+        self.provider = None
+        self.instance_key = LocalSigner.generate(key_type="P-256")
+
+    # --- Wallet Attestation ------------------------------------------------------------------
+
+    def attestation_headers(self, audience: str, client_id: str = WALLET_CLIENT) -> dict:
+        """OAuth-Client-Attestation (signed by the provider, x5c) and its PoP (signed by the
+        instance key, for `audience`, once)."""
+        if self.provider is None:
+            return {}
+        now = int(jose.seconds())
+        attestation = jose.sign(
+            {"iss": "https://wallet-provider.example", "sub": client_id, "iat": now,
+             "exp": now + 3600, "cnf": {"jwk": self.instance_key.public_key().jwk()}},
+            self.provider.signer, {"typ": "oauth-client-attestation+jwt",
+                                   "x5c": self.provider.x5c})
+        pop = jose.sign({"iss": client_id, "aud": audience, "jti": secrets.token_urlsafe(16),
+                         "iat": now}, self.instance_key,
+                        {"typ": "oauth-client-attestation-pop+jwt"})
+        return {"HTTP_OAUTH_CLIENT_ATTESTATION": attestation,
+                "HTTP_OAUTH_CLIENT_ATTESTATION_POP": pop}
 
     # --- DPoP --------------------------------------------------------------------------------
 
@@ -100,11 +123,12 @@ class TestWallet:
                          {"typ": "dpop+jwt", "jwk": self.dpop_signer.public_key().jwk()})
 
     def _post_with_dpop(self, url: str, data, content_type: str, *,
-                        access_token: str | None = None):
+                        access_token: str | None = None, authenticate_to: str | None = None):
         """POST, with a DPoP proof when this wallet uses DPoP; once more with the server's
-        nonce when it answers use_dpop_nonce (§8, §9)."""
+        nonce when it answers use_dpop_nonce (§8, §9). `authenticate_to`: the issuer a
+        Wallet Attestation is sent to (PAR and token endpoints)."""
         for _ in range(2):
-            headers = {}
+            headers = self.attestation_headers(authenticate_to) if authenticate_to else {}
             if access_token is not None:
                 headers["HTTP_AUTHORIZATION"] = f"{self.token_type} {access_token}"
             if self.dpop_signer is not None:
@@ -159,7 +183,8 @@ class TestWallet:
         if tx_code is not None:
             form["tx_code"] = tx_code
         form.update(extra)
-        response = self._post_with_dpop(server["token_endpoint"], urlencode(form), FORM)
+        response = self._post_with_dpop(server["token_endpoint"], urlencode(form), FORM,
+                                        authenticate_to=server["issuer"])
         if response.status_code == 200:
             self.token_type = response.json()["token_type"]
         return response
@@ -219,7 +244,8 @@ class TestWallet:
         form.update(extra)
         response = self._post_with_dpop(server["pushed_authorization_request_endpoint"],
                                         urlencode({k: v for k, v in form.items()
-                                                   if v is not None}), FORM)
+                                                   if v is not None}), FORM,
+                                        authenticate_to=server["issuer"])
         flow["pushed"] = response
         if response.status_code == 201:
             flow["request_uri"] = response.json()["request_uri"]
@@ -246,7 +272,8 @@ class TestWallet:
                 "client_id": flow["client_id"], **extra}
         response = self._post_with_dpop(flow["server"]["token_endpoint"],
                                         urlencode({k: v for k, v in form.items()
-                                                   if v is not None}), FORM)
+                                                   if v is not None}), FORM,
+                                        authenticate_to=flow["server"]["issuer"])
         if response.status_code == 200:
             self.token_type = response.json()["token_type"]
         return response
