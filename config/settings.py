@@ -342,8 +342,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["CredentialOfferStateEnum"] = (
     "openid4vci.models.CredentialOffer.State")
 # How the copies name their issuer: "did" (iss = the organisation's did:web, kid its DID URL) or
 # "x509" (HAIP 1.0: iss = the Credential Issuer identifier, the key in an x5c certificate issued
-# by the service's issuing CA to organisations whose identity a trust anchor attested).
-OPENID4VCI_ISSUER_IDENTIFICATION = env_str("OPENID4VCI_ISSUER_IDENTIFICATION", "did")
+# by the service's issuing CA to organisations whose identity a trust anchor attested; the
+# default, as HAIP 1.0 §6.1.1 requires; their Token Status Lists carry the same x5c).
+OPENID4VCI_ISSUER_IDENTIFICATION = env_str("OPENID4VCI_ISSUER_IDENTIFICATION", "x509")
 if OPENID4VCI_ISSUER_IDENTIFICATION not in ("did", "x509"):
     raise ImproperlyConfigured(f"OPENID4VCI_ISSUER_IDENTIFICATION must be did or x509, not "
                                f"{OPENID4VCI_ISSUER_IDENTIFICATION!r}")
@@ -354,6 +355,15 @@ OPENID4VCI_CA_PRIVATE_KEY = env_str("OPENID4VCI_CA_PRIVATE_KEY", "")
 if bool(OPENID4VCI_CA_CERTIFICATE) != bool(OPENID4VCI_CA_PRIVATE_KEY):
     raise ImproperlyConfigured("OPENID4VCI_CA_CERTIFICATE and OPENID4VCI_CA_PRIVATE_KEY go "
                                "together: set both or neither")
+# Wallet Attestation (OpenID4VCI 1.0 Appendix E, HAIP 1.0 §4.4.1): the X.509 roots of the wallet
+# providers whose attestations this issuer accepts, PEM text or a path. Set: every wallet
+# authenticates at the PAR and token endpoints with an attestation chaining to one of them.
+OPENID4VCI_WALLET_ATTESTATION_ANCHORS = env_str("OPENID4VCI_WALLET_ATTESTATION_ANCHORS", "")
+if (OPENID4VCI_WALLET_ATTESTATION_ANCHORS
+        and "-----BEGIN CERTIFICATE-----" not in OPENID4VCI_WALLET_ATTESTATION_ANCHORS
+        and not Path(OPENID4VCI_WALLET_ATTESTATION_ANCHORS).is_file()):
+    raise ImproperlyConfigured("OPENID4VCI_WALLET_ATTESTATION_ANCHORS must be PEM certificates "
+                               "or the path of a PEM file")
 
 # --- Foreign issuers ---
 # SD-JWT VCs from issuers that are not DIDs (EU PID and (Q)EAA providers, HAIP 1.0): the X.509

@@ -24,10 +24,12 @@ from credentials.dids import (
     resolve_did_key,
 )
 from credentials.errors import DidNotResolved, KeyNotFound, KeyResolutionError
+from credentials.key_store import public_key_of
 from credentials.keys import PublicKey
 from credentials.models import KeyPair
 
-DID_CONTEXTS = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
+DID_CONTEXTS = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1",
+                "https://w3id.org/security/jwk/v1"]
 DID_MEDIA_TYPES = "application/did+json, application/json"
 CACHE_SECONDS = 300
 
@@ -115,15 +117,20 @@ def did_document(did: str) -> dict | None:
     keys = list(KeyPair.objects.filter(controller=did).order_by("created_at", "id"))
     if not keys:
         return None
-    methods = [
-        {"id": key.verification_method, "type": "Multikey", "controller": did,
-         "publicKeyMultibase": key.public_key_multibase}
-        for key in keys
-    ]
+    methods = [verification_method(key) for key in keys]
     ids = [method["id"] for method in methods]
     # Retired keys stay listed for assertion, so what they signed still verifies.
     return {"@context": DID_CONTEXTS, "id": did, "verificationMethod": methods,
             "assertionMethod": ids, "authentication": ids}
+
+
+def verification_method(key: KeyPair) -> dict:
+    """One key of a DID document, readable both ways: `JsonWebKey` with `publicKeyJwk` (what
+    JOSE resolvers and EU wallets read) and the same key as `publicKeyMultibase` (what Multikey
+    readers of the Data Integrity suites read). Both name one key, so they cannot disagree."""
+    return {"id": key.verification_method, "type": "JsonWebKey", "controller": key.controller,
+            "publicKeyJwk": public_key_of(key).jwk(),
+            "publicKeyMultibase": key.public_key_multibase}
 
 
 class DidResolver:

@@ -61,10 +61,40 @@ def create_key(controller: str, *, key_type: str = "Ed25519") -> KeyPair:
 rotate_key = create_key
 
 
+# What a DID of ours signs with: EdDSA (vc+jwt, Data Integrity, status lists) and ES256 (SD-JWT
+# VCs for EU wallets, HAIP 1.0). A DID gets both at once, so its document lists every key it
+# will sign with before the first signature: a verifier holding a cached copy of the document
+# (did.json may be cached for minutes) still finds the key.
+DID_KEY_TYPES = (KeyPair.KeyType.ED25519, KeyPair.KeyType.P256)
+
+
 def ensure_key(controller: str, key_type: str = "Ed25519") -> KeyPair:
-    key = KeyPair.objects.filter(controller=controller, key_type=key_type,
-                                 retired_at=None).first()
-    return key or create_key(controller, key_type=key_type)
+    """`controller`'s active key of `key_type`, made when there is none; for a DID, every key
+    type of DID_KEY_TYPES is made with it."""
+    active = {key.key_type: key for key in
+              KeyPair.objects.filter(controller=controller, retired_at=None)}
+    wanted = DID_KEY_TYPES if controller.startswith("did:") else ()
+    for missing in [key_type, *(t for t in wanted if t != key_type)]:
+        if missing not in active:
+            active[missing] = create_key(controller, key_type=missing)
+    return active[key_type]
+
+
+def complete_did_key_sets() -> int:
+    """Give every DID of ours the key types it lacks (DIDs made before a type was added):
+    run after migrating, so the keys are published before anything is signed with them."""
+    dids = (KeyPair.objects.filter(controller__startswith="did:", retired_at=None)
+            .values_list("controller", "key_type"))
+    held: dict[str, set[str]] = {}
+    for did, key_type in dids:
+        held.setdefault(did, set()).add(key_type)
+    made = 0
+    for did, types in held.items():
+        for key_type in DID_KEY_TYPES:
+            if key_type not in types:
+                create_key(did, key_type=key_type)
+                made += 1
+    return made
 
 
 def signer_for(controller: str, key_type: str = "Ed25519") -> LocalSigner:

@@ -35,8 +35,9 @@ from core.times import iso8601 as _iso
 from credentials import jose
 from credentials.errors import CredentialError
 from credentials.key_store import signer_for
+from credentials.keys import Signer
 from credentials.models import StatusChange, StatusList
-from credentials.signing import envelope, secure_jwt
+from credentials.signing import envelope, es256_signer_for, secure_jwt
 from credentials.status_list import Bitstring, TokenStatus, TokenStatusList
 
 log = logging.getLogger(__name__)
@@ -379,16 +380,50 @@ def _needs_signing(status_list: StatusList, now: datetime) -> bool:
 
 
 def _sign(status_list: StatusList, codec, now: datetime) -> str:
-    signer = signer_for(status_list.issuer)
     url = status_list_url(status_list.pk)
     if status_list.kind == StatusList.Kind.BITSTRING:
-        return secure_jwt(bitstring_credential(status_list, codec, now, url), signer)
+        return secure_jwt(bitstring_credential(status_list, codec, now, url),
+                          signer_for(status_list.issuer))
     # IETF Token Status List, Status List Token in JWT format.
-    claims = {"iss": status_list.issuer, "sub": url, "iat": int(now.timestamp()),
+    identification = token_list_identification(status_list.issuer, now)
+    claims = {"iss": identification.iss, "sub": url, "iat": int(now.timestamp()),
               "exp": int((now + VALIDITY).timestamp()), "ttl": TTL_SECONDS,
               "status_list": codec.to_claim()}
-    return jose.sign(claims, signer, {"typ": STATUSLIST_JWT_TYP,
-                                      "kid": signer.verification_method})
+    return jose.sign(claims, identification.signer,
+                     {"typ": STATUSLIST_JWT_TYP, **identification.header})
+
+
+@dataclass(frozen=True)
+class TokenListIdentification:
+    """Who a Status List Token says signed it: `iss`, the signer, and the JOSE header that
+    names the key (`kid`, or `x5c`)."""
+
+    iss: str
+    signer: Signer
+    header: dict
+
+
+# Token Status Lists serve SD-JWT VCs, which EU wallets and verifiers check with ES256 (HAIP
+# 1.0): the lists are signed ES256 too, by default with the issuer DID's P-256 key named by
+# `kid`. The layer that knows issuers' certificates registers a provider giving `x5c`
+# identification instead (HAIP 1.0 §6.1, §7: the same as the credentials it serves).
+_token_list_providers: list = []
+
+
+def register_token_list_identification(provider) -> None:
+    """`provider(issuer_did, now)` returns a TokenListIdentification, or None to leave the
+    default. Registered once per process (apps.ready)."""
+    if provider not in _token_list_providers:
+        _token_list_providers.append(provider)
+
+
+def token_list_identification(issuer: str, now: datetime) -> TokenListIdentification:
+    for provider in _token_list_providers:
+        identification = provider(issuer, now)
+        if identification is not None:
+            return identification
+    signer = es256_signer_for(issuer)
+    return TokenListIdentification(issuer, signer, {"kid": signer.verification_method})
 
 
 def bitstring_credential(status_list: StatusList, codec: Bitstring, now: datetime,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -273,16 +274,25 @@ class TrustAnchors:
     trusted lists for PID and (Q)EAA providers."""
 
     certificates: tuple[x509.Certificate, ...] = ()
+    # More anchors (DER) read when first needed, e.g. a CA kept in the database: verifying
+    # what needs no anchor then costs no query.
+    load_more: Callable[[], tuple[bytes, ...]] | None = field(default=None, compare=False,
+                                                                repr=False)
+
+    @cached_property
+    def all(self) -> tuple[x509.Certificate, ...]:
+        more = self.load_more() if self.load_more is not None else ()
+        return self.certificates + tuple(x509.load_der_x509_certificate(bytes(d)) for d in more)
 
     def __bool__(self) -> bool:
-        return bool(self.certificates)
+        return bool(self.all)
 
     def __len__(self) -> int:
-        return len(self.certificates)
+        return len(self.all)
 
     @cached_property
     def store(self) -> verification.Store:
-        return verification.Store(list(self.certificates))
+        return verification.Store(list(self.all))
 
 
 NO_ANCHORS = TrustAnchors()
@@ -489,12 +499,6 @@ def issue_signing_certificate(ca: CertifiedSigner, subject_key: PublicKey, *, ur
     beyond the CA itself."""
     if subject_key.key_type != "P-256":
         raise CertificateError("certificate: the issuer's key must be P-256 (ES256)")
-    from credentials.keys import _p256
-
-    ca_private = _p256_private(ca.signer)
-    ca_certificate = x509.load_der_x509_certificate(ca.certificate)
-    public = _p256(subject_key.raw)
-    now = (now or datetime.now(UTC)).replace(microsecond=0)
     attributes = [x509.NameAttribute(NameOID.COMMON_NAME, organisation),
                   x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation)]
     if organisation_identifier:
@@ -502,16 +506,44 @@ def issue_signing_certificate(ca: CertifiedSigner, subject_key: PublicKey, *, ur
                                              organisation_identifier))
     if country:
         attributes.append(x509.NameAttribute(NameOID.COUNTRY_NAME, country.upper()))
+    return _issue_end_entity(ca, subject_key, x509.Name(attributes),
+                             x509.UniformResourceIdentifier(uri), validity, now)
+
+
+def issue_host_certificate(ca: CertifiedSigner, subject_key: PublicKey, host: str, *,
+                           validity: timedelta = DEFAULT_VALIDITY,
+                           now: datetime | None = None) -> bytes:
+    """DER of an end-entity certificate, issued by `ca`, for a relying party's P-256 key (the
+    Verifier signing its Request Objects): subject CN and SAN dNSName `host` (what a wallet
+    checks under `x509_san_dns`), keyUsage digitalSignature, not a CA. HAIP 1.0 §5: the
+    certificate that signs a request is never self-signed."""
+    if subject_key.key_type != "P-256":
+        raise CertificateError("certificate: the key must be P-256 (ES256)")
+    if not host or not isinstance(host, str):
+        raise CertificateError("certificate: a host name is needed")
+    return _issue_end_entity(ca, subject_key,
+                             x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]),
+                             x509.DNSName(host), validity, now)
+
+
+def _issue_end_entity(ca: CertifiedSigner, subject_key: PublicKey, subject: x509.Name,
+                      alternative_name: x509.GeneralName, validity: timedelta,
+                      now: datetime | None) -> bytes:
+    from credentials.keys import _p256
+
+    ca_private = _p256_private(ca.signer)
+    ca_certificate = x509.load_der_x509_certificate(ca.certificate)
+    public = _p256(subject_key.raw)
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
     not_after = min(now + validity, ca_certificate.not_valid_after_utc)
     certificate = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name(attributes)).issuer_name(ca_certificate.subject)
+        .subject_name(subject).issuer_name(ca_certificate.subject)
         .public_key(public)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(not_after)
-        .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(uri)]),
-                       critical=False)
+        .add_extension(x509.SubjectAlternativeName([alternative_name]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(ca=False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
@@ -547,6 +579,26 @@ def _p256_private(signer) -> ec.EllipticCurvePrivateKey:
             and isinstance(private.curve, ec.SECP256R1)):
         raise CertificateError("certificate: the key must be a local P-256 key (ES256)")
     return private
+
+
+def authority_key_identifiers(x5c: Any) -> set[bytes]:
+    """The keyIdentifier of the AuthorityKeyIdentifier of every certificate of an `x5c` header
+    (what a DCQL `aki` trusted authority names). Raises CertificateError for a malformed x5c."""
+    if not isinstance(x5c, list) or not x5c or not all(isinstance(c, str) for c in x5c):
+        raise CertificateError("x5c: must be a non-empty array of base64 certificates")
+    found = set()
+    for entry in x5c[:MAX_CHAIN_LENGTH]:
+        try:
+            certificate = x509.load_der_x509_certificate(base64.b64decode(entry, validate=True))
+            value = certificate.extensions.get_extension_for_class(
+                x509.AuthorityKeyIdentifier).value
+        except x509.ExtensionNotFound:
+            continue
+        except ValueError:
+            raise CertificateError("x5c: not a base64 DER certificate") from None
+        if value.key_identifier:
+            found.add(value.key_identifier)
+    return found
 
 
 def is_self_signed(der: bytes) -> bool:

@@ -64,6 +64,9 @@ class CredentialOffer(models.Model):
     expires_at = models.DateTimeField(help_text="When the pre-authorized code expires.")
     token_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
     token_expires_at = models.DateTimeField(null=True, blank=True)
+    dpop_jkt = models.CharField(
+        max_length=64, blank=True, editable=False,
+        help_text="JWK SHA-256 thumbprint of the key the access token is bound to (DPoP).")
     credential_identifier = models.CharField(
         max_length=100, blank=True, help_text="Set when the wallet asked with "
                                                "authorization_details in the token request.")
@@ -157,3 +160,48 @@ class IssuerCertificate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.key_controller}#{self.key_id}"
+
+
+class AuthorizationRequest(models.Model):
+    """One wallet-initiated issuance in the authorization code flow (OpenID4VCI 1.0 §5, HAIP 1.0
+    §4): pushed (RFC 9126, the `request_uri` handle stored hashed), then the person logs in at
+    the service and consents (or not), then the wallet redeems the one-time code with its PKCE
+    verifier (RFC 7636, S256) at the token endpoint. The consent makes a CredentialOffer, which
+    the rest of the flow (token, proof, credential, status) shares with pre-authorized offers."""
+
+    class Status(models.TextChoices):
+        PUSHED = "pushed", "Pushed (waiting for the person)"
+        APPROVED = "approved", "Approved (code handed out)"
+        DENIED = "denied", "Denied by the person"
+        REDEEMED = "redeemed", "Code redeemed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    issuer = models.ForeignKey("wallet.Organisation", on_delete=models.CASCADE,
+                               related_name="+")
+    client_id = models.CharField(max_length=255)
+    redirect_uri = models.CharField(max_length=2000)
+    state = models.CharField(max_length=500, blank=True)
+    code_challenge = models.CharField(max_length=128)
+    configuration = models.CharField(max_length=32, choices=CredentialOffer.Configuration.choices)
+    authorization_details = models.JSONField(null=True, blank=True)
+    dpop_jkt = models.CharField(max_length=64, blank=True,
+                                help_text="The DPoP key the code is bound to (RFC 9449 §10).")
+    request_uri_hash = models.CharField(max_length=64, unique=True, editable=False)
+    request_expires_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PUSHED)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+")
+    offered = models.ForeignKey(
+        CredentialOffer, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        help_text="The organisation's offer the wallet started from (its issuer_state).")
+    offer = models.OneToOneField(CredentialOffer, null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="authorization")
+    code_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.configuration} from {self.issuer.slug} for {self.client_id} [{self.status}]"

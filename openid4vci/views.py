@@ -7,21 +7,39 @@ from __future__ import annotations
 
 import functools
 import json
+import time
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import HttpResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods
 
 from core import ratelimit
-from openid4vci.services import errors, issuance, metadata, offers, proofs, tokens, x509_issuer
+from openid4vci.configurations import CONFIGURATIONS
+from openid4vci.services import (
+    authorization,
+    dpop,
+    errors,
+    issuance,
+    metadata,
+    offers,
+    proofs,
+    tokens,
+    x509_issuer,
+)
 from wallet.tenancy.models import Organisation
 
 RATE_SCOPE = "openid4vci"
 METADATA_MAX_AGE = 300  # seconds wallets and CDNs may keep issuer metadata
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, DPoP",
-    "Access-Control-Expose-Headers": "WWW-Authenticate, Retry-After",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, DPoP, OAuth-Client-Attestation, "
+                                    "OAuth-Client-Attestation-PoP",
+    "Access-Control-Expose-Headers": "WWW-Authenticate, Retry-After, DPoP-Nonce",
     "Access-Control-Max-Age": "600",
 }
 
@@ -129,21 +147,80 @@ def credential_offer(request, slug: str):
     return json_response(document)
 
 
+class WalletRedirect(HttpResponseRedirect):
+    """Back to the wallet: its redirect_uri may have a private-use scheme (RFC 8252 §7.1),
+    checked when the request was pushed (authorization._redirect_uri)."""
+
+    def __init__(self, to: str):
+        self.allowed_schemes = [urlsplit(to).scheme]
+        super().__init__(to)
+
+
+@endpoint("POST")
+def pushed_authorization_request(request, slug: str):
+    """Pushed authorization request endpoint (RFC 9126 §2): 201 with the request_uri."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise errors.invalid_request("the pushed request must be "
+                                     "application/x-www-form-urlencoded (RFC 9126 §2.1)")
+    answer = authorization.authorization_push(issuer=_issuer(slug), params=request.POST,
+                                              dpop_proof=request.headers.get("DPoP"),
+                                              client_attestation=_client_attestation(request))
+    return json_response(answer, 201)
+
+
+@require_http_methods(["GET", "POST"])
+@csrf_protect
+def authorize(request, slug: str):
+    """Authorization endpoint (RFC 6749 §3.1) for pushed requests only: the person logs in at
+    the service (the admin login), sees what the wallet asks for and approves or declines; the
+    browser then goes back to the wallet's redirect_uri."""
+    try:
+        issuer = _issuer(slug)
+        pushed = authorization.authorization_pending(
+            issuer=issuer, client_id=request.GET.get("client_id", ""),
+            request_uri=request.GET.get("request_uri", ""))
+    except errors.OAuthError as error:  # never redirected: the request is not one we know
+        return render(request, "openid4vci/authorize_error.html",
+                      {"error": error.error, "description": error.description},
+                      status=error.status)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), login_url=reverse("admin:login"))
+    choices = authorization.consent_choices(pushed, request.user)
+    if request.method == "POST":
+        try:
+            back = authorization.authorization_decide(
+                pushed_id=pushed.pk, user=request.user,
+                approve=request.POST.get("decision") == "approve",
+                mandate_id=request.POST.get("mandate"))
+        except errors.OAuthError as error:
+            return render(request, "openid4vci/authorize_error.html",
+                          {"error": error.error, "description": error.description},
+                          status=error.status)
+        return WalletRedirect(back)
+    return render(request, "openid4vci/authorize.html", {
+        "issuer": issuer, "pushed": pushed, "choices": choices,
+        "configuration": CONFIGURATIONS[pushed.configuration]})
+
+
 @endpoint("POST")
 def token(request, slug: str):
     """Token endpoint (§6): pre-authorized code (+ tx_code) → access token."""
     if request.content_type != "application/x-www-form-urlencoded":
         raise errors.invalid_request("the token request must be "
                                      "application/x-www-form-urlencoded (RFC 6749 §4.1.3)")
-    grant = tokens.token_redeem(issuer=_issuer(slug), params=request.POST)
-    return json_response(grant.response())
+    issuer = _issuer(slug)
+    grant = tokens.token_redeem(issuer=issuer, params=request.POST,
+                                dpop=request.headers.get("DPoP"),
+                                client_attestation=_client_attestation(request))
+    return json_response(grant.response(), headers=_dpop_nonce(issuer))
 
 
 @endpoint("POST")
 def nonce(request, slug: str):
     """Nonce endpoint (§7): a fresh c_nonce, not cacheable."""
     issuer = _issuer(slug)
-    return json_response({"c_nonce": proofs.nonce_issue(issuer_slug=issuer.slug)})
+    return json_response({"c_nonce": proofs.nonce_issue(issuer_slug=issuer.slug)},
+                         headers=_dpop_nonce(issuer))  # HAIP 1.0 §4: DPoP-Nonce here too
 
 
 @endpoint("POST")
@@ -159,8 +236,20 @@ def deferred_credential(request, slug: str):
 
 
 def _issuance_answer(service, request, slug: str) -> HttpResponse:
-    outcome = service(issuer=_issuer(slug), authorization=request.headers.get("Authorization"),
-                      body=request.body, content_type=request.content_type)
+    issuer = _issuer(slug)
+    outcome = service(issuer=issuer, authorization=request.headers.get("Authorization"),
+                      body=request.body, content_type=request.content_type,
+                      dpop_proof=request.headers.get("DPoP"))
     status, body = outcome.response()
-    return json_response(body, status)
+    return json_response(body, status, headers=_dpop_nonce(issuer))
+
+
+def _client_attestation(request) -> tuple[str | None, str | None]:
+    return (request.headers.get("OAuth-Client-Attestation"),
+            request.headers.get("OAuth-Client-Attestation-PoP"))
+
+
+def _dpop_nonce(issuer: Organisation) -> dict:
+    """The DPoP nonce for the wallet's next proof (RFC 9449 §8.2), saving it a challenge."""
+    return {"DPoP-Nonce": dpop.nonce_issue(issuer_slug=issuer.slug, now=time.time())}
 

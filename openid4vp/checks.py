@@ -3,7 +3,7 @@
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 
-from credentials.x509 import CertificateError
+from credentials.x509 import CertificateError, is_self_signed
 
 
 @register()
@@ -17,6 +17,13 @@ def verifier_certificate(app_configs=None, **kwargs) -> list[Error]:
         configured = configured_identity()
         if configured is not None:
             verifier_client_id(configured)
+            if is_self_signed(configured.certificate):
+                return [Error("OPENID4VP_CERTIFICATE is self-signed: wallets refuse it "
+                              "(HAIP 1.0 §5: the certificate signing a request must not be "
+                              "self-signed)", id="openid4vp.E003",
+                              hint="Configure a certificate issued by a CA the wallets trust, "
+                                   "followed by its intermediates; or configure none, and "
+                                   "give wallets the root of `manage.py verifier_ca`.")]
     except (CertificateError, OSError) as exc:
         return [Error(f"OPENID4VP_CERTIFICATE / OPENID4VP_PRIVATE_KEY: {exc}",
                       id="openid4vp.E001",

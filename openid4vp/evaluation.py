@@ -14,10 +14,11 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from credentials import jose, sd_jwt
+from credentials import jose, sd_jwt, x509
+from credentials.encoding import b64url_encode
 from credentials.errors import CredentialError
 from openid4vp import dcql
-from wallet.business.verification import wallet_verifier
+from wallet.business.verification import organisation_dids, wallet_verifier
 
 # Failures that are about the protocol (the response does not belong to this request, or is
 # not well formed): the Wallet gets `invalid_request`. Anything else is a credential the
@@ -145,13 +146,22 @@ def _presentation(query_id: str, presentation: str, credential_query: dict, quer
     outcome.vct = credential.get("vct")
     outcome.holder = credential.get("sub")
     issuer = (outcome.issuer or {}).get("id")
-    if accepted_issuers is not None and issuer not in accepted_issuers:
+    # One of our organisations known by x5c (HAIP 1.0) is named by its https Credential Issuer
+    # identifier; the policy (and whoever reads the result) knows it by its DID.
+    dids = sorted(organisation_dids(issuer)) if isinstance(issuer, str) else []
+    did = dids[0] if dids else None
+    if did is not None:
+        outcome.issuer = {**outcome.issuer, "did": did}
+    if accepted_issuers is not None and not {issuer, did} & set(accepted_issuers):
         return _refused(outcome, "untrusted_issuer",
                         f"issuer {issuer} is not one this request accepts")
     if not (outcome.issuer or {}).get("trusted"):
         why = next((w for w in verdict.get("warnings", []) if w.startswith("issuer not")),
                    "issuer not trusted")
         return _refused(outcome, "untrusted_issuer", f"{why} ({issuer})")
+    unmatched = _trusted_authorities_unmatched(credential_query, presentation)
+    if unmatched:
+        return _refused(outcome, "untrusted_issuer", unmatched)
     if outcome.vct not in credential_query["meta"]["vct_values"]:
         return _refused(outcome, "vct", f"vct {outcome.vct!r} is not among the requested "
                                         f"{credential_query['meta']['vct_values']}")
@@ -166,6 +176,26 @@ def _presentation(query_id: str, presentation: str, credential_query: dict, quer
         return _refused(outcome, claims.code, claims.reason)
     outcome.ok = True
     return outcome
+
+
+def _trusted_authorities_unmatched(credential_query: dict, presentation: str) -> str:
+    """Why the credential matches none of the query's `trusted_authorities` of type `aki`
+    (OpenID4VP 1.0 §6.1.1, HAIP 1.0 §5): the base64url KeyIdentifier of the
+    AuthorityKeyIdentifier of a certificate in the credential's `x5c`. "" when it matches, or
+    when the query names no `aki` (other types are not evaluated here)."""
+    wanted = {value for entry in credential_query.get("trusted_authorities", [])
+              if entry.get("type") == "aki" for value in entry.get("values", [])}
+    if not wanted:
+        return ""
+    try:
+        header = jose.decode(sd_jwt.SdJwt.parse(presentation).jwt).header
+        found = x509.authority_key_identifiers(header.get("x5c"))
+    except (CredentialError, ValueError):
+        found = set()
+    if not {b64url_encode(identifier) for identifier in found} & wanted:
+        return ("issuer: its certificate chain matches none of the trusted_authorities (aki) "
+                "the query asks for")
+    return ""
 
 
 def _refused(outcome: PresentationOutcome, code: str, reason: str) -> PresentationOutcome:

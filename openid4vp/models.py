@@ -10,8 +10,9 @@ from django.utils import timezone
 
 
 class VerifierCertificate(models.Model):
-    """The self-signed certificate the service made for its own key (used when no certificate
-    is configured). The key lives in the key store (credentials.KeyPair, wrapped at rest)."""
+    """A certificate the service made for its own key (used when no certificate is
+    configured): the Verifier's, issued by the service's Verifier CA, and that CA's
+    self-signed root. The keys live in the key store (credentials.KeyPair, wrapped at rest)."""
 
     key_controller = models.CharField(max_length=300)
     key_id = models.CharField(max_length=64)

@@ -80,7 +80,7 @@ def _entitled_group(request: PresentationRequest, passport: Passport) -> str:
         raise PresentationRefused(f"role credential: unknown access group {group!r}",
                                   code="role_invalid")
     manufacturer = passport.product.organisation
-    if presented["issuer"]["id"] == manufacturer.did:
+    if presented["issuer"].get("did", presented["issuer"]["id"]) == manufacturer.did:
         partner = organisation_for_did(role.get("sub") or "")
         if not Entitlement.objects.filter(manufacturer=manufacturer, partner=partner,
                                           access_group=group).exists():

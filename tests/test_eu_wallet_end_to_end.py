@@ -3,7 +3,8 @@ OpenID4VCI (issuer metadata, offer with a transaction code, key proof, credentia
 its own, then answers an OpenID4VP request (DCQL, signed request object, encrypted response)
 disclosing only what was asked, and the verifier accepts it. Once the mandate is revoked, the
 same credential is refused naming `revoked`. A partner's wallet likewise receives its access
-role and reads a passport's restricted data with it."""
+role and reads a passport's restricted data with it. And a wallet asks for a mandate itself
+(authorization code flow with PAR, PKCE and DPoP) and presents it."""
 
 import pytest
 
@@ -136,3 +137,30 @@ def test_the_wallet_journey_refuses_each_wrong_step_naming_why(client, parties, 
     for reason, response in refusals.items():
         assert response.status_code == 400, (reason, response.content)
         assert reason in response.json()["error_description"], (reason, response.json())
+
+
+def test_an_eu_wallet_asks_for_a_mandate_itself_and_presents_it(client, parties):
+    """Wallet-initiated (HAIP 1.0 §4): from the issuer's metadata, a pushed request with PKCE
+    S256 and DPoP; the person logs in at the service and consents; then the same wallet
+    answers an OpenID4VP request whose certificate chains to the CA it was given."""
+    from django.test import Client
+
+    from openid4vci.services.metadata import issuer_identifier
+
+    browser = Client()
+    browser.force_login(parties["mandate"].grantee_user)
+    issuer_wallet = TestWallet(client=client)
+
+    sd_jwt = issuer_wallet.authorize_and_redeem(issuer_identifier(parties["acme"]), "mandate",
+                                                browser)
+    assert issuer_wallet.token_type == "DPoP"
+    verify_independently(client, sd_jwt, issuer_wallet)
+
+    holder = Wallet(client, key=issuer_wallet.signer, credentials={"mandate": sd_jwt})
+    created = ask(parties["verifier"])
+    accepted = answer(holder, created)
+
+    assert accepted.status_code == 200, accepted.content
+    verdict = result(parties["verifier"], created)
+    assert verdict["status"] == "verified", verdict
+    assert verdict["disclosed"]["mandate"]["scope"] == "passports:issue"

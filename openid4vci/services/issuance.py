@@ -29,7 +29,7 @@ from credentials.status_registry import status_list_url, token_entry_allocate
 from openid4vci.configurations import CONFIGURATIONS, offered_by
 from openid4vci.models import CredentialOffer
 from openid4vci.services import errors
-from openid4vci.services.metadata import issuer_identifier
+from openid4vci.services.metadata import endpoint, issuer_identifier
 from openid4vci.services.offers import offer_event
 from openid4vci.services.proofs import proof_verify
 from openid4vci.services.tokens import bearer_offer
@@ -87,11 +87,14 @@ class Denied(Exception):
 # --- the credential endpoint -------------------------------------------------------------------
 
 def credential_request(*, issuer: Organisation, authorization: str | None, body: bytes,
-                       content_type: str, now: datetime | None = None) -> Outcome:
-    """Answer a Credential Request: the access token, the request's shape, the key proof, then
-    the source (issue now, defer while a review is open, or deny)."""
+                       content_type: str, dpop_proof: str | None = None,
+                       now: datetime | None = None) -> Outcome:
+    """Answer a Credential Request: the access token (and its DPoP proof), the request's
+    shape, the key proof, then the source (issue now, defer while a review is open, or
+    deny)."""
     now = now or timezone.now()
-    offer = bearer_offer(issuer=issuer, authorization=authorization, now=now)
+    offer = bearer_offer(issuer=issuer, authorization=authorization, dpop_proof=dpop_proof,
+                         url=endpoint(issuer, "credential"), now=now)
     request = _json_object(body, content_type)
     _check_requested(offer, request)
     proof = _one_jwt_proof(request)
@@ -217,13 +220,15 @@ def _deny(offer: CredentialOffer, reason: str) -> None:
 # --- the deferred credential endpoint ----------------------------------------------------------
 
 def deferred_credential_request(*, issuer: Organisation, authorization: str | None,
-                                body: bytes, content_type: str,
+                                body: bytes, content_type: str, dpop_proof: str | None = None,
                                 now: datetime | None = None) -> Outcome:
     """200 with the credential once signed, 202 with the same transaction id while the review
     is open, invalid_transaction_id for one unknown or already used, credential_request_denied
     after a rejection."""
     now = now or timezone.now()
-    offer = bearer_offer(issuer=issuer, authorization=authorization, deferred=True, now=now)
+    offer = bearer_offer(issuer=issuer, authorization=authorization, deferred=True,
+                         dpop_proof=dpop_proof, url=endpoint(issuer, "deferred_credential"),
+                         now=now)
     request = _json_object(body, content_type)
     transaction_id = request.get("transaction_id")
     if not isinstance(transaction_id, str) or not transaction_id:

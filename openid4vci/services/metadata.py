@@ -12,7 +12,9 @@ from wallet.tenancy.models import Organisation
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 PROOF_ALGORITHMS = ("ES256", "EdDSA")  # key proofs we verify (HAIP: ES256 at least)
 SIGNING_ALGORITHMS = ("ES256",)  # copies are signed with the issuer's P-256 key (HAIP 1.0)
-ENDPOINTS = ("token", "nonce", "credential", "deferred_credential", "credential_offer")
+DPOP_ALGORITHMS = ("ES256", "EdDSA")  # DPoP proofs we verify (HAIP 1.0: ES256 at least)
+ENDPOINTS = ("token", "nonce", "credential", "deferred_credential", "credential_offer", "par",
+             "authorize")
 
 
 def issuer_identifier(organisation: Organisation) -> str:
@@ -65,14 +67,24 @@ def issuer_metadata(organisation: Organisation) -> dict:
 
 
 def authorization_server_metadata(organisation: Organisation) -> dict:
-    """RFC 8414 §2, for an AS that only knows the pre-authorized code grant (so no
-    authorization endpoint and no response_types_supported, OpenID4VCI §12.2.4)."""
+    """RFC 8414 §2: the pre-authorized code grant and the authorization code flow (HAIP 1.0
+    §4), the latter only with pushed requests (RFC 9126 §5) and PKCE S256 (RFC 7636); DPoP."""
     return {
         "issuer": issuer_identifier(organisation),
+        "authorization_endpoint": endpoint(organisation, "authorize"),
+        "pushed_authorization_request_endpoint": endpoint(organisation, "par"),
+        "require_pushed_authorization_requests": True,
         "token_endpoint": endpoint(organisation, "token"),
-        "grant_types_supported": [PRE_AUTHORIZED_GRANT],
-        "token_endpoint_auth_methods_supported": ["none"],
+        "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,  # RFC 9207
+        "grant_types_supported": [PRE_AUTHORIZED_GRANT, "authorization_code"],
+        # HAIP 1.0 §4.4.1: with wallet providers configured, wallets authenticate by attestation.
+        "token_endpoint_auth_methods_supported": (
+            ["attest_jwt_client_auth"] if settings.OPENID4VCI_WALLET_ATTESTATION_ANCHORS
+            else ["none"]),
         "pre-authorized_grant_anonymous_access_supported": True,
         "scopes_supported": [configuration.scope for configuration in offered_by(organisation)],
         "authorization_details_types_supported": ["openid_credential"],
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),  # RFC 9449 §5.1, HAIP §4
     }

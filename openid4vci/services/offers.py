@@ -216,17 +216,44 @@ def _checked_source(issuer: Organisation, field: str, source, role: str) -> tupl
 
 
 def offer_document(offer: CredentialOffer, code: str) -> dict:
-    """The Credential Offer object (§4.1.1) with the pre-authorized code grant and tx_code."""
+    """The Credential Offer object (§4.1.1) with the pre-authorized code grant and tx_code;
+    for an offer a person can take by logging in (a mandate given to a person), also the
+    authorization code grant with its `issuer_state` (HAIP 1.0 §4.2)."""
+    grants = {PRE_AUTHORIZED_GRANT: {
+        "pre-authorized_code": code,
+        "tx_code": {"input_mode": "numeric", "length": TX_CODE_LENGTH,
+                    "description": f"The {TX_CODE_LENGTH}-digit code "
+                                   f"{offer.issuer.legal_name} sent you separately"[:300]},
+    }}
+    if offer_for_a_person(offer):
+        grants = {"authorization_code": {"issuer_state": issuer_state(offer)}, **grants}
     return {
         "credential_issuer": issuer_identifier(offer.issuer),
         "credential_configuration_ids": [offer.configuration],
-        "grants": {PRE_AUTHORIZED_GRANT: {
-            "pre-authorized_code": code,
-            "tx_code": {"input_mode": "numeric", "length": TX_CODE_LENGTH,
-                        "description": f"The {TX_CODE_LENGTH}-digit code "
-                                       f"{offer.issuer.legal_name} sent you separately"[:300]},
-        }},
+        "grants": grants,
     }
+
+
+def offer_for_a_person(offer: CredentialOffer) -> bool:
+    """Whether the offer's source names the person who may take it by logging in."""
+    return offer.mandate_id is not None and offer.mandate.grantee_user_id is not None
+
+
+def issuer_state(offer: CredentialOffer) -> str:
+    """The `issuer_state` of an offer's authorization code grant: its id and a MAC of it under
+    the server's secret (nothing stored; unguessable for another offer)."""
+    return f"{offer.pk}.{_keyed('issuer_state', str(offer.pk))[:32]}"
+
+
+def offer_of_issuer_state(value, *, issuer: Organisation) -> CredentialOffer | None:
+    """The offer an `issuer_state` names, if it is genuine and of `issuer`."""
+    if not isinstance(value, str) or value.count(".") != 1:
+        return None
+    offer_id, mac = value.split(".")
+    if not hmac.compare_digest(mac, _keyed("issuer_state", offer_id)[:32]):
+        return None
+    return (CredentialOffer.objects.select_related("issuer", "mandate")
+            .filter(pk=offer_id, issuer=issuer).first())
 
 
 # --- reading an offer --------------------------------------------------------------------------

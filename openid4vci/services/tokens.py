@@ -19,8 +19,10 @@ from django.utils import timezone
 
 from core import json_limits
 from openid4vci.models import MAX_TX_CODE_FAILURES, CredentialOffer
-from openid4vci.services import errors
-from openid4vci.services.metadata import PRE_AUTHORIZED_GRANT, issuer_identifier
+from openid4vci.services import dpop, errors
+from openid4vci.services.authorization import AUTHORIZATION_CODE_GRANT, code_redeem
+from openid4vci.services.client_attestation import client_authenticate
+from openid4vci.services.metadata import PRE_AUTHORIZED_GRANT, endpoint, issuer_identifier
 from openid4vci.services.offers import offer_event, offer_expire, tx_code_matches
 from wallet.tenancy.api_tokens import key_hash
 from wallet.tenancy.models import Organisation
@@ -35,34 +37,48 @@ class TokenGrant:
     access_token: str
     expires_in: int
     authorization_details: list | None = None
+    token_type: str = TOKEN_TYPE
 
     def response(self) -> dict:
-        body = {"access_token": self.access_token, "token_type": TOKEN_TYPE,
+        body = {"access_token": self.access_token, "token_type": self.token_type,
                 "expires_in": self.expires_in}
         if self.authorization_details is not None:
             body["authorization_details"] = self.authorization_details
         return body
 
 
-def token_redeem(*, issuer: Organisation, params, now: datetime | None = None) -> TokenGrant:
+def token_redeem(*, issuer: Organisation, params, dpop: str | None = None,
+                 client_attestation: tuple = (None, None),
+                 now: datetime | None = None) -> TokenGrant:
     """Exchange a pre-authorized code (+ tx_code) from `params` (the form fields) for an access
-    token. Raises OAuthError: invalid_request, unsupported_grant_type, invalid_grant (unknown,
-    expired, already redeemed, wrong tx_code, locked) or invalid_authorization_details."""
+    token, bound to the key of the `dpop` proof (the DPoP header) when there is one. Raises
+    OAuthError: invalid_request, unsupported_grant_type, invalid_grant (unknown, expired,
+    already redeemed, wrong tx_code, locked), invalid_authorization_details, or DPoPFailure
+    (the code is not spent then)."""
     for name in params:
         if len(params.getlist(name)) > 1:  # RFC 6749 §3.2
             raise errors.invalid_request(f"parameter {name} is given more than once")
     grant_type = params.get("grant_type")
     if not grant_type:
         raise errors.invalid_request("grant_type missing")
+    now = now or timezone.now()
+    # The wallet authenticates when the issuer requires a Wallet Attestation (HAIP 1.0 §4.4.1).
+    client_authenticate(issuer_identifier=issuer_identifier(issuer),
+                        client_id=params.get("client_id"), attestation=client_attestation[0],
+                        pop=client_attestation[1], now=now.timestamp())
+    if grant_type == AUTHORIZATION_CODE_GRANT:
+        return code_redeem(issuer=issuer, params=params,
+                           proven=_dpop_proven(issuer, dpop, now), now=now)
     if grant_type != PRE_AUTHORIZED_GRANT:
         raise errors.OAuthError("unsupported_grant_type",
                                 f"grant_type {grant_type} is not supported; only "
-                                f"{PRE_AUTHORIZED_GRANT}")
+                                f"{PRE_AUTHORIZED_GRANT} and {AUTHORIZATION_CODE_GRANT}")
     code = params.get("pre-authorized_code")
     if not code:
         raise errors.invalid_request("pre-authorized_code missing")
     tx_code = params.get("tx_code")
     now = now or timezone.now()
+    proven = _dpop_proven(issuer, dpop, now)
     failure: errors.OAuthError | None = None
     with transaction.atomic():  # every outcome below is stored, then the error (if any) raised
         offer = (CredentialOffer.objects.select_for_update()
@@ -84,17 +100,31 @@ def token_redeem(*, issuer: Organisation, params, now: datetime | None = None) -
             failure = errors.invalid_grant(_wrong_tx_code(offer))
         else:
             details = _authorization_details(offer, params.get("authorization_details"))
-            return _issue_token(offer, details, now)
+            return _issue_token(offer, details, now, proven)
     raise failure
 
 
+def _dpop_proven(issuer: Organisation, proof: str | None, now: datetime) -> dpop.Proven | None:
+    """The key a token request's DPoP proof proves, None without one (a Bearer token)."""
+    if proof is None:
+        return None
+    return dpop.proof_check(proof, method="POST", url=endpoint(issuer, "token"),
+                            issuer_slug=issuer.slug, now=now.timestamp())
+
+
 def _replayed(offer: CredentialOffer) -> str:
-    message = "pre-authorized_code already redeemed"
+    return revoke_replayed(offer, "pre-authorized_code")
+
+
+def revoke_replayed(offer: CredentialOffer, code_name: str) -> str:
+    """A code presented again: the token it gave, if still unused, is revoked (RFC 6749
+    §4.1.2: the code may have leaked). Returns what to tell the client."""
+    message = f"{code_name} already redeemed"
     if offer.state == State.TOKEN_ISSUED and offer.token_hash:
         offer.token_hash, offer.token_expires_at = None, None
         offer.save(update_fields=["token_hash", "token_expires_at"])
         offer_event(offer, "token_revoked", from_state=offer.state,
-                    detail="the pre-authorized code was presented again")
+                    detail=f"the {code_name.replace('_', ' ')} was presented again")
         message += "; the access token issued for it is revoked"
     return message
 
@@ -147,44 +177,58 @@ def _authorization_details(offer: CredentialOffer, raw: str | None) -> list | No
     return answered[:1]
 
 
+answered_details = _authorization_details  # also for the authorization code flow
+
+
 def credential_identifier(offer: CredentialOffer) -> str:
     return f"{offer.configuration}:{offer.pk}"
 
 
-def _issue_token(offer: CredentialOffer, details: list | None, now: datetime) -> TokenGrant:
+def _issue_token(offer: CredentialOffer, details: list | None, now: datetime,
+                 proven: dpop.Proven | None = None) -> TokenGrant:
     token = secrets.token_urlsafe(32)
     lifetime = settings.OPENID4VCI_ACCESS_TOKEN_SECONDS
     from_state = offer.state
     offer.token_hash, offer.token_expires_at = key_hash(token), now + timedelta(seconds=lifetime)
     offer.state, offer.redeemed_at = State.TOKEN_ISSUED, now
     offer.credential_identifier = credential_identifier(offer) if details else ""
+    offer.dpop_jkt = proven.jkt if proven else ""
     offer.save(update_fields=["token_hash", "token_expires_at", "state", "redeemed_at",
-                              "credential_identifier"])
-    offer_event(offer, "token_issued", from_state=from_state)
-    return TokenGrant(token, lifetime, details)
+                              "credential_identifier", "dpop_jkt"])
+    offer_event(offer, "token_issued", from_state=from_state,
+                detail="DPoP-bound" if proven else "")
+    return TokenGrant(token, lifetime, details, dpop.TOKEN_TYPE if proven else TOKEN_TYPE)
+
+
+issue_token = _issue_token  # also for the authorization code flow
 
 
 # --- bearer tokens at the credential endpoints -------------------------------------------------
 
 def bearer_offer(*, issuer: Organisation, authorization: str | None, deferred: bool = False,
+                 dpop_proof: str | None = None, url: str = "",
                  now: datetime | None = None) -> CredentialOffer:
-    """The offer an `Authorization: Bearer` access token stands for, or OAuthError 401
-    invalid_token naming why (missing, unknown or revoked, expired, already used).
+    """The offer an access token stands for, or OAuthError 401 invalid_token naming why
+    (missing, unknown or revoked, expired, already used). A DPoP-bound token is good only as
+    `Authorization: DPoP <token>` with a DPoP proof (`dpop_proof`, for the endpoint at `url`)
+    by the key it is bound to (RFC 9449 §7); a Bearer token only as `Bearer`.
 
     At the credential endpoint a token is good until it expires and is spent by the issuance.
     Once a request was deferred, the token serves the deferred endpoint only, for as long as
     the transaction lives (a review may take days; the transaction id is a second secret)."""
     realm = issuer_identifier(issuer)
     scheme, _, token = (authorization or "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise errors.invalid_token("no access token: send Authorization: Bearer <access_token> "
-                                   "from the token endpoint", realm=realm, missing=True)
+    token, scheme = token.strip(), scheme.lower()
+    if scheme not in ("bearer", "dpop") or not token:
+        raise errors.invalid_token("no access token: send Authorization: Bearer (or DPoP) "
+                                   "<access_token> from the token endpoint", realm=realm,
+                                   missing=True)
     offer = (CredentialOffer.objects.select_related("issuer")
              .filter(token_hash=key_hash(token), issuer=issuer).first())
     if offer is None:
         raise errors.invalid_token("access token unknown or revoked", realm=realm)
     now = now or timezone.now()
+    _check_binding(offer, scheme, token, dpop_proof, url, now, realm)
     if deferred:
         if offer.state == State.TOKEN_ISSUED and offer.token_expires_at <= now:
             raise errors.invalid_token("access token expired", realm=realm)
@@ -200,3 +244,23 @@ def bearer_offer(*, issuer: Organisation, authorization: str | None, deferred: b
     if offer.token_expires_at <= now:
         raise errors.invalid_token("access token expired", realm=realm)
     return offer
+
+
+def _check_binding(offer: CredentialOffer, scheme: str, token: str, proof: str | None, url: str,
+                   now: datetime, realm: str) -> None:
+    if not offer.dpop_jkt:
+        if scheme != "bearer":
+            raise errors.invalid_token("this access token is a Bearer token, not DPoP-bound",
+                                       realm=realm)
+        return
+    if scheme != "dpop":  # RFC 9449 §7.1: a bound token is never accepted as Bearer
+        raise errors.invalid_token("this access token is DPoP-bound: send Authorization: DPoP "
+                                   "<access_token> and a DPoP proof", realm=realm)
+    proven = dpop.proof_check(proof, method="POST", url=url, issuer_slug=offer.issuer.slug,
+                              now=now.timestamp(), access_token=token, realm=realm)
+    if proven.jkt != offer.dpop_jkt:
+        raise dpop.DPoPFailure("invalid_dpop_proof", "the DPoP proof is signed by another key "
+                               "than the one the access token is bound to",
+                               nonce=dpop.nonce_issue(issuer_slug=offer.issuer.slug,
+                                                      now=now.timestamp()),
+                               resource=True, realm=realm)

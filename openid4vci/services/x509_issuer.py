@@ -173,6 +173,32 @@ def _organisation_identifier(legal: LegalDetails | None) -> str:
     return ""
 
 
+# --- Token Status List tokens -----------------------------------------------------------------
+
+def token_list_identification(issuer_did: str, now: datetime):
+    """The Status List Tokens of an organisation whose copies carry `x5c` carry it too, with
+    the same `iss` (HAIP 1.0 §6.1, §7: a verifier that knows only the CA checks both); None
+    for any other list issuer (credentials.status_registry's default: ES256, did:web `kid`)."""
+    from credentials.status_registry import TokenListIdentification
+
+    organisation = _organisation_of_did(issuer_did)
+    if organisation is None:
+        return None
+    certified = issuer_certificate(organisation, now=now)
+    if certified is None:
+        return None
+    return TokenListIdentification(issuer_identifier(organisation), certified.signer,
+                                   {"x5c": certified.x5c})
+
+
+def _organisation_of_did(did: str) -> Organisation | None:
+    if not x509_mode() or not did.startswith("did:web:"):
+        return None
+    slug = did.rsplit(":", 1)[-1]
+    organisation = Organisation.objects.filter(slug=slug).first()
+    return organisation if organisation is not None and organisation.did == did else None
+
+
 # --- JWT VC Issuer Metadata ----------------------------------------------------------------------
 
 def jwt_vc_issuer_metadata(organisation: Organisation) -> dict:

@@ -9,6 +9,7 @@ from credentials.dids import (
     did_key_verification_method,
     did_web_document_url,
     did_web_for_url,
+    public_key_from_method,
 )
 from credentials.errors import KeyResolutionError
 from credentials.guarded_http import FetchError, fetch_json
@@ -28,7 +29,10 @@ def test_did_web_percent_encodes_the_port():
 
 
 @pytest.mark.django_db
-def test_organisation_did_document_lists_its_keys_as_multikey(client):
+def test_organisation_did_document_lists_its_keys_as_jwk_and_multikey(client):
+    """Each key is a `JsonWebKey` with `publicKeyJwk` (JOSE resolvers, EU wallets) and carries
+    the same key as `publicKeyMultibase` (Multikey readers); the P-256 key is there from the
+    start, before anything is signed with it."""
     org = organisation_create(slug="acme", legal_name="Acme Batteries B.V.")
 
     response = client.get("/orgs/acme/did.json")
@@ -37,11 +41,22 @@ def test_organisation_did_document_lists_its_keys_as_multikey(client):
     assert response["Content-Type"] == "application/did+json"
     document = response.json()
     assert document["id"] == org.did == "did:web:localhost%3A8000:orgs:acme"
-    [method] = document["verificationMethod"]
-    assert method["type"] == "Multikey"
-    assert method["publicKeyMultibase"].startswith("z6Mk")
-    assert document["assertionMethod"] == [method["id"]]
-    assert document["authentication"] == [method["id"]]
+    assert "https://w3id.org/security/jwk/v1" in document["@context"]
+    ed25519, p256 = document["verificationMethod"]
+    assert {ed25519["type"], p256["type"]} == {"JsonWebKey"}
+    assert ed25519["publicKeyJwk"] == {"kty": "OKP", "crv": "Ed25519",
+                                       "x": ed25519["publicKeyJwk"]["x"]}
+    assert ed25519["publicKeyMultibase"].startswith("z6Mk")
+    assert set(p256["publicKeyJwk"]) == {"kty", "crv", "x", "y"}
+    assert p256["publicKeyJwk"]["crv"] == "P-256"
+    ids = [ed25519["id"], p256["id"]]
+    assert document["assertionMethod"] == ids
+    assert document["authentication"] == ids
+    for method in (ed25519, p256):  # both forms name the same key
+        jwk_only = {k: v for k, v in method.items() if k != "publicKeyMultibase"}
+        multibase_only = {k: v for k, v in method.items() if k != "publicKeyJwk"}
+        assert public_key_from_method(jwk_only).jwk() == \
+            public_key_from_method(multibase_only).jwk()
 
 
 @pytest.mark.django_db
@@ -54,7 +69,7 @@ def test_rotated_keys_stay_in_the_document_and_still_verify(client):
     document = client.get("/orgs/acme/did.json").json()
     old_key = DidResolver().public_key(old_signer.verification_method)
 
-    assert len(document["assertionMethod"]) == 2
+    assert len(document["assertionMethod"]) == 3  # Ed25519 old and new, P-256
     assert old_key.verify(signature, b"old credential")
 
 

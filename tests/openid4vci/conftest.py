@@ -91,8 +91,8 @@ def wallet() -> TestWallet:
 
 @pytest.fixture
 def session(acme, mandate):
-    """A wallet holding an access token for a mandate offer."""
+    """A wallet holding a Bearer access token for a mandate offer (tests post by hand)."""
     created = offer_create(actor=operator(), issuer=acme, configuration="mandate", mandate=mandate)
-    wallet = TestWallet()
+    wallet = TestWallet(dpop=False)
     return wallet, {**wallet.start(created.by_reference, created.tx_code),
                     "offer_id": created.offer.pk}

@@ -84,7 +84,16 @@ def test_authorization_server_metadata_allows_anonymous_pre_authorized_codes(cli
     assert metadata["issuer"] == f"{BASE}/orgs/acme"
     assert metadata["token_endpoint"] == f"{BASE}/orgs/acme/openid4vci/token"
     assert metadata["pre-authorized_grant_anonymous_access_supported"] is True
-    assert metadata["grant_types_supported"] == [schemas.PRE_AUTHORIZED_GRANT]
+    assert metadata["grant_types_supported"] == [schemas.PRE_AUTHORIZED_GRANT,
+                                                 "authorization_code"]
+    # HAIP 1.0 §4: the authorization code flow, pushed requests and PKCE S256 only; DPoP.
+    assert metadata["authorization_endpoint"] == f"{BASE}/orgs/acme/openid4vci/authorize"
+    assert metadata["pushed_authorization_request_endpoint"] == \
+        f"{BASE}/orgs/acme/openid4vci/par"
+    assert metadata["require_pushed_authorization_requests"] is True
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+    assert metadata["response_types_supported"] == ["code"]
+    assert "ES256" in metadata["dpop_signing_alg_values_supported"]
     assert inserted["Access-Control-Allow-Origin"] == "*"
 
 

@@ -61,7 +61,7 @@ def test_no_secret_is_stored_in_the_clear(created):
 
 
 def test_a_redeemed_code_gives_a_short_lived_bearer_token(created):
-    wallet = TestWallet()
+    wallet = TestWallet(dpop=False)  # no DPoP proof: a Bearer token
     offer = wallet.resolve_offer(created.by_reference)
 
     response = wallet.token(offer, created.tx_code)
@@ -148,8 +148,10 @@ def test_a_code_redeemed_after_issuance_is_refused_and_the_credential_stays(crea
 
 @pytest.mark.parametrize(("form", "error", "reason"), [
     ({"pre-authorized_code": "x"}, "invalid_request", "grant_type missing"),
-    ({"grant_type": "authorization_code", "code": "x"}, "unsupported_grant_type",
-     "grant_type authorization_code is not supported"),
+    ({"grant_type": "authorization_code", "code": "x"}, "invalid_request",
+     "code_verifier missing or malformed"),
+    ({"grant_type": "password", "username": "x"}, "unsupported_grant_type",
+     "grant_type password is not supported"),
     ({"grant_type": PRE_AUTHORIZED_GRANT}, "invalid_request", "pre-authorized_code missing"),
     ({"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": "guess", "tx_code": "123456"},
      "invalid_grant", "pre-authorized_code unknown"),

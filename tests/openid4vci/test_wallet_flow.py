@@ -8,6 +8,7 @@ import pytest
 from credentials.suites import get_suite
 from openid4vci.configurations import CONFIGURATIONS, PRODUCT_PASSPORT_VCT
 from openid4vci.models import CredentialOffer
+from openid4vci.services.metadata import issuer_identifier
 from openid4vci.services.offers import offer_create
 from tests.support.openid4vci import verify_independently
 from tests.support.openid4vci_wallet import TestWallet
@@ -52,7 +53,8 @@ def test_a_wallet_receives_the_business_identity_from_its_anchor(client, registe
 
     claims = verify_independently(client, sd_jwt, wallet)
     assert claims["vct"] == BUSINESS_IDENTITY_VCT
-    assert claims["iss"] == register.did and claims["sub"] == acme.did
+    # The register is a trust anchor: it identifies itself by x5c (HAIP 1.0, the default).
+    assert claims["iss"] == issuer_identifier(register) and claims["sub"] == acme.did
     assert claims["legal_name"] == "Acme Batteries B.V."
     assert claims["euid"] == "NLNHR.12345678"
     assert claims["address"]["locality"] == "Eindhoven"

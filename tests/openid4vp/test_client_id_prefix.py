@@ -148,7 +148,8 @@ def test_a_wallet_that_does_not_know_the_ca_refuses_the_request(world, san_dns, 
 
 def test_a_configured_certificate_that_does_not_name_the_host_is_a_configuration_error(
         world, san_dns, settings):
-    configure(settings, *x509.generate_pem_pair("verifier.example"))
+    leaf = root_ca("Verifier Access CA").issue(uris=(), dns_names=("verifier.example",))
+    configure(settings, leaf.pem, key_pem(leaf.signer))
 
     [error] = verifier_certificate()  # manage.py check, at start
     with pytest.raises(ImproperlyConfigured) as raised:  # and at first use

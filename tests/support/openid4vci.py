@@ -3,13 +3,15 @@ issued SD-JWT VC independently of the service's own verifier."""
 
 from __future__ import annotations
 
-from credentials.dids import public_key_from_method
+from credentials import x509
+from credentials.foreign_issuers import ForeignIssuers
+from credentials.keys import PublicKey
 from credentials.sd_jwt import SdJwt
 from credentials.suites import get_suite
 from openid4vci.models import CredentialOffer
 from openid4vci.services.offers import offer_create
 from tests.support import openid4vci_schemas as schemas
-from tests.support.openid4vci_wallet import TestWallet, local_path
+from tests.support.openid4vci_wallet import TestWallet, local_path, service_issuing_ca
 from wallet.tenancy.authority import operator
 
 
@@ -29,17 +31,13 @@ def verify_independently(client, sd_jwt: str, wallet: TestWallet) -> dict:
     header, payload = _decode(SdJwt.parse(sd_jwt).jwt)
     assert header["typ"] == "dc+sd-jwt"
     assert header["alg"] == "ES256"  # HAIP 1.0: what every EU wallet verifies
-    did = payload["iss"]
-    slug = did.rsplit(":", 1)[1]
-    document = client.get(f"/orgs/{slug}/did.json").json()
-    method = next(m for m in document["verificationMethod"] if m["id"] == header["kid"])
-
-    class ServedDocument:
-        def public_key(self, verification_method):
-            assert verification_method == method["id"]
-            return public_key_from_method(method)
-
-    result = suite.verify(sd_jwt, ServedDocument())
+    if "x5c" in header:  # HAIP 1.0: the leaf names iss, the chain leads to the CA it knows
+        chain = x509.validate_chain(header["x5c"], service_issuing_ca())
+        assert x509.names_issuer(chain.leaf, payload["iss"])
+        result = suite.verify(sd_jwt, _NoDids(),
+                              foreign_issuers=ForeignIssuers(anchors=service_issuing_ca()))
+    else:
+        result = suite.verify(sd_jwt, did_document_keys(client, header, payload["iss"]))
     assert result.ok, result.errors
     claims = result.credential
     assert claims["cnf"]["jwk"] == wallet.key.jwk()
@@ -57,6 +55,33 @@ def verify_independently(client, sd_jwt: str, wallet: TestWallet) -> dict:
     assert client.get(local_path(status["uri"])).status_code == 200
     assert payload["exp"] > payload["iat"]
     return claims
+
+
+def did_document_keys(client, header: dict, did: str):
+    """The issuer's key from its did:web document as served, read as JWK (`publicKeyJwk` and
+    nothing else)."""
+    slug = did.rsplit(":", 1)[1]
+    document = client.get(f"/orgs/{slug}/did.json").json()
+    method = next(m for m in document["verificationMethod"] if m["id"] == header["kid"])
+    assert method["type"] == "JsonWebKey"
+
+    class Served:
+        def public_key(self, verification_method):
+            assert verification_method == method["id"]
+            return PublicKey.from_jwk(method["publicKeyJwk"], method["id"])
+
+    return Served()
+
+
+class _NoDids:
+    def public_key(self, verification_method):
+        raise AssertionError(f"an x5c credential needs no DID ({verification_method})")
+
+
+def _decode(jwt: str) -> tuple[dict, dict]:
+    from credentials.signing import decode_jwt_parts
+
+    return decode_jwt_parts(jwt)
 
 
 def still_waiting(session) -> None:

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
-
-from cryptography.x509 import load_der_x509_certificate
 
 from credentials import jose, jwe, x509
 from credentials.keys import LocalSigner
@@ -60,8 +57,8 @@ class Wallet:
     client: object  # a Django test client: the wallet's HTTP
     key: LocalSigner = field(default_factory=lambda: LocalSigner.generate(key_type="P-256"))
     credentials: dict[str, str] = field(default_factory=dict)  # name → SD-JWT VC
-    # The CAs this wallet trusts for Verifiers' certificates; None: it takes the Verifier's
-    # self-signed certificate as its own anchor (what the tests' default service has).
+    # The CAs this wallet trusts for Verifiers' certificates; None: the one it was given for
+    # this service (the root `manage.py verifier_ca` prints). Nothing self-signed is pinned.
     verifier_anchors: x509.TrustAnchors | None = None
 
     def fetch(self, authorization_request: str) -> Request:
@@ -73,7 +70,8 @@ class Wallet:
         answer = self.client.get(local_path(parameters["request_uri"]))
         assert answer.status_code == 200, answer.content
         assert answer["Content-Type"] == "application/oauth-authz-req+jwt"
-        request = verify_request_object(answer.content.decode(), self.verifier_anchors)
+        request = verify_request_object(answer.content.decode(),
+                                        self.verifier_anchors or service_verifier_ca())
         # OpenID4VP 1.0 §5.10.1: the link's client_id and the signed one are identical.
         assert request.client_id == parameters["client_id"]
         return request
@@ -124,24 +122,18 @@ class Wallet:
         return self.answer(request, {query["id"]: [disclosed]}, **options)
 
 
-def verify_request_object(jwt: str, anchors: x509.TrustAnchors | None = None) -> Request:
+def verify_request_object(jwt: str, anchors: x509.TrustAnchors) -> Request:
     """What a Wallet does with a Request Object under the x509_hash or x509_san_dns client id
-    prefix (OpenID4VP 1.0 §5.9.3): the signature by the leaf of `x5c`, the chain of `x5c` up
-    to one of `anchors` (real wallets: CAs they know), and the client id bound to the leaf.
-    Without `anchors` the Verifier's self-signed certificate is its own anchor (its own
-    signature and validity period are checked)."""
+    prefix (OpenID4VP 1.0 §5.9.3, HAIP 1.0 §5): the signature by the leaf of `x5c`, the chain
+    of `x5c` up to one of `anchors` (CAs the wallet was given; a self-signed leaf never
+    passes), and the client id bound to the leaf."""
     decoded = jose.decode(jwt)
     assert decoded.header["typ"] == "oauth-authz-req+jwt"
     assert decoded.header["alg"] == "ES256"
     certificate = x509.read_x5c(decoded.header["x5c"])
     jose.verify_signature(decoded, certificate.public_key)  # raises if not signed by it
-    if anchors is not None:
-        x509.validate_chain(decoded.header["x5c"], anchors)  # raises ChainError naming why
-    else:
-        assert certificate.self_signed
-        assert certificate.not_before <= datetime.now(UTC) <= certificate.not_after
-        leaf = load_der_x509_certificate(certificate.der)
-        leaf.verify_directly_issued_by(leaf)
+    x509.validate_chain(decoded.header["x5c"], anchors)  # raises ChainError naming why
+    assert not certificate.self_signed
     claims = decoded.claims()
     prefix, _, value = claims["client_id"].partition(":")
     if prefix == "x509_hash":
@@ -155,6 +147,17 @@ def verify_request_object(jwt: str, anchors: x509.TrustAnchors | None = None) ->
     else:
         raise AssertionError(f"client id prefix {prefix!r} is not supported by this wallet")
     return Request(jwt, decoded.header, claims, certificate)
+
+
+def service_verifier_ca() -> x509.TrustAnchors:
+    """The root this service's operator gives wallets for its Verifier (out of band)."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    printed = StringIO()
+    call_command("verifier_ca", stdout=printed)
+    return x509.load_trust_anchors(printed.getvalue())
 
 
 def _dotted(path) -> str:

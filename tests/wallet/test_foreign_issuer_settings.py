@@ -6,7 +6,8 @@ from wallet.business.checks import foreign_issuer_anchors
 from wallet.business.verification import foreign_issuers, wallet_verifier
 
 
-def test_the_configured_anchors_and_listed_issuers_reach_the_verifier(settings, tmp_path):
+def test_the_configured_anchors_and_listed_issuers_reach_the_verifier(settings, tmp_path, db):
+    # db: x509 issuer identification (the default) adds the own issuing CA once it exists.
     bundle = tmp_path / "anchors.pem"
     bundle.write_text(root_ca("A").pem + root_ca("B").pem)
     settings.OPENID4VP_TRUSTED_ISSUER_CERTIFICATES = str(bundle)
@@ -20,7 +21,7 @@ def test_the_configured_anchors_and_listed_issuers_reach_the_verifier(settings, 
     assert foreign_issuer_anchors() == []
 
 
-def test_by_default_no_foreign_issuer_is_trusted(settings):
+def test_by_default_no_foreign_issuer_is_trusted(settings, db):
     settings.OPENID4VP_TRUSTED_ISSUER_CERTIFICATES = ""
     settings.OPENID4VP_TRUSTED_ISSUERS = []
 

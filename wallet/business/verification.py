@@ -22,9 +22,14 @@ def foreign_issuers(*, own_issuing_ca: bool = True) -> ForeignIssuers:
     """The configured X.509 trust anchors and listed JWT VC Issuer Metadata issuers, and in
     x509 issuer identification (OPENID4VCI_ISSUER_IDENTIFICATION) the service's own issuing
     CA, so that the copies it issued verify as trusted."""
-    return _foreign_issuers(settings.OPENID4VP_TRUSTED_ISSUER_CERTIFICATES or "",
-                            tuple(settings.OPENID4VP_TRUSTED_ISSUERS or ()),
-                            _own_issuing_ca() if own_issuing_ca else None)
+    configured = _foreign_issuers(settings.OPENID4VP_TRUSTED_ISSUER_CERTIFICATES or "",
+                                  tuple(settings.OPENID4VP_TRUSTED_ISSUERS or ()))
+    if not own_issuing_ca:
+        return configured
+    # The own CA is read when an x5c chain is checked, not for every verification.
+    return ForeignIssuers(anchors=x509.TrustAnchors(configured.anchors.certificates,
+                                                    load_more=_own_issuing_ca),
+                          listed=configured.listed)
 
 
 # The service's own issuing CA (DER), when OpenID4VCI issues with x509 issuer identification:
@@ -33,8 +38,9 @@ def foreign_issuers(*, own_issuing_ca: bool = True) -> ForeignIssuers:
 own_issuing_ca_source: Callable[[], bytes | None] | None = None
 
 
-def _own_issuing_ca() -> bytes | None:
-    return own_issuing_ca_source() if own_issuing_ca_source else None
+def _own_issuing_ca() -> tuple[bytes, ...]:
+    certificate = own_issuing_ca_source() if own_issuing_ca_source else None
+    return (certificate,) if certificate is not None else ()
 
 
 def organisation_dids(issuer: str) -> set[str]:
@@ -48,8 +54,7 @@ def organisation_dids(issuer: str) -> set[str]:
 
 
 @lru_cache(maxsize=4)
-def _foreign_issuers(certificates: str, listed: tuple[str, ...],
-                     own_ca: bytes | None = None) -> ForeignIssuers:
+def _foreign_issuers(certificates: str, listed: tuple[str, ...]) -> ForeignIssuers:
     anchors = x509.NO_ANCHORS
     if certificates:
         try:
@@ -62,8 +67,6 @@ def _foreign_issuers(certificates: str, listed: tuple[str, ...],
         except x509.CertificateError as exc:
             raise ImproperlyConfigured(
                 f"OPENID4VP_TRUSTED_ISSUER_CERTIFICATES: {exc.detail}") from None
-    if own_ca is not None:
-        anchors = x509.combined(anchors, x509.anchors_from_der(own_ca))
     return ForeignIssuers(anchors=anchors, listed=frozenset(listed))
 
 
