@@ -127,9 +127,6 @@ CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND")
 # seconds for connecting and for each socket operation; the worker keeps reconnecting forever.
 CELERY_BROKER_TIMEOUT = env_int("CELERY_BROKER_TIMEOUT", 2)
 CELERY_BROKER_CONNECTION_TIMEOUT = CELERY_BROKER_TIMEOUT
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0,
-                                   "socket_connect_timeout": CELERY_BROKER_TIMEOUT,
-                                   "socket_timeout": CELERY_BROKER_TIMEOUT}
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -145,6 +142,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER",
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # a publish tries once, within CELERY_BROKER_TIMEOUT (above)
+    "max_retries": 0,
+    "socket_connect_timeout": CELERY_BROKER_TIMEOUT,
+    "socket_timeout": CELERY_BROKER_TIMEOUT,
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * CELERY_TASK_TIME_LIMIT),
     "unacked_restore_throttle": 1,  # look every 10 s, not every 100 s
 }

@@ -41,7 +41,7 @@ def test_issuance_while_the_broker_is_down_is_accepted_and_issued_by_the_sweep(
     assert {passport.state for passport in passports} == {Passport.State.PENDING}
 
     server.broker.restore()
-    assert passports_requeue_stale(older_than=timedelta(0)) == 2
+    assert passports_requeue_stale(older_than=timedelta(0), claim_grace=timedelta(0)) == 2
 
     for passport in passports:
         wait_for_state(passport, Passport.State.ISSUED)

@@ -150,7 +150,7 @@ def test_passports_created_while_the_broker_is_down_are_issued_after_the_sweep(p
     time.sleep(1)
     assert Passport.objects.get(pk=passport.pk).state == Passport.State.PENDING
 
-    assert passports_requeue_stale(older_than=timedelta(0)) == 1
+    assert passports_requeue_stale(older_than=timedelta(0), claim_grace=timedelta(0)) == 1
 
     wait_for_state(passport, Passport.State.ISSUED)
 
