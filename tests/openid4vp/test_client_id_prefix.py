@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from django.core.exceptions import ImproperlyConfigured
 
 from credentials import jose, x509
@@ -22,7 +21,7 @@ from openid4vp.checks import verifier_certificate
 from openid4vp.models import PresentationRequest
 from tests.support import openid4vp_schemas as schemas
 from tests.support.openid4vp import create_request, failed, refused, result_of
-from tests.support.pki import root_ca
+from tests.support.pki import key_pem, root_ca
 
 ROOT = Path(__file__).resolve().parents[2]
 SAN_DNS_CLIENT_ID = "x509_san_dns:localhost"  # the tests' PUBLIC_BASE_URL is localhost:8000
@@ -37,12 +36,6 @@ def san_dns(settings):
 
 def configure(settings, certificate_pem: str, key_pem: str) -> None:
     settings.OPENID4VP_CERTIFICATE, settings.OPENID4VP_PRIVATE_KEY = certificate_pem, key_pem
-
-
-def key_pem(signer) -> str:
-    return signer._key.private_bytes(serialization.Encoding.PEM,
-                                     serialization.PrivateFormat.PKCS8,
-                                     serialization.NoEncryption()).decode("ascii")
 
 
 # --- x509_san_dns end to end ---------------------------------------------------------------------

@@ -3,54 +3,14 @@ the X.509 chain in x5c, holder-bound by cnf.jwk, status in the provider's Token 
 the Verifier accepts it when the chain leads to one of its configured trust anchors
 (OPENID4VP_TRUSTED_ISSUER_CERTIFICATES) and refuses it, naming why, otherwise."""
 
-import uuid
-
 import pytest
 
 from openid4vp.models import ReceivedPresentation
 from openid4vp.services import authorization_request, presentation_request_create
-from tests.support.credential_fixtures import Network
 from tests.support.openid4vp import create_request, failed, refused, result_of, simple_query
-from tests.support.pki import (
-    ISSUER,
-    PID_VCT,
-    foreign_sd_jwt_vc,
-    root_ca,
-    status_list_token,
-)
+from tests.support.pki import ISSUER, PID_VCT, foreign_sd_jwt_vc, root_ca, status_list_token
 
 PID_QUERY = simple_query(["family_name"], ["given_name"], ["address", "locality"], vct=PID_VCT)
-
-
-@pytest.fixture(scope="module")
-def root():
-    return root_ca("EU Trusted List Test Root")
-
-
-@pytest.fixture
-def provider(root):
-    return root.intermediate("PID Provider Issuing CA").issue()
-
-
-@pytest.fixture
-def status_lists(monkeypatch):
-    return Network(monkeypatch)
-
-
-@pytest.fixture
-def pid(world, provider, status_lists):
-    """The wallet's PID, its entry (index 7) in the provider's list, valid for now."""
-    uri = f"https://pid-provider.example.eu/status/{uuid.uuid4()}"
-    status_lists.bodies[uri] = status_list_token(provider, uri, {})
-    world.wallet.credentials["pid"] = foreign_sd_jwt_vc(
-        provider, world.wallet.key.public_key(),
-        status={"status_list": {"idx": 7, "uri": uri}})
-    return uri
-
-
-@pytest.fixture
-def anchored(settings, root):
-    settings.OPENID4VP_TRUSTED_ISSUER_CERTIFICATES = root.pem
 
 
 def ask(world, **fields):

@@ -9,9 +9,9 @@ from credentials.signing import decode_jwt_parts
 from openid4vci.services.metadata import issuer_identifier
 from openid4vci.services.offers import offer_create
 from passports.models import Entitlement
-from tests.openid4vp.test_passport_access import access, ask, present_role, read  # noqa: F401
 from tests.support.environment import generous_rate_limits
 from tests.support.openid4vci_wallet import TestWallet
+from tests.support.passport_access import ask, present_role, read
 from wallet.tenancy.authority import operator
 
 

@@ -9,9 +9,9 @@ from credentials.models import KeyPair
 from openid4vp import identity
 from openid4vp.checks import verifier_certificate
 from openid4vp.models import PresentationRequest, VerifierCertificate
-from tests.openid4vp.test_client_id_prefix import key_pem as pem_of
 from tests.support.openid4vp import create_request
 from tests.support.openid4vp_wallet import service_verifier_ca, verify_request_object
+from tests.support.pki import key_pem as pem_of
 from tests.support.pki import root_ca
 
 

@@ -2,80 +2,16 @@
 presents an access-role SD-JWT VC over OpenID4VP, and the one-time secret reads the credential
 of the role's access group, once."""
 
-from dataclasses import dataclass
 
-import pytest
-
-from credentials.key_store import signer_for
 from credentials.signing import decode_jwt_parts
-from credentials.status_registry import token_entry_allocate
-from credentials.suites.sd_jwt import SD_JWT_VC
 from openid4vp.models import PresentationRequest
-from passports.models import Entitlement, Passport
-from tests.support.api import api_client, battery_product
-from tests.support.factories import organisation, trust_anchor
-from tests.support.openid4vp import attested
-from tests.support.openid4vp_wallet import Wallet
+from passports.models import Entitlement
+from tests.support.api import api_client
+from tests.support.passport_access import ask, present_role, read, role_credential
 from wallet.business.presentations import ACCESS_ROLE_VCT
 from wallet.tenancy.api_tokens import api_token_create
 from wallet.tenancy.authority import operator
-from wallet.tenancy.models import ApiToken, Organisation
-
-
-@dataclass
-class Access:
-    register: Organisation
-    acme: Organisation
-    recycle: Organisation
-    other: Organisation
-    passport: Passport
-    wallet: Wallet
-
-
-@pytest.fixture
-def access(db, client, django_capture_on_commit_callbacks) -> Access:
-    register = trust_anchor()
-    acme = attested(organisation("acme", "Acme Batteries B.V."), register, "12345678")
-    recycle = organisation("recycle", "Recycle Partners B.V.")
-    other = attested(organisation("other", "Other Batteries GmbH"), register, "99999999")
-    Entitlement.objects.create(manufacturer=acme, partner=recycle,
-                               access_group="legitimate_interest")
-    with django_capture_on_commit_callbacks(execute=True):
-        from passports.services.issuance import passport_request
-
-        passport = passport_request(actor=operator(), product=battery_product(acme))
-    passport.refresh_from_db()
-    assert passport.state == Passport.State.ISSUED
-    return Access(register, acme, recycle, other, passport, Wallet(client))
-
-
-def role_credential(issuer: Organisation, holder: Organisation, wallet: Wallet, *,
-                    group: str = "legitimate_interest", role: str = "authorised recycler") -> str:
-    """An access-role SD-JWT VC as the OpenID4VCI issuer makes it: sub in the clear, role and
-    access group disclosable, bound to the wallet's key, with a status entry."""
-    return SD_JWT_VC.secure(
-        {"vct": ACCESS_ROLE_VCT, "sub": holder.did, "role": role, "access_group": group},
-        signer_for(issuer.did), disclosable=["role", "access_group"],
-        holder_key=wallet.key.public_key(),
-        status=token_entry_allocate(issuer.did).reference())
-
-
-def ask(client, passport) -> dict:
-    response = client.post(f"/api/v1/passports/{passport.pk}/access/openid4vp")
-    assert response.status_code == 201, response.content
-    return response.json()
-
-
-def read(client, asked: dict, secret: str | None = None, **headers):
-    path = asked["result_url"].removeprefix("http://localhost:8000")
-    return client.get(path, HTTP_AUTHORIZATION=f"Bearer {secret or asked['read_secret']}",
-                      **headers)
-
-
-def present_role(access: Access, asked: dict, credential: str):
-    access.wallet.credentials["role"] = credential
-    request = access.wallet.fetch(asked["authorization_request"])
-    return access.wallet.answer_query(request, "role")
+from wallet.tenancy.models import ApiToken
 
 
 def test_a_partner_with_a_role_from_the_manufacturer_reads_its_group_exactly_once(access,

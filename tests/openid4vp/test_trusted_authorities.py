@@ -6,13 +6,6 @@ import pytest
 from cryptography import x509 as crypto_x509
 
 from credentials.encoding import b64url_encode
-from tests.openid4vp.test_foreign_issuer import (  # noqa: F401 - fixtures
-    anchored,
-    pid,
-    provider,
-    root,
-    status_lists,
-)
 from tests.support.openid4vp import create_request, failed, refused, result_of, simple_query
 from tests.support.pki import PID_VCT, root_ca
 

@@ -202,3 +202,9 @@ def status_list_token(issued: IssuerCertificate, uri: str, statuses: dict[int, i
     if iss is not None:
         claims["iss"] = iss
     return jose.sign(claims, issued.signer, {"typ": "statuslist+jwt", "x5c": issued.x5c})
+
+
+def key_pem(signer) -> str:
+    return signer._key.private_bytes(serialization.Encoding.PEM,
+                                     serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption()).decode("ascii")
