@@ -14,6 +14,7 @@ COPY config ./config
 COPY credentials ./credentials
 COPY passports ./passports
 COPY wallet ./wallet
+COPY webhooks ./webhooks
 COPY manage.py ./
 RUN pip install -c constraints.txt . && mkdir -p /app/var && chown app /app/var \
     && DJANGO_DEBUG=1 python manage.py collectstatic --noinput

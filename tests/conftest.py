@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 
 from config.celery import app as celery_app
+from tests.support import receiver
 from tests.support.environment import (  # noqa: F401 - also for tests written before tests/support
     REQUIRE_REAL,
     ROOT,
@@ -40,6 +41,7 @@ def celery_worker(django_db_setup, django_db_blocker):
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         "CELERY_RESULT_BACKEND": TEST_RESULT_BACKEND,
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        **receiver.worker_env(),  # webhooks reach the local test receiver (tests/support)
     }
     celery_app.conf.task_default_queue = queue
     log_path = ROOT / "var" / f"worker-{queue}.log"
