@@ -73,7 +73,7 @@ def _subscription_of(request, subscription_id) -> Subscription:
 
 class SubscriptionCollectionApi(ApiView):
     @extend_schema(operation_id="webhooks_subscriptions_list", parameters=page_parameters(),
-                   responses={200: paginated(SubscriptionOutput), **problems(*KEYED)})
+                   responses={200: paginated(SubscriptionOutput), **problems(*KEYED, 404)})
     @requires_scope(Scope.WEBHOOKS_MANAGE)
     def get(self, request):
         """Your organisation's webhook subscriptions."""
