@@ -307,3 +307,18 @@ def test_deliveries_and_their_attempts_are_listed(allowance, receiver, acme, pas
     retried = acme.client.post(f"/api/v1/webhooks/deliveries/{delivery['id']}/retry")
     assert retried.status_code == 202
     assert len(receiver.wait_for(2)) == 2
+
+
+def test_a_kept_connection_sends_without_waiting_for_acks(allowance, receiver, acme, passport):
+    """TCP_NODELAY: http.client sends the headers and the body in two writes; with Nagle's
+    algorithm the body would wait for the receiver's delayed ACK (~40 ms a delivery)."""
+    import socket
+
+    from webhooks import sending
+
+    subscribe(acme, receiver.url)
+    passport_revoke(actor=operator(), passport=passport)
+    receiver.wait_for(1)
+
+    kept = sending._kept[("127.0.0.1", receiver.port)]
+    assert kept.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
