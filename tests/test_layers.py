@@ -36,8 +36,11 @@ def test_the_openapi_document_is_the_one_before_the_layering():
 def test_the_url_names_and_patterns_are_the_ones_before_the_layering():
     """The routes of before, in the same order (the first match wins); new ones may be added
     between them."""
-    now = iter(url_table())
-    missing = [row for row in json.loads(URLS_FILE.read_text()) if row not in now]
+    def comparable(row):  # the admin's app index lists every app with an admin: more apps
+        return {"name": row["name"]} if row["name"] == "admin:app_list" else row
+
+    now = iter([comparable(row) for row in url_table()])
+    missing = [row for row in json.loads(URLS_FILE.read_text()) if comparable(row) not in now]
     assert missing == []
 
 
