@@ -39,5 +39,6 @@ urlpatterns = [
     path("wallet/", include("wallet.business.api.urls")),
     path("", include("openid4vci.api_urls")),
     path("", include("openid4vp.api_urls")),
+    path("webhooks/", include("webhooks.api.urls")),
     re_path(r"", api_not_found),  # last: whatever did not match above
 ]

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "passports",
     "openid4vci",
     "openid4vp",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -164,7 +165,18 @@ CELERY_BEAT_SCHEDULE = {
                                       "schedule": 300.0},
     "requeue-deferred-credentials": {"task": "openid4vci.requeue_deferred_credentials",
                                      "schedule": 60.0},
+    "requeue-due-webhook-deliveries": {"task": "webhooks.requeue_due", "schedule": 60.0},
 }
+
+# Webhooks (webhooks/, docs/webhooks.md): seconds before each retry of a failed delivery (after
+# the first try; the last entry spent, the delivery fails), and one try's deadline.
+WEBHOOK_RETRY_SCHEDULE = [float(value) for value in env_list(
+    "WEBHOOK_RETRY_SCHEDULE", ["5", "30", "120", "600", "3600", "14400", "43200"])]
+WEBHOOK_TIMEOUT_SECONDS = float(env_str("WEBHOOK_TIMEOUT_SECONDS", "5"))
+# Test and benchmark only, empty in production: addresses a webhook may reach although they
+# are not public (the local receiver on 127.0.0.1), and an extra CA its certificate comes from.
+WEBHOOK_TEST_ALLOWED_ADDRESSES = env_list("WEBHOOK_TEST_ALLOWED_ADDRESSES", [])
+WEBHOOK_TEST_CA_FILE = env_str("WEBHOOK_TEST_CA_FILE", "") or None
 
 # Cache: Redis when CACHE_URL is set (or the broker is Redis), otherwise per-process memory.
 CACHE_URL = env_str(

@@ -8,6 +8,7 @@ from passports import views as passport_views
 from passports.api.urls import vc_api_urlpatterns
 from passports.api.views import PublicRestrictedCredentialApi
 from passports.views_labels import label_sheet
+from passports.views_verifier import verify_page
 
 urlpatterns = [
     path("health/", health, name="health"),
@@ -29,6 +30,8 @@ urlpatterns = [
     path("passports/<str:passport_id>", passport_views.passport_credential, name="passport"),
     path("passports/<str:passport_id>/<str:access_group>",
          PublicRestrictedCredentialApi.as_view(), name="passport-restricted"),
+    # The verifier page for people: paste or upload a credential, read the verdict in words.
+    path("verify/", verify_page, name="verify-page"),
     # GS1 Digital Link resolver (the public page for people) and QR codes of the same paths.
     re_path(r"^01/(?P<gtin>[^/]+)(?P<qualifiers>/.*)?$", passport_views.resolve,
             name="digital-link"),

@@ -24,3 +24,5 @@ class Scope(models.TextChoices):
     OFFERS_CREATE = "offers:create", "Create OpenID4VCI credential offers for EU wallets"
     PRESENTATIONS_REQUEST = "presentations:request", "Request OpenID4VP presentations " \
                                                      "from EU wallets and read the results"
+    WEBHOOKS_MANAGE = "webhooks:manage", "Subscribe endpoints to events (webhooks) and read " \
+                                         "their deliveries"

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core import events
 from credentials import jose, jwe
 from credentials.keys import encryption_key_from_text
 from credentials.x509 import X509_SAN_DNS
@@ -386,6 +387,8 @@ def _finish(request: PresentationRequest, status: str, *, code: str = "", reason
     kind = {Status.VERIFIED: Kind.VERIFIED, Status.EXPIRED: Kind.EXPIRED}.get(status,
                                                                               Kind.FAILED)
     _event(request, kind, reason or code)
+    events.publish(events.PRESENTATION_COMPLETED, organisations=[request.organisation_id],
+                   payload={"request": str(request.pk), "status": status, "code": code})
     log.info("presentation request %s %s%s", request.pk, status, f" ({code})" if code else "")
 
 

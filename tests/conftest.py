@@ -11,6 +11,7 @@ from django.conf import settings
 
 from config.celery import app as celery_app
 from core.encryption_key import new_encryption_key_text
+from tests.support import receiver
 from tests.support.environment import (  # noqa: F401 - also for tests written before tests/support
     REQUIRE_REAL,
     ROOT,
@@ -47,6 +48,7 @@ def celery_worker(django_db_setup, django_db_blocker):
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         "CELERY_RESULT_BACKEND": TEST_RESULT_BACKEND,
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        **receiver.worker_env(),  # webhooks reach the local test receiver (tests/support)
     }
     celery_app.conf.task_default_queue = queue
     process, log_path, log_file = start_worker_process(queue, env)

@@ -4,7 +4,7 @@ by the views, so a malformed id gets the same problem+json 404 as an unknown one
 
 from django.urls import path
 
-from passports.api import presentation_views, views
+from passports.api import exports, presentation_views, views
 
 urlpatterns = [
     path("products/", views.ProductCollectionApi.as_view(), name="api-products"),
@@ -32,6 +32,12 @@ urlpatterns = [
          presentation_views.AccessByWalletResultApi.as_view(),
          name="api-passport-access-openid4vp-result"),
     path("verify/", views.VerifyApi.as_view(), name="api-verify"),
+    path("exports/products.<str:fmt>", exports.ProductExportApi.as_view(),
+         name="api-export-products"),
+    path("exports/passports.<str:fmt>", exports.PassportExportApi.as_view(),
+         name="api-export-passports"),
+    path("exports/events.<str:fmt>", exports.EventExportApi.as_view(),
+         name="api-export-events"),
 ]
 
 vc_api_urlpatterns = [

@@ -31,6 +31,7 @@ from passports.credential import (
     restricted_credentials,
 )
 from passports.models import Passport, PassportEvent, Product, RestrictedCredential
+from passports.services.notifications import passport_events_published
 from wallet.tenancy.authority import Actor, authorise
 from wallet.tenancy.legal_models import Mandate
 from wallet.tenancy.models import Organisation
@@ -207,6 +208,7 @@ def _sign_chunk(issuer: str, passports: list[Passport]) -> int:
                 jwt=signing.secure_jwt(group_credential, signer)))
     _store(done, ["jwt", "embedded", "state", "issued_at"], now)
     PassportEvent.objects.bulk_create(events)
+    passport_events_published(events)  # webhooks, after commit
     RestrictedCredential.objects.bulk_create(restricted)
     _supersede_previous(done, now)
     return len(done)
@@ -250,6 +252,7 @@ def _supersede_previous(passports: list[Passport], now) -> None:
         events.append(_event(old, "superseded", from_state,
                              details={"superseded_by": str(current.pk)}))
     PassportEvent.objects.bulk_create(events)
+    passport_events_published(events)  # webhooks, after commit
 
 
 def failure_reason(error: Exception) -> str:

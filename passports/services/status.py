@@ -22,6 +22,7 @@ from django.utils import timezone
 from credentials.status_registry import status_changes
 from passports.models import Passport, PassportEvent
 from passports.services.issuance import PassportError
+from passports.services.notifications import passport_events_published
 from passports.signals import passports_status_changed
 from wallet.tenancy.authority import Actor, Authority, authorise
 from wallet.tenancy.legal_models import Mandate
@@ -160,6 +161,7 @@ def _apply(passports: list[Passport], action: _Action, authority: Authority | No
                                     to_state=action.target, actor=authority.user, reason=reason,
                                     details=details))
     PassportEvent.objects.bulk_create(events)
+    passport_events_published(events)  # webhooks, after commit
     if action is REVOKE:
         status_changes((p.status_list_id, p.status_index, 1) for p in passports
                        if p.status_list_id is not None)

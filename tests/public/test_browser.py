@@ -158,3 +158,43 @@ def test_the_language_switcher_works_without_script(browser, live_server, passpo
     assert browser.find_element("css selector", "html").get_attribute("lang") == "de"
     assert verdict_of(browser) == "Verifiziert"
     screenshot(browser, "verified-de")
+
+
+# The verifier page (/verify/): a person pastes what they received and submits the form.
+
+def _tampered(jwt: str) -> str:
+    import base64
+    header, payload, signature = jwt.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["credentialSubject"]["name"] = "A cheaper battery"
+    changed = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{changed}.{signature}"
+
+
+@pytest.mark.parametrize(("case", "word", "says"), [
+    ("valid", "Verified", "The manufacturer's digital signature is valid."),
+    ("revoked", "Revoked", "Cell defect found in this batch"),
+    ("tampered", "Cannot verify", "the passport may have been changed"),
+])
+def test_the_verifier_page_checks_a_pasted_credential(browser, live_server, passport, settings,
+                                                      case, word, says):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "verify": "off"}}
+    credential = _tampered(passport.jwt) if case == "tampered" else passport.jwt
+    if case == "revoked":
+        passport_revoke(actor=operator(), passport=passport,
+                        reason="Cell defect found in this batch")
+
+    open_page(browser, live_server.url + "/verify/")
+    assert browser.execute_script("return document.scripts.length") == 0
+    browser.find_element("css selector", "#credential").send_keys(credential)
+    browser.find_element("css selector", "form.verify-form button[type=submit]").click()
+    from selenium.webdriver.support.wait import WebDriverWait
+    WebDriverWait(browser, 60).until(lambda driver: driver.find_elements("css selector",
+                                                                         "#verdict"))
+
+    assert verdict_of(browser) == word
+    assert says in browser.find_element("css selector", ".verdict").text
+    assert browser.execute_script("return document.documentElement.scrollWidth") \
+        <= PHONE["width"]
+    screenshot(browser, f"verifier-{case}")

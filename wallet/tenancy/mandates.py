@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core import events
 from credentials import signing
 from credentials.models import StatusList
 from credentials.status_registry import allocate, status_list_url
@@ -102,7 +103,12 @@ def _transition(mandate: Mandate, to_state: str, reason: str) -> Mandate:
 
 @transaction.atomic
 def mandate_revoke(*, mandate: Mandate, reason: str = "") -> Mandate:
-    return _transition(mandate, Mandate.State.REVOKED, reason)
+    mandate = _transition(mandate, Mandate.State.REVOKED, reason)
+    events.publish(events.MANDATE_REVOKED,  # webhooks, after commit
+                   organisations={mandate.organisation_id, mandate.grantee_organisation_id}
+                   - {None}, payload={"mandate": str(mandate.pk), "scope": mandate.scope,
+                                      "reason": reason})
+    return mandate
 
 
 @transaction.atomic

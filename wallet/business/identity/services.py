@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core import events
 from core.times import iso8601 as _iso
 from credentials import signing
 from credentials.models import StatusList
@@ -88,7 +89,16 @@ def attestation_reject(*, request: AttestationRequest, reviewer, reason: str
     request.state, request.decision_reason = AttestationRequest.State.REJECTED, reason
     request.reviewed_by, request.reviewed_at = reviewer, timezone.now()
     request.save()
+    _decided(request)
     return request
+
+
+def _decided(request: AttestationRequest) -> None:
+    """Tell the organisation and the anchor (webhooks, after commit)."""
+    events.publish(events.ATTESTATION_DECIDED,
+                   organisations=[request.organisation_id, request.anchor_id],
+                   payload={"request": str(request.pk), "state": request.state,
+                            "reason": request.decision_reason})
 
 
 @transaction.atomic
@@ -107,6 +117,7 @@ def attestation_approve(*, request: AttestationRequest, reviewer=None,
     request.state, request.decision_reason = AttestationRequest.State.APPROVED, reason
     request.reviewed_by, request.reviewed_at = reviewer, timezone.now()
     request.save()
+    _decided(request)
     return [issue_identity_anchor(request, legal), issue_business_identity(request, legal)]
 
 

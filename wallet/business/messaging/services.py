@@ -37,6 +37,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core import events
 from credentials import jose
 from credentials.did_web import DidResolver
 from credentials.errors import CredentialError
@@ -320,6 +321,9 @@ def message_receive(*, sender: Organisation, jws: str, attachments: Sequence[Att
         for position, item in enumerate(received)])
     if kind == Message.Kind.RECEIPT:
         Message.objects.filter(pk=in_reply_to.pk, read_at__isnull=True).update(read_at=sent_at)
+    events.publish(events.EINVOICE_RECEIVED if kind == Message.Kind.INVOICE  # webhooks
+                   else events.MESSAGE_RECEIVED, organisations=[recipient.pk],
+                   payload={"message": str(message.pk), "kind": kind, "sender": sender.did})
     return message
 
 

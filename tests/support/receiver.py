@@ -1,0 +1,127 @@
+"""A real local webhook receiver: HTTPS on 127.0.0.1 (an ephemeral port) with a certificate of
+a test CA, recording every request (headers, body, when it arrived) and answering with the
+status it is told to (200 by default). `down_url()` names a port nobody listens on.
+
+`tls_files()` makes the certificate once per test session under var/test-receiver/; the test
+Celery worker trusts it through WEBHOOK_TEST_CA_FILE, and reaches 127.0.0.1 through
+WEBHOOK_TEST_ALLOWED_ADDRESSES (`WORKER_ENV`, given to the worker by tests/conftest.py)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.support.environment import ROOT
+
+LOOPBACK = "127.0.0.1"
+RETRY_SCHEDULE = "1,2"  # the test worker's: two retries, 1 s then 2 s after the tries before
+
+
+@cache
+def tls_files() -> tuple[str, str]:
+    """(certificate, key): a self-signed certificate for 127.0.0.1 that is its own CA."""
+    directory = ROOT / "var" / "test-receiver"
+    directory.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test webhook receiver")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address(LOOPBACK))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "receiver.pem", directory / "receiver.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+def worker_env() -> dict[str, str]:
+    return {"WEBHOOK_TEST_ALLOWED_ADDRESSES": LOOPBACK, "WEBHOOK_TEST_CA_FILE": tls_files()[0],
+            "WEBHOOK_RETRY_SCHEDULE": RETRY_SCHEDULE}
+
+
+def allow_loopback(settings) -> None:
+    """The test-only allowance in this process (eager tasks), as the test worker has it."""
+    settings.WEBHOOK_TEST_ALLOWED_ADDRESSES = [LOOPBACK]
+    settings.WEBHOOK_TEST_CA_FILE = tls_files()[0]
+    settings.WEBHOOK_RETRY_SCHEDULE = [float(v) for v in RETRY_SCHEDULE.split(",")]
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float = field(default_factory=time.time)
+
+
+class Receiver:
+    def __init__(self):
+        self.requests: list[Received] = []
+        self.status = 200
+        self.arrived = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real receivers
+
+            def do_POST(self):  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with receiver.arrived:
+                    receiver.requests.append(Received(self.path, dict(self.headers), body))
+                    receiver.arrived.notify_all()
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self.server.daemon_threads = True
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls_files())
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"https://{LOOPBACK}:{self.port}/hooks"
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[Received]:
+        """The requests, once there are `count` (a generous bound against hangs only)."""
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.requests) >= count, timeout)
+        return list(self.requests)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def down_url() -> str:
+    """An https URL on 127.0.0.1 where nothing listens (the port was just freed)."""
+    with socket.create_server((LOOPBACK, 0)) as sock:
+        port = sock.getsockname()[1]
+    return f"https://{LOOPBACK}:{port}/hooks"
