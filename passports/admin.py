@@ -12,7 +12,7 @@ from functools import cache
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,6 +22,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import content_disposition_header, urlencode
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 
 from core import qr
 from credentials.signing import decode_jwt_parts
@@ -52,6 +54,11 @@ from wallet.tenancy.selectors import organisation_of
 UNIT_SYMBOLS = {"AMH": "Ah", "ANN": "years", "C62": "", "CEL": "°C", "KGM": "kg", "KWH": "kWh",
                 "MIN": "min", "OHM": "Ω", "P1": "%", "VLT": "V", "WTT": "W"}
 ACCESS_LABELS = dict(categories.ACCESS_GROUPS)
+
+
+# "View site" would lead to the service's root, which has no page for people: each passport links
+# to its public page instead.
+admin.site.site_url = None
 
 
 # Scoping ---------------------------------------------------------------------------------------
@@ -110,6 +117,11 @@ def _attribute_form_field(attribute: categories.Attribute) -> forms.Field:
                            widget=forms.TextInput(attrs={"class": "vTextField"}), **common)
 
 
+def _country_choices():
+    """ISO 3166-1 countries by name in the page's language (django-countries sorts them)."""
+    return [("", "---------"), *countries]
+
+
 def _category_choices():
     return [(name, category.label) for name, category in categories.categories().items()]
 
@@ -120,6 +132,10 @@ class ProductForm(forms.ModelForm):
 
     category_definition: categories.Category | None = None
     category = forms.ChoiceField(choices=_category_choices)
+    # Chosen by name (in the page's language) among the ISO 3166-1 countries, stored as the
+    # two-letter code: typing "Netherlands" into a 2-character box made it "NE" (Niger).
+    country_of_production = forms.ChoiceField(label=_("Country of production"),
+                                              required=False, choices=_country_choices)
     facility_id = forms.URLField(  # declared only to pick https for a URL typed without scheme
         label="Facility ID", required=False, assume_scheme="https",
         max_length=Product._meta.get_field("facility_id").max_length,
@@ -429,11 +445,31 @@ def _qr_html(product) -> str:
 
 # Passports -------------------------------------------------------------------------------------
 
-class PassportActionForm(ActionForm):
-    """The action bar, with the reason that revoke, suspend and reinstate record."""
+class StatusChangeForm(forms.Form):
+    """The confirmation of a revoke, suspend or reinstate: what will change, and why. The reason
+    is recorded in the passport's events and shown by the verifier, so it is required where the
+    passport stops being valid."""
 
-    reason = forms.CharField(required=False, max_length=500, label="Reason",
-                             widget=forms.TextInput(attrs={"placeholder": "why (recorded)"}))
+    reason = forms.CharField(max_length=500, label=_("Reason (recorded and shown to verifiers)"),
+                             widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+    def __init__(self, *args, reason_required: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = reason_required
+
+
+# What each status action does, as the confirmation page says it.
+STATUS_ACTIONS = {
+    "revoke": {"verb": _("Revoke"), "reason_required": True,
+               "warning": _("Revocation is permanent: the passports can never be valid again. "
+                            "Verifiers see “revoked” and your reason from now on.")},
+    "suspend": {"verb": _("Suspend"), "reason_required": True,
+                "warning": _("Verifiers see “suspended” and your reason until you reinstate "
+                             "the passports.")},
+    "reinstate": {"verb": _("Reinstate"), "reason_required": False,
+                  "warning": _("Suspended passports become valid again. Revoked ones stay "
+                               "revoked.")},
+}
 
 
 @admin.register(Passport)
@@ -451,7 +487,6 @@ class PassportAdmin(IssuePermission, ReadOnlyScopedAdmin):
     readonly_fields = fields
     # Lifecycle actions: each calls one service for the selected passports.
     actions = ["reissue", "revoke", "suspend", "reinstate"]
-    action_form = PassportActionForm
 
     @admin.display(description="GTIN", ordering="product__gtin")
     def gtin(self, passport):
@@ -474,42 +509,59 @@ class PassportAdmin(IssuePermission, ReadOnlyScopedAdmin):
         products = Product.objects.filter(pk__in=queryset.values("product_id"))
         request_passports(self, request, products, reason="re-issued in the admin")
 
-    @admin.action(description="Revoke (permanent)", permissions=["revoke"])
+    @admin.action(description=_("Revoke (permanent) …"), permissions=["revoke"])
     def revoke(self, request, queryset):
-        self._change_status(request, queryset, "revoke")
+        return self._change_status(request, queryset, "revoke")
 
-    @admin.action(description="Suspend", permissions=["revoke"])
+    @admin.action(description=_("Suspend …"), permissions=["revoke"])
     def suspend(self, request, queryset):
-        self._change_status(request, queryset, "suspend")
+        return self._change_status(request, queryset, "suspend")
 
-    @admin.action(description="Reinstate (lift a suspension)", permissions=["revoke"])
+    @admin.action(description=_("Reinstate (lift a suspension) …"), permissions=["revoke"])
     def reinstate(self, request, queryset):
-        self._change_status(request, queryset, "reinstate")
+        return self._change_status(request, queryset, "reinstate")
 
     def has_revoke_permission(self, request) -> bool:
         """Revoking, suspending and reinstating change a passport (and, checked when the action
         runs, need an active mandate with the `passports:revoke` scope)."""
         return request.user.has_perm("passports.change_passport")
 
-    def _change_status(self, request, queryset, action: str) -> None:
-        reason = request.POST.get("reason", "").strip() or "via admin"
+    def _change_status(self, request, queryset, action: str):
+        """First a page naming the passports and what will happen to them, with the reason to
+        give; the change itself only once that page is submitted with a valid reason."""
+        passports = list(queryset.select_related("product"))
+        confirmed = request.POST.get("confirm") == action
+        form = StatusChangeForm(request.POST if confirmed else None,
+                                reason_required=STATUS_ACTIONS[action]["reason_required"])
+        if not (confirmed and form.is_valid()):
+            return TemplateResponse(request, "admin/passports/passport/confirm_status.html", {
+                **self.admin_site.each_context(request), "opts": self.opts, "form": form,
+                "title": _("%(verb)s %(count)d passport(s)?") % {
+                    "verb": STATUS_ACTIONS[action]["verb"], "count": len(passports)},
+                "action": action, "passports": passports, "verb": STATUS_ACTIONS[action]["verb"],
+                "warning": STATUS_ACTIONS[action]["warning"],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME})
+        reason = form.cleaned_data["reason"].strip() or "via admin"
         try:
-            outcome = passports_change_status(passports=queryset.values_list("pk", flat=True),
+            outcome = passports_change_status(passports=[p.pk for p in passports],
                                               action=action, actor=actor_of(request.user),
                                               reason=reason)
         except NotAuthorised as refused:
             self.message_user(request, refused.detail, messages.ERROR)
-            return
-        done = {"revoke": "Revoked", "suspend": "Suspended", "reinstate": "Reinstated"}[action]
-        text = f"{done} {len(outcome.changed)} passport(s)."
+            return None
+        done = {"revoke": _("Revoked %(count)d passport(s)."),
+                "suspend": _("Suspended %(count)d passport(s)."),
+                "reinstate": _("Reinstated %(count)d passport(s).")}[action]
+        text = done % {"count": len(outcome.changed)}
         if outcome.unchanged:
-            text += f" {len(outcome.unchanged)} already were."
+            text += " " + _("%(count)d already were.") % {"count": len(outcome.unchanged)}
         self.message_user(request, text, messages.SUCCESS if outcome.changed else messages.INFO)
-        for _, refusal in outcome.refused[:10]:
+        for _passport, refusal in outcome.refused[:10]:
             self.message_user(request, refusal.detail, messages.ERROR)
         if len(outcome.refused) > 10:
-            self.message_user(request, f"… and {len(outcome.refused) - 10} more refused.",
-                              messages.ERROR)
+            self.message_user(request, _("… and %(count)d more refused.")
+                              % {"count": len(outcome.refused) - 10}, messages.ERROR)
+        return None
 
     def changelist_view(self, request, extra_context=None):
         counts = dict(self.get_queryset(request).order_by().values_list("state")

@@ -1,0 +1,95 @@
+"""The admin as a manufacturer's staff member uses it, in a real headless Chromium at
+1280 x 900, in German and in English: the country choice, the revoke confirmation, the import
+review, the passport's verdict and a batch's progress.
+
+Screenshots go to var/screenshots/ (docs/screenshots/ with UPDATE_SCREENSHOTS=1)."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from passports.models import Passport, Product
+from tests.support.browser import chromium, click_through, log_in, screenshot
+from tests.support.factories import GTINS, organisation, staff_member
+from tests.support.public import issue, make_product
+
+# What the pages say, in each language of the test.
+WORDS = {
+    "de": {"netherlands": "Niederlande", "save": "Sichern", "required": "Dieses Feld ist zwingend"},
+    "en": {"netherlands": "Netherlands", "save": "Save", "required": "This field is required"},
+}
+
+
+@pytest.fixture(scope="module", params=["de", "en"])
+def browser(request):
+    with chromium(request.param) as driver:
+        driver.language = request.param
+        yield driver
+
+
+@pytest.fixture
+def acme(transactional_db):
+    return organisation("acme", "Acme Batteries B.V.")
+
+
+@pytest.fixture
+def staff(browser, live_server, acme):
+    user = staff_member(acme, "acme-staff")
+    browser.delete_all_cookies()
+    log_in(browser, live_server, user)
+    return user
+
+
+def words(browser) -> dict:
+    return WORDS[browser.language]
+
+
+def shot(browser, name: str) -> None:
+    screenshot(browser, f"admin-{name}-{browser.language}")
+
+
+def test_the_country_is_chosen_by_name_and_stored_as_its_code(browser, live_server, staff):
+    browser.get(live_server.url + reverse("admin:passports_product_add") + "?category=generic")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == browser.language
+    browser.find_element(By.NAME, "gtin").send_keys(GTINS[0])
+    browser.find_element(By.NAME, "serial").send_keys("SN-1")
+    browser.find_element(By.NAME, "name").send_keys("Widget")
+    country = Select(browser.find_element(By.NAME, "country_of_production"))
+    country.select_by_visible_text(words(browser)["netherlands"])
+    shot(browser, "country")
+    click_through(browser, By.NAME, "_save")
+    browser.find_element(By.ID, "result_list")  # back on the list: saved
+
+    assert Product.objects.get().country_of_production == "NL"
+
+
+def test_revoke_asks_for_confirmation_and_a_reason(browser, live_server, staff, acme):
+    passport = issue(make_product(acme))
+    browser.get(live_server.url + reverse("admin:passports_passport_changelist"))
+    browser.find_element(By.CSS_SELECTOR, "input.action-select").click()
+    Select(browser.find_element(By.NAME, "action")).select_by_value("revoke")
+    click_through(browser, By.NAME, "index")
+
+    # A page naming the passport and what revoking means; nothing changed yet.
+    assert passport.product.name in browser.find_element(By.ID, "status-passports").text
+    assert browser.find_element(By.ID, "status-warning").text
+    passport.refresh_from_db()
+    assert passport.state == Passport.State.ISSUED
+    # No reason: refused by the browser's own check, then (without it) by the server.
+    browser.execute_script("document.querySelector('#id_reason').removeAttribute('required')")
+    click_through(browser, By.ID, "confirm-status")
+    assert words(browser)["required"] in browser.find_element(By.ID, "status-confirmation").text
+    passport.refresh_from_db()
+    assert passport.state == Passport.State.ISSUED
+
+    browser.find_element(By.ID, "id_reason").send_keys("Cell defect in this batch")
+    shot(browser, "revoke-confirmation")
+    click_through(browser, By.ID, "confirm-status")
+    browser.find_element(By.ID, "result_list")
+
+    passport.refresh_from_db()
+    assert (passport.state, passport.state_reason) == (Passport.State.REVOKED,
+                                                       "Cell defect in this batch")

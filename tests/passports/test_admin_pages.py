@@ -1,0 +1,74 @@
+"""The admin's pages as staff use them, server side: the country choice, the label sheet, the
+"View site" link (the browser tests in test_admin_browser.py drive the same pages in Chromium)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.urls import reverse
+from django.utils import translation
+
+from passports.models import Product
+from tests.support.factories import GTINS, organisation, staff_member
+from tests.support.public import make_product
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def acme(db):
+    return organisation("acme", "Acme Batteries B.V.")
+
+
+@pytest.fixture
+def staff(client, acme):
+    user = staff_member(acme, "acme-staff")
+    client.force_login(user)
+    return user
+
+
+def _add_product(client, **fields):
+    data = {"gtin": GTINS[0], "serial": "SN-1", "name": "Widget", "category": "generic",
+            "lot": "", "description": "", "facility_name": "", "facility_id": "",
+            "production_date": "", **fields}
+    return client.post(reverse("admin:passports_product_add") + "?category=generic", data)
+
+
+def test_the_country_is_a_choice_of_named_iso_countries(client, staff):
+    page = client.get(reverse("admin:passports_product_add") + "?category=generic",
+                      headers={"accept-language": "de"}).content.decode()
+
+    assert '<select name="country_of_production"' in page
+    assert '<option value="NL">Niederlande</option>' in page
+    assert 'maxlength="2"' not in page
+
+
+def test_a_country_name_typed_into_the_form_is_refused_not_cut(client, staff):
+    refused = _add_product(client, country_of_production="Netherlands")
+    saved = _add_product(client, country_of_production="NL")
+
+    assert "country_of_production" in refused.context["adminform"].form.errors
+    assert saved.status_code == 302
+    assert list(Product.objects.values_list("country_of_production", flat=True)) == ["NL"]
+
+
+def test_the_label_sheet_prints_and_leads_back(client, staff, acme):
+    product = make_product(acme)
+    with translation.override("de"):
+        url = reverse("passports-labels")
+    page = client.get(f"{url}?ids={product.pk}", headers={"accept-language": "de"})
+
+    html = page.content.decode()
+    assert 'id="labels-print"' in html and "passports/labels.js" in html
+    assert f'id="labels-back" href="{reverse("admin:passports_product_changelist")}"' in html
+    assert "Etiketten drucken" in html
+    assert finders.find("passports/labels.js")
+
+
+def test_the_admin_has_no_view_site_link_to_a_page_that_does_not_exist(client, staff):
+    page = client.get(reverse("admin:index")).content.decode()
+
+    assert 'href="/"' not in page
