@@ -28,6 +28,7 @@ from django_countries import countries
 from core import qr
 from credentials.signing import decode_jwt_parts
 from passports import categories, gs1
+from passports import views as public_page
 from passports.models import Passport, PassportEvent, Product, RestrictedCredential
 from passports.services.bulk_import import (
     MAX_FILE_BYTES,
@@ -45,6 +46,7 @@ from passports.services.products import (
     product_update,
 )
 from passports.services.status import passports_change_status
+from passports.services.verification import verify_passport_uncached
 from wallet.tenancy.admin_scoping import OrganisationScopedAdmin, ReadOnlyScopedAdmin
 from wallet.tenancy.authority import NotAuthorised, actor_of
 from wallet.tenancy.models import Organisation
@@ -63,6 +65,13 @@ admin.site.site_url = None
 
 # Scoping ---------------------------------------------------------------------------------------
 
+class CompactLists:
+    """The admin's stylesheet: list columns that keep the state in view (long names cut)."""
+
+    class Media:
+        css = {"all": ["passports/admin.css"]}
+
+
 class IssuePermission:
     """Issuing creates passports: the permission to add one (and, checked when the action runs,
     an active mandate with the `passports:issue` scope)."""
@@ -74,6 +83,12 @@ class IssuePermission:
 def _admin_link(obj, text=None) -> str:
     url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
     return format_html('<a href="{}">{}</a>', url, text if text is not None else str(obj))
+
+
+def _cut(text: str) -> str:
+    """A long name in a list column: cut by the stylesheet (admin/passports/compact.css), the
+    whole of it in the cell's tooltip."""
+    return format_html('<span class="cut" title="{}">{}</span>', text, text)
 
 
 def _pretty_json(value) -> str:
@@ -215,10 +230,12 @@ class ProductImportForm(forms.Form):
 # Products --------------------------------------------------------------------------------------
 
 @admin.register(Product)
-class ProductAdmin(IssuePermission, OrganisationScopedAdmin):
+class ProductAdmin(CompactLists, IssuePermission, OrganisationScopedAdmin):
     organisation_path = "organisation"
     change_list_template = "admin/passports/product/change_list.html"
-    list_display = ["name", "gtin", "lot", "serial", "category", "passport_state", "updated_at"]
+    list_display = ["gtin", "lot", "serial", "category", "passport_state", "updated_at",
+                    "product_name"]
+    list_display_links = ["gtin"]
     list_filter = ["category"]
     search_fields = ["gtin", "serial", "lot", "name"]
     actions = ["issue_passport", "print_labels"]
@@ -228,9 +245,13 @@ class ProductAdmin(IssuePermission, OrganisationScopedAdmin):
         return (super().get_queryset(request).select_related("organisation")
                 .annotate(latest_passport_state=Subquery(latest_passport.values("state")[:1])))
 
-    @admin.display(description="Passport", ordering="latest_passport_state")
+    @admin.display(description=_("Passport"), ordering="latest_passport_state")
     def passport_state(self, product):
         return product.latest_passport_state or "–"
+
+    @admin.display(description=_("Name"), ordering="name")
+    def product_name(self, product):
+        return _cut(product.name)
 
     def has_add_permission(self, request):
         # A staff user outside any organisation has nowhere to put a product.
@@ -473,11 +494,14 @@ STATUS_ACTIONS = {
 
 
 @admin.register(Passport)
-class PassportAdmin(IssuePermission, ReadOnlyScopedAdmin):
+class PassportAdmin(CompactLists, IssuePermission, ReadOnlyScopedAdmin):
     organisation_path = "product__organisation"
     change_form_template = "admin/passports/passport/change_form.html"
     change_list_template = "admin/passports/passport/change_list.html"
-    list_display = ["product", "gtin", "serial", "version", "state", "issued_at", "created_at"]
+    # Compact columns: the state must stay in view at 1280 px next to the filters, so the long
+    # product name comes last and is cut (CSS, with the full name as the cell's title).
+    list_display = ["gtin", "serial", "version", "state", "issued_at", "product_name"]
+    list_display_links = ["gtin"]
     list_filter = ["state", "product__category"]
     list_select_related = ["product__organisation"]
     search_fields = ["product__gtin", "product__serial", "product__lot", "product__name",
@@ -496,9 +520,13 @@ class PassportAdmin(IssuePermission, ReadOnlyScopedAdmin):
     def serial(self, passport):
         return passport.product.serial
 
-    @admin.display(description="Product")
+    @admin.display(description=_("Product"))
     def product_link(self, passport):
         return _admin_link(passport.product)
+
+    @admin.display(description=_("Product"), ordering="product__name")
+    def product_name(self, passport):
+        return _cut(passport.product.name)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product__organisation",
@@ -583,9 +611,12 @@ def passport_details(passport: Passport) -> dict:
     credential (for a vc+jwt, its decoded header and payload) and the QR code."""
     details = {
         "versions": passport.product.passports.order_by("-version"),
-        "events": passport.events.select_related("actor"),
+        "events": [(event, authority_text(event)) for event in
+                   passport.events.select_related("actor").order_by("-created_at", "-pk")],
         "restricted": passport.restricted_credentials.order_by("access_group"),
         "qr": _qr_html(passport.product),
+        "public_page": passport.product.digital_link,
+        **passport_verdict(passport),
     }
     if passport.jwt:
         try:
@@ -601,16 +632,60 @@ def passport_details(passport: Passport) -> dict:
     return details
 
 
+def passport_verdict(passport: Passport) -> dict:
+    """The verdict of the public page's verifier on this version, in the page's words: its
+    badge (verified, revoked, suspended, superseded or cannot verify) and one line per check."""
+    if not public_page.signed(passport):
+        return {"verdict_badge": None}
+    verdict = verify_passport_uncached(passport)
+    shown = public_page.badge(verdict, passport)
+    return {"verdict_badge": {**shown, "label": public_page.BADGE_LABELS[shown["kind"]]},
+            "verdict_lines": public_page.check_lines(verdict)}
+
+
+def authority_text(event: PassportEvent) -> str:
+    """What entitled the event's actor, from its recorded details: the mandate (linked), the
+    operator, or membership alone; and the API key, if one was used."""
+    details = event.details or {}
+    kind = details.get("authority")
+    if kind == "mandate" and details.get("mandate"):
+        url = reverse("admin:wallet_mandate_change", args=[details["mandate"]])
+        text = format_html('<a href="{}">{}</a>', url, _("Mandate #%(number)s (%(scope)s)") % {
+            "number": details["mandate"], "scope": details.get("scope", "")})
+    elif kind == "operator":
+        text = _("Service operator")
+    elif kind == "member":
+        text = _("Member (no mandate needed)")
+    else:
+        return "–"
+    if details.get("api_key"):
+        text = format_html("{} · {}", text, _("API key %(prefix)s…") % {
+            "prefix": details["api_key"]})
+    return text
+
+
 @admin.register(PassportEvent)
-class PassportEventAdmin(ReadOnlyScopedAdmin):
+class PassportEventAdmin(CompactLists, ReadOnlyScopedAdmin):
     organisation_path = "passport__product__organisation"
-    list_display = ["created_at", "passport", "action", "from_state", "to_state", "actor"]
+    ordering = ["-created_at", "-pk"]  # the latest first, as on the passport page
+    list_display = ["created_at", "action", "from_state", "to_state", "actor", "authority",
+                    "passport_short"]
     list_filter = ["action", "to_state"]
     list_select_related = ["passport__product__organisation", "actor"]
     search_fields = ["passport__product__gtin", "passport__product__serial", "action"]
     fields = ["passport", "action", "from_state", "to_state", "actor", "reason",
               "details_json", "created_at"]
     readonly_fields = fields
+
+    @admin.display(description=_("Passport"), ordering="passport__product__gtin")
+    def passport_short(self, event):
+        product = event.passport.product
+        keys = "/".join(part for part in (product.gtin, product.serial or product.lot) if part)
+        return _cut(f"{keys} v{event.passport.version} · {product.name}")
+
+    @admin.display(description=_("Authority"))
+    def authority(self, event):
+        return authority_text(event)
 
     @admin.display(description="Details")
     def details_json(self, event):

@@ -12,9 +12,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from passports.models import Passport, Product
+from passports.services.status import passport_revoke
 from tests.support.browser import chromium, click_through, log_in, screenshot
 from tests.support.factories import GTINS, organisation, staff_member
 from tests.support.public import issue, make_product
+from wallet.tenancy.authority import operator
 
 # What the pages say, in each language of the test.
 WORDS = {
@@ -93,3 +95,43 @@ def test_revoke_asks_for_confirmation_and_a_reason(browser, live_server, staff, 
     passport.refresh_from_db()
     assert (passport.state, passport.state_reason) == (Passport.State.REVOKED,
                                                        "Cell defect in this batch")
+
+
+def right_edge(browser, css: str) -> float:
+    return browser.execute_script(
+        "return document.querySelector(arguments[0]).getBoundingClientRect().right", css)
+
+
+def test_the_state_stays_in_view_beside_a_long_product_name(browser, live_server, staff, acme):
+    passport = issue(make_product(acme, name="Lithium-ion traction battery pack " * 4))
+    width = browser.execute_script("return window.innerWidth")
+
+    browser.get(live_server.url + reverse("admin:passports_passport_changelist"))
+    assert right_edge(browser, "#result_list td.field-state") <= width
+    browser.get(live_server.url + reverse("admin:passports_product_changelist"))
+    assert right_edge(browser, "#result_list td.field-passport_state") <= width
+    assert right_edge(browser, "#result_list td.field-updated_at") <= width
+    browser.get(live_server.url + reverse("admin:passports_passportevent_changelist"))
+    assert right_edge(browser, "#result_list td.field-to_state") <= width
+    assert passport.events.exists()
+
+
+@pytest.mark.parametrize("case", ["issued", "revoked"])
+def test_the_passport_page_shows_the_verdict_and_links_the_public_page(browser, live_server,
+                                                                      staff, acme, case):
+    passport = issue(make_product(acme))
+    if case == "revoked":
+        passport_revoke(actor=operator(), passport=passport, reason="Cell defect")
+
+    browser.get(live_server.url + reverse("admin:passports_passport_change", args=[passport.pk]))
+
+    word = browser.find_element(By.ID, "verdict-word")
+    expected = {("issued", "de"): "Gültig", ("issued", "en"): "Valid",
+                ("revoked", "de"): "Widerrufen", ("revoked", "en"): "Revoked"}
+    assert word.text == expected[case, browser.language]
+    assert f"verdict-{'verified' if case == 'issued' else 'revoked'}" in word.get_attribute("class")
+    if case == "revoked":
+        assert browser.find_element(By.ID, "verdict-reason").text == "Cell defect"
+    link = browser.find_element(By.ID, "public-page-link").get_attribute("href")
+    assert link == passport.product.digital_link
+    shot(browser, f"passport-{case}")

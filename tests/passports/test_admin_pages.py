@@ -9,8 +9,11 @@ from django.urls import reverse
 from django.utils import translation
 
 from passports.models import Product
+from passports.services.status import passports_change_status
 from tests.support.factories import GTINS, organisation, staff_member
-from tests.support.public import make_product
+from tests.support.public import issue, make_product
+from wallet.tenancy.authority import actor_of
+from wallet.tenancy.legal_models import Mandate
 
 
 @pytest.fixture(autouse=True)
@@ -72,3 +75,22 @@ def test_the_admin_has_no_view_site_link_to_a_page_that_does_not_exist(client, s
     page = client.get(reverse("admin:index")).content.decode()
 
     assert 'href="/"' not in page
+
+
+def test_the_passport_page_lists_events_latest_first_with_the_mandate(client, staff, acme):
+    passport = issue(make_product(acme))
+    passports_change_status(passports=[passport.pk], action="suspend", actor=actor_of(staff),
+                            reason="review")
+    mandate = Mandate.objects.get(grantee_user=staff, scope=Mandate.Scope.PASSPORTS_REVOKE)
+
+    page = client.get(reverse("admin:passports_passport_change", args=[passport.pk]))
+    events_list = client.get(reverse("admin:passports_passportevent_changelist"))
+
+    actions = [event.action for event, _authority in page.context["events"]]
+    assert actions[0] == "suspended" and actions[-1] != "suspended"
+    html = page.content.decode()
+    assert reverse("admin:wallet_mandate_change", args=[mandate.pk]) in html
+    assert f"#{mandate.pk} (passports:revoke)" in html
+    assert page.context["verdict_badge"]["kind"] == "suspended"
+    assert f'href="{passport.product.digital_link}"' in html
+    assert [e.action for e in events_list.context["cl"].result_list][0] == "suspended"
