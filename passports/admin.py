@@ -8,6 +8,7 @@ made by the issuance service, never edited by hand."""
 from __future__ import annotations
 
 import json
+import secrets
 from functools import cache
 
 from django import forms
@@ -15,6 +16,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminDateWidget
+from django.core.cache import cache as shared_cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -30,11 +32,15 @@ from credentials.signing import decode_jwt_parts
 from passports import categories, gs1
 from passports import views as public_page
 from passports.models import Passport, PassportEvent, Product, RestrictedCredential
+from passports.services.batches import batch_progress
 from passports.services.bulk_import import (
     MAX_FILE_BYTES,
     PRODUCT_COLUMNS,
     ImportFailed,
+    errors_csv,
     import_format,
+    import_template,
+    products_check,
     products_import,
 )
 from passports.services.issuance import passports_request
@@ -56,6 +62,12 @@ from wallet.tenancy.selectors import organisation_of
 UNIT_SYMBOLS = {"AMH": "Ah", "ANN": "years", "C62": "", "CEL": "°C", "KGM": "kg", "KWH": "kWh",
                 "MIN": "min", "OHM": "Ω", "P1": "%", "VLT": "V", "WTT": "W"}
 ACCESS_LABELS = dict(categories.ACCESS_GROUPS)
+IMPORT_CACHE_PREFIX = "dpp-admin-import:"
+IMPORT_CACHE_SECONDS = 3600
+IMPORT_ERRORS_SESSION_KEY = "passports_import_errors"
+BATCHES_SESSION_KEY = "passports_batches"
+MAX_BATCHES = 20  # per session: the latest ones
+PROGRESS_REFRESH_SECONDS = 2
 
 
 # "View site" would lead to the service's root, which has no page for people: each passport links
@@ -356,9 +368,9 @@ class ProductAdmin(CompactLists, IssuePermission, OrganisationScopedAdmin):
 
     # Actions -----------------------------------------------------------------------------------
 
-    @admin.action(description="Issue passport", permissions=["issue"])
+    @admin.action(description=_("Issue passport"), permissions=["issue"])
     def issue_passport(self, request, queryset):
-        request_passports(self, request, queryset, reason="issued in the admin")
+        return request_passports(self, request, queryset, reason="issued in the admin")
 
     @admin.action(description="Print QR labels")
     def print_labels(self, request, queryset):
@@ -372,6 +384,10 @@ class ProductAdmin(CompactLists, IssuePermission, OrganisationScopedAdmin):
         view = self.admin_site.admin_view
         return [
             path("import/", view(self.import_view), name="{}_{}_import".format(*info)),
+            path("import/errors.csv", view(self.import_errors_view),
+                 name="{}_{}_import_errors".format(*info)),
+            path("import/template/<slug:category>.csv", view(self.import_template_view),
+                 name="{}_{}_import_template".format(*info)),
             path("<path:object_id>/qr.svg", view(self.qr_view), {"kind": "svg"},
                  name="{}_{}_qr_svg".format(*info)),
             path("<path:object_id>/qr.png", view(self.qr_view), {"kind": "png"},
@@ -380,38 +396,100 @@ class ProductAdmin(CompactLists, IssuePermission, OrganisationScopedAdmin):
         ]
 
     def import_view(self, request):
+        """Upload → every error of the file listed (and downloadable), nothing stored → once
+        the file has none, a review of what will be imported → import. Between the last two
+        steps the checked file waits in the cache under a random token (an hour)."""
         if not self.has_add_permission(request):
             raise PermissionDenied
         choose_organisation = request.user.is_superuser
-        if request.method == "POST":
+        context = {
+            **self.admin_site.each_context(request), "opts": self.opts,
+            "title": _("Import products"), "errors": [], "ready": None,
+            "product_columns": PRODUCT_COLUMNS, "categories": categories.categories().values(),
+        }
+        if request.method == "POST" and request.POST.get("token"):
+            response = self._import_checked(request, request.POST["token"])
+            if response is not None:
+                return response
+        if request.method == "POST" and not request.POST.get("token"):
             form = ProductImportForm(request.POST, request.FILES,
                                      choose_organisation=choose_organisation)
         else:
             form = ProductImportForm(choose_organisation=choose_organisation)
-        errors = []
         if form.is_bound and form.is_valid():
             upload = form.cleaned_data["file"]
             organisation = form.cleaned_data.get("organisation") or organisation_of(request.user)
+            data = upload.read()
             try:
-                products = products_import(
-                    organisation=organisation, data=upload.read(),
-                    format=import_format(upload.name), issue=form.cleaned_data["issue"],
-                    actor=actor_of(request.user))
+                file_format = import_format(upload.name)
+                count = products_check(organisation=organisation, data=data,
+                                       format=file_format, actor=actor_of(request.user))
             except ImportFailed as failed:
-                errors = failed.errors
+                context["errors"] = failed.errors
+                request.session[IMPORT_ERRORS_SESSION_KEY] = failed.errors
             except NotAuthorised as refused:
                 self.message_user(request, refused.detail, messages.ERROR)
             else:
-                issued = " and requested their passports" if form.cleaned_data["issue"] else ""
-                self.message_user(request, f"Imported {len(products)} product(s){issued}.",
-                                  messages.SUCCESS)
-                return HttpResponseRedirect(reverse("admin:passports_product_changelist"))
-        context = {
-            **self.admin_site.each_context(request), "opts": self.opts,
-            "title": "Import products", "form": form, "errors": errors,
-            "product_columns": PRODUCT_COLUMNS, "categories": categories.categories().values(),
-        }
+                token = secrets.token_urlsafe(24)
+                shared_cache.set(f"{IMPORT_CACHE_PREFIX}{token}", {
+                    "user": request.user.pk, "organisation": organisation.pk, "data": data,
+                    "format": file_format, "name": upload.name}, IMPORT_CACHE_SECONDS)
+                context["ready"] = {"token": token, "count": count, "name": upload.name,
+                                    "organisation": organisation,
+                                    "issue": form.cleaned_data["issue"]}
+        context["form"] = form
         return TemplateResponse(request, "admin/passports/product/import.html", context)
+
+    def _import_checked(self, request, token: str):
+        """Import the file checked under `token` (only by who checked it); None: start over."""
+        checked = shared_cache.get(f"{IMPORT_CACHE_PREFIX}{token}")
+        if not checked or checked["user"] != request.user.pk:
+            self.message_user(request, _("The checked file is no longer here: upload it "
+                                         "again."), messages.WARNING)
+            return None
+        issue = request.POST.get("issue") == "on"
+        try:
+            products = products_import(
+                organisation=Organisation.objects.get(pk=checked["organisation"]),
+                data=checked["data"], format=checked["format"], issue=issue,
+                actor=actor_of(request.user))
+        except ImportFailed as failed:  # changed meanwhile (e.g. a key stored since)
+            request.session[IMPORT_ERRORS_SESSION_KEY] = failed.errors
+            self.message_user(request, _("The file has errors now: check it again."),
+                              messages.ERROR)
+            return None
+        except NotAuthorised as refused:
+            self.message_user(request, refused.detail, messages.ERROR)
+            return None
+        shared_cache.delete(f"{IMPORT_CACHE_PREFIX}{token}")
+        if issue:
+            self.message_user(request, _("Imported %(count)d product(s) and requested their "
+                                         "passports.") % {"count": len(products)},
+                              messages.SUCCESS)
+            return HttpResponseRedirect(batch_url(request, [p.pk for p in products]))
+        self.message_user(request, _("Imported %(count)d product(s).") % {
+            "count": len(products)}, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:passports_product_changelist"))
+
+    def import_errors_view(self, request):
+        """The errors of the last file this user checked, as CSV."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        errors = request.session.get(IMPORT_ERRORS_SESSION_KEY) or []
+        response = HttpResponse(errors_csv(errors), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(True, "import-errors.csv")
+        return response
+
+    def import_template_view(self, request, category):
+        """A CSV file to start an import of `category` from, made from its category file."""
+        try:
+            definition = categories.get(category)
+        except categories.UnknownCategory:
+            raise Http404("No such category.") from None
+        response = HttpResponse(import_template(definition), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(
+            True, f"products-{definition.name}-v{definition.version}.csv")
+        return response
 
     def qr_view(self, request, object_id, kind):
         product = self.get_object(request, unquote(object_id))
@@ -432,10 +510,11 @@ class ProductAdmin(CompactLists, IssuePermission, OrganisationScopedAdmin):
         return response
 
 
-def request_passports(model_admin, request, products, *, reason: str) -> None:
-    """Request the next passport version of `products` and say how many. A product whose
-    passport is still being signed is skipped: a second click must not make a second version.
-    Who may issue is the issuance service's to decide (a refusal is shown, nothing changes)."""
+def request_passports(model_admin, request, products, *, reason: str):
+    """Request the next passport version of `products`, say how many and follow their signing
+    on the batch's progress page. A product whose passport is still being signed is skipped: a
+    second click must not make a second version. Who may issue is the issuance service's to
+    decide (a refusal is shown, nothing changes)."""
     waiting = products.filter(passports__state=Passport.State.PENDING)
     ready = list(products.exclude(pk__in=waiting.values("pk")))
     skipped = products.count() - len(ready)
@@ -444,11 +523,24 @@ def request_passports(model_admin, request, products, *, reason: str) -> None:
             passports_request(products=ready, actor=actor_of(request.user), reason=reason)
         except NotAuthorised as refused:
             model_admin.message_user(request, refused.detail, messages.ERROR)
-            return
-    text = f"Requested {len(ready)} passport(s); they are signed in the background."
+            return None
+    text = _("Requested %(count)d passport(s); they are signed in the background.") % {
+        "count": len(ready)}
     if skipped:
-        text += f" Skipped {skipped} product(s) whose passport is still pending."
+        text += " " + _("Skipped %(count)d product(s) whose passport is still pending.") % {
+            "count": skipped}
     model_admin.message_user(request, text, messages.SUCCESS if ready else messages.WARNING)
+    return HttpResponseRedirect(batch_url(request, [p.pk for p in ready])) if ready else None
+
+
+def batch_url(request, product_ids: list[int]) -> str:
+    """The progress page of passports just requested for `product_ids`. The batch is kept in
+    the staff member's session (the latest MAX_BATCHES), so its link names no product."""
+    batches = request.session.get(BATCHES_SESSION_KEY, {})
+    token = secrets.token_urlsafe(9)
+    batches[token] = product_ids
+    request.session[BATCHES_SESSION_KEY] = dict(list(batches.items())[-MAX_BATCHES:])
+    return reverse("admin:passports_passport_progress", args=[token])
 
 
 def _qr_html(product) -> str:
@@ -532,10 +624,33 @@ class PassportAdmin(CompactLists, IssuePermission, ReadOnlyScopedAdmin):
         return super().get_queryset(request).select_related("product__organisation",
                                                             "superseded_by")
 
-    @admin.action(description="Re-issue (new version)", permissions=["issue"])
+    @admin.action(description=_("Re-issue (new version)"), permissions=["issue"])
     def reissue(self, request, queryset):
         products = Product.objects.filter(pk__in=queryset.values("product_id"))
-        request_passports(self, request, products, reason="re-issued in the admin")
+        return request_passports(self, request, products, reason="re-issued in the admin")
+
+    def get_urls(self):
+        return [path("progress/<str:token>/", self.admin_site.admin_view(self.progress_view),
+                     name="passports_passport_progress"), *super().get_urls()]
+
+    def progress_view(self, request, token):
+        """How far the signing of a batch got. Until nothing is pending the page reloads itself
+        every PROGRESS_REFRESH_SECONDS (a meta refresh: no script)."""
+        product_ids = request.session.get(BATCHES_SESSION_KEY, {}).get(token)
+        if product_ids is None:
+            raise Http404("No such batch in this session.")
+        # Scoped like the lists: only this staff member's organisation's products count.
+        visible = list(Product.objects.filter(
+            pk__in=product_ids, **({} if request.user.is_superuser else
+                                   {"organisation": organisation_of(request.user)}))
+            .values_list("pk", flat=True))
+        progress = batch_progress(visible)
+        context = {**self.admin_site.each_context(request), "opts": self.opts,
+                   "title": _("Passports being issued"), "progress": progress,
+                   "refresh": None if progress.done else PROGRESS_REFRESH_SECONDS,
+                   "states": [(label, progress.counts.get(value, 0))
+                              for value, label in Passport.State.choices]}
+        return TemplateResponse(request, "admin/passports/passport/progress.html", context)
 
     @admin.action(description=_("Revoke (permanent) …"), permissions=["revoke"])
     def revoke(self, request, queryset):

@@ -135,3 +135,82 @@ def test_the_passport_page_shows_the_verdict_and_links_the_public_page(browser, 
     link = browser.find_element(By.ID, "public-page-link").get_attribute("href")
     assert link == passport.product.digital_link
     shot(browser, f"passport-{case}")
+
+
+IMPORT_WORDS = {
+    "de": {"nothing": "Nichts wurde importiert: 3 Fehler.", "ready": "keine Fehler",
+           "all_issued": "Alle ausgestellt: 2 Pässe."},
+    "en": {"nothing": "Nothing was imported: 3 errors.", "ready": "has no errors",
+           "all_issued": "All issued: 2 passports."},
+}
+
+
+def upload(browser, path) -> None:
+    browser.find_element(By.NAME, "file").send_keys(str(path))
+
+
+def test_the_import_lists_every_error_at_once_then_imports_and_follows_the_batch(
+        browser, live_server, staff, acme, tmp_path):
+    make_product(acme, serial="SN-1")  # the file's first row duplicates it
+    header = "gtin,serial,name,category,country_of_production\n"
+    bad = tmp_path / "products.csv"
+    bad.write_text(header + f"{GTINS[0]},SN-1,Widget,generic,NL\n"
+                            f"{GTINS[0]},SN-2,,generic,NL\n"
+                            f"{GTINS[0]},SN-3,Widget,generic,Holland\n")
+    good = tmp_path / "fixed.csv"
+    good.write_text(header + f"{GTINS[0]},SN-2,Widget,generic,NL\n"
+                             f"{GTINS[0]},SN-3,Widget,generic,Netherlands\n")
+    said = IMPORT_WORDS[browser.language]
+
+    browser.get(live_server.url + reverse("admin:passports_product_import"))
+    upload(browser, bad)
+    click_through(browser, By.ID, "import-check")
+
+    # Every error of the file at once: the duplicate of a stored product among them.
+    assert said["nothing"] in browser.find_element(By.ID, "import-summary").text
+    rows = [row.text for row in browser.find_elements(By.CSS_SELECTOR, "#import-errors tbody tr")]
+    assert [row.split()[0:2] for row in rows] == [["1", "gtin"], ["2", "name"],
+                                                  ["3", "country_of_production"]]
+    assert browser.find_element(By.ID, "import-errors-download").get_attribute("href")
+    shot(browser, "import-errors")
+    assert Product.objects.count() == 1
+
+    upload(browser, good)
+    browser.find_element(By.ID, "id_issue").click()
+    click_through(browser, By.ID, "import-check")
+    assert said["ready"] in browser.find_element(By.ID, "import-ready").text
+    assert Product.objects.count() == 1  # checked, not imported yet
+    click_through(browser, By.ID, "import-submit")
+
+    assert browser.find_element(By.ID, "batch-status").text == said["all_issued"]
+    assert Product.objects.count() == 3
+    assert set(Product.objects.values_list("country_of_production", flat=True)) == {"NL"}
+
+
+def test_the_batch_progress_updates_itself_until_all_are_issued(browser, live_server, staff,
+                                                                acme):
+    from django.contrib.sessions.backends.db import SessionStore
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from passports.admin import BATCHES_SESSION_KEY
+    from passports.services.issuance import passports_sign
+
+    products = [make_product(acme, serial=f"SN-{n}") for n in range(2)]
+    # Requested, not signed yet: what the worker has still to do.
+    pending = [Passport.objects.create(product=product, version=1) for product in products]
+    session = SessionStore(session_key=browser.get_cookie("sessionid")["value"])
+    session[BATCHES_SESSION_KEY] = {"batch1": [p.pk for p in products]}
+    session.save()
+
+    browser.get(live_server.url + reverse("admin:passports_passport_progress", args=["batch1"]))
+    first = browser.find_element(By.ID, "batch-status")
+    assert "0" in first.text and "2" in first.text
+    shot(browser, "batch-progress")
+    passports_sign([p.pk for p in pending])
+
+    # No get(), no refresh(): the page reloads itself (meta refresh) and says so.
+    WebDriverWait(browser, 30).until(
+        lambda driver: driver.find_element(By.ID, "batch-status").text
+        == IMPORT_WORDS[driver.language]["all_issued"])
+    assert not browser.find_elements(By.CSS_SELECTOR, 'meta[http-equiv="refresh"]')
+    shot(browser, "batch-done")

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from django.contrib.staticfiles import finders
 from django.urls import reverse
 from django.utils import translation
 
+from passports.admin import BATCHES_SESSION_KEY
 from passports.models import Product
 from passports.services.status import passports_change_status
 from tests.support.factories import GTINS, organisation, staff_member
@@ -94,3 +98,54 @@ def test_the_passport_page_lists_events_latest_first_with_the_mandate(client, st
     assert page.context["verdict_badge"]["kind"] == "suspended"
     assert f'href="{passport.product.digital_link}"' in html
     assert [e.action for e in events_list.context["cl"].result_list][0] == "suspended"
+
+
+def _csv_upload(text: str):
+    upload = io.BytesIO(text.encode())
+    upload.name = "products.csv"
+    return upload
+
+
+def test_the_errors_of_a_checked_file_download_as_csv(client, staff):
+    client.post(reverse("admin:passports_product_import"), {"file": _csv_upload(
+        f"gtin,name,category\n123,Widget,generic\n{GTINS[0]},,generic\n")})
+
+    download = client.get(reverse("admin:passports_product_import_errors"))
+
+    rows = list(csv.DictReader(io.StringIO(download.content.decode())))
+    assert [(row["row"], row["column"]) for row in rows] == [("1", "gtin"), ("2", "name")]
+    assert "attachment" in download["Content-Disposition"]
+
+
+def test_the_import_page_offers_a_template_per_category(client, staff):
+    page = client.get(reverse("admin:passports_product_import")).content.decode()
+    template = client.get(reverse("admin:passports_product_import_template",
+                                  args=["textile"]))
+
+    for name in ("battery", "textile", "electronics", "generic"):
+        assert reverse("admin:passports_product_import_template", args=[name]) in page
+    assert template.content.decode().startswith("gtin,lot,serial,name,")
+    assert client.get(reverse("admin:passports_product_import_template",
+                              args=["spaceship"])).status_code == 404
+
+
+def test_issuing_leads_to_the_batch_progress_of_own_products_only(
+        client, staff, acme, django_capture_on_commit_callbacks):
+    mine = make_product(acme)
+    theirs = make_product(organisation("bolt"), gtin=GTINS[1])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:passports_product_changelist"), {
+            "action": "issue_passport", "_selected_action": [mine.pk]})
+    session = client.session
+    token = next(iter(session[BATCHES_SESSION_KEY]))
+    session[BATCHES_SESSION_KEY][token].append(theirs.pk)  # as if smuggled in
+    session.save()
+    progress = client.get(response.url)
+
+    assert response.url == reverse("admin:passports_passport_progress", args=[token])
+    assert progress.context["progress"].total == 1
+    assert progress.context["progress"].all_issued
+    assert 'http-equiv="refresh"' not in progress.content.decode()
+    assert client.get(reverse("admin:passports_passport_progress",
+                              args=["unknown"])).status_code == 404
