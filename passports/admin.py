@@ -164,7 +164,7 @@ class ProductForm(forms.ModelForm):
     country_of_production = forms.ChoiceField(label=_("Country of production"),
                                               required=False, choices=_country_choices)
     facility_id = forms.URLField(  # declared only to pick https for a URL typed without scheme
-        label="Facility ID", required=False, assume_scheme="https",
+        label=_("Facility ID"), required=False, assume_scheme="https",
         max_length=Product._meta.get_field("facility_id").max_length,
         help_text=Product._meta.get_field("facility_id").help_text)
 
@@ -221,11 +221,11 @@ def product_form_for(category_name: str | None, version: int | None) -> type[Pro
 
 
 class ProductImportForm(forms.Form):
-    file = forms.FileField(help_text="CSV (comma, semicolon or tab separated, UTF-8) or JSON "
-                                     "(a list of objects).")
+    file = forms.FileField(help_text=_("CSV (comma, semicolon or tab separated, UTF-8) or JSON "
+                                       "(a list of objects)."))
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.all())
     issue = forms.BooleanField(required=False,
-                               label="Also issue a passport for every imported product")
+                               label=_("Also issue a passport for every imported product"))
 
     def __init__(self, *args, choose_organisation: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -235,7 +235,8 @@ class ProductImportForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_FILE_BYTES:
-            raise ValidationError(f"The file is larger than {MAX_FILE_BYTES // 2**20} MB.")
+            raise ValidationError(_("The file is larger than %(size)d MB.")
+                                  % {"size": MAX_FILE_BYTES // 2**20})
         return upload
 
 
@@ -343,8 +344,8 @@ class ProductAdmin(CompactLists, IssuePermission, OrganisationScopedAdmin):
         if change:
             product_update(product=Product.objects.get(pk=obj.pk), **fields)
             if obj.passports.filter(state=Passport.State.ISSUED).exists():
-                self.message_user(request, "The issued passport still carries the previous "
-                                           "data: issue a new version with “Issue passport”.",
+                self.message_user(request, _("The issued passport still carries the previous "
+                                             "data: issue a new version with “Issue passport”."),
                                   messages.WARNING)
             return
         organisation = form.cleaned_data.get("organisation") or organisation_of(request.user)
@@ -353,7 +354,7 @@ class ProductAdmin(CompactLists, IssuePermission, OrganisationScopedAdmin):
         obj.pk = created.pk
         obj.refresh_from_db()
 
-    @admin.display(description="Passport versions")
+    @admin.display(description=_("Passport versions"))
     def passport_versions(self, product):
         passports = product.passports.order_by("-version")
         if not passports:
@@ -362,7 +363,7 @@ class ProductAdmin(CompactLists, IssuePermission, OrganisationScopedAdmin):
             "", "<li>{} {}</li>",
             ((_admin_link(p, f"v{p.version}"), p.get_state_display()) for p in passports)))
 
-    @admin.display(description="QR code")
+    @admin.display(description=_("QR code"))
     def qr_code(self, product):
         return _qr_html(product)
 
@@ -372,7 +373,7 @@ class ProductAdmin(CompactLists, IssuePermission, OrganisationScopedAdmin):
     def issue_passport(self, request, queryset):
         return request_passports(self, request, queryset, reason="issued in the admin")
 
-    @admin.action(description="Print QR labels")
+    @admin.action(description=_("Print QR labels"))
     def print_labels(self, request, queryset):
         ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
         return HttpResponseRedirect(f"{reverse('passports-labels')}?ids={ids}")
@@ -423,7 +424,8 @@ class ProductAdmin(CompactLists, IssuePermission, OrganisationScopedAdmin):
             try:
                 file_format = import_format(upload.name)
                 count = products_check(organisation=organisation, data=data,
-                                       format=file_format, actor=actor_of(request.user))
+                                       format=file_format, actor=actor_of(request.user),
+                                       issue=form.cleaned_data["issue"])
             except ImportFailed as failed:
                 context["errors"] = failed.errors
                 request.session[IMPORT_ERRORS_SESSION_KEY] = failed.errors
@@ -604,7 +606,7 @@ class PassportAdmin(CompactLists, IssuePermission, ReadOnlyScopedAdmin):
     # Lifecycle actions: each calls one service for the selected passports.
     actions = ["reissue", "revoke", "suspend", "reinstate"]
 
-    @admin.display(description="GTIN", ordering="product__gtin")
+    @admin.display(description=_("GTIN"), ordering="product__gtin")
     def gtin(self, passport):
         return passport.product.gtin
 
@@ -802,7 +804,7 @@ class PassportEventAdmin(CompactLists, ReadOnlyScopedAdmin):
     def authority(self, event):
         return authority_text(event)
 
-    @admin.display(description="Details")
+    @admin.display(description=_("Details"))
     def details_json(self, event):
         return format_html("<pre>{}</pre>", _pretty_json(event.details))
 
@@ -817,7 +819,7 @@ class RestrictedCredentialAdmin(ReadOnlyScopedAdmin):
     fields = ["passport", "access_group", "decoded"]
     readonly_fields = fields
 
-    @admin.display(description="Credential (decoded vc+jwt)")
+    @admin.display(description=_("Credential (decoded vc+jwt)"))
     def decoded(self, credential):
         try:
             header, payload = decode_jwt_parts(credential.jwt)

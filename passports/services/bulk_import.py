@@ -54,11 +54,13 @@ def import_format(filename: str) -> str:
 
 
 def products_check(*, organisation: Organisation, data: bytes | str, format: str,
-                   actor: Actor) -> int:
-    """Validate `data` as products_import would, storing nothing: the number of products it
-    would create, or ImportFailed with every error of the file (duplicates of stored products
-    included)."""
+                   actor: Actor, issue: bool = False) -> int:
+    """Validate `data` as products_import would (the same authorisation first), storing
+    nothing: the number of products it would create, or ImportFailed with every error of the
+    file (duplicates of stored products included)."""
     authorise(actor, organisation=organisation, scope=ApiToken.Scope.PRODUCTS_WRITE)
+    if issue:
+        authorise(actor, organisation=organisation, scope=Mandate.Scope.PASSPORTS_ISSUE)
     products, errors = _validate(organisation, _read_rows(data, format))
     if errors:
         raise ImportFailed(errors)
