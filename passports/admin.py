@@ -118,7 +118,8 @@ def _attribute_label(attribute: categories.Attribute) -> str:
 def _attribute_form_field(attribute: categories.Attribute) -> forms.Field:
     """A form field of the attribute's type. Required attributes are marked, but the category
     rules themselves are applied by the product service (see ProductForm.clean)."""
-    help_text = escape(f"Access: {ACCESS_LABELS[attribute.access]}. {attribute.source or ''}")
+    help_text = escape(_("Access: %(group)s.") % {"group": ACCESS_LABELS[attribute.access]}
+                       + (f" {attribute.source}" if attribute.source else ""))
     common = {"label": _attribute_label(attribute), "required": attribute.required,
               "help_text": help_text}
     kind = attribute.type
@@ -149,8 +150,14 @@ def _country_choices():
     return [("", "---------"), *countries]
 
 
+def _category_label(category: categories.Category) -> str:
+    """The category's name in the page's language (the public page's words)."""
+    return str(public_page.CATEGORY_LABELS.get(category.name, category.label))
+
+
 def _category_choices():
-    return [(name, category.label) for name, category in categories.categories().items()]
+    return [(name, _category_label(category))
+            for name, category in categories.categories().items()]
 
 
 class ProductForm(forms.ModelForm):
@@ -158,7 +165,7 @@ class ProductForm(forms.ModelForm):
     service's error keys (`attributes.<key>`) so every error lands next to its field."""
 
     category_definition: categories.Category | None = None
-    category = forms.ChoiceField(choices=_category_choices)
+    category = forms.ChoiceField(label=_("Category"), choices=_category_choices)
     # Chosen by name (in the page's language) among the ISO 3166-1 countries, stored as the
     # two-letter code: typing "Netherlands" into a 2-character box made it "NE" (Niger).
     country_of_production = forms.ChoiceField(label=_("Country of production"),
@@ -296,22 +303,22 @@ class ProductAdmin(CompactLists, IssuePermission, OrganisationScopedAdmin):
             identity.insert(0, "organisation")
         fieldsets = [
             (None, {"fields": identity}),
-            ("Production", {"fields": ["facility_name", "facility_id", "country_of_production",
+            (_("Production"), {"fields": ["facility_name", "facility_id", "country_of_production",
                                        "production_date"]}),
         ]
         category = self._form_category(request, obj)
         if category is not None:
             sections: dict[str, list[categories.Attribute]] = {}
             for item in category.attributes:
-                sections.setdefault(item.section or "Attributes", []).append(item)
+                sections.setdefault(item.section or _("Attributes"), []).append(item)
             for section, items in sections.items():
                 # Sections without a required attribute start folded: a battery has 93 fields.
                 folded = [] if any(item.required for item in items) else ["collapse"]
-                fieldsets.append((f"{category.label}: {section}", {
+                fieldsets.append((f"{_category_label(category)}: {section}", {
                     "fields": [attribute_error_key(item.key) for item in items],
                     "classes": folded}))
         if obj is not None:
-            fieldsets.append(("Passport", {"fields": ["category_version", "passport_versions",
+            fieldsets.append((_("Passport"), {"fields": ["category_version", "passport_versions",
                                                       "qr_code"]}))
         return fieldsets
 
@@ -334,9 +341,9 @@ class ProductAdmin(CompactLists, IssuePermission, OrganisationScopedAdmin):
         for name, category in categories.categories().items():
             query = request.GET.copy()
             query["category"] = name
-            choices.append((category, f"?{query.urlencode()}"))
+            choices.append((category, _category_label(category), f"?{query.urlencode()}"))
         context = {**self.admin_site.each_context(request), "opts": self.opts,
-                   "title": "Add product: choose its category", "choices": choices}
+                   "title": _("Add product: choose its category"), "choices": choices}
         return TemplateResponse(request, "admin/passports/product/choose_category.html", context)
 
     def save_model(self, request, obj, form, change):

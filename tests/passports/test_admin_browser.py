@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from passports.models import Passport, Product
-from passports.services.status import passport_revoke
+from passports.services.status import passport_revoke, passport_suspend
 from tests.support.browser import chromium, click_through, log_in, screenshot
 from tests.support.factories import GTINS, organisation, staff_member
 from tests.support.public import issue, make_product
@@ -49,8 +49,19 @@ def words(browser) -> dict:
     return WORDS[browser.language]
 
 
+# The README's pictures of the admin: (shot, language) → file in docs/screenshots/.
+README_SHOTS = {("passports", "en"): "admin-passports",
+                ("passport-revoked", "en"): "admin-passport",
+                ("country", "de"): "admin-country-de",
+                ("revoke-confirmation", "de"): "admin-revoke-confirmation-de",
+                ("import-errors", "en"): "admin-import-errors",
+                ("batch-progress", "en"): "admin-batch-progress",
+                ("batch-done", "de"): "admin-batch-done-de"}
+
+
 def shot(browser, name: str) -> None:
-    screenshot(browser, f"admin-{name}-{browser.language}")
+    screenshot(browser, f"admin-{name}-{browser.language}",
+               README_SHOTS.get((name, browser.language)))
 
 
 def test_the_country_is_chosen_by_name_and_stored_as_its_code(browser, live_server, staff):
@@ -104,10 +115,15 @@ def right_edge(browser, css: str) -> float:
 
 def test_the_state_stays_in_view_beside_a_long_product_name(browser, live_server, staff, acme):
     passport = issue(make_product(acme, name="Lithium-ion traction battery pack " * 4))
+    for number, change in enumerate([None, passport_revoke, passport_suspend], start=2):
+        other = issue(make_product(acme, serial=f"SN-{number}", name="75 kWh EV battery pack"))
+        if change:
+            change(actor=operator(), passport=other, reason="Cell defect in this batch")
     width = browser.execute_script("return window.innerWidth")
 
     browser.get(live_server.url + reverse("admin:passports_passport_changelist"))
     assert right_edge(browser, "#result_list td.field-state") <= width
+    shot(browser, "passports")
     browser.get(live_server.url + reverse("admin:passports_product_changelist"))
     assert right_edge(browser, "#result_list td.field-passport_state") <= width
     assert right_edge(browser, "#result_list td.field-updated_at") <= width

@@ -75,14 +75,14 @@ def log_in(driver, live_server, user) -> None:
                        "value": client.cookies[settings.SESSION_COOKIE_NAME].value})
 
 
-def screenshot(driver, name: str) -> None:
-    """To var/screenshots/, and to docs/screenshots/ (the README's) when UPDATE_SCREENSHOTS=1."""
-    targets = [ROOT / "var" / "screenshots"]
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        targets.append(ROOT / "docs" / "screenshots")
-    for folder in targets:
-        folder.mkdir(parents=True, exist_ok=True)
-        assert driver.save_screenshot(str(folder / f"{name}.png"))
+def screenshot(driver, name: str, readme_name: str | None = None) -> None:
+    """To var/screenshots/<name>.png; with UPDATE_SCREENSHOTS=1 also to
+    docs/screenshots/<readme_name>.png when the README shows it."""
+    folder = ROOT / "var" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    assert driver.save_screenshot(str(folder / f"{name}.png"))
+    if readme_name and os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        assert driver.save_screenshot(str(ROOT / "docs" / "screenshots" / f"{readme_name}.png"))
 
 
 def click_through(driver, by: str, value: str) -> None:
