@@ -32,6 +32,7 @@ from credentials.signing import decode_jwt_parts
 from passports import categories, gs1
 from passports import views as public_page
 from passports.models import Passport, PassportEvent, Product, RestrictedCredential
+from passports.services import exports
 from passports.services.batches import batch_progress
 from passports.services.bulk_import import (
     MAX_FILE_BYTES,
@@ -43,6 +44,7 @@ from passports.services.bulk_import import (
     products_check,
     products_import,
 )
+from passports.services.exports import passport_rows, product_rows
 from passports.services.issuance import passports_request
 from passports.services.products import (
     PRODUCT_FIELDS,
@@ -258,7 +260,7 @@ class ProductAdmin(CompactLists, IssuePermission, OrganisationScopedAdmin):
     list_display_links = ["gtin"]
     list_filter = ["category"]
     search_fields = ["gtin", "serial", "lot", "name"]
-    actions = ["issue_passport", "print_labels"]
+    actions = ["issue_passport", "print_labels", "export_csv", "export_json"]
 
     def get_queryset(self, request):
         latest_passport = Passport.objects.filter(product=OuterRef("pk")).order_by("-version")
@@ -379,6 +381,14 @@ class ProductAdmin(CompactLists, IssuePermission, OrganisationScopedAdmin):
     @admin.action(description=_("Issue passport"), permissions=["issue"])
     def issue_passport(self, request, queryset):
         return request_passports(self, request, queryset, reason="issued in the admin")
+
+    @admin.action(description=_("Export as CSV (the import's format)"))
+    def export_csv(self, request, queryset):
+        return export_response(*product_rows(queryset.order_by("pk")), "csv", "products")
+
+    @admin.action(description=_("Export as JSON (the import's format)"))
+    def export_json(self, request, queryset):
+        return export_response(*product_rows(queryset.order_by("pk")), "json", "products")
 
     @admin.action(description=_("Print QR labels"))
     def print_labels(self, request, queryset):
@@ -542,6 +552,14 @@ def request_passports(model_admin, request, products, *, reason: str):
     return HttpResponseRedirect(batch_url(request, [p.pk for p in ready])) if ready else None
 
 
+def export_response(columns: list[str], rows: list[dict], format: str, name: str):
+    """The selected rows as a file to download (passports/services/exports.py)."""
+    response = HttpResponse(exports.render(columns, rows, format),
+                            content_type=exports.FORMATS[format])
+    response["Content-Disposition"] = content_disposition_header(True, f"{name}.{format}")
+    return response
+
+
 def batch_url(request, product_ids: list[int]) -> str:
     """The progress page of passports just requested for `product_ids`. The batch is kept in
     the staff member's session (the latest MAX_BATCHES), so its link names no product."""
@@ -611,7 +629,7 @@ class PassportAdmin(CompactLists, IssuePermission, ReadOnlyScopedAdmin):
               "status_list", "status_index", "created_at", "updated_at"]
     readonly_fields = fields
     # Lifecycle actions: each calls one service for the selected passports.
-    actions = ["reissue", "revoke", "suspend", "reinstate"]
+    actions = ["reissue", "revoke", "suspend", "reinstate", "export_csv", "export_json"]
 
     @admin.display(description=_("GTIN"), ordering="product__gtin")
     def gtin(self, passport):
@@ -637,6 +655,16 @@ class PassportAdmin(CompactLists, IssuePermission, ReadOnlyScopedAdmin):
     def reissue(self, request, queryset):
         products = Product.objects.filter(pk__in=queryset.values("product_id"))
         return request_passports(self, request, products, reason="re-issued in the admin")
+
+    @admin.action(description=_("Export as CSV"))
+    def export_csv(self, request, queryset):
+        return export_response(*passport_rows(queryset.order_by("product_id", "version")),
+                               "csv", "passports")
+
+    @admin.action(description=_("Export as JSON"))
+    def export_json(self, request, queryset):
+        return export_response(*passport_rows(queryset.order_by("product_id", "version")),
+                               "json", "passports")
 
     def get_urls(self):
         return [path("progress/<str:token>/", self.admin_site.admin_view(self.progress_view),
