@@ -249,6 +249,24 @@ class ProductImportForm(forms.Form):
         return upload
 
 
+@cache
+def attribute_filter(attribute: categories.Attribute) -> type[admin.SimpleListFilter]:
+    """A list filter on one category attribute of a fixed set of values."""
+    values = ([(choice, choice) for choice in attribute.choices] if attribute.type == "enum"
+              else [("true", _("Yes")), ("false", _("No"))])
+
+    def queryset(self, request, products):
+        chosen = self.value()
+        if chosen is None:
+            return products
+        wanted = {"true": True, "false": False}[chosen] if attribute.type == "boolean" else chosen
+        return products.filter(**{f"attributes__{attribute.key}": wanted})
+
+    return type(f"{attribute.key}Filter", (admin.SimpleListFilter,), {
+        "title": attribute.label, "parameter_name": f"attr_{attribute.key}",
+        "lookups": lambda self, request, model_admin: values, "queryset": queryset})
+
+
 # Products --------------------------------------------------------------------------------------
 
 @admin.register(Product)
@@ -260,6 +278,8 @@ class ProductAdmin(CompactLists, IssuePermission, OrganisationScopedAdmin):
     list_display_links = ["gtin"]
     list_filter = ["category"]
     search_fields = ["gtin", "serial", "lot", "name"]
+    search_help_text = _("GTIN, serial, lot or name; or an attribute as key=value, e.g. "
+                         "batteryChemistry=NMC811.")
     actions = ["issue_passport", "print_labels", "export_csv", "export_json"]
 
     def get_queryset(self, request):
@@ -274,6 +294,24 @@ class ProductAdmin(CompactLists, IssuePermission, OrganisationScopedAdmin):
     @admin.display(description=_("Name"), ordering="name")
     def product_name(self, product):
         return _cut(product.name)
+
+    def get_list_filter(self, request):
+        """With a category chosen, a filter per attribute of a fixed set of values (its enums
+        and yes/no attributes)."""
+        try:
+            category = categories.get(request.GET.get("category__exact", ""))
+        except categories.UnknownCategory:
+            return self.list_filter
+        return [*self.list_filter, *(attribute_filter(item) for item in category.attributes
+                                     if item.type in ("enum", "boolean"))]
+
+    def get_search_results(self, request, queryset, search_term):
+        """`key=value` searches a category attribute (case-insensitive, the whole value)."""
+        key, equals, value = search_term.partition("=")
+        if equals and key.strip().isidentifier() and value.strip():
+            return queryset.filter(**{f"attributes__{key.strip()}__iexact":
+                                      value.strip()}), False
+        return super().get_search_results(request, queryset, search_term)
 
     def has_add_permission(self, request):
         # A staff user outside any organisation has nowhere to put a product.

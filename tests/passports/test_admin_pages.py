@@ -14,7 +14,7 @@ from django.utils import translation
 from passports.admin import BATCHES_SESSION_KEY
 from passports.models import Product
 from passports.services.status import passports_change_status
-from tests.support.factories import GTINS, organisation, staff_member
+from tests.support.factories import GTINS, organisation, required_attributes, staff_member
 from tests.support.public import issue, make_product
 from wallet.tenancy.authority import actor_of
 from wallet.tenancy.legal_models import Mandate
@@ -149,3 +149,24 @@ def test_issuing_leads_to_the_batch_progress_of_own_products_only(
     assert 'http-equiv="refresh"' not in progress.content.decode()
     assert client.get(reverse("admin:passports_passport_progress",
                               args=["unknown"])).status_code == 404
+
+
+def test_products_filter_and_search_by_category_attributes(client, staff, acme):
+    def electronics(serial, **attributes):
+        return make_product(acme, serial=serial, category="electronics", name="Phone",
+                            attributes={**required_attributes("electronics"), **attributes})
+
+    efficient = electronics("E-1", energyEfficiencyClass="A", batteryUserReplaceable=True)
+    electronics("E-2", energyEfficiencyClass="C", batteryUserReplaceable=False)
+    battery = make_product(acme, serial="B-1")
+    url = reverse("admin:passports_product_changelist")
+
+    by_class = client.get(url, {"category__exact": "electronics",
+                                "attr_energyEfficiencyClass": "A"})
+    by_flag = client.get(url, {"category__exact": "electronics",
+                               "attr_batteryUserReplaceable": "true"})
+    searched = client.get(url, {"q": "batteryChemistry=nmc811"})
+
+    assert {p.pk for p in by_class.context["cl"].result_list} == {efficient.pk}
+    assert {p.pk for p in by_flag.context["cl"].result_list} == {efficient.pk}
+    assert {p.pk for p in searched.context["cl"].result_list} == {battery.pk}
