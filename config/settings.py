@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc assets, served by us (no CDN)
+    "django_countries",  # its catalogs translate the country names of the admin
     "credentials",
     "wallet",
     "passports",

@@ -8,13 +8,15 @@ made by the issuance service, never edited by hand."""
 from __future__ import annotations
 
 import json
+import secrets
 from functools import cache
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminDateWidget
+from django.core.cache import cache as shared_cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -22,16 +24,24 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import content_disposition_header, urlencode
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 
 from core import qr
 from credentials.signing import decode_jwt_parts
 from passports import categories, gs1
+from passports import views as public_page
 from passports.models import Passport, PassportEvent, Product, RestrictedCredential
+from passports.services import selection_exports
+from passports.services.batches import batch_progress
 from passports.services.bulk_import import (
     MAX_FILE_BYTES,
     PRODUCT_COLUMNS,
     ImportFailed,
+    errors_csv,
     import_format,
+    import_template,
+    products_check,
     products_import,
 )
 from passports.services.issuance import passports_request
@@ -42,7 +52,9 @@ from passports.services.products import (
     product_create,
     product_update,
 )
+from passports.services.selection_exports import passport_rows, product_rows
 from passports.services.status import passports_change_status
+from passports.services.verification import verify_passport_uncached
 from wallet.tenancy.admin_scoping import OrganisationScopedAdmin, ReadOnlyScopedAdmin
 from wallet.tenancy.authority import NotAuthorised, actor_of
 from wallet.tenancy.models import Organisation
@@ -52,9 +64,27 @@ from wallet.tenancy.selectors import organisation_of
 UNIT_SYMBOLS = {"AMH": "Ah", "ANN": "years", "C62": "", "CEL": "°C", "KGM": "kg", "KWH": "kWh",
                 "MIN": "min", "OHM": "Ω", "P1": "%", "VLT": "V", "WTT": "W"}
 ACCESS_LABELS = dict(categories.ACCESS_GROUPS)
+IMPORT_CACHE_PREFIX = "dpp-admin-import:"
+IMPORT_CACHE_SECONDS = 3600
+IMPORT_ERRORS_SESSION_KEY = "passports_import_errors"
+BATCHES_SESSION_KEY = "passports_batches"
+MAX_BATCHES = 20  # per session: the latest ones
+PROGRESS_REFRESH_SECONDS = 2
+
+
+# "View site" would lead to the service's root, which has no page for people: each passport links
+# to its public page instead.
+admin.site.site_url = None
 
 
 # Scoping ---------------------------------------------------------------------------------------
+
+class CompactLists:
+    """The admin's stylesheet: list columns that keep the state in view (long names cut)."""
+
+    class Media:
+        css = {"all": ["passports/admin.css"]}
+
 
 class IssuePermission:
     """Issuing creates passports: the permission to add one (and, checked when the action runs,
@@ -67,6 +97,12 @@ class IssuePermission:
 def _admin_link(obj, text=None) -> str:
     url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
     return format_html('<a href="{}">{}</a>', url, text if text is not None else str(obj))
+
+
+def _cut(text: str) -> str:
+    """A long name in a list column: cut by the stylesheet (admin/passports/compact.css), the
+    whole of it in the cell's tooltip."""
+    return format_html('<span class="cut" title="{}">{}</span>', text, text)
 
 
 def _pretty_json(value) -> str:
@@ -84,7 +120,8 @@ def _attribute_label(attribute: categories.Attribute) -> str:
 def _attribute_form_field(attribute: categories.Attribute) -> forms.Field:
     """A form field of the attribute's type. Required attributes are marked, but the category
     rules themselves are applied by the product service (see ProductForm.clean)."""
-    help_text = escape(f"Access: {ACCESS_LABELS[attribute.access]}. {attribute.source or ''}")
+    help_text = escape(_("Access: %(group)s.") % {"group": ACCESS_LABELS[attribute.access]}
+                       + (f" {attribute.source}" if attribute.source else ""))
     common = {"label": _attribute_label(attribute), "required": attribute.required,
               "help_text": help_text}
     kind = attribute.type
@@ -110,8 +147,19 @@ def _attribute_form_field(attribute: categories.Attribute) -> forms.Field:
                            widget=forms.TextInput(attrs={"class": "vTextField"}), **common)
 
 
+def _country_choices():
+    """ISO 3166-1 countries by name in the page's language (django-countries sorts them)."""
+    return [("", "---------"), *countries]
+
+
+def _category_label(category: categories.Category) -> str:
+    """The category's name in the page's language (the public page's words)."""
+    return str(public_page.CATEGORY_LABELS.get(category.name, category.label))
+
+
 def _category_choices():
-    return [(name, category.label) for name, category in categories.categories().items()]
+    return [(name, _category_label(category))
+            for name, category in categories.categories().items()]
 
 
 class ProductForm(forms.ModelForm):
@@ -119,9 +167,13 @@ class ProductForm(forms.ModelForm):
     service's error keys (`attributes.<key>`) so every error lands next to its field."""
 
     category_definition: categories.Category | None = None
-    category = forms.ChoiceField(choices=_category_choices)
+    category = forms.ChoiceField(label=_("Category"), choices=_category_choices)
+    # Chosen by name (in the page's language) among the ISO 3166-1 countries, stored as the
+    # two-letter code: typing "Netherlands" into a 2-character box made it "NE" (Niger).
+    country_of_production = forms.ChoiceField(label=_("Country of production"),
+                                              required=False, choices=_country_choices)
     facility_id = forms.URLField(  # declared only to pick https for a URL typed without scheme
-        label="Facility ID", required=False, assume_scheme="https",
+        label=_("Facility ID"), required=False, assume_scheme="https",
         max_length=Product._meta.get_field("facility_id").max_length,
         help_text=Product._meta.get_field("facility_id").help_text)
 
@@ -178,11 +230,11 @@ def product_form_for(category_name: str | None, version: int | None) -> type[Pro
 
 
 class ProductImportForm(forms.Form):
-    file = forms.FileField(help_text="CSV (comma, semicolon or tab separated, UTF-8) or JSON "
-                                     "(a list of objects).")
+    file = forms.FileField(help_text=_("CSV (comma, semicolon or tab separated, UTF-8) or JSON "
+                                       "(a list of objects)."))
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.all())
     issue = forms.BooleanField(required=False,
-                               label="Also issue a passport for every imported product")
+                               label=_("Also issue a passport for every imported product"))
 
     def __init__(self, *args, choose_organisation: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -192,29 +244,74 @@ class ProductImportForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_FILE_BYTES:
-            raise ValidationError(f"The file is larger than {MAX_FILE_BYTES // 2**20} MB.")
+            raise ValidationError(_("The file is larger than %(size)d MB.")
+                                  % {"size": MAX_FILE_BYTES // 2**20})
         return upload
+
+
+@cache
+def attribute_filter(attribute: categories.Attribute) -> type[admin.SimpleListFilter]:
+    """A list filter on one category attribute of a fixed set of values."""
+    values = ([(choice, choice) for choice in attribute.choices] if attribute.type == "enum"
+              else [("true", _("Yes")), ("false", _("No"))])
+
+    def queryset(self, request, products):
+        chosen = self.value()
+        if chosen is None:
+            return products
+        wanted = {"true": True, "false": False}[chosen] if attribute.type == "boolean" else chosen
+        return products.filter(**{f"attributes__{attribute.key}": wanted})
+
+    return type(f"{attribute.key}Filter", (admin.SimpleListFilter,), {
+        "title": attribute.label, "parameter_name": f"attr_{attribute.key}",
+        "lookups": lambda self, request, model_admin: values, "queryset": queryset})
 
 
 # Products --------------------------------------------------------------------------------------
 
 @admin.register(Product)
-class ProductAdmin(IssuePermission, OrganisationScopedAdmin):
+class ProductAdmin(CompactLists, IssuePermission, OrganisationScopedAdmin):
     organisation_path = "organisation"
     change_list_template = "admin/passports/product/change_list.html"
-    list_display = ["name", "gtin", "lot", "serial", "category", "passport_state", "updated_at"]
+    list_display = ["gtin", "lot", "serial", "category", "passport_state", "updated_at",
+                    "product_name"]
+    list_display_links = ["gtin"]
     list_filter = ["category"]
     search_fields = ["gtin", "serial", "lot", "name"]
-    actions = ["issue_passport", "print_labels"]
+    search_help_text = _("GTIN, serial, lot or name; or an attribute as key=value, e.g. "
+                         "batteryChemistry=NMC811.")
+    actions = ["issue_passport", "print_labels", "export_csv", "export_json"]
 
     def get_queryset(self, request):
         latest_passport = Passport.objects.filter(product=OuterRef("pk")).order_by("-version")
         return (super().get_queryset(request).select_related("organisation")
                 .annotate(latest_passport_state=Subquery(latest_passport.values("state")[:1])))
 
-    @admin.display(description="Passport", ordering="latest_passport_state")
+    @admin.display(description=_("Passport"), ordering="latest_passport_state")
     def passport_state(self, product):
         return product.latest_passport_state or "–"
+
+    @admin.display(description=_("Name"), ordering="name")
+    def product_name(self, product):
+        return _cut(product.name)
+
+    def get_list_filter(self, request):
+        """With a category chosen, a filter per attribute of a fixed set of values (its enums
+        and yes/no attributes)."""
+        try:
+            category = categories.get(request.GET.get("category__exact", ""))
+        except categories.UnknownCategory:
+            return self.list_filter
+        return [*self.list_filter, *(attribute_filter(item) for item in category.attributes
+                                     if item.type in ("enum", "boolean"))]
+
+    def get_search_results(self, request, queryset, search_term):
+        """`key=value` searches a category attribute (case-insensitive, the whole value)."""
+        key, equals, value = search_term.partition("=")
+        if equals and key.strip().isidentifier() and value.strip():
+            return queryset.filter(**{f"attributes__{key.strip()}__iexact":
+                                      value.strip()}), False
+        return super().get_search_results(request, queryset, search_term)
 
     def has_add_permission(self, request):
         # A staff user outside any organisation has nowhere to put a product.
@@ -246,22 +343,22 @@ class ProductAdmin(IssuePermission, OrganisationScopedAdmin):
             identity.insert(0, "organisation")
         fieldsets = [
             (None, {"fields": identity}),
-            ("Production", {"fields": ["facility_name", "facility_id", "country_of_production",
+            (_("Production"), {"fields": ["facility_name", "facility_id", "country_of_production",
                                        "production_date"]}),
         ]
         category = self._form_category(request, obj)
         if category is not None:
             sections: dict[str, list[categories.Attribute]] = {}
             for item in category.attributes:
-                sections.setdefault(item.section or "Attributes", []).append(item)
+                sections.setdefault(item.section or _("Attributes"), []).append(item)
             for section, items in sections.items():
                 # Sections without a required attribute start folded: a battery has 93 fields.
                 folded = [] if any(item.required for item in items) else ["collapse"]
-                fieldsets.append((f"{category.label}: {section}", {
+                fieldsets.append((f"{_category_label(category)}: {section}", {
                     "fields": [attribute_error_key(item.key) for item in items],
                     "classes": folded}))
         if obj is not None:
-            fieldsets.append(("Passport", {"fields": ["category_version", "passport_versions",
+            fieldsets.append((_("Passport"), {"fields": ["category_version", "passport_versions",
                                                       "qr_code"]}))
         return fieldsets
 
@@ -284,9 +381,9 @@ class ProductAdmin(IssuePermission, OrganisationScopedAdmin):
         for name, category in categories.categories().items():
             query = request.GET.copy()
             query["category"] = name
-            choices.append((category, f"?{query.urlencode()}"))
+            choices.append((category, _category_label(category), f"?{query.urlencode()}"))
         context = {**self.admin_site.each_context(request), "opts": self.opts,
-                   "title": "Add product: choose its category", "choices": choices}
+                   "title": _("Add product: choose its category"), "choices": choices}
         return TemplateResponse(request, "admin/passports/product/choose_category.html", context)
 
     def save_model(self, request, obj, form, change):
@@ -294,8 +391,8 @@ class ProductAdmin(IssuePermission, OrganisationScopedAdmin):
         if change:
             product_update(product=Product.objects.get(pk=obj.pk), **fields)
             if obj.passports.filter(state=Passport.State.ISSUED).exists():
-                self.message_user(request, "The issued passport still carries the previous "
-                                           "data: issue a new version with “Issue passport”.",
+                self.message_user(request, _("The issued passport still carries the previous "
+                                             "data: issue a new version with “Issue passport”."),
                                   messages.WARNING)
             return
         organisation = form.cleaned_data.get("organisation") or organisation_of(request.user)
@@ -304,7 +401,7 @@ class ProductAdmin(IssuePermission, OrganisationScopedAdmin):
         obj.pk = created.pk
         obj.refresh_from_db()
 
-    @admin.display(description="Passport versions")
+    @admin.display(description=_("Passport versions"))
     def passport_versions(self, product):
         passports = product.passports.order_by("-version")
         if not passports:
@@ -313,17 +410,25 @@ class ProductAdmin(IssuePermission, OrganisationScopedAdmin):
             "", "<li>{} {}</li>",
             ((_admin_link(p, f"v{p.version}"), p.get_state_display()) for p in passports)))
 
-    @admin.display(description="QR code")
+    @admin.display(description=_("QR code"))
     def qr_code(self, product):
         return _qr_html(product)
 
     # Actions -----------------------------------------------------------------------------------
 
-    @admin.action(description="Issue passport", permissions=["issue"])
+    @admin.action(description=_("Issue passport"), permissions=["issue"])
     def issue_passport(self, request, queryset):
-        request_passports(self, request, queryset, reason="issued in the admin")
+        return request_passports(self, request, queryset, reason="issued in the admin")
 
-    @admin.action(description="Print QR labels")
+    @admin.action(description=_("Export as CSV (the import's format)"))
+    def export_csv(self, request, queryset):
+        return export_response(*product_rows(queryset.order_by("pk")), "csv", "products")
+
+    @admin.action(description=_("Export as JSON (the import's format)"))
+    def export_json(self, request, queryset):
+        return export_response(*product_rows(queryset.order_by("pk")), "json", "products")
+
+    @admin.action(description=_("Print QR labels"))
     def print_labels(self, request, queryset):
         ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
         return HttpResponseRedirect(f"{reverse('passports-labels')}?ids={ids}")
@@ -335,6 +440,10 @@ class ProductAdmin(IssuePermission, OrganisationScopedAdmin):
         view = self.admin_site.admin_view
         return [
             path("import/", view(self.import_view), name="{}_{}_import".format(*info)),
+            path("import/errors.csv", view(self.import_errors_view),
+                 name="{}_{}_import_errors".format(*info)),
+            path("import/template/<slug:category>.csv", view(self.import_template_view),
+                 name="{}_{}_import_template".format(*info)),
             path("<path:object_id>/qr.svg", view(self.qr_view), {"kind": "svg"},
                  name="{}_{}_qr_svg".format(*info)),
             path("<path:object_id>/qr.png", view(self.qr_view), {"kind": "png"},
@@ -343,38 +452,101 @@ class ProductAdmin(IssuePermission, OrganisationScopedAdmin):
         ]
 
     def import_view(self, request):
+        """Upload → every error of the file listed (and downloadable), nothing stored → once
+        the file has none, a review of what will be imported → import. Between the last two
+        steps the checked file waits in the cache under a random token (an hour)."""
         if not self.has_add_permission(request):
             raise PermissionDenied
         choose_organisation = request.user.is_superuser
-        if request.method == "POST":
+        context = {
+            **self.admin_site.each_context(request), "opts": self.opts,
+            "title": _("Import products"), "errors": [], "ready": None,
+            "product_columns": PRODUCT_COLUMNS, "categories": categories.categories().values(),
+        }
+        if request.method == "POST" and request.POST.get("token"):
+            response = self._import_checked(request, request.POST["token"])
+            if response is not None:
+                return response
+        if request.method == "POST" and not request.POST.get("token"):
             form = ProductImportForm(request.POST, request.FILES,
                                      choose_organisation=choose_organisation)
         else:
             form = ProductImportForm(choose_organisation=choose_organisation)
-        errors = []
         if form.is_bound and form.is_valid():
             upload = form.cleaned_data["file"]
             organisation = form.cleaned_data.get("organisation") or organisation_of(request.user)
+            data = upload.read()
             try:
-                products = products_import(
-                    organisation=organisation, data=upload.read(),
-                    format=import_format(upload.name), issue=form.cleaned_data["issue"],
-                    actor=actor_of(request.user))
+                file_format = import_format(upload.name)
+                count = products_check(organisation=organisation, data=data,
+                                       format=file_format, actor=actor_of(request.user),
+                                       issue=form.cleaned_data["issue"])
             except ImportFailed as failed:
-                errors = failed.errors
+                context["errors"] = failed.errors
+                request.session[IMPORT_ERRORS_SESSION_KEY] = failed.errors
             except NotAuthorised as refused:
                 self.message_user(request, refused.detail, messages.ERROR)
             else:
-                issued = " and requested their passports" if form.cleaned_data["issue"] else ""
-                self.message_user(request, f"Imported {len(products)} product(s){issued}.",
-                                  messages.SUCCESS)
-                return HttpResponseRedirect(reverse("admin:passports_product_changelist"))
-        context = {
-            **self.admin_site.each_context(request), "opts": self.opts,
-            "title": "Import products", "form": form, "errors": errors,
-            "product_columns": PRODUCT_COLUMNS, "categories": categories.categories().values(),
-        }
+                token = secrets.token_urlsafe(24)
+                shared_cache.set(f"{IMPORT_CACHE_PREFIX}{token}", {
+                    "user": request.user.pk, "organisation": organisation.pk, "data": data,
+                    "format": file_format, "name": upload.name}, IMPORT_CACHE_SECONDS)
+                context["ready"] = {"token": token, "count": count, "name": upload.name,
+                                    "organisation": organisation,
+                                    "issue": form.cleaned_data["issue"]}
+        context["form"] = form
         return TemplateResponse(request, "admin/passports/product/import.html", context)
+
+    def _import_checked(self, request, token: str):
+        """Import the file checked under `token` (only by who checked it); None: start over."""
+        checked = shared_cache.get(f"{IMPORT_CACHE_PREFIX}{token}")
+        if not checked or checked["user"] != request.user.pk:
+            self.message_user(request, _("The checked file is no longer here: upload it "
+                                         "again."), messages.WARNING)
+            return None
+        issue = request.POST.get("issue") == "on"
+        try:
+            products = products_import(
+                organisation=Organisation.objects.get(pk=checked["organisation"]),
+                data=checked["data"], format=checked["format"], issue=issue,
+                actor=actor_of(request.user))
+        except ImportFailed as failed:  # changed meanwhile (e.g. a key stored since)
+            request.session[IMPORT_ERRORS_SESSION_KEY] = failed.errors
+            self.message_user(request, _("The file has errors now: check it again."),
+                              messages.ERROR)
+            return None
+        except NotAuthorised as refused:
+            self.message_user(request, refused.detail, messages.ERROR)
+            return None
+        shared_cache.delete(f"{IMPORT_CACHE_PREFIX}{token}")
+        if issue:
+            self.message_user(request, _("Imported %(count)d product(s) and requested their "
+                                         "passports.") % {"count": len(products)},
+                              messages.SUCCESS)
+            return HttpResponseRedirect(batch_url(request, [p.pk for p in products]))
+        self.message_user(request, _("Imported %(count)d product(s).") % {
+            "count": len(products)}, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:passports_product_changelist"))
+
+    def import_errors_view(self, request):
+        """The errors of the last file this user checked, as CSV."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        errors = request.session.get(IMPORT_ERRORS_SESSION_KEY) or []
+        response = HttpResponse(errors_csv(errors), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(True, "import-errors.csv")
+        return response
+
+    def import_template_view(self, request, category):
+        """A CSV file to start an import of `category` from, made from its category file."""
+        try:
+            definition = categories.get(category)
+        except categories.UnknownCategory:
+            raise Http404("No such category.") from None
+        response = HttpResponse(import_template(definition), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(
+            True, f"products-{definition.name}-v{definition.version}.csv")
+        return response
 
     def qr_view(self, request, object_id, kind):
         product = self.get_object(request, unquote(object_id))
@@ -395,23 +567,46 @@ class ProductAdmin(IssuePermission, OrganisationScopedAdmin):
         return response
 
 
-def request_passports(model_admin, request, products, *, reason: str) -> None:
-    """Request the next passport version of `products` and say how many. A product whose
-    passport is still being signed is skipped (by the issuance service, under the products'
-    locks): a second click must not make a second version. Who may issue is the issuance
-    service's to decide too (a refusal is shown, nothing changes)."""
+def request_passports(model_admin, request, products, *, reason: str):
+    """Request the next passport version of `products`, say how many and follow their signing
+    on the batch's progress page. A product whose passport is still being signed is skipped
+    (by the issuance service, under the products' locks): a second click must not make a
+    second version. Who may issue is the issuance service's to decide too (a refusal is shown,
+    nothing changes)."""
     products = list(products)
     try:
         created = passports_request(products=products, actor=actor_of(request.user),
                                     reason=reason)
     except NotAuthorised as refused:
         model_admin.message_user(request, refused.detail, messages.ERROR)
-        return
+        return None
     skipped = len(products) - len(created)
-    text = f"Requested {len(created)} passport(s); they are signed in the background."
+    text = _("Requested %(count)d passport(s); they are signed in the background.") % {
+        "count": len(created)}
     if skipped:
-        text += f" Skipped {skipped} product(s) whose passport is still pending."
+        text += " " + _("Skipped %(count)d product(s) whose passport is still pending.") % {
+            "count": skipped}
     model_admin.message_user(request, text, messages.SUCCESS if created else messages.WARNING)
+    return (HttpResponseRedirect(batch_url(request, [p.product_id for p in created]))
+            if created else None)
+
+
+def export_response(columns: list[str], rows: list[dict], format: str, name: str):
+    """The selected rows as a file to download (passports/services/selection_exports.py)."""
+    response = HttpResponse(selection_exports.render(columns, rows, format),
+                            content_type=selection_exports.FORMATS[format])
+    response["Content-Disposition"] = content_disposition_header(True, f"{name}.{format}")
+    return response
+
+
+def batch_url(request, product_ids: list[int]) -> str:
+    """The progress page of passports just requested for `product_ids`. The batch is kept in
+    the staff member's session (the latest MAX_BATCHES), so its link names no product."""
+    batches = request.session.get(BATCHES_SESSION_KEY, {})
+    token = secrets.token_urlsafe(9)
+    batches[token] = product_ids
+    request.session[BATCHES_SESSION_KEY] = dict(list(batches.items())[-MAX_BATCHES:])
+    return reverse("admin:passports_passport_progress", args=[token])
 
 
 def _qr_html(product) -> str:
@@ -429,19 +624,42 @@ def _qr_html(product) -> str:
 
 # Passports -------------------------------------------------------------------------------------
 
-class PassportActionForm(ActionForm):
-    """The action bar, with the reason that revoke, suspend and reinstate record."""
+class StatusChangeForm(forms.Form):
+    """The confirmation of a revoke, suspend or reinstate: what will change, and why. The reason
+    is recorded in the passport's events and shown by the verifier, so it is required where the
+    passport stops being valid."""
 
-    reason = forms.CharField(required=False, max_length=500, label="Reason",
-                             widget=forms.TextInput(attrs={"placeholder": "why (recorded)"}))
+    reason = forms.CharField(max_length=500, label=_("Reason (recorded and shown to verifiers)"),
+                             widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+    def __init__(self, *args, reason_required: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = reason_required
+
+
+# What each status action does, as the confirmation page says it.
+STATUS_ACTIONS = {
+    "revoke": {"verb": _("Revoke"), "reason_required": True,
+               "warning": _("Revocation is permanent: the passports can never be valid again. "
+                            "Verifiers see “revoked” and your reason from now on.")},
+    "suspend": {"verb": _("Suspend"), "reason_required": True,
+                "warning": _("Verifiers see “suspended” and your reason until you reinstate "
+                             "the passports.")},
+    "reinstate": {"verb": _("Reinstate"), "reason_required": False,
+                  "warning": _("Suspended passports become valid again. Revoked ones stay "
+                               "revoked.")},
+}
 
 
 @admin.register(Passport)
-class PassportAdmin(IssuePermission, ReadOnlyScopedAdmin):
+class PassportAdmin(CompactLists, IssuePermission, ReadOnlyScopedAdmin):
     organisation_path = "product__organisation"
     change_form_template = "admin/passports/passport/change_form.html"
     change_list_template = "admin/passports/passport/change_list.html"
-    list_display = ["product", "gtin", "serial", "version", "state", "issued_at", "created_at"]
+    # Compact columns: the state must stay in view at 1280 px next to the filters, so the long
+    # product name comes last and is cut (CSS, with the full name as the cell's title).
+    list_display = ["gtin", "serial", "version", "state", "issued_at", "product_name"]
+    list_display_links = ["gtin"]
     list_filter = ["state", "product__category"]
     list_select_related = ["product__organisation"]
     search_fields = ["product__gtin", "product__serial", "product__lot", "product__name",
@@ -450,10 +668,9 @@ class PassportAdmin(IssuePermission, ReadOnlyScopedAdmin):
               "status_list", "status_index", "created_at", "updated_at"]
     readonly_fields = fields
     # Lifecycle actions: each calls one service for the selected passports.
-    actions = ["reissue", "revoke", "suspend", "reinstate"]
-    action_form = PassportActionForm
+    actions = ["reissue", "revoke", "suspend", "reinstate", "export_csv", "export_json"]
 
-    @admin.display(description="GTIN", ordering="product__gtin")
+    @admin.display(description=_("GTIN"), ordering="product__gtin")
     def gtin(self, passport):
         return passport.product.gtin
 
@@ -461,55 +678,109 @@ class PassportAdmin(IssuePermission, ReadOnlyScopedAdmin):
     def serial(self, passport):
         return passport.product.serial
 
-    @admin.display(description="Product")
+    @admin.display(description=_("Product"))
     def product_link(self, passport):
         return _admin_link(passport.product)
+
+    @admin.display(description=_("Product"), ordering="product__name")
+    def product_name(self, passport):
+        return _cut(passport.product.name)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product__organisation",
                                                             "superseded_by")
 
-    @admin.action(description="Re-issue (new version)", permissions=["issue"])
+    @admin.action(description=_("Re-issue (new version)"), permissions=["issue"])
     def reissue(self, request, queryset):
         products = Product.objects.filter(pk__in=queryset.values("product_id"))
-        request_passports(self, request, products, reason="re-issued in the admin")
+        return request_passports(self, request, products, reason="re-issued in the admin")
 
-    @admin.action(description="Revoke (permanent)", permissions=["revoke"])
+    @admin.action(description=_("Export as CSV"))
+    def export_csv(self, request, queryset):
+        return export_response(*passport_rows(queryset.order_by("product_id", "version")),
+                               "csv", "passports")
+
+    @admin.action(description=_("Export as JSON"))
+    def export_json(self, request, queryset):
+        return export_response(*passport_rows(queryset.order_by("product_id", "version")),
+                               "json", "passports")
+
+    def get_urls(self):
+        return [path("progress/<str:token>/", self.admin_site.admin_view(self.progress_view),
+                     name="passports_passport_progress"), *super().get_urls()]
+
+    def progress_view(self, request, token):
+        """How far the signing of a batch got. Until nothing is pending the page reloads itself
+        every PROGRESS_REFRESH_SECONDS (a meta refresh: no script)."""
+        product_ids = request.session.get(BATCHES_SESSION_KEY, {}).get(token)
+        if product_ids is None:
+            raise Http404("No such batch in this session.")
+        # Scoped like the lists: only this staff member's organisation's products count.
+        visible = list(Product.objects.filter(
+            pk__in=product_ids, **({} if request.user.is_superuser else
+                                   {"organisation": organisation_of(request.user)}))
+            .values_list("pk", flat=True))
+        progress = batch_progress(visible)
+        context = {**self.admin_site.each_context(request), "opts": self.opts,
+                   "title": _("Passports being issued"), "progress": progress,
+                   "refresh": None if progress.done else PROGRESS_REFRESH_SECONDS,
+                   "states": [(label, progress.counts.get(value, 0))
+                              for value, label in Passport.State.choices]}
+        return TemplateResponse(request, "admin/passports/passport/progress.html", context)
+
+    @admin.action(description=_("Revoke (permanent) …"), permissions=["revoke"])
     def revoke(self, request, queryset):
-        self._change_status(request, queryset, "revoke")
+        return self._change_status(request, queryset, "revoke")
 
-    @admin.action(description="Suspend", permissions=["revoke"])
+    @admin.action(description=_("Suspend …"), permissions=["revoke"])
     def suspend(self, request, queryset):
-        self._change_status(request, queryset, "suspend")
+        return self._change_status(request, queryset, "suspend")
 
-    @admin.action(description="Reinstate (lift a suspension)", permissions=["revoke"])
+    @admin.action(description=_("Reinstate (lift a suspension) …"), permissions=["revoke"])
     def reinstate(self, request, queryset):
-        self._change_status(request, queryset, "reinstate")
+        return self._change_status(request, queryset, "reinstate")
 
     def has_revoke_permission(self, request) -> bool:
         """Revoking, suspending and reinstating change a passport (and, checked when the action
         runs, need an active mandate with the `passports:revoke` scope)."""
         return request.user.has_perm("passports.change_passport")
 
-    def _change_status(self, request, queryset, action: str) -> None:
-        reason = request.POST.get("reason", "").strip() or "via admin"
+    def _change_status(self, request, queryset, action: str):
+        """First a page naming the passports and what will happen to them, with the reason to
+        give; the change itself only once that page is submitted with a valid reason."""
+        passports = list(queryset.select_related("product"))
+        confirmed = request.POST.get("confirm") == action
+        form = StatusChangeForm(request.POST if confirmed else None,
+                                reason_required=STATUS_ACTIONS[action]["reason_required"])
+        if not (confirmed and form.is_valid()):
+            return TemplateResponse(request, "admin/passports/passport/confirm_status.html", {
+                **self.admin_site.each_context(request), "opts": self.opts, "form": form,
+                "title": _("%(verb)s %(count)d passport(s)?") % {
+                    "verb": STATUS_ACTIONS[action]["verb"], "count": len(passports)},
+                "action": action, "passports": passports, "verb": STATUS_ACTIONS[action]["verb"],
+                "warning": STATUS_ACTIONS[action]["warning"],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME})
+        reason = form.cleaned_data["reason"].strip() or "via admin"
         try:
-            outcome = passports_change_status(passports=queryset.values_list("pk", flat=True),
+            outcome = passports_change_status(passports=[p.pk for p in passports],
                                               action=action, actor=actor_of(request.user),
                                               reason=reason)
         except NotAuthorised as refused:
             self.message_user(request, refused.detail, messages.ERROR)
-            return
-        done = {"revoke": "Revoked", "suspend": "Suspended", "reinstate": "Reinstated"}[action]
-        text = f"{done} {len(outcome.changed)} passport(s)."
+            return None
+        done = {"revoke": _("Revoked %(count)d passport(s)."),
+                "suspend": _("Suspended %(count)d passport(s)."),
+                "reinstate": _("Reinstated %(count)d passport(s).")}[action]
+        text = done % {"count": len(outcome.changed)}
         if outcome.unchanged:
-            text += f" {len(outcome.unchanged)} already were."
+            text += " " + _("%(count)d already were.") % {"count": len(outcome.unchanged)}
         self.message_user(request, text, messages.SUCCESS if outcome.changed else messages.INFO)
-        for _, refusal in outcome.refused[:10]:
+        for _passport, refusal in outcome.refused[:10]:
             self.message_user(request, refusal.detail, messages.ERROR)
         if len(outcome.refused) > 10:
-            self.message_user(request, f"… and {len(outcome.refused) - 10} more refused.",
-                              messages.ERROR)
+            self.message_user(request, _("… and %(count)d more refused.")
+                              % {"count": len(outcome.refused) - 10}, messages.ERROR)
+        return None
 
     def changelist_view(self, request, extra_context=None):
         counts = dict(self.get_queryset(request).order_by().values_list("state")
@@ -531,9 +802,12 @@ def passport_details(passport: Passport) -> dict:
     credential (for a vc+jwt, its decoded header and payload) and the QR code."""
     details = {
         "versions": passport.product.passports.order_by("-version"),
-        "events": passport.events.select_related("actor"),
+        "events": [(event, authority_text(event)) for event in
+                   passport.events.select_related("actor").order_by("-created_at", "-pk")],
         "restricted": passport.restricted_credentials.order_by("access_group"),
         "qr": _qr_html(passport.product),
+        "public_page": passport.product.digital_link,
+        **passport_verdict(passport),
     }
     if passport.jwt:
         try:
@@ -549,10 +823,44 @@ def passport_details(passport: Passport) -> dict:
     return details
 
 
+def passport_verdict(passport: Passport) -> dict:
+    """The verdict of the public page's verifier on this version, in the page's words: its
+    badge (verified, revoked, suspended, superseded or cannot verify) and one line per check."""
+    if not public_page.signed(passport):
+        return {"verdict_badge": None}
+    verdict = verify_passport_uncached(passport)
+    shown = public_page.badge(verdict, passport)
+    return {"verdict_badge": {**shown, "label": public_page.BADGE_LABELS[shown["kind"]]},
+            "verdict_lines": public_page.check_lines(verdict)}
+
+
+def authority_text(event: PassportEvent) -> str:
+    """What entitled the event's actor, from its recorded details: the mandate (linked), the
+    operator, or membership alone; and the API key, if one was used."""
+    details = event.details or {}
+    kind = details.get("authority")
+    if kind == "mandate" and details.get("mandate"):
+        url = reverse("admin:wallet_mandate_change", args=[details["mandate"]])
+        text = format_html('<a href="{}">{}</a>', url, _("Mandate #%(number)s (%(scope)s)") % {
+            "number": details["mandate"], "scope": details.get("scope", "")})
+    elif kind == "operator":
+        text = _("Service operator")
+    elif kind == "member":
+        text = _("Member (no mandate needed)")
+    else:
+        return "–"
+    if details.get("api_key"):
+        text = format_html("{} · {}", text, _("API key %(prefix)s…") % {
+            "prefix": details["api_key"]})
+    return text
+
+
 @admin.register(PassportEvent)
-class PassportEventAdmin(ReadOnlyScopedAdmin):
+class PassportEventAdmin(CompactLists, ReadOnlyScopedAdmin):
     organisation_path = "passport__product__organisation"
-    list_display = ["created_at", "passport", "action", "from_state", "to_state", "actor"]
+    ordering = ["-created_at", "-pk"]  # the latest first, as on the passport page
+    list_display = ["created_at", "action", "from_state", "to_state", "actor", "authority",
+                    "passport_short"]
     list_filter = ["action", "to_state"]
     list_select_related = ["passport__product__organisation", "actor"]
     search_fields = ["passport__product__gtin", "passport__product__serial", "action"]
@@ -560,7 +868,17 @@ class PassportEventAdmin(ReadOnlyScopedAdmin):
               "details_json", "created_at"]
     readonly_fields = fields
 
-    @admin.display(description="Details")
+    @admin.display(description=_("Passport"), ordering="passport__product__gtin")
+    def passport_short(self, event):
+        product = event.passport.product
+        keys = "/".join(part for part in (product.gtin, product.serial or product.lot) if part)
+        return _cut(f"{keys} v{event.passport.version} · {product.name}")
+
+    @admin.display(description=_("Authority"))
+    def authority(self, event):
+        return authority_text(event)
+
+    @admin.display(description=_("Details"))
     def details_json(self, event):
         return format_html("<pre>{}</pre>", _pretty_json(event.details))
 
@@ -575,7 +893,7 @@ class RestrictedCredentialAdmin(ReadOnlyScopedAdmin):
     fields = ["passport", "access_group", "decoded"]
     readonly_fields = fields
 
-    @admin.display(description="Credential (decoded vc+jwt)")
+    @admin.display(description=_("Credential (decoded vc+jwt)"))
     def decoded(self, credential):
         try:
             header, payload = decode_jwt_parts(credential.jwt)

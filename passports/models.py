@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from passports import gs1
 from passports.categories import ACCESS_GROUPS
@@ -11,28 +12,32 @@ from wallet.tenancy.models import Organisation
 class Product(models.Model):
     """A product (model, batch or item) of one organisation, identified by GS1 keys."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT,
-                                     related_name="products")
-    gtin = models.CharField("GTIN", max_length=14, validators=[gs1.validate_gtin14],
-                            help_text="GTIN-8/12/13/14; stored as 14 digits.")
-    lot = models.CharField(max_length=20, blank=True, validators=[gs1.validate_gs1_text],
-                           help_text="Batch/lot number (GS1 AI 10).")
-    serial = models.CharField(max_length=20, blank=True, validators=[gs1.validate_gs1_text],
-                              help_text="Serial number (GS1 AI 21).")
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    category = models.CharField(max_length=32)
-    category_version = models.PositiveSmallIntegerField(default=1)
-    facility_name = models.CharField(max_length=200, blank=True)
-    facility_id = models.URLField(blank=True, help_text="URI of the production facility.")
-    country_of_production = models.CharField(max_length=2, blank=True,
-                                             help_text="ISO 3166-1 alpha-2 code.")
-    production_date = models.DateField(null=True, blank=True)
-    attributes = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    organisation = models.ForeignKey(Organisation, verbose_name=_("organisation"),
+                                     on_delete=models.PROTECT, related_name="products")
+    gtin = models.CharField(_("GTIN"), max_length=14, validators=[gs1.validate_gtin14],
+                            help_text=_("GTIN-8/12/13/14; stored as 14 digits."))
+    lot = models.CharField(_("lot"), max_length=20, blank=True, validators=[gs1.validate_gs1_text],
+                           help_text=_("Batch/lot number (GS1 AI 10)."))
+    serial = models.CharField(_("serial number"), max_length=20, blank=True,
+                              validators=[gs1.validate_gs1_text],
+                              help_text=_("Serial number (GS1 AI 21)."))
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    category = models.CharField(_("category"), max_length=32)
+    category_version = models.PositiveSmallIntegerField(_("category version"), default=1)
+    facility_name = models.CharField(_("facility name"), max_length=200, blank=True)
+    facility_id = models.URLField(_("facility ID"), blank=True,
+                                  help_text=_("URI of the production facility."))
+    country_of_production = models.CharField(_("country of production"), max_length=2, blank=True,
+                                             help_text=_("ISO 3166-1 alpha-2 code."))
+    production_date = models.DateField(_("production date"), null=True, blank=True)
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["gtin", "lot", "serial"], name="unique_gs1_key"),
@@ -56,34 +61,39 @@ PUBLIC_PATH = "/passports/"  # + a passport's id: its public, dereferenceable cr
 
 class Passport(models.Model):
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        ISSUED = "issued", "Issued"
-        FAILED = "failed", "Failed"
-        SUSPENDED = "suspended", "Suspended"
-        REVOKED = "revoked", "Revoked"
-        SUPERSEDED = "superseded", "Superseded"
+        PENDING = "pending", _("Pending")
+        ISSUED = "issued", _("Issued")
+        FAILED = "failed", _("Failed")
+        SUSPENDED = "suspended", _("Suspended")
+        REVOKED = "revoked", _("Revoked")
+        SUPERSEDED = "superseded", _("Superseded")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="passports")
-    version = models.PositiveIntegerField()
-    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING,
-                             db_index=True)
-    state_reason = models.TextField(blank=True)
-    jwt = models.TextField(blank=True, help_text="The credential secured as vc+jwt.")
-    embedded = models.JSONField(null=True, blank=True,
-                                help_text="The credential with an eddsa-rdfc-2022 proof "
-                                          "(organisations that opt in).")
-    status_list = models.ForeignKey("credentials.StatusList", null=True, blank=True,
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT,
+                                related_name="passports")
+    version = models.PositiveIntegerField(_("version"))
+    state = models.CharField(_("state"), max_length=16, choices=State.choices,
+                             default=State.PENDING, db_index=True)
+    state_reason = models.TextField(_("reason for the state"), blank=True)
+    jwt = models.TextField(_("JWT"), blank=True, help_text=_("The credential secured as vc+jwt."))
+    embedded = models.JSONField(_("with embedded proof"), null=True, blank=True,
+                                help_text=_("The credential with an eddsa-rdfc-2022 proof "
+                                            "(organisations that opt in)."))
+    status_list = models.ForeignKey("credentials.StatusList", verbose_name=_("status list"),
+                                    null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+")
-    status_index = models.PositiveIntegerField(null=True, blank=True)
-    superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+    status_index = models.PositiveIntegerField(_("status index"), null=True, blank=True)
+    superseded_by = models.ForeignKey("self", verbose_name=_("superseded by"), null=True,
+                                      blank=True, on_delete=models.SET_NULL,
                                       related_name="supersedes")
-    attempts = models.PositiveSmallIntegerField(default=0)
-    issued_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    attempts = models.PositiveSmallIntegerField(_("signing attempts"), default=0)
+    issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("passport")
+        verbose_name_plural = _("passports")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["product", "version"], name="unique_passport_version"),
@@ -110,12 +120,14 @@ class RestrictedCredential(models.Model):
     """The attributes of one non-public access group, as a separate credential about the same
     product, given only to entitled partners."""
 
-    passport = models.ForeignKey(Passport, on_delete=models.CASCADE,
+    passport = models.ForeignKey(Passport, verbose_name=_("passport"), on_delete=models.CASCADE,
                                  related_name="restricted_credentials")
-    access_group = models.CharField(max_length=40)
-    jwt = models.TextField()
+    access_group = models.CharField(_("access group"), max_length=40)
+    jwt = models.TextField(_("JWT"))
 
     class Meta:
+        verbose_name = _("restricted credential")
+        verbose_name_plural = _("restricted credentials")
         constraints = [models.UniqueConstraint(fields=["passport", "access_group"],
                                                name="one_credential_per_group")]
 
@@ -126,17 +138,20 @@ class RestrictedCredential(models.Model):
 class PassportEvent(models.Model):
     """One row per state change: who, when, what, why."""
 
-    passport = models.ForeignKey(Passport, on_delete=models.CASCADE, related_name="events")
-    action = models.CharField(max_length=32)
-    from_state = models.CharField(max_length=16, blank=True)
-    to_state = models.CharField(max_length=16)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+    passport = models.ForeignKey(Passport, verbose_name=_("passport"), on_delete=models.CASCADE,
+                                 related_name="events")
+    action = models.CharField(_("action"), max_length=32)
+    from_state = models.CharField(_("from state"), max_length=16, blank=True)
+    to_state = models.CharField(_("to state"), max_length=16)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
                               on_delete=models.SET_NULL, related_name="+")
-    reason = models.TextField(blank=True)
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(_("reason"), blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("passport event")
+        verbose_name_plural = _("passport events")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -152,16 +167,19 @@ class Entitlement(models.Model):
     passports (e.g. a recycler `legitimate_interest`, a market surveillance authority
     `authorities`). Given in the admin by the manufacturer's staff."""
 
-    manufacturer = models.ForeignKey(Organisation, on_delete=models.CASCADE,
-                                     related_name="entitlements_given")
-    partner = models.ForeignKey(Organisation, on_delete=models.CASCADE,
+    manufacturer = models.ForeignKey(Organisation, verbose_name=_("manufacturer"),
+                                     on_delete=models.CASCADE, related_name="entitlements_given")
+    partner = models.ForeignKey(Organisation, verbose_name=_("partner"), on_delete=models.CASCADE,
                                 related_name="entitlements_received")
-    access_group = models.CharField(max_length=40, choices=RESTRICTED_GROUPS)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    access_group = models.CharField(_("access group"), max_length=40, choices=RESTRICTED_GROUPS)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
+                                   null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("entitlement")
+        verbose_name_plural = _("entitlements")
         ordering = ["manufacturer", "partner", "access_group"]
         constraints = [
             models.UniqueConstraint(fields=["manufacturer", "partner", "access_group"],

@@ -5,7 +5,8 @@ admin (staff see their organisation's products only; superusers all), and `?size
 printed width of each QR code (10-100, 25 by default). Each label carries the QR code of the
 product's GS1 Digital Link URI (inline SVG, sized in millimetres, so it prints at that size),
 the product's name, its GS1 keys in human-readable form and the URI. The sheet is plain HTML and
-CSS made for A4 paper: print it with the browser's Print command (no script)."""
+CSS made for A4 paper; its print button (one small script file) opens the browser's Print
+dialog, and a link leads back to the product list."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from passports.models import Product
@@ -59,5 +61,5 @@ def label_sheet(request):
                "uri": product.digital_link}
               for product in selected_products(request.user, _ids(request))]
     return render(request, "passports/labels.html", {
-        "labels": labels, "size": size, "title": "QR labels", "max_labels": MAX_LABELS,
+        "labels": labels, "size": size, "title": _("QR labels"), "max_labels": MAX_LABELS,
     })

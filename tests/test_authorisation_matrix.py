@@ -245,8 +245,9 @@ def admin_action(model: str, action: str, ids):
     def act(client, world, who, captured):
         logged_in(client, world, who)
         with captured(execute=True):
-            client.post(reverse(f"admin:{model}_changelist"),
-                        {"action": action, "_selected_action": ids(world), "reason": "matrix"})
+            client.post(reverse(f"admin:{model}_changelist"),  # as confirmed, with a reason
+                        {"action": action, "_selected_action": ids(world), "reason": "matrix",
+                         "confirm": action})
     return act
 
 
@@ -255,8 +256,12 @@ def admin_import(client, world, who, captured):
     form = {"file": products_csv("IMPORTED"), "issue": "on"}
     if who == OPERATOR:
         form["organisation"] = world.acme.pk
-    with captured(execute=True):
-        response = client.post(reverse("admin:passports_product_import"), form)
+    response = client.post(reverse("admin:passports_product_import"), form)  # the check
+    ready = response.context and response.context.get("ready")
+    if ready:  # then the import of the checked file
+        with captured(execute=True):
+            response = client.post(reverse("admin:passports_product_import"),
+                                   {"token": ready["token"], "issue": "on"})
     return response
 
 

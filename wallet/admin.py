@@ -2,6 +2,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from wallet.tenancy.api_tokens import (
     api_token_create,
@@ -59,8 +60,8 @@ class OrganisationAdmin(admin.ModelAdmin):
 class ApiTokenAddForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(choices=ApiToken.Scope.choices,
                                        widget=forms.CheckboxSelectMultiple, required=False,
-                                       help_text="What the key may do. Choose only what the "
-                                                 "client needs.")
+                                       help_text=_("What the key may do. Choose only what the "
+                                                   "client needs."))
 
     request = None  # set by ApiTokenAdmin.get_form: the mandate check needs the user
 
@@ -76,8 +77,8 @@ class ApiTokenAddForm(forms.ModelForm):
         if organisation is not None and (refused := scopes_refused(
                 actor=actor_of(user), organisation=organisation,
                 scopes=cleaned.get("scopes", []))):
-            self.add_error("scopes", "A key cannot do more than the person who makes it: "
-                                     f"{'; '.join(refused)}.")
+            self.add_error("scopes", _("A key cannot do more than the person who makes it: "
+                                       "%(refused)s.") % {"refused": "; ".join(refused)})
         return cleaned
 
 
@@ -134,15 +135,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
             "The API key, shown only now (copy it; only its hash is stored): <code>{}</code>",
             key), messages.WARNING)
 
-    @admin.display(description="Scopes")
+    @admin.display(description=_("Scopes"))
     def scope_list(self, token):
         return ", ".join(token.scopes) or "-"
 
-    @admin.action(description="Revoke selected API keys", permissions=["change"])
+    @admin.action(description=_("Revoke selected API keys"), permissions=["change"])
     def revoke(self, request, queryset):
         for token in queryset.filter(revoked_at__isnull=True):
             api_token_revoke(token=token)
-        self.message_user(request, "Revoked; the keys no longer work.", messages.SUCCESS)
+        self.message_user(request, _("Revoked; the keys no longer work."), messages.SUCCESS)
 
 
 # The business wallet's admin pages live in modules of their own; importing them registers them.

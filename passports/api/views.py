@@ -14,7 +14,7 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from core.api.permissions import Scope, requires_scope
@@ -338,6 +338,13 @@ def _passport_to_verify(fields: dict) -> Passport:
         passport = product and (product.passports.filter(state__in=access.SIGNED_STATES)
                                 .exclude(state=Passport.State.SUPERSEDED)
                                 .order_by("-version").first())
+    if passport is None and "passport" not in fields and not (fields.get("lot")
+                                                               or fields.get("serial")):
+        keyed = Product.objects.filter(gtin=fields["gtin"]).exclude(lot="", serial="")
+        if keyed.exists():  # the GTIN's passports are per item or batch: say which is missing
+            raise ValidationError({"serial": [
+                "This GTIN's passports are per item or batch: give its `serial` or `lot`."]},
+                code="serial_or_lot_required")
     if passport is None:
         raise NotFound("No such passport.", code="not_found")
     return passport

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from core import json_limits
+from passports import categories
 from passports.models import Product
 from passports.services.issuance import passports_request
 from passports.services.products import ATTRIBUTES_PREFIX, PRODUCT_FIELDS, product_build
@@ -50,6 +51,41 @@ def import_format(filename: str) -> str:
     if extension not in FORMATS:
         raise ImportFailed([_error(0, "", "Upload a .csv or .json file.")])
     return extension
+
+
+def products_check(*, organisation: Organisation, data: bytes | str, format: str,
+                   actor: Actor, issue: bool = False) -> int:
+    """Validate `data` as products_import would (the same authorisation first), storing
+    nothing: the number of products it would create, or ImportFailed with every error of the
+    file (duplicates of stored products included)."""
+    authorise(actor, organisation=organisation, scope=ApiToken.Scope.PRODUCTS_WRITE)
+    if issue:
+        authorise(actor, organisation=organisation, scope=Mandate.Scope.PASSPORTS_ISSUE)
+    products, errors = _validate(organisation, _read_rows(data, format))
+    if errors:
+        raise ImportFailed(errors)
+    return len(products)
+
+
+def import_template(category: categories.Category) -> str:
+    """A CSV file to start from: the header of every column a product of `category` may have
+    (the product's own, then the category's attribute keys), and `category` filled in on the
+    first row."""
+    columns = [*PRODUCT_COLUMNS, *category.keys]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    writer.writerow(["" if column != "category" else category.name for column in columns])
+    return out.getvalue()
+
+
+def errors_csv(errors: list[dict]) -> str:
+    """The errors of a refused file as CSV (row, column, error), to work through."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=["row", "column", "error"])
+    writer.writeheader()
+    writer.writerows(errors)
+    return out.getvalue()
 
 
 def products_import(*, organisation: Organisation, data: bytes | str, format: str,
@@ -207,10 +243,10 @@ def _validate(organisation: Organisation,
             continue
         seen[key] = number
         products.append(product)
-    if not errors:
-        errors = sorted((_error(seen[key], "gtin", "A product with this GTIN, lot and serial "
-                                                   "already exists.")
-                         for key in _existing_keys(seen)), key=lambda error: error["row"])
+    # Keys already stored are errors like any other: listed with them, in row order.
+    errors += [_error(seen[key], "gtin", "A product with this GTIN, lot and serial already "
+                                         "exists.") for key in _existing_keys(seen)]
+    errors.sort(key=lambda error: error["row"])
     return products, errors
 
 

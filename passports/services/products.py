@@ -7,12 +7,12 @@ form or an API can put each message next to its field."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django_countries import countries
 
 from passports import categories, gs1
 from passports.models import Product
@@ -23,7 +23,19 @@ ATTRIBUTES_PREFIX = "attributes."
 PRODUCT_FIELDS = ("gtin", "lot", "serial", "name", "description", "category", "facility_name",
                   "facility_id", "country_of_production", "production_date")
 UPDATABLE_FIELDS = frozenset({*PRODUCT_FIELDS, "attributes"})
-_COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
+
+
+def country_code(value: str) -> str:
+    """The ISO 3166-1 alpha-2 code of `value`: a code (any case) or a country's English name
+    ("Netherlands" → NL). Anything else is refused, never cut to two letters."""
+    text = value.strip()
+    if len(text) == 2 and text.upper() in countries:
+        return text.upper()
+    code = countries.by_name(text, insensitive=True) if len(text) > 2 else ""
+    if code:
+        return code
+    raise ValidationError(f"“{text}” is not a country: use an ISO 3166-1 alpha-2 code such as "
+                          f"NL or DE, or the country's English name.")
 
 
 def attribute_error_key(key: str) -> str:
@@ -119,9 +131,11 @@ def _assign(product: Product, *, gtin, name, category, lot, serial, description,
         text["gtin"] = gs1.normalise_gtin(text["gtin"])
     except ValidationError as invalid:
         errors["gtin"] = invalid.messages
-    text["country_of_production"] = text["country_of_production"].upper()
-    if text["country_of_production"] and not _COUNTRY_CODE.match(text["country_of_production"]):
-        errors["country_of_production"] = ["Use an ISO 3166-1 alpha-2 code such as NL or DE."]
+    if text["country_of_production"]:
+        try:
+            text["country_of_production"] = country_code(text["country_of_production"])
+        except ValidationError as invalid:
+            errors["country_of_production"] = invalid.messages
 
     definition = None
     try:

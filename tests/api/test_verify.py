@@ -97,3 +97,16 @@ def test_verify_every_format_in_every_state(anonymous, passport, fmt, case):
                                      content_type=fmt.media_type)
         assert response.status_code == 200, response.content
         expect(response.json(), case, fmt)
+
+
+def test_a_gtin_of_serialised_products_without_its_serial_asks_for_it(anonymous, passport):
+    no_serial = anonymous.post("/api/v1/verify/", {"gtin": passport.product.gtin}, format="json")
+    unknown = anonymous.post("/api/v1/verify/", {"gtin": "04006381333931"}, format="json")
+    found = anonymous.post("/api/v1/verify/", {"gtin": passport.product.gtin,
+                                               "serial": passport.product.serial}, format="json")
+
+    assert no_serial.status_code == 400, no_serial.content
+    assert no_serial["Content-Type"] == "application/problem+json"
+    assert "serial" in json.dumps(no_serial.json())
+    assert unknown.status_code == 404  # no product with that GTIN at all: still not found
+    assert found.status_code == 200

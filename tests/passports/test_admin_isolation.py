@@ -359,9 +359,13 @@ def test_bulk_import_in_the_admin_imports_into_the_staffs_organisation(
         client, world, django_capture_on_commit_callbacks):
     client.force_login(world["acme"]["staff"])
 
+    checked = client.post(_url("product", "import"),
+                          {"file": _csv(("S1", 50), ("S2", 60)), "issue": "on"})
+    assert checked.context["ready"]["count"] == 2
+    assert not Product.objects.filter(gtin=GTINS[2]).exists()  # checked, not stored yet
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(_url("product", "import"),
-                               {"file": _csv(("S1", 50), ("S2", 60)), "issue": "on"})
+                               {"token": checked.context["ready"]["token"], "issue": "on"})
 
     assert response.status_code == 302
     imported = Product.objects.filter(gtin=GTINS[2])

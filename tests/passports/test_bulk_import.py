@@ -10,11 +10,17 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from passports import gs1
+from passports import categories, gs1
 from passports.models import Passport, Product
-from passports.services.bulk_import import ImportFailed, products_import
-from passports.services.products import product_create
-from tests.support.factories import GTINS, battery_attributes, organisation
+from passports.services.bulk_import import (
+    ImportFailed,
+    errors_csv,
+    import_template,
+    products_check,
+    products_import,
+)
+from passports.services.products import PRODUCT_FIELDS, product_create
+from tests.support.factories import GTINS, battery_attributes, organisation, required_attributes
 from wallet.tenancy.authority import operator
 
 BATTERY = battery_attributes()
@@ -209,3 +215,45 @@ def test_the_command_refuses_an_unknown_organisation(db, tmp_path):
 
     with pytest.raises(CommandError, match="No organisation"):
         call_command("import_products", str(path), "--org", "nobody")
+
+
+def test_a_key_already_stored_is_listed_with_every_other_error(acme):
+    product_create(organisation=acme, gtin=GTINS[0], serial="SN-2", name="Existing",
+                   category="battery", attributes=BATTERY)
+    rows = [battery_row("SN-1"), battery_row("SN-2"), {**battery_row("SN-3"), "name": ""}]
+
+    with pytest.raises(ImportFailed) as failed:
+        products_check(actor=operator(), organisation=acme, data=to_csv(rows), format="csv")
+
+    assert [(e["row"], e["column"]) for e in failed.value.errors] == [(2, "gtin"), (3, "name")]
+    assert Product.objects.count() == 1
+
+
+def test_a_check_stores_nothing_and_counts_the_products(acme):
+    rows = [battery_row("SN-1"), battery_row("SN-2")]
+
+    assert products_check(actor=operator(), organisation=acme, data=to_csv(rows),
+                          format="csv") == 2
+    assert not Product.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["battery", "textile", "electronics", "generic"])
+def test_the_template_of_a_category_imports_once_filled_in(acme, name):
+    category = categories.get(name)
+    header, first = list(csv.reader(io.StringIO(import_template(category))))
+    values = {**dict(zip(header, first, strict=True)), "gtin": GTINS[0], "name": "Sample",
+              **required_attributes(name)}
+
+    assert header[:len(PRODUCT_FIELDS)] == list(PRODUCT_FIELDS)
+    assert header[len(PRODUCT_FIELDS):] == list(category.keys)
+    assert first[header.index("category")] == name
+    imported = products_import(actor=operator(), organisation=acme, format="json",
+                               data=json.dumps([{k: v for k, v in values.items() if v != ""}]))
+    assert [p.category for p in imported] == [name]
+
+
+def test_the_errors_download_as_csv():
+    errors = [{"row": 2, "column": "gtin", "error": 'Bad, "quoted"'}]
+
+    assert list(csv.DictReader(io.StringIO(errors_csv(errors)))) == [
+        {"row": "2", "column": "gtin", "error": 'Bad, "quoted"'}]

@@ -71,7 +71,7 @@ def test_every_error_is_reported_at_once(acme):
 
     with pytest.raises(ValidationError) as refused:
         create_battery(acme, gtin="123", name="", category="battery", attributes=attributes,
-                       country_of_production="Netherlands")
+                       country_of_production="Holland")
 
     assert set(refused.value.message_dict) == {
         "gtin", "name", "country_of_production", "attributes.batteryMass",
@@ -131,3 +131,18 @@ def test_update_refuses_fields_it_does_not_own(acme):
 
     with pytest.raises(TypeError):
         product_update(product=product, organisation=organisation("other"))
+
+
+@pytest.mark.parametrize(("given", "stored"), [("nl", "NL"), ("Netherlands", "NL"),
+                                               ("germany", "DE"), ("NE", "NE")])
+def test_a_country_is_stored_as_its_iso_code(acme, given, stored):
+    assert create_battery(acme, country_of_production=given).country_of_production == stored
+
+
+@pytest.mark.parametrize("given", ["XX", "Netherlandz", "N"])
+def test_a_country_that_is_none_is_refused_not_cut(acme, given):
+    with pytest.raises(ValidationError) as refused:
+        create_battery(acme, country_of_production=given)
+
+    assert given in refused.value.message_dict["country_of_production"][0]
+    assert not Product.objects.exists()

@@ -245,10 +245,12 @@ def staff(org):
     return staff_member(org, "acme-staff")
 
 
-def admin_action(client, action, passports, reason=""):
-    return client.post(reverse("admin:passports_passport_changelist"), {
-        "action": action, "_selected_action": [p.pk for p in passports], "reason": reason},
-        follow=True)
+def admin_action(client, action, passports, reason="", confirm=True):
+    """The action as the confirmation page submits it (or, unconfirmed, as the list does)."""
+    data = {"action": action, "_selected_action": [p.pk for p in passports], "reason": reason}
+    if confirm:
+        data["confirm"] = action
+    return client.post(reverse("admin:passports_passport_changelist"), data, follow=True)
 
 
 def test_staff_revoke_suspend_and_reinstate_in_the_admin(client, staff, org,
@@ -256,18 +258,18 @@ def test_staff_revoke_suspend_and_reinstate_in_the_admin(client, staff, org,
     client.force_login(staff)
     first, second = issue(make_product(org, "A-1")), issue(make_product(org, "A-2"))
     page = client.get(reverse("admin:passports_passport_changelist")).content.decode()
-    assert 'value="revoke"' in page and 'name="reason"' in page
+    assert 'value="revoke"' in page
 
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_action(client, "revoke", [first], reason="recall 2026-11")
-    admin_action(client, "suspend", [second])
+    admin_action(client, "suspend", [second], reason="under review")
 
     first.refresh_from_db()
     second.refresh_from_db()
     assert "Revoked 1 passport(s)." in response.content.decode()
     assert (first.state, first.state_reason) == ("revoked", "recall 2026-11")
     assert first.events.get(action="revoked").actor == staff
-    assert (second.state, second.state_reason) == ("suspended", "via admin")
+    assert (second.state, second.state_reason) == ("suspended", "under review")
 
     response = admin_action(client, "reinstate", [first, second])
 
@@ -277,11 +279,41 @@ def test_staff_revoke_suspend_and_reinstate_in_the_admin(client, staff, org,
     assert "Revocation is permanent" in response.content.decode()
 
 
+@pytest.mark.parametrize("action", ["revoke", "suspend"])
+def test_revoke_and_suspend_ask_first_and_need_a_reason(client, staff, org, action):
+    client.force_login(staff)
+    passport = issue(make_product(org, "A-1"))
+
+    asked = admin_action(client, action, [passport], reason="", confirm=False)
+    without_reason = admin_action(client, action, [passport], reason="  ")
+
+    passport.refresh_from_db()
+    assert passport.state == Passport.State.ISSUED
+    assert not passport.events.filter(action__in=["revoked", "suspended"]).exists()
+    page = asked.content.decode()
+    assert asked.templates[0].name == "admin/passports/passport/confirm_status.html"
+    assert passport.product.name in page and f'name="confirm" value="{action}"' in page
+    assert "This field is required." in without_reason.content.decode()
+
+
+def test_reinstate_asks_first_but_needs_no_reason(client, staff, org):
+    client.force_login(staff)
+    passport = issue(make_product(org, "A-1"))
+    passport_suspend(actor=operator(), passport=passport, reason="review")
+
+    admin_action(client, "reinstate", [passport], confirm=False)
+    passport.refresh_from_db()
+    assert passport.state == Passport.State.SUSPENDED
+    admin_action(client, "reinstate", [passport])
+    passport.refresh_from_db()
+    assert passport.state == Passport.State.ISSUED
+
+
 def test_staff_cannot_change_another_organisations_passport(client, staff):
     other = issue(make_product(organisation("bolt"), "X-1"))
     client.force_login(staff)
 
-    admin_action(client, "revoke", [other])
+    admin_action(client, "revoke", [other], reason="not ours")
 
     other.refresh_from_db()
     assert other.state == Passport.State.ISSUED

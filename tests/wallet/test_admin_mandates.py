@@ -39,7 +39,7 @@ def issue_in_admin(client, product, captured):
 def revoke_in_admin(client, passport):
     return client.post(reverse("admin:passports_passport_changelist"),
                        {"action": "revoke", "_selected_action": [passport.pk],
-                        "reason": "recalled"}, follow=True)
+                        "reason": "recalled", "confirm": "revoke"}, follow=True)
 
 
 def test_without_a_mandate_staff_cannot_issue(client, acme, django_capture_on_commit_callbacks):

@@ -4,6 +4,7 @@ it holds or issued, and who may act for it (mandates). Imported by wallet.models
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class LegalDetails(models.Model):
@@ -27,7 +28,8 @@ class LegalDetails(models.Model):
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2.")
 
     class Meta:
-        verbose_name_plural = "legal details"
+        verbose_name = _("legal details")
+        verbose_name_plural = _("legal details")
 
     def __str__(self) -> str:
         return f"{self.organisation.legal_name} ({self.registry_id or self.euid or '-'})"
@@ -42,6 +44,10 @@ class TrustedAnchor(models.Model):
     note = models.CharField(max_length=200, blank=True)
     added_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name = _("trusted anchor")
+        verbose_name_plural = _("trusted anchors")
+
     def __str__(self) -> str:
         return f"trusted anchor {self.organisation.slug}"
 
@@ -51,9 +57,9 @@ class AttestationRequest(models.Model):
     it claims to be; the anchor reviews the evidence and approves or rejects with a reason."""
 
     class State(models.TextChoices):
-        REQUESTED = "requested", "Requested"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
+        REQUESTED = "requested", _("Requested")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
 
     organisation = models.ForeignKey("wallet.Organisation", on_delete=models.CASCADE,
                                      related_name="attestation_requests")
@@ -71,6 +77,8 @@ class AttestationRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("attestation request")
+        verbose_name_plural = _("attestation requests")
 
     def __str__(self) -> str:
         return f"{self.organisation.slug} → {self.anchor.slug} [{self.state}]"
@@ -87,9 +95,9 @@ class WalletCredential(models.Model):
         IMPORTED = "imported", "Imported from elsewhere"
 
     class State(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
-        REVOKED = "revoked", "Revoked"
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        REVOKED = "revoked", _("Revoked")
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     format = models.CharField(max_length=16)  # "vc+jwt" or "dc+sd-jwt"
@@ -118,6 +126,8 @@ class WalletCredential(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("wallet credential")
+        verbose_name_plural = _("wallet credentials")
         constraints = [
             models.UniqueConstraint(fields=["status_list", "status_index"],
                                     name="unique_wallet_status_entry"),
@@ -144,10 +154,10 @@ class Mandate(models.Model):
     for it within one scope, for a period, until suspended or revoked."""
 
     class Scope(models.TextChoices):
-        PASSPORTS_ISSUE = "passports:issue", "Issue passports"
-        PASSPORTS_REVOKE = "passports:revoke", "Revoke, suspend and reinstate passports"
-        INVOICES_SEND = "invoices:send", "Send e-invoices"
-        MESSAGES_SEND = "messages:send", "Send validated messages"
+        PASSPORTS_ISSUE = "passports:issue", _("Issue passports")
+        PASSPORTS_REVOKE = "passports:revoke", _("Revoke, suspend and reinstate passports")
+        INVOICES_SEND = "invoices:send", _("Send e-invoices")
+        MESSAGES_SEND = "messages:send", _("Send validated messages")
 
     State = WalletCredential.State
 
@@ -171,6 +181,8 @@ class Mandate(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("mandate")
+        verbose_name_plural = _("mandates")
         constraints = [
             models.CheckConstraint(
                 condition=(Q(grantee_user__isnull=False, grantee_organisation__isnull=True)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.scopes import Scope
 
@@ -27,6 +28,8 @@ class Organisation(models.Model):
 
     class Meta:
         ordering = ["legal_name"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
 
     def __str__(self) -> str:
         return f"{self.legal_name} ({self.slug})"
@@ -42,14 +45,18 @@ class Member(models.Model):
     """A person (Django user) working for one organisation."""
 
     class Role(models.TextChoices):
-        STAFF = "staff", "Staff"
-        ADMIN = "admin", "Organisation administrator"
+        STAFF = "staff", _("Staff")
+        ADMIN = "admin", _("Organisation administrator")
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                 related_name="membership")
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE,
                                      related_name="members")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.STAFF)
+
+    class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.organisation.slug}"
@@ -82,7 +89,8 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = "API key"
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
 
     def __str__(self) -> str:
         return f"{self.organisation.slug}: {self.name} ({self.prefix}…)"

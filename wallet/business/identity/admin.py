@@ -4,6 +4,7 @@ mandates. Thin: every action calls a service."""
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from wallet.business.identity.services import attestation_approve, attestation_reject
 from wallet.tenancy.admin_scoping import OrganisationScopedAdmin, ReadOnlyScopedAdmin
@@ -90,18 +91,18 @@ class AttestationRequestAdmin(admin.ModelAdmin):
         organisation = organisation_of(request.user)
         return queryset if request.user.is_superuser else queryset.filter(anchor=organisation)
 
-    @admin.action(description="Approve and issue the identity credentials")
+    @admin.action(description=_("Approve and issue the identity credentials"))
     def approve(self, request, queryset):
         _run(self, request, self._reviewable(request, queryset),
              lambda obj: attestation_approve(request=obj, reviewer=request.user,
-                                             reason="approved in the admin"), "Approved")
+                                             reason="approved in the admin"), _("Approved"))
 
-    @admin.action(description="Reject (reason: evidence does not match the register)")
+    @admin.action(description=_("Reject (reason: evidence does not match the register)"))
     def reject(self, request, queryset):
         _run(self, request, self._reviewable(request, queryset),
              lambda obj: attestation_reject(request=obj, reviewer=request.user,
                                             reason="evidence does not match the register"),
-             "Rejected")
+             _("Rejected"))
 
 
 @admin.register(WalletCredential)
@@ -126,22 +127,22 @@ class WalletCredentialAdmin(ReadOnlyScopedAdmin):
     def has_change_permission(self, request, obj=None):
         return obj is None  # actions on the list; the credential itself never changes
 
-    @admin.action(description="Revoke (permanent)")
+    @admin.action(description=_("Revoke (permanent)"))
     def revoke(self, request, queryset):
         _run(self, request, self._issued(request, queryset),
-             lambda obj: wallet_credential_revoke(credential=obj, reason="via admin"), "Revoked")
+             lambda obj: wallet_credential_revoke(credential=obj, reason="via admin"), _("Revoked"))
 
-    @admin.action(description="Suspend (SD-JWT credentials)")
+    @admin.action(description=_("Suspend (SD-JWT credentials)"))
     def suspend(self, request, queryset):
         _run(self, request, self._issued(request, queryset),
              lambda obj: wallet_credential_suspend(credential=obj, reason="via admin"),
-             "Suspended")
+             _("Suspended"))
 
-    @admin.action(description="Reinstate")
+    @admin.action(description=_("Reinstate"))
     def reinstate(self, request, queryset):
         _run(self, request, self._issued(request, queryset),
              lambda obj: wallet_credential_reinstate(credential=obj, reason="via admin"),
-             "Reinstated")
+             _("Reinstated"))
 
 
 @admin.register(Mandate)
@@ -179,17 +180,17 @@ class MandateAdmin(OrganisationScopedAdmin):
                                 created_by=request.user)
         obj.pk = granted.pk
 
-    @admin.action(description="Revoke (permanent, takes effect at once)")
+    @admin.action(description=_("Revoke (permanent, takes effect at once)"))
     def revoke(self, request, queryset):
         _run(self, request, queryset,
-             lambda obj: mandate_revoke(mandate=obj, reason="via admin"), "Revoked")
+             lambda obj: mandate_revoke(mandate=obj, reason="via admin"), _("Revoked"))
 
-    @admin.action(description="Suspend")
+    @admin.action(description=_("Suspend"))
     def suspend(self, request, queryset):
         _run(self, request, queryset,
-             lambda obj: mandate_suspend(mandate=obj, reason="via admin"), "Suspended")
+             lambda obj: mandate_suspend(mandate=obj, reason="via admin"), _("Suspended"))
 
-    @admin.action(description="Reinstate")
+    @admin.action(description=_("Reinstate"))
     def reinstate(self, request, queryset):
         _run(self, request, queryset,
-             lambda obj: mandate_reinstate(mandate=obj, reason="via admin"), "Reinstated")
+             lambda obj: mandate_reinstate(mandate=obj, reason="via admin"), _("Reinstated"))

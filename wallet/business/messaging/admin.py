@@ -14,6 +14,8 @@ from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from wallet.business.messaging import einvoice_rules, invoices
 from wallet.business.messaging import services as messaging
@@ -91,15 +93,15 @@ class _MessageBoxAdmin(ReadOnlyScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return self.view_fields
 
-    @admin.display(description="Verified sender")
+    @admin.display(description=_("Verified sender"))
     def verified_sender(self, message):
         return identity_text(message)
 
-    @admin.display(boolean=True, description="Read", ordering="read_at")
+    @admin.display(boolean=True, description=_("Read"), ordering="read_at")
     def read(self, message):
         return message.read_at is not None
 
-    @admin.display(description="Attachments")
+    @admin.display(description=_("Attachments"))
     def attachment_links(self, message):
         attachments = list(message.attachments.all())
         if not attachments:
@@ -110,7 +112,7 @@ class _MessageBoxAdmin(ReadOnlyScopedAdmin):
             ((reverse(url_name, args=[message.pk, a.position]), a.filename, a.media_type,
               a.size, a.sha256[:16]) for a in attachments))
 
-    @admin.display(description="Verification (checked now)")
+    @admin.display(description=_("Verification (checked now)"))
     def verification(self, message):
         verdict = messaging.message_verify(message=message)
         checks = ", ".join(check["check"] for check in verdict["checks"])
@@ -152,7 +154,7 @@ class InboxAdmin(_MessageBoxAdmin):
     list_display = ["subject", "kind", "sender", "verified_sender", "sent_at", "read"]
     actions = ["send_read_receipts"]
 
-    @admin.action(description="Mark as read: send a signed read receipt")
+    @admin.action(description=_("Mark as read: send a signed read receipt"))
     def send_read_receipts(self, request, queryset):
         _report(self, request, queryset.exclude(kind=Message.Kind.RECEIPT),
                 lambda message: messaging.message_read(
@@ -185,9 +187,10 @@ class ComposeForm(forms.ModelForm):
     shown
     on the form; `save_model` then sends it."""
 
-    attachments = MultipleFileField(required=False, help_text=(
-        f"Up to {messaging.MAX_ATTACHMENTS} files, together at most "
-        f"{messaging.DEFAULT_ATTACHMENTS_MAX_BYTES // (1024 * 1024)} MB by default."))
+    attachments = MultipleFileField(required=False, help_text=format_lazy(
+        _("Up to {files} files, together at most {megabytes} MB by default."),
+        files=messaging.MAX_ATTACHMENTS,
+        megabytes=messaging.DEFAULT_ATTACHMENTS_MAX_BYTES // (1024 * 1024)))
     request = None  # set by OutboxAdmin.get_form
 
     class Meta:
@@ -204,8 +207,9 @@ class ComposeForm(forms.ModelForm):
             raise ValidationError(refused.detail, code=refused.code) from None
         files = cleaned.get("attachments") or []
         if sum(upload.size for upload in files) > messaging.attachments_max_bytes():
-            self.add_error("attachments", f"The attachments are larger than "
-                                          f"{messaging.attachments_max_bytes()} bytes together.")
+            limit = messaging.attachments_max_bytes()
+            self.add_error("attachments", _("The attachments are larger than %(bytes)d bytes "
+                                            "together.") % {"bytes": limit})
             return cleaned
         self.to_send = [messaging.Attachment(
             upload.name, (upload.content_type or "application/octet-stream").split(";")[0]
@@ -266,7 +270,7 @@ class OutboxAdmin(_MessageBoxAdmin):
         obj.pk = sent.pk  # the admin goes on with `obj`: make it the stored message
         obj.refresh_from_db()
 
-    @admin.display(description="Read receipt (checked now)")
+    @admin.display(description=_("Read receipt (checked now)"))
     def receipt(self, message):
         receipt = messaging.receipt_of(message)
         if receipt is None:
@@ -289,31 +293,33 @@ class InvoiceForm(forms.ModelForm):
     """A draft invoice from the user's organisation. Lines are one per row; line amounts, the
     VAT breakdown and totals are computed (Decimal, half up) and checked against EN 16931."""
 
-    lines = forms.CharField(widget=forms.Textarea(attrs={"rows": 6, "cols": 100}), help_text=(
-        f"One line per row: {LINE_FORMAT}, e.g. “Battery pack 75 kWh; 2; C62; 4250.00; S; 21”. "
-        f"Unit codes are UN/ECE Recommendation 20 (C62 piece, HUR hour, KGM kilogram); VAT "
-        f"categories S, Z, E, AE, G."))
-    type_code = forms.ChoiceField(label="Document", choices=[
-        ("380", "Invoice (380)"), ("381", "Credit note (381)")], initial="380", required=False)
+    lines = forms.CharField(widget=forms.Textarea(attrs={"rows": 6, "cols": 100}),
+                            help_text=format_lazy(_(
+        "One line per row: {format}, e.g. “Battery pack 75 kWh; 2; C62; 4250.00; S; 21”. "
+        "Unit codes are UN/ECE Recommendation 20 (C62 piece, HUR hour, KGM kilogram); VAT "
+        "categories S, Z, E, AE, G."), format=LINE_FORMAT))
+    type_code = forms.ChoiceField(label=_("Document"), choices=[
+        ("380", _("Invoice (380)")), ("381", _("Credit note (381)"))], initial="380",
+        required=False)
     profile = forms.ChoiceField(choices=[(profile.name, profile.label)
                                          for profile in einvoice_rules.PROFILES.values()],
-                                initial=einvoice_rules.EN16931, required=False, help_text=(
+                                initial=einvoice_rules.EN16931, required=False, help_text=_(
         "The rules the invoice keeps. Dutch receivers over Peppol: Peppol BIS Billing 3.0 (a "
         "Dutch seller's is NLCIUS); it needs a buyer or order reference and, when the buyer "
         "pays, an IBAN."))
-    buyer_reference = forms.CharField(required=False, max_length=200, help_text="BT-10.")
+    buyer_reference = forms.CharField(required=False, max_length=200, help_text=_("BT-10."))
     order_reference = forms.CharField(required=False, max_length=200,
-                                      help_text="BT-13, the purchase order.")
-    preceding_invoice = forms.CharField(required=False, max_length=50, help_text=(
+                                      help_text=_("BT-13, the purchase order."))
+    preceding_invoice = forms.CharField(required=False, max_length=50, help_text=_(
         "BT-25: for a credit note, the invoice it credits."))
-    iban = forms.CharField(label="IBAN", required=False, max_length=34, help_text=(
+    iban = forms.CharField(label=_("IBAN"), required=False, max_length=34, help_text=_(
         "Paid by SEPA credit transfer (payment means 58) to this account."))
-    bic = forms.CharField(label="BIC", required=False, max_length=11)
-    payment_terms = forms.CharField(required=False, max_length=500, help_text="BT-20.")
+    bic = forms.CharField(label=_("BIC"), required=False, max_length=11)
+    payment_terms = forms.CharField(required=False, max_length=500, help_text=_("BT-20."))
     allowances_charges = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 100}), help_text=(
-            f"Document level, one per row: {ALLOWANCE_FORMAT}, e.g. “allowance; 50.00; "
-            f"Loyalty; S; 21”."))
+        required=False, widget=forms.Textarea(attrs={"rows": 3, "cols": 100}),
+        help_text=format_lazy(_("Document level, one per row: {format}, e.g. “allowance; "
+                                "50.00; Loyalty; S; 21”."), format=ALLOWANCE_FORMAT))
     request = None  # set by InvoiceAdmin.get_form
 
     class Meta:
@@ -327,8 +333,9 @@ class InvoiceForm(forms.ModelForm):
                 continue
             parts = [part.strip() for part in row.split(";")]
             if len(parts) != 6:
-                raise ValidationError(f"Row {number}: six fields separated by “;” "
-                                      f"({LINE_FORMAT}).")
+                raise ValidationError(_("Row %(number)d: six fields separated by “;” "
+                                        "(%(format)s).") % {"number": number,
+                                                             "format": LINE_FORMAT})
             parsed.append(dict(zip(["description", "quantity", "unit_code", "unit_price",
                                     "vat_category", "vat_rate"], parts, strict=True)))
         return parsed
@@ -341,8 +348,9 @@ class InvoiceForm(forms.ModelForm):
                 continue
             parts = [part.strip() for part in row.split(";")]
             if len(parts) != 5 or parts[0].lower() not in ("allowance", "charge"):
-                raise ValidationError(f"Row {number}: five fields separated by “;” "
-                                      f"({ALLOWANCE_FORMAT}).")
+                raise ValidationError(_("Row %(number)d: five fields separated by “;” "
+                                        "(%(format)s).") % {"number": number,
+                                                             "format": ALLOWANCE_FORMAT})
             parsed.append({"charge": parts[0].lower() == "charge", "amount": parts[1],
                            "reason": parts[2], "vat_category": parts[3],
                            "vat_rate": parts[4]})
@@ -364,7 +372,7 @@ class InvoiceForm(forms.ModelForm):
                                 "bic": cleaned.get("bic") or ""}]
                               if cleaned.get("iban") else [])}
         if Invoice.objects.filter(seller=seller, number=cleaned.get("number")).exists():
-            self.add_error("number", "Your organisation has used this invoice number already.")
+            self.add_error("number", _("Your organisation has used this invoice number already."))
         try:
             invoices.invoice_from_data(self.invoice_data, seller=messaging.party_of(seller),
                                        buyer=messaging.party_of(buyer))
@@ -441,7 +449,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         obj.pk = invoice.pk
         obj.refresh_from_db()
 
-    @admin.action(description="Send to the buyer (signed message with the UBL XML)")
+    @admin.action(description=_("Send to the buyer (signed message with the UBL XML)"))
     def send(self, request, queryset):
         own = queryset if request.user.is_superuser else queryset.filter(
             seller=organisation_of(request.user))
@@ -450,11 +458,11 @@ class InvoiceAdmin(admin.ModelAdmin):
                                                        actor=actor_of(request.user)),
                 "Invoices sent")
 
-    @admin.display(description="Verified seller")
+    @admin.display(description=_("Verified seller"))
     def verified_seller(self, invoice):
         return identity_text(invoice.message) if invoice.message_id else "- (not sent yet)"
 
-    @admin.display(description="Profile and references")
+    @admin.display(description=_("Profile and references"))
     def profile_and_references(self, invoice):
         document = invoice.document
         profile = einvoice_rules.PROFILES.get(document.get("profile", einvoice_rules.EN16931))
@@ -468,7 +476,7 @@ class InvoiceAdmin(admin.ModelAdmin):
                            document.get("order_reference") or "-",
                            document.get("preceding_invoice") or "-", means)
 
-    @admin.display(description="Lines")
+    @admin.display(description=_("Lines"))
     def lines_table(self, invoice):
         document = invoice.document
         rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td>"
@@ -480,7 +488,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         return format_html("<table><tr><th>#</th><th>Item</th><th>Quantity</th><th>Price</th>"
                            "<th>VAT</th><th>Net</th></tr>{}</table>", rows)
 
-    @admin.display(description="VAT and totals")
+    @admin.display(description=_("VAT and totals"))
     def totals(self, invoice):
         document = invoice.document
         breakdown = format_html_join(
@@ -492,7 +500,7 @@ class InvoiceAdmin(admin.ModelAdmin):
                            document["tax_inclusive_amount"], document["currency"],
                            document["payable_amount"])
 
-    @admin.display(description="UBL 2.1 XML")
+    @admin.display(description=_("UBL 2.1 XML"))
     def xml_link(self, invoice):
         url = reverse(f"{self.admin_site.name}:wallet_invoice_xml", args=[invoice.pk])
         return format_html('<a href="{}">{}</a>', url, messaging.ubl_filename(invoice.number))

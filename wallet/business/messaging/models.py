@@ -8,6 +8,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Message(models.Model):
@@ -89,8 +90,8 @@ class InboxMessage(Message):
 
     class Meta:
         proxy = True
-        verbose_name = "inbox message"
-        verbose_name_plural = "inbox"
+        verbose_name = _("inbox message")
+        verbose_name_plural = _("inbox")
 
 
 class OutboxMessage(Message):
@@ -98,8 +99,8 @@ class OutboxMessage(Message):
 
     class Meta:
         proxy = True
-        verbose_name = "outbox message"
-        verbose_name_plural = "outbox"
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox")
 
 
 class MessageAttachment(models.Model):
@@ -157,6 +158,8 @@ class Invoice(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
         constraints = [
             models.UniqueConstraint(fields=["seller", "number"],
                                     name="unique_invoice_number_per_seller"),

@@ -1,0 +1,95 @@
+"""A real headless Chromium (Debian's chromium + chromium-driver, driven by Selenium) for the
+admin's browser tests: a desktop window in a chosen language, logged in as a staff user.
+
+Without Chromium the tests skip with the reason, except under CI=true or
+REQUIRE_REAL_SERVICES=1, where they fail: .ci/run installs it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from tests.support.environment import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+DESKTOP = {"width": 1280, "height": 900}
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", f"--window-size={DESKTOP['width']},{DESKTOP['height']}"]
+MUST_RUN = os.environ.get("CI") == "true" or os.environ.get("REQUIRE_REAL_SERVICES") == "1"
+
+
+def _missing() -> str | None:
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not Path(path).exists():
+            return f"{path} is missing (apt-get install chromium chromium-driver)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install -e '.[dev]')"
+    return None
+
+
+@contextmanager
+def chromium(language: str):
+    """A desktop-sized headless Chromium whose Accept-Language is `language`."""
+    reason = _missing()
+    if reason:
+        if MUST_RUN:
+            pytest.fail(f"browser tests must run here: {reason}", pytrace=False)
+        pytest.skip(f"no browser: {reason}")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in [*FLAGS, f"--user-data-dir={profile}", f"--lang={language}"]:
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {"intl.accept_languages": language})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {**DESKTOP, "deviceScaleFactor": 1, "mobile": False})
+    driver.implicitly_wait(15)  # a clicked form's next page: wait for its elements
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def log_in(driver, live_server, user) -> None:
+    """Give the browser a session of `user` (no password typed: the login form is Django's)."""
+    client = Client()
+    client.force_login(user)
+    driver.get(live_server.url + "/admin/login/")
+    driver.add_cookie({"name": settings.SESSION_COOKIE_NAME, "path": "/",
+                       "value": client.cookies[settings.SESSION_COOKIE_NAME].value})
+
+
+def screenshot(driver, name: str, readme_name: str | None = None) -> None:
+    """To var/screenshots/<name>.png; with UPDATE_SCREENSHOTS=1 also to
+    docs/screenshots/<readme_name>.png when the README shows it."""
+    folder = ROOT / "var" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    assert driver.save_screenshot(str(folder / f"{name}.png"))
+    if readme_name and os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        assert driver.save_screenshot(str(ROOT / "docs" / "screenshots" / f"{readme_name}.png"))
+
+
+def click_through(driver, by: str, value: str) -> None:
+    """Click what submits a form or follows a link, and wait until the next page replaced it."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element("tag name", "html")
+    driver.find_element(by, value).click()
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
