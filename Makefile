@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench worker clean
+.PHONY: install run test lint bench worker clean conformance
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ test: install
 
 worker: install
 	$(BIN)/celery -A config worker -l info -c 2
+
+# The W3C VC test suites (../shared/conformance) against the VC-API: see scripts/conformance.py.
+conformance: install
+	$(BIN)/python scripts/conformance.py $(CONFORMANCE_ARGS)
 
 bench: install
 	$(BIN)/python bench/run_all.py
