@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from credentials import contexts, schemas, signing
+from credentials import contexts, data_model, schemas, signing
 from passports.credential import iso
 from wallet.tenancy.models import Organisation
 
@@ -18,9 +18,13 @@ def credential_issue(*, organisation: Organisation, credential: dict,
     JWT. The issuer is the organisation (filled in when absent, refused when another); `validFrom`
     defaults to now. Raises ValidationError keyed `credential` or `credential.<field>`."""
     document = dict(credential)
+    refusals = data_model.issue_refusals(document)
+    if refusals:
+        raise ValidationError({"credential": [ValidationError(refusal, code="invalid_credential")
+                                              for refusal in refusals]})
     issuer = document.get("issuer")
     issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
-    if issuer_id is None:
+    if "issuer" not in document:
         document["issuer"] = organisation.did
     elif issuer_id != organisation.did:
         raise ValidationError({"credential.issuer": ValidationError(

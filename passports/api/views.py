@@ -365,6 +365,20 @@ class CredentialIssueApi(ApiView):
                         status=status.HTTP_201_CREATED)
 
 
+def vc_api_response(verdict: dict) -> Response:
+    """200 with the result when verified; otherwise 400 as the VC-API describes a failed
+    verification, the same result in a problem+json body whose detail names the failed checks."""
+    result = vc_api_result(verdict)
+    if result["verified"]:
+        return Response(result)
+    failed = [problem["type"].removeprefix(TYPE_BASE) for problem in result["problemDetails"]]
+    body = {"type": TYPE_BASE + "verification_failed", "code": "verification_failed",
+            "title": "Verification failed", "status": 400,
+            "detail": "Failed checks: " + (", ".join(failed) or "none named") + ".", **result}
+    return Response(body, status=status.HTTP_400_BAD_REQUEST,
+                    content_type="application/problem+json")
+
+
 def vc_api_result(verdict: dict) -> dict:
     """The VC-API verification result (checks, warnings, errors; problemDetails), with this
     service's verdict beside it."""
@@ -385,12 +399,14 @@ def vc_api_result(verdict: dict) -> dict:
 class CredentialVerifyApi(OpenApiView):
     @extend_schema(operation_id="vc_api_verify_credential", tags=["VC-API"],
                    request=io.VerifyCredentialInput,
-                   responses={200: io.VcApiVerifyOutput, **problems(*OPEN)})
+                   responses={200: io.VcApiVerifyOutput, **problems(*OPEN)},
+                   description="W3C VC-API: verify a credential. Verified: 200 with the "
+                               "result; not verified: 400, the same result in a problem+json "
+                               "body naming the failed checks.")
     def post(self, request):
         data = validated(io.VerifyCredentialInput, request.data)
         options = data.get("options", {})
-        return Response(vc_api_result(verify(data["verifiableCredential"],
-                                                        **options)))
+        return vc_api_response(verify(data["verifiableCredential"], **options))
 
 
 class PresentationVerifyApi(OpenApiView):
@@ -398,9 +414,9 @@ class PresentationVerifyApi(OpenApiView):
                    request=io.VerifyPresentationInput,
                    responses={200: io.VcApiVerifyOutput, **problems(*OPEN)},
                    description="W3C VC-API: verify a presentation and every credential in it, "
-                               "bound to `options.challenge` and `options.domain` when given.")
+                               "bound to `options.challenge` and `options.domain` when given. "
+                               "Not verified: 400, the result in a problem+json body.")
     def post(self, request):
         data = validated(io.VerifyPresentationInput, request.data)
         options = data.get("options", {})
-        return Response(vc_api_result(verify(data["verifiablePresentation"],
-                                                        **options)))
+        return vc_api_response(verify(data["verifiablePresentation"], **options))
