@@ -110,6 +110,8 @@ def _type_errors(credential: dict) -> list[str]:
 
 
 def _subject_errors(subject) -> list[str]:
+    if subject is None:
+        return ["credentialSubject: required (§4.8 Credential Subject)"]
     errors = []
     for entry in _as_list(subject):
         if not isinstance(entry, dict) or not entry:

@@ -134,8 +134,9 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
                 pass
 
 
-def prepare_service(env: dict) -> tuple[str, str]:
-    """A fresh database with one organisation; (its DID, an API key that may issue)."""
+def prepare_service(env: dict) -> tuple[dict, str]:
+    """A fresh database with one organisation; ({"did:web": its DID, "did:key": the did:key of
+    its signing key}, an API key that may issue). The suites resolve did:key only."""
     database = WORK / "service.sqlite3"
     database.unlink(missing_ok=True)
     os.environ.update(env)
@@ -145,15 +146,20 @@ def prepare_service(env: dict) -> tuple[str, str]:
     import django
 
     django.setup()
+    from credentials import dids, signing
     from tests.support.factories import api_key, organisation
 
     org = organisation("conformance", "Conformance Test B.V.")
     _, key = api_key(org)
-    return org.did, key
+    signing.ensure_key(org.did)
+    did_key = dids.did_key_for(signing.signer_for(org.did).public_key())
+    return {"did:web": org.did, "did:key": did_key}, key
 
 
-def local_config(suite: str, base: str, issuer_id: str, token: str) -> str:
+def local_config(suite: str, base: str, issuer_ids: dict, token: str) -> str:
     _, tags = SUITES[suite]
+    # The VCDM suite never resolves the issuer; the others verify proofs with did:key only.
+    issuer_id = issuer_ids["did:web" if suite == "vc-data-model-2.0" else "did:key"]
     auth = {"Authorization": f"Token {token}"}
     issuers = [{"id": issuer_id, "endpoint": f"{base}/credentials/issue", "tags": tags,
                 "headers": auth, "supports": {"vc": ["1.1", "2.0"]}}]
@@ -174,9 +180,9 @@ def local_config(suite: str, base: str, issuer_id: str, token: str) -> str:
          "implementations": [implementation]}, indent=2) + ";\n")
 
 
-def run_suite(suite: str, base: str, issuer_id: str, token: str, cert: Path) -> list[dict]:
+def run_suite(suite: str, base: str, issuer_ids: dict, token: str, cert: Path) -> list[dict]:
     folder = WORK / SUITES[suite][0]
-    (folder / "localConfig.cjs").write_text(local_config(suite, base, issuer_id, token))
+    (folder / "localConfig.cjs").write_text(local_config(suite, base, issuer_ids, token))
     results = WORK / f"{suite}.results.jsonl"
     env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(cert), "CONFORMANCE_RESULTS": str(results)}
     mocha = folder / "node_modules" / "mocha" / "bin" / "mocha.js"
@@ -205,7 +211,7 @@ def main() -> int:
            "DATABASE_URL": f"sqlite:///{WORK / 'service.sqlite3'}", "PUBLIC_BASE_URL": base,
            "LOG_LEVEL": "WARNING"}
     env.pop("CELERY_BROKER_URL", None)  # embedded: status changes are applied in-process
-    issuer_id, token = prepare_service(env)
+    issuer_ids, token = prepare_service(env)
     service = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"unix:{sock}",
          "--workers", "2", "--log-level", "warning"],
@@ -217,7 +223,7 @@ def main() -> int:
         proxy.serve()
         totals = {}
         for suite in suites:
-            results = run_suite(suite, base, issuer_id, token, cert)
+            results = run_suite(suite, base, issuer_ids, token, cert)
             passed = [r for r in results if r["state"] == "passed"]
             failed = [r for r in results if r["state"] == "failed"]
             totals[suite] = (len(passed), len(failed))

@@ -7,45 +7,76 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from credentials import contexts, data_model, schemas, signing
+from credentials import contexts, data_model, dids, schemas, signing
+from credentials.errors import CredentialError
 from passports.credential import iso
 from wallet.tenancy.models import Organisation
 
+VC_V1 = "https://www.w3.org/2018/credentials/v1"
+# The securing mechanisms a VC-API caller may choose (`options.cryptosuite`); vc+jwt when absent.
+CRYPTOSUITES = ("eddsa-rdfc-2022", "eddsa-jcs-2022")
+
 
 def credential_issue(*, organisation: Organisation, credential: dict,
-                     credential_id: str | None = None) -> str:
-    """`credential` (unsecured, VCDM 2.0) secured as `vc+jwt` by `organisation`: the compact
-    JWT. The issuer is the organisation (filled in when absent, refused when another); `validFrom`
-    defaults to now. Raises ValidationError keyed `credential` or `credential.<field>`."""
+                     credential_id: str | None = None, cryptosuite: str | None = None,
+                     status: list[dict] | None = None) -> dict:
+    """`credential` (unsecured) secured by `organisation`: as `vc+jwt` in an
+    EnvelopedVerifiableCredential, or with an embedded Data Integrity proof of `cryptosuite`
+    (then VCDM 1.1 is accepted too, as the W3C EdDSA suite issues it). The issuer is the
+    organisation: its did:web (filled in when absent) or the did:key of its Ed25519 key, which
+    peers resolve without fetching anything; another is refused. `status`: credentialStatus
+    entries to add (see credentials.status_entries). Raises ValidationError keyed `credential`
+    or `credential.<field>`."""
     document = dict(credential)
     refusals = data_model.issue_refusals(document)
     if refusals:
         raise ValidationError({"credential": [ValidationError(refusal, code="invalid_credential")
                                               for refusal in refusals]})
+    signer = signing.signer_for(organisation.did)
+    did_key = dids.did_key_for(signer.public_key())
     issuer = document.get("issuer")
     issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
     if "issuer" not in document:
-        document["issuer"] = organisation.did
-    elif issuer_id != organisation.did:
+        document["issuer"] = issuer_id = organisation.did
+    elif issuer_id not in (organisation.did, did_key):
         raise ValidationError({"credential.issuer": ValidationError(
-            f"You issue as {organisation.did}, not as {issuer_id!r}.",
+            f"You issue as {organisation.did} (or {did_key}), not as {issuer_id!r}.",
             code="issuer_mismatch")})
+    if issuer_id == did_key:
+        signer = signing.as_did_key(signer)
     if "proof" in document:
         raise ValidationError({"credential.proof": ValidationError(
             "The credential is already secured.", code="already_secured")})
     if credential_id and "id" not in document:
         document["id"] = credential_id
-    document.setdefault("validFrom", iso(timezone.now()))
+    vcdm_1_1 = _context_urls(document)[:1] == [VC_V1]
+    if vcdm_1_1 and cryptosuite is None:
+        raise ValidationError({"credential.@context": ValidationError(
+            "vc+jwt secures VCDM 2.0 credentials; choose options.cryptosuite for VCDM 1.1.",
+            code="invalid_credential")})
+    if vcdm_1_1:
+        document.setdefault("issuanceDate", iso(timezone.now()))
+    else:
+        document.setdefault("validFrom", iso(timezone.now()))
     unknown = [url for url in _context_urls(document) if not contexts.known(url)]
     if unknown:
         raise ValidationError({"credential.@context": ValidationError(
             f"Unknown contexts (only bundled ones are accepted): {', '.join(unknown)}.",
             code="unknown_context")})
-    problems = schemas.vcdm2_errors(document)
+    if status:
+        document["credentialStatus"] = status if len(status) > 1 else status[0]
+    problems = [] if vcdm_1_1 else schemas.vcdm2_errors(document)
     if problems:
         raise ValidationError({"credential": [ValidationError(problem, code="invalid_credential")
                                               for problem in problems]})
-    return signing.secure_jwt(document, signing.signer_for(organisation.did))
+    if cryptosuite is None:
+        return signing.envelope(signing.secure_jwt(document, signer))
+    try:
+        return signing.secure_embedded(document, signer, cryptosuite)
+    except CredentialError as exc:  # e.g. a term no context defines (JSON-LD would drop it)
+        raise ValidationError({"credential": ValidationError(
+            f"Cannot secure with {cryptosuite}: {exc.detail}",
+            code="invalid_credential")}) from None
 
 
 def _context_urls(document: dict) -> list[str]:

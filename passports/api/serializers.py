@@ -190,6 +190,10 @@ class VerifyInput(serializers.Serializer):
 
 class IssueOptionsInput(StrictInput):
     credentialId = serializers.CharField(required=False, max_length=2000)  # noqa: N815
+    cryptosuite = serializers.ChoiceField(
+        choices=["eddsa-rdfc-2022", "eddsa-jcs-2022"], required=False,
+        help_text="Secure with an embedded Data Integrity proof of this cryptosuite (VCDM 1.1 "
+                  "or 2.0) instead of the default vc+jwt envelope (VCDM 2.0).")
 
 
 class IssueCredentialInput(serializers.Serializer):
@@ -200,7 +204,8 @@ class IssueCredentialInput(serializers.Serializer):
 
 class IssueCredentialOutput(serializers.Serializer):
     verifiableCredential = serializers.DictField(  # noqa: N815
-        help_text="The credential secured as vc+jwt, as an EnvelopedVerifiableCredential.")
+        help_text="The credential secured as vc+jwt, as an EnvelopedVerifiableCredential, or "
+                  "with the embedded Data Integrity proof asked for.")
 
 
 class VerifyOptionsInput(serializers.Serializer):

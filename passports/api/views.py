@@ -21,7 +21,7 @@ from core.api.permissions import Scope, requires_scope
 from core.api.problems import TYPE_BASE, Conflict, Problem
 from core.api.schema import COMPACT_BODY, KEYED, OPEN, WRITE, problems
 from core.api.views import ApiView, OpenApiView, Pages, page_parameters, validated
-from credentials.signing import envelope
+from credentials import signing
 from passports.api import access, media, verify_fast
 from passports.api import serializers as io
 from passports.api.issuing import credential_issue
@@ -170,7 +170,7 @@ def credential_response(request, jwt: str, embedded: dict | None = None) -> Resp
     EnvelopedVerifiableCredential."""
     if request.accepted_renderer.media_type == media.VC_JWT:
         return Response(jwt)
-    return Response(embedded or envelope(jwt))
+    return Response(embedded or signing.envelope(jwt))
 
 
 CREDENTIAL_RESPONSES = {
@@ -352,17 +352,20 @@ class CredentialIssueApi(ApiView):
     @extend_schema(operation_id="vc_api_issue_credential", tags=["VC-API"],
                    request=io.IssueCredentialInput,
                    responses={201: io.IssueCredentialOutput, **problems(*KEYED, *WRITE)},
-                   description="W3C VC-API: secure a credential as your organisation (vc+jwt), "
-                               "returned as an EnvelopedVerifiableCredential. Nothing is "
-                               "stored.")
+                   description="W3C VC-API: secure a credential as your organisation: vc+jwt "
+                               "(an EnvelopedVerifiableCredential) by default, or a Data "
+                               "Integrity proof of `options.cryptosuite`. The issuer is your "
+                               "did:web or the did:key of your Ed25519 key. The VCDM 2.0 rules "
+                               "are checked first; nothing is stored.")
     @requires_scope(Scope.CREDENTIALS_ISSUE)
     def post(self, request):
         data = validated(io.IssueCredentialInput, request.data)
-        jwt = credential_issue(organisation=request.user.organisation,
-                               credential=data["credential"],
-                               credential_id=data.get("options", {}).get("credentialId"))
-        return Response({"verifiableCredential": envelope(jwt)},
-                        status=status.HTTP_201_CREATED)
+        options = data.get("options", {})
+        secured = credential_issue(organisation=request.user.organisation,
+                                   credential=data["credential"],
+                                   credential_id=options.get("credentialId"),
+                                   cryptosuite=options.get("cryptosuite"))
+        return Response({"verifiableCredential": secured}, status=status.HTTP_201_CREATED)
 
 
 def vc_api_response(verdict: dict) -> Response:

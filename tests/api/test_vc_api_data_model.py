@@ -93,3 +93,16 @@ def test_issue_signs_the_conforming_variants(acme, fields):
                                 format="json")
 
     assert response.status_code == 201, response.content
+
+
+def test_issue_refuses_a_credential_without_subject_in_either_data_model(acme):
+    v1 = {"@context": ["https://www.w3.org/2018/credentials/v1"],
+          "type": ["VerifiableCredential"]}
+    for document, options in [(v1, {"cryptosuite": "eddsa-rdfc-2022"}),
+                              ({"@context": [V2], "type": ["VerifiableCredential"]}, {})]:
+        response = acme.client.post("/credentials/issue",
+                                    {"credential": document, "options": options}, format="json")
+
+        assert response.status_code == 400, response.content
+        assert "credentialSubject: required (§4.8 Credential Subject)" in [
+            error["detail"] for error in response.json()["errors"]]
