@@ -82,6 +82,9 @@ class Verifier:
     # --- steps ---------------------------------------------------------------------------
 
     def _verify(self, secured: Any, now: datetime, expected: dict) -> dict:
+        refusal = _input_refusal(secured)
+        if refusal:
+            return _finish(_verdict("unknown", [_check("format", False, refusal)]))
         try:
             secured = _normalise_input(secured)
         except JSONTooDeep as exc:
@@ -249,6 +252,27 @@ def _normalise_input(secured: Any) -> Any:
             text = text.removeprefix(prefix)
         return text
     return secured if isinstance(secured, dict) else None
+
+
+ENVELOPES = ("EnvelopedVerifiableCredential", "EnvelopedVerifiablePresentation")
+
+
+def _input_refusal(secured: Any) -> str | None:
+    """Why `secured` is refused before any proof is looked at: a document sent as a string of
+    JSON (VC Data Integrity §4.4: the secured document must be a map), or an envelope whose
+    @context is not the VCDM 2.0 one (VCDM 2.0 §4.13)."""
+    if isinstance(secured, bytes | str):
+        text = secured.decode("utf-8", "replace") if isinstance(secured, bytes) else secured
+        if text.lstrip().startswith(("{", "[")):
+            return ("not a credential: a JSON document sent as a string; send the object "
+                    "itself")
+        return None
+    if isinstance(secured, dict) and secured.get("type") in ENVELOPES:
+        context = secured.get("@context")
+        entries = context if isinstance(context, list) else [context]
+        if entries[:1] != [schemas.VC_V2]:
+            return f"{secured['type']}: @context must start with {schemas.VC_V2}"
+    return None
 
 
 def _unrecognised(secured) -> str:

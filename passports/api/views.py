@@ -374,10 +374,13 @@ def vc_api_response(verdict: dict) -> Response:
     result = vc_api_result(verdict)
     if result["verified"]:
         return Response(result)
-    failed = [problem["type"].removeprefix(TYPE_BASE) for problem in result["problemDetails"]]
-    body = {"type": TYPE_BASE + "verification_failed", "code": "verification_failed",
+    failed = [check for check in verdict["checks"] if not check["ok"]]
+    body = {**result, "type": TYPE_BASE + "verification_failed", "code": "verification_failed",
             "title": "Verification failed", "status": 400,
-            "detail": "Failed checks: " + (", ".join(failed) or "none named") + ".", **result}
+            "detail": "Failed checks: " + ", ".join(check["check"] for check in failed) + ".",
+            # a problem's errors are field errors: one per failed check
+            "errors": [{"code": check["check"], "detail": check.get("detail") or "failed"}
+                       for check in failed]}
     return Response(body, status=status.HTTP_400_BAD_REQUEST,
                     content_type="application/problem+json")
 

@@ -64,7 +64,7 @@ def test_verify_reports_failures_as_400_with_checks_errors_and_problem_details(a
     assert result["code"] == "verification_failed" and "proof" in result["detail"]
     assert result["verified"] is False
     assert "proof" in result["checks"]
-    assert result["errors"][0].startswith("proof:")
+    assert result["errors"][0]["code"] == "proof"
     assert result["problemDetails"][0]["title"] == "proof check failed"
 
 
