@@ -5,10 +5,13 @@ millisecond). Nothing is stored."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from credentials import contexts, data_model, dids, schemas, signing
 from credentials.errors import CredentialError
+from credentials.models import StatusList
+from credentials.status_registry import allocate, status_list_url
 from passports.credential import iso
 from wallet.tenancy.models import Organisation
 
@@ -17,6 +20,7 @@ VC_V1 = "https://www.w3.org/2018/credentials/v1"
 CRYPTOSUITES = ("eddsa-rdfc-2022", "eddsa-jcs-2022")
 
 
+@transaction.atomic  # status entries allocated are given back when signing fails
 def credential_issue(*, organisation: Organisation, credential: dict,
                      credential_id: str | None = None, cryptosuite: str | None = None,
                      status: list[dict] | None = None) -> dict:
@@ -63,12 +67,18 @@ def credential_issue(*, organisation: Organisation, credential: dict,
         raise ValidationError({"credential.@context": ValidationError(
             f"Unknown contexts (only bundled ones are accepted): {', '.join(unknown)}.",
             code="unknown_context")})
-    if status:
-        document["credentialStatus"] = status if len(status) > 1 else status[0]
     problems = [] if vcdm_1_1 else schemas.vcdm2_errors(document)
     if problems:
         raise ValidationError({"credential": [ValidationError(problem, code="invalid_credential")
                                               for problem in problems]})
+    if status:
+        if "credentialStatus" in document:
+            raise ValidationError({"credential.credentialStatus": ValidationError(
+                "The credential has its own credentialStatus: ask for entries or bring them, "
+                "not both.", code="status_conflict")})
+        _check_status_requests(status)
+        entries = _status_entries(organisation, status)
+        document["credentialStatus"] = entries if len(entries) > 1 else entries[0]
     if cryptosuite is None:
         return signing.envelope(signing.secure_jwt(document, signer))
     try:
@@ -77,6 +87,34 @@ def credential_issue(*, organisation: Organisation, credential: dict,
         raise ValidationError({"credential": ValidationError(
             f"Cannot secure with {cryptosuite}: {exc.detail}",
             code="invalid_credential")}) from None
+
+
+STATUS_PURPOSES = (StatusList.Purpose.REVOCATION, StatusList.Purpose.SUSPENSION)
+
+
+def _check_status_requests(requested: list[dict]) -> None:
+    for request in requested:
+        if request.get("type") != "BitstringStatusListEntry" or \
+                request.get("statusPurpose", "revocation") not in STATUS_PURPOSES:
+            raise ValidationError({"options.credentialStatus": ValidationError(
+                "Only BitstringStatusListEntry with statusPurpose revocation or suspension "
+                "can be allocated.", code="unsupported_status")})
+
+
+def _status_entries(organisation: Organisation, requested: list[dict]) -> list[dict]:
+    """Fresh Bitstring Status List entries of `organisation`, one per requested purpose
+    (`revocation` when none is named), in the W3C form: `statusListIndex` a string of base-10
+    digits (Bitstring Status List v1.0 §2.1; UNTP passports keep the integer their schema
+    types)."""
+    entries = []
+    for request in requested:
+        purpose = request.get("statusPurpose", StatusList.Purpose.REVOCATION)
+        [(status_list, index)] = allocate(organisation.did, purpose=purpose)
+        url = status_list_url(status_list.id)
+        entries.append({"id": f"{url}#{index}", "type": "BitstringStatusListEntry",
+                        "statusPurpose": purpose, "statusListIndex": str(index),
+                        "statusListCredential": url})
+    return entries
 
 
 def _context_urls(document: dict) -> list[str]:

@@ -194,6 +194,18 @@ class IssueOptionsInput(StrictInput):
         choices=["eddsa-rdfc-2022", "eddsa-jcs-2022"], required=False,
         help_text="Secure with an embedded Data Integrity proof of this cryptosuite (VCDM 1.1 "
                   "or 2.0) instead of the default vc+jwt envelope (VCDM 2.0).")
+    credentialStatus = serializers.JSONField(  # noqa: N815
+        required=False,
+        help_text="Status entries to allocate: `{\"type\": \"BitstringStatusListEntry\", "
+                  "\"statusPurpose\": \"revocation\"}` or a list of such (`suspension` "
+                  "too). The service allocates each in one of your status lists.")
+
+    def validate_credentialStatus(self, value):  # noqa: N802
+        items = value if isinstance(value, list) else [value]
+        if not items or len(items) > 2 or not all(isinstance(item, dict) for item in items):
+            raise serializers.ValidationError("One or two status entry requests (objects).",
+                                              code="invalid")
+        return items
 
 
 class IssueCredentialInput(serializers.Serializer):

@@ -361,10 +361,10 @@ class CredentialIssueApi(ApiView):
     def post(self, request):
         data = validated(io.IssueCredentialInput, request.data)
         options = data.get("options", {})
-        secured = credential_issue(organisation=request.user.organisation,
-                                   credential=data["credential"],
-                                   credential_id=options.get("credentialId"),
-                                   cryptosuite=options.get("cryptosuite"))
+        secured = credential_issue(
+            organisation=request.user.organisation, credential=data["credential"],
+            credential_id=options.get("credentialId"), cryptosuite=options.get("cryptosuite"),
+            status=options.get("credentialStatus"))
         return Response({"verifiableCredential": secured}, status=status.HTTP_201_CREATED)
 
 

@@ -64,3 +64,57 @@ def test_issue_refuses_an_unknown_cryptosuite(acme):
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "options.cryptosuite"
+
+
+@pytest.mark.parametrize("cryptosuite", [None, "eddsa-rdfc-2022"])
+def test_issue_allocates_the_status_entries_asked_for_in_the_w3c_form(acme, anonymous,
+                                                                       cryptosuite):
+    from credentials.models import StatusList
+
+    options = {"credentialStatus": [
+        {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"},
+        {"type": "BitstringStatusListEntry", "statusPurpose": "suspension"}]}
+    if cryptosuite:
+        options["cryptosuite"] = cryptosuite
+
+    response = acme.client.post("/credentials/issue", {"credential": {
+        "@context": [V2], "type": ["VerifiableCredential"],
+        "credentialSubject": {"id": "did:example:s"}}, "options": options}, format="json")
+
+    assert response.status_code == 201, response.content
+    secured = response.json()["verifiableCredential"]
+    if cryptosuite:
+        entries = secured["credentialStatus"]
+    else:
+        entries = signing.decode_jwt_parts(secured["id"].split(",", 1)[1])[1][
+            "credentialStatus"]
+    assert [entry["statusPurpose"] for entry in entries] == ["revocation", "suspension"]
+    for entry in entries:
+        assert entry["statusListIndex"].isdigit()  # Bitstring Status List §2.1: a string
+        assert entry["id"] == f"{entry['statusListCredential']}#{entry['statusListIndex']}"
+        assert StatusList.objects.get(issuer=acme.organisation.did, kind="bitstring",
+                                      purpose=entry["statusPurpose"]).allocated == 1
+    verdict = anonymous.post("/credentials/verify", {"verifiableCredential": secured},
+                             format="json").json()
+    assert [check["detail"] for check in verdict["verdict"]["checks"]
+            if check["check"] == "status"] == ["valid", "valid"]
+
+
+@pytest.mark.parametrize("request_", [{"type": "StatusList2021Entry"},
+                                      {"type": "BitstringStatusListEntry",
+                                       "statusPurpose": "message"}])
+def test_issue_refuses_unsupported_status_requests_allocating_nothing(acme, request_):
+    from credentials.models import StatusList
+
+    def allocated():
+        return sorted(StatusList.objects.values_list("pk", "allocated"))
+
+    before = allocated()
+    response = acme.client.post("/credentials/issue", {"credential": {
+        "@context": [V2], "type": ["VerifiableCredential"],
+        "credentialSubject": {"id": "did:example:s"}},
+        "options": {"credentialStatus": request_}}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "options.credentialStatus"
+    assert allocated() == before
