@@ -47,6 +47,8 @@ def issue_refusals(credential: dict) -> list[str]:
             errors.append("credentialSchema.id: required, a URL (§4.11 Data Schemas)")
     if "relatedResource" in credential:
         errors += _related_resource_errors(credential["relatedResource"])
+    errors += [error for entry in _status_list_entries(credential)
+               for error in _status_list_entry_errors(entry)]
     return errors
 
 
@@ -166,4 +168,32 @@ def _related_resource_errors(resources) -> list[str]:
         if "digestSRI" not in entry and "digestMultibase" not in entry:
             errors.append("relatedResource: each needs a digestSRI or digestMultibase "
                           "(§5.3 Integrity)")
+    return errors
+
+
+def _status_list_entries(value) -> list[dict]:
+    """Every object typed BitstringStatusListEntry, wherever it is in the document."""
+    if isinstance(value, list):
+        return [entry for item in value for entry in _status_list_entries(item)]
+    if not isinstance(value, dict):
+        return []
+    found = [value] if value.get("type") == "BitstringStatusListEntry" else []
+    return found + [entry for item in value.values() for entry in _status_list_entries(item)]
+
+
+def _status_list_entry_errors(entry: dict) -> list[str]:
+    """Bitstring Status List v1.0 §2.1. `statusListIndex` is a string of base-10 digits; the
+    integer UNTP 0.7.0's schema requires is accepted too."""
+    errors = []
+    index = entry.get("statusListIndex")
+    if not (isinstance(index, str) and index.isdigit() or
+            isinstance(index, int) and not isinstance(index, bool) and index >= 0):
+        errors.append("BitstringStatusListEntry.statusListIndex: a string of base-10 digits "
+                      "(Bitstring Status List §2.1)")
+    if not is_url(entry.get("statusListCredential")):
+        errors.append("BitstringStatusListEntry.statusListCredential: a URL "
+                      "(Bitstring Status List §2.1)")
+    if not isinstance(entry.get("statusPurpose"), str):
+        errors.append("BitstringStatusListEntry.statusPurpose: a string "
+                      "(Bitstring Status List §2.1)")
     return errors

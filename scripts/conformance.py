@@ -167,7 +167,7 @@ def local_config(suite: str, base: str, issuer_ids: dict, token: str) -> str:
         issuers = [{**issuers[0], "tags": [tag],
                     "options": {"cryptosuite": tag}} for tag in tags]
     if suite == "vc-bitstring-status-list":
-        issuers[0]["options"] = {"credentialStatus": [
+        issuers[0]["options"] = {"cryptosuite": "eddsa-rdfc-2022", "credentialStatus": [
             {"type": "BitstringStatusListEntry", "statusPurpose": purpose}
             for purpose in ("revocation", "suspension")]}
     verifier = {"id": issuer_id, "endpoint": f"{base}/credentials/verify", "tags": tags,

@@ -61,6 +61,10 @@ REFUSED = [
      {"relatedResource": [{"id": "https://example.org/r", "digestSRI": "sha384-A"},
                           {"id": "https://example.org/r", "digestMultibase": "uAAAA"}]},
      "twice"),
+    ("a malformed BitstringStatusListEntry anywhere",
+     {"statusEntry": {"type": "BitstringStatusListEntry", "statusListIndex": True,
+                      "statusListCredential": "https://example.com"}},
+     "statusListIndex"),
     ("relatedResource without a digest", {"relatedResource": [{"id": "https://example.org/r"}]},
      "digest"),
 ]
