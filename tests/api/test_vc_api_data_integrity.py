@@ -66,9 +66,11 @@ def test_issue_refuses_an_unknown_cryptosuite(acme):
     assert response.json()["errors"][0]["field"] == "options.cryptosuite"
 
 
-@pytest.mark.parametrize("cryptosuite", [None, "eddsa-rdfc-2022"])
+@pytest.mark.parametrize(("cryptosuite", "as_did_key"), [(None, False),
+                                                        ("eddsa-rdfc-2022", False),
+                                                        ("eddsa-rdfc-2022", True)])
 def test_issue_allocates_the_status_entries_asked_for_in_the_w3c_form(acme, anonymous,
-                                                                       cryptosuite):
+                                                                       cryptosuite, as_did_key):
     from credentials.models import StatusList
 
     options = {"credentialStatus": [
@@ -77,9 +79,12 @@ def test_issue_allocates_the_status_entries_asked_for_in_the_w3c_form(acme, anon
     if cryptosuite:
         options["cryptosuite"] = cryptosuite
 
-    response = acme.client.post("/credentials/issue", {"credential": {
-        "@context": [V2], "type": ["VerifiableCredential"],
-        "credentialSubject": {"id": "did:example:s"}}, "options": options}, format="json")
+    credential = {"@context": [V2], "type": ["VerifiableCredential"],
+                  "credentialSubject": {"id": "did:example:s"}}
+    if as_did_key:  # its status lists are the organisation's: the same key controls both
+        credential["issuer"] = did_key_of(acme.organisation)
+    response = acme.client.post("/credentials/issue", {"credential": credential,
+                                                       "options": options}, format="json")
 
     assert response.status_code == 201, response.content
     secured = response.json()["verifiableCredential"]
