@@ -593,3 +593,21 @@ def test_a_burst_through_the_worker_is_coalesced_and_published(org, client):
     assert bits.count() == 100, f"{bits.count()} of 100 visible after 60 s"
     status_list.refresh_from_db()
     assert status_list.published_version < 10  # a handful of signatures, not one per change
+
+
+@pytest.mark.parametrize("accept", ["application/ld+json", "application/json"])
+def test_json_ld_clients_get_the_list_with_an_embedded_proof(org, client, accept):
+    status_list = allocate(org.did)[0][0]
+    url = status_list_url(status_list.pk)
+
+    jwt = fetch(client, status_list.pk)
+    embedded = fetch(client, status_list.pk, accept=accept)
+
+    assert embedded["Content-Type"] == accept
+    credential = json.loads(embedded.content)
+    assert credential["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    assert credential["credentialSubject"]["type"] == "BitstringStatusList"
+    assert embedded["ETag"] != jwt["ETag"]
+    view, _ = read_status_list(embedded.content.decode(), "bitstring", url=url,
+                               keys=DidResolver(allow_remote=False))
+    assert view.issuer == org.did
