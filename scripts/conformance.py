@@ -228,8 +228,10 @@ def main() -> int:
             results = run_suite(suite, base, issuer_ids, token, cert)
             passed = [r for r in results if r["state"] == "passed"]
             failed = [r for r in results if r["state"] == "failed"]
+            skipped = [r for r in results if r["state"] == "pending"]
             totals[suite] = (len(passed), len(failed))
-            print(f"{suite}: {len(passed)} passed, {len(failed)} failed", flush=True)
+            print(f"{suite}: {len(passed)} passed, {len(failed)} failed"
+                  + (f", {len(skipped)} skipped" if skipped else ""), flush=True)
             if args.verbose:
                 for result in failed:
                     print(f"  FAILED {result['title']}\n         {result['error']}")
