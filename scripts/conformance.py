@@ -13,6 +13,8 @@ What it does, all on loopback:
    per suite (and the failed tests' titles with --verbose). Exit status 0 when it ran.
 
 Usage: .venv/bin/python scripts/conformance.py [--suite NAME ...] [--verbose]
+Exit status: 0 when every failed test is one docs/conformance.md lists (KNOWN_FAILURES), 1
+otherwise, so CI notices a regression.
 """
 
 from __future__ import annotations
@@ -42,6 +44,17 @@ SUITES = {
     "vc-di-eddsa": ("vc-di-eddsa-test-suite", ["eddsa-rdfc-2022", "eddsa-jcs-2022"]),
     "vc-bitstring-status-list": ("vc-bitstring-status-list-test-suite",
                                  ["BitstringStatusList", "Revocation", "Suspension"]),
+}
+# The tests docs/conformance.md explains (suite defects, deliberate choices): suite -> the start
+# of each test's title as the runner reports it.
+KNOWN_FAILURES = {
+    "vc-data-model-2.0": [
+        # suite defect: shouldHaveEnvelopedProof calls `credential.should.exist()`
+        "Basic Conformance DPP service A conforming document MUST be secured by at least one",
+        "Basic Conformance DPP service A conforming issuer implementation MUST secure the",
+        # deliberate: nothing is fetched, so a related resource's digest is not recomputed
+        "Advanced Concepts DPP service If the digest provided by the issuer does not match",
+    ],
 }
 
 
@@ -223,7 +236,7 @@ def main() -> int:
         while not sock.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         proxy.serve()
-        totals = {}
+        totals, unexpected = {}, []
         for suite in suites:
             results = run_suite(suite, base, issuer_ids, token, cert)
             passed = [r for r in results if r["state"] == "passed"]
@@ -232,6 +245,8 @@ def main() -> int:
             totals[suite] = (len(passed), len(failed))
             print(f"{suite}: {len(passed)} passed, {len(failed)} failed"
                   + (f", {len(skipped)} skipped" if skipped else ""), flush=True)
+            unexpected += [result for result in failed if not any(
+                result["title"].startswith(known) for known in KNOWN_FAILURES.get(suite, []))]
             if args.verbose:
                 for result in failed:
                     print(f"  FAILED {result['title']}\n         {result['error']}")
@@ -239,7 +254,9 @@ def main() -> int:
         service.terminate()
         service.wait(timeout=20)
     print(json.dumps({suite: {"passed": p, "failed": f} for suite, (p, f) in totals.items()}))
-    return 0
+    for result in unexpected:
+        print(f"UNEXPECTED FAILURE: {result['title']}", file=sys.stderr)
+    return 1 if unexpected else 0
 
 
 if __name__ == "__main__":
