@@ -1,18 +1,21 @@
 """VC-API issuing: an organisation signs a credential of its own in the request
 (docs/architecture.md, Runtime, allows it: one `vc+jwt` signature costs a fraction of a
-millisecond). Nothing is stored."""
+millisecond). Nothing of the credential is stored; the status entries allocated on request are
+recorded (IssuedStatusEntry) so that their issuer can change them later."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from rest_framework.exceptions import NotFound
 
 from credentials import contexts, data_model, dids, schemas, signing
 from credentials.errors import CredentialError
 from credentials.models import StatusList
-from credentials.status_registry import allocate, status_list_url
+from credentials.status_registry import allocate, status_changes, status_list_url
 from passports.credential import iso
+from passports.models import IssuedStatusEntry
 from wallet.tenancy.models import Organisation
 
 VC_V1 = "https://www.w3.org/2018/credentials/v1"
@@ -77,7 +80,12 @@ def credential_issue(*, organisation: Organisation, credential: dict,
                 "The credential has its own credentialStatus: ask for entries or bring them, "
                 "not both.", code="status_conflict")})
         _check_status_requests(status)
-        entries = _status_entries(organisation, status)
+        if not isinstance(document.get("id"), str):
+            raise ValidationError({"credential.id": ValidationError(
+                "A credential with status entries needs an id (or options.credentialId): "
+                "POST /credentials/status names it to change them.",
+                code="credential_id_required")})
+        entries = _status_entries(organisation, document["id"], status)
         document["credentialStatus"] = entries if len(entries) > 1 else entries[0]
     if cryptosuite is None:
         return signing.envelope(signing.secure_jwt(document, signer))
@@ -101,7 +109,8 @@ def _check_status_requests(requested: list[dict]) -> None:
                 "can be allocated.", code="unsupported_status")})
 
 
-def _status_entries(organisation: Organisation, requested: list[dict]) -> list[dict]:
+def _status_entries(organisation: Organisation, credential_id: str,
+                    requested: list[dict]) -> list[dict]:
     """Fresh Bitstring Status List entries of `organisation`, one per requested purpose
     (`revocation` when none is named), in the W3C form: `statusListIndex` a string of base-10
     digits (Bitstring Status List v1.0 §2.1; UNTP passports keep the integer their schema
@@ -110,11 +119,35 @@ def _status_entries(organisation: Organisation, requested: list[dict]) -> list[d
     for request in requested:
         purpose = request.get("statusPurpose", StatusList.Purpose.REVOCATION)
         [(status_list, index)] = allocate(organisation.did, purpose=purpose)
+        IssuedStatusEntry.objects.create(organisation=organisation, credential_id=credential_id,
+                                         status_list=status_list, index=index, purpose=purpose)
         url = status_list_url(status_list.id)
         entries.append({"id": f"{url}#{index}", "type": "BitstringStatusListEntry",
                         "statusPurpose": purpose, "statusListIndex": str(index),
                         "statusListCredential": url})
     return entries
+
+
+def credential_status_set(*, organisation: Organisation, credential_id: str, purpose: str,
+                          value: bool) -> int:
+    """Set (`value` true: revoked / suspended) or clear (lift a suspension) the `purpose` entries
+    of the credential `organisation` issued as `credential_id` through the VC-API; the status
+    lists are re-published after commit. A revocation is final. Returns how many entries
+    changed. Raises NotFound (no such entry of this organisation) or ValidationError."""
+    if purpose not in STATUS_PURPOSES:
+        raise ValidationError({"credentialStatus.statusPurpose": ValidationError(
+            "revocation or suspension.", code="unsupported_status")})
+    if not value and purpose == StatusList.Purpose.REVOCATION:
+        raise ValidationError({"credentialStatus.status": ValidationError(
+            "A revocation is final: it cannot be lifted.", code="revocation_final")})
+    with transaction.atomic():
+        entries = list(IssuedStatusEntry.objects.select_for_update().filter(
+            organisation=organisation, credential_id=credential_id, purpose=purpose))
+        if not entries:
+            raise NotFound(f"No {purpose} entry of a credential {credential_id!r} issued by "
+                           "your organisation.")
+        status_changes([(entry.status_list_id, entry.index, int(value)) for entry in entries])
+    return len(entries)
 
 
 def _context_urls(document: dict) -> list[str]:

@@ -220,6 +220,25 @@ class IssueCredentialOutput(serializers.Serializer):
                   "with the embedded Data Integrity proof asked for.")
 
 
+class StatusChangeInput(StrictInput):
+    type = serializers.ChoiceField(choices=["BitstringStatusListEntry"])
+    statusPurpose = serializers.ChoiceField(choices=["revocation", "suspension"])  # noqa: N815
+    status = serializers.BooleanField(
+        default=True, help_text="true: revoked / suspended; false: lift the suspension.")
+
+
+class UpdateStatusInput(StrictInput):
+    credentialId = serializers.CharField(max_length=2000)  # noqa: N815
+    credentialStatus = StatusChangeInput()  # noqa: N815
+
+
+class UpdateStatusOutput(serializers.Serializer):
+    credentialId = serializers.CharField()  # noqa: N815
+    statusPurpose = serializers.CharField()  # noqa: N815
+    status = serializers.BooleanField()
+    entries = serializers.IntegerField(help_text="How many status entries changed.")
+
+
 class VerifyOptionsInput(serializers.Serializer):
     challenge = serializers.CharField(required=False, max_length=500)
     domain = serializers.CharField(required=False, max_length=500)

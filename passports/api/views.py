@@ -24,7 +24,7 @@ from core.api.views import ApiView, OpenApiView, Pages, page_parameters, validat
 from credentials import signing
 from passports.api import access, media, verify_fast
 from passports.api import serializers as io
-from passports.api.issuing import credential_issue
+from passports.api.issuing import credential_issue, credential_status_set
 from passports.api.verifying import verify, verify_json, verify_passport
 from passports.models import Passport, Product, RestrictedCredential
 from passports.services import status as passport_status
@@ -366,6 +366,26 @@ class CredentialIssueApi(ApiView):
             credential_id=options.get("credentialId"), cryptosuite=options.get("cryptosuite"),
             status=options.get("credentialStatus"))
         return Response({"verifiableCredential": secured}, status=status.HTTP_201_CREATED)
+
+
+class CredentialStatusApi(ApiView):
+    @extend_schema(operation_id="vc_api_update_status", tags=["VC-API"],
+                   request=io.UpdateStatusInput,
+                   responses={200: io.UpdateStatusOutput, **problems(*KEYED, *WRITE, 404)},
+                   description="W3C VC-API: revoke or suspend (`status: true`), or lift the "
+                               "suspension of (`status: false`), a credential your "
+                               "organisation issued here with `options.credentialStatus`, "
+                               "named by its id. Its status lists are re-published.")
+    @requires_scope(Scope.CREDENTIALS_ISSUE)
+    def post(self, request):
+        data = validated(io.UpdateStatusInput, request.data)
+        change = data["credentialStatus"]
+        entries = credential_status_set(
+            organisation=request.user.organisation, credential_id=data["credentialId"],
+            purpose=change["statusPurpose"], value=change["status"])
+        return Response({"credentialId": data["credentialId"],
+                         "statusPurpose": change["statusPurpose"], "status": change["status"],
+                         "entries": entries})
 
 
 def vc_api_response(verdict: dict) -> Response:

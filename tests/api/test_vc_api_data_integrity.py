@@ -79,7 +79,7 @@ def test_issue_allocates_the_status_entries_asked_for_in_the_w3c_form(acme, anon
     if cryptosuite:
         options["cryptosuite"] = cryptosuite
 
-    credential = {"@context": [V2], "type": ["VerifiableCredential"],
+    credential = {"@context": [V2], "type": ["VerifiableCredential"], "id": "urn:uuid:5e1f",
                   "credentialSubject": {"id": "did:example:s"}}
     if as_did_key:  # its status lists are the organisation's: the same key controls both
         credential["issuer"] = did_key_of(acme.organisation)
@@ -116,7 +116,7 @@ def test_issue_refuses_unsupported_status_requests_allocating_nothing(acme, requ
 
     before = allocated()
     response = acme.client.post("/credentials/issue", {"credential": {
-        "@context": [V2], "type": ["VerifiableCredential"],
+        "@context": [V2], "type": ["VerifiableCredential"], "id": "urn:uuid:5e1f",
         "credentialSubject": {"id": "did:example:s"}},
         "options": {"credentialStatus": request_}}, format="json")
 
