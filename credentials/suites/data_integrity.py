@@ -318,6 +318,15 @@ class EddsaJcs2022(DataIntegrityEdDSA):
             jsonld.expand(document)
         return jcs.canonicalize(document)
 
+    def proof_configuration(self, options: dict, document: dict) -> bytes:
+        """§3.3.5: the proof options as they are, with the @context the proof carries (§3.3.1
+        step 2) or none (ACA-Py 1.7 writes none); unlike rdfc, nothing is added to them."""
+        self._check_type(options)
+        if "created" in options:
+            parse_datetime(options["created"])
+        return jcs.canonicalize({key: value for key, value in options.items()
+                                 if key != "proofValue"})
+
 
 def needs_data_integrity_context(context: Any) -> Any:
     """`context`, plus the Data Integrity v2 context when neither it nor credentials v2 (which
