@@ -169,7 +169,8 @@ def prepare_service(env: dict) -> tuple[dict, str]:
     return {"did:web": org.did, "did:key": did_key}, key
 
 
-def local_config(suite: str, base: str, issuer_ids: dict, token: str) -> str:
+def local_config(suite: str, base: str, issuer_ids: dict, token: str,
+                 vcdm_cryptosuite: str | None = None) -> str:
     _, tags = SUITES[suite]
     # The VCDM suite never resolves the issuer; the others verify proofs with did:key only.
     issuer_id = issuer_ids["did:web" if suite == "vc-data-model-2.0" else "did:key"]
@@ -179,6 +180,8 @@ def local_config(suite: str, base: str, issuer_ids: dict, token: str) -> str:
     if suite == "vc-di-eddsa":  # one issuer per cryptosuite, chosen through the VC-API options
         issuers = [{**issuers[0], "tags": [tag],
                     "options": {"cryptosuite": tag}} for tag in tags]
+    if suite == "vc-data-model-2.0" and vcdm_cryptosuite:  # an embedded proof instead
+        issuers[0]["options"] = {"cryptosuite": vcdm_cryptosuite}
     if suite == "vc-bitstring-status-list":
         issuers[0]["options"] = {"cryptosuite": "eddsa-rdfc-2022", "credentialStatus": [
             {"type": "BitstringStatusListEntry", "statusPurpose": purpose}
@@ -195,9 +198,11 @@ def local_config(suite: str, base: str, issuer_ids: dict, token: str) -> str:
          "implementations": [implementation]}, indent=2) + ";\n")
 
 
-def run_suite(suite: str, base: str, issuer_ids: dict, token: str, cert: Path) -> list[dict]:
+def run_suite(suite: str, base: str, issuer_ids: dict, token: str, cert: Path,
+              vcdm_cryptosuite: str | None = None) -> list[dict]:
     folder = WORK / SUITES[suite][0]
-    (folder / "localConfig.cjs").write_text(local_config(suite, base, issuer_ids, token))
+    (folder / "localConfig.cjs").write_text(
+        local_config(suite, base, issuer_ids, token, vcdm_cryptosuite))
     results = WORK / f"{suite}.results.jsonl"
     env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(cert), "CONFORMANCE_RESULTS": str(results)}
     mocha = folder / "node_modules" / "mocha" / "bin" / "mocha.js"
@@ -214,6 +219,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", action="append", choices=sorted(SUITES))
     parser.add_argument("--verbose", action="store_true", help="name every failed test")
+    parser.add_argument("--vcdm-cryptosuite", choices=["eddsa-rdfc-2022", "eddsa-jcs-2022"],
+                        help="run the VCDM 2.0 suite with this embedded proof, not vc+jwt")
     args = parser.parse_args()
     suites = args.suite or list(SUITES)
     copy_and_install([SUITES[name][0] for name in suites])
@@ -238,7 +245,7 @@ def main() -> int:
         proxy.serve()
         totals, unexpected = {}, []
         for suite in suites:
-            results = run_suite(suite, base, issuer_ids, token, cert)
+            results = run_suite(suite, base, issuer_ids, token, cert, args.vcdm_cryptosuite)
             passed = [r for r in results if r["state"] == "passed"]
             failed = [r for r in results if r["state"] == "failed"]
             skipped = [r for r in results if r["state"] == "pending"]
