@@ -209,8 +209,10 @@ class IssueOptionsInput(StrictInput):
 
 
 class IssueCredentialInput(serializers.Serializer):
-    credential = serializers.DictField(help_text="An unsecured VCDM 2.0 credential; `issuer` "
-                                                 "is your organisation (filled in if absent).")
+    credential = serializers.DictField(
+        help_text="An unsecured VCDM 2.0 credential (VCDM 1.1 too with `options.cryptosuite`); "
+                  "`issuer` is your organisation's did:web (filled in if absent) or the did:key "
+                  "of its Ed25519 key. The VCDM 2.0 data model rules are checked first.")
     options = IssueOptionsInput(required=False)
 
 
