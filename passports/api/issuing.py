@@ -31,9 +31,10 @@ def credential_issue(*, organisation: Organisation, credential: dict,
     EnvelopedVerifiableCredential, or with an embedded Data Integrity proof of `cryptosuite`
     (then VCDM 1.1 is accepted too, as the W3C EdDSA suite issues it). The issuer is the
     organisation: its did:web (filled in when absent) or the did:key of its Ed25519 key, which
-    peers resolve without fetching anything; another is refused. `status`: credentialStatus
-    entries to add (see credentials.status_entries). Raises ValidationError keyed `credential`
-    or `credential.<field>`."""
+    peers resolve without fetching anything; another is refused. `status`: the status entries
+    to allocate (`{"type": "BitstringStatusListEntry", "statusPurpose": ...}`), allocated and
+    recorded only once everything else is accepted (the credential then needs an id). Raises
+    ValidationError keyed `credential`, `credential.<field>` or `options.credentialStatus`."""
     document = dict(credential)
     refusals = data_model.issue_refusals(document)
     if refusals:

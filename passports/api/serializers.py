@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from core.api.serializers import StrictInput, paginated  # noqa: F401 - io.paginated in views
 from passports import gs1
+from passports.api.issuing import CRYPTOSUITES
 from passports.models import Passport
 
 REASON_MAX = 2000
@@ -191,7 +192,7 @@ class VerifyInput(serializers.Serializer):
 class IssueOptionsInput(StrictInput):
     credentialId = serializers.CharField(required=False, max_length=2000)  # noqa: N815
     cryptosuite = serializers.ChoiceField(
-        choices=["eddsa-rdfc-2022", "eddsa-jcs-2022"], required=False,
+        choices=CRYPTOSUITES, required=False,
         help_text="Secure with an embedded Data Integrity proof of this cryptosuite (VCDM 1.1 "
                   "or 2.0) instead of the default vc+jwt envelope (VCDM 2.0).")
     credentialStatus = serializers.JSONField(  # noqa: N815
