@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run demo test lint bench worker serve clean
+.PHONY: install run demo test lint bench worker serve clean conformance
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ worker: install
 # worker, beat), against DATABASE_URL, CELERY_BROKER_URL and the secrets in the environment.
 serve: install
 	$(BIN)/python deploy/serve.py $(PORT)
+
+# The W3C VC test suites (../shared/conformance) against the VC-API: see scripts/conformance.py.
+conformance: install
+	$(BIN)/python scripts/conformance.py $(CONFORMANCE_ARGS)
 
 bench: install
 	$(BIN)/python bench/run_all.py

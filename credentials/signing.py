@@ -9,8 +9,8 @@ from credentials.key_store import NoSigningKey, ensure_key, signer_for
 from credentials.keys import Signer
 from credentials.suites import get_suite
 
-__all__ = ["NoSigningKey", "decode_jwt_parts", "envelope", "secure_embedded", "secure_jwt",
-           "secure_sd_jwt", "signer_for", "es256_signer_for"]
+__all__ = ["NoSigningKey", "as_did_key", "decode_jwt_parts", "envelope", "secure_embedded",
+           "secure_jwt", "secure_sd_jwt", "signer_for", "es256_signer_for"]
 
 
 def es256_signer_for(did: str) -> Signer:
@@ -18,6 +18,29 @@ def es256_signer_for(did: str) -> Signer:
     requires ES256; EdDSA support among wallets is rare)."""
     ensure_key(did, "P-256")
     return signer_for(did, "P-256")
+
+
+class _DidKeySigner:
+    """A signer under its key's did:key verification method (did:key:z...#z...)."""
+
+    def __init__(self, signer: Signer):
+        from credentials.dids import did_key_for, did_key_verification_method
+
+        self._signer = signer
+        self.key_type = signer.key_type
+        self.verification_method = did_key_verification_method(
+            did_key_for(signer.public_key()))
+
+    def sign(self, data: bytes) -> bytes:
+        return self._signer.sign(data)
+
+    def public_key(self):
+        return self._signer.public_key()
+
+
+def as_did_key(signer: Signer) -> Signer:
+    """`signer`'s key named by its did:key: what peers resolving only did:key can verify."""
+    return _DidKeySigner(signer)
 
 
 def secure_jwt(credential: dict, signer: Signer) -> str:

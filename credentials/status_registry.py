@@ -37,7 +37,13 @@ from credentials.errors import CredentialError
 from credentials.key_store import signer_for
 from credentials.keys import Signer
 from credentials.models import StatusChange, StatusList
-from credentials.signing import envelope, es256_signer_for, secure_jwt
+from credentials.signing import (
+    decode_jwt_parts,
+    envelope,
+    es256_signer_for,
+    secure_embedded,
+    secure_jwt,
+)
 from credentials.status_list import Bitstring, TokenStatus, TokenStatusList
 
 log = logging.getLogger(__name__)
@@ -477,6 +483,25 @@ class PublishedList:
     def envelope_json(self) -> bytes:
         """A Bitstring list as the JSON an `application/vc` client gets."""
         return jose.encode_json(envelope(self.jwt.decode("ascii")))
+
+    def embedded_json(self) -> bytes:
+        """A Bitstring list as the JSON-LD a `application/ld+json` client gets: the same
+        credential with an embedded eddsa-rdfc-2022 proof (what Data Integrity verifiers, the
+        W3C status-list suite among them, read). Signed once per published version and
+        process."""
+        key = (self.list_id, self.etag)
+        if key not in _EMBEDDED:
+            _, credential = decode_jwt_parts(self.jwt.decode("ascii"))
+            issuer = credential["issuer"]
+            issuer = issuer["id"] if isinstance(issuer, dict) else issuer
+            if len(_EMBEDDED) >= _MEMO_MAX:
+                _EMBEDDED.clear()
+            _EMBEDDED[key] = jose.encode_json(
+                secure_embedded(credential, signer_for(issuer), "eddsa-rdfc-2022"))
+        return _EMBEDDED[key]
+
+
+_EMBEDDED: dict[tuple[str, str], bytes] = {}
 
 
 _MEMO: dict[str, tuple[float, PublishedList]] = {}

@@ -1,7 +1,9 @@
 """/status/<uuid>: the signed status lists, cacheable by browsers, verifiers and CDNs.
 
-A Bitstring list is a BitstringStatusListCredential secured as `vc+jwt` (or, for a client that
-asks for JSON, its EnvelopedVerifiableCredential); a Token Status List is a `statuslist+jwt`.
+A Bitstring list is a BitstringStatusListCredential secured as `vc+jwt` (for an `application/vc`
+client, its EnvelopedVerifiableCredential; for `application/ld+json` or `application/json`, the
+same credential with an embedded Data Integrity proof); a Token Status List is a
+`statuslist+jwt`.
 The view only reads what the publisher signed (from a per-process memo), so it never signs in
 the request path except once for a list that was never published."""
 
@@ -23,8 +25,10 @@ def status_list(request, list_id):
     body, media_type, etag = published.jwt, published.media_type, published.etag
     if published.kind == "bitstring":
         preferred = request.get_preferred_type([media_type, *JSON_TYPES])
-        if preferred in JSON_TYPES:
+        if preferred == "application/vc":
             body, media_type, etag = published.envelope_json(), preferred, f"{etag}.json"
+        elif preferred in JSON_TYPES:
+            body, media_type, etag = published.embedded_json(), preferred, f"{etag}.ld"
     etag = f'"{etag}"'
     last_modified = int(published.published_at.timestamp())
     response = get_conditional_response(request, etag=etag, last_modified=last_modified)

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from core.json_limits import JSONTooDeep
-from core.json_limits import loads as loads_json
 from core.outages import unavailable_service
 from credentials import contexts, guarded_http, schemas
 from credentials.errors import CredentialError
@@ -85,10 +83,10 @@ class Verifier:
     # --- steps ---------------------------------------------------------------------------
 
     def _verify(self, secured: Any, now: datetime, expected: dict) -> dict:
-        try:
-            secured = _normalise_input(secured)
-        except JSONTooDeep as exc:
-            return _finish(_verdict("unknown", [_check("format", False, str(exc))]))
+        refusal = _input_refusal(secured)
+        if refusal:
+            return _finish(_verdict("unknown", [_check("format", False, refusal)]))
+        secured = _normalise_input(secured)
         suite = detect(secured) if secured is not None else None
         if suite is None:
             return _finish(_verdict("unknown", [_check("format", False,
@@ -238,22 +236,38 @@ class Verifier:
 # --- helpers -----------------------------------------------------------------------------
 
 def _normalise_input(secured: Any) -> Any:
+    """A compact string without its data: URL prefix, a JSON object as is, anything else None
+    (a string holding JSON was refused before: _input_refusal)."""
     if isinstance(secured, bytes):
         secured = secured.decode("utf-8", "replace")
     if isinstance(secured, str):
         text = secured.strip()
-        if text.startswith("{"):
-            try:
-                return loads_json(text)
-            except JSONTooDeep:
-                raise
-            except ValueError:
-                return None
         for prefix in ("data:application/vc+jwt,", "data:application/dc+sd-jwt,",
                        "data:application/vp+jwt,"):
             text = text.removeprefix(prefix)
         return text
     return secured if isinstance(secured, dict) else None
+
+
+ENVELOPES = ("EnvelopedVerifiableCredential", "EnvelopedVerifiablePresentation")
+
+
+def _input_refusal(secured: Any) -> str | None:
+    """Why `secured` is refused before any proof is looked at: a document sent as a string of
+    JSON (VC Data Integrity §4.4: the secured document must be a map), or an envelope whose
+    @context is not the VCDM 2.0 one (VCDM 2.0 §4.13)."""
+    if isinstance(secured, bytes | str):
+        text = secured.decode("utf-8", "replace") if isinstance(secured, bytes) else secured
+        if text.lstrip().startswith(("{", "[")):
+            return ("not a credential: a JSON document sent as a string; send the object "
+                    "itself")
+        return None
+    if isinstance(secured, dict) and secured.get("type") in ENVELOPES:
+        context = secured.get("@context")
+        entries = context if isinstance(context, list) else [context]
+        if entries[:1] != [schemas.VC_V2]:
+            return f"{secured['type']}: @context must start with {schemas.VC_V2}"
+    return None
 
 
 def _unrecognised(secured) -> str:

@@ -193,3 +193,26 @@ class Entitlement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner.slug} may read {self.access_group} of {self.manufacturer.slug}"
+
+
+class IssuedStatusEntry(models.Model):
+    """A status entry the VC-API allocated for a credential it issued (`options.credentialStatus`),
+    so the issuer can later change it through `POST /credentials/status`. Nothing else of the
+    credential is kept."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE,
+                                     related_name="issued_status_entries")
+    credential_id = models.CharField(max_length=2000)
+    status_list = models.ForeignKey("credentials.StatusList", on_delete=models.PROTECT,
+                                    related_name="+")
+    index = models.PositiveIntegerField()
+    purpose = models.CharField(max_length=20)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "credential_id"])]
+        constraints = [models.UniqueConstraint(fields=["status_list", "index"],
+                                               name="one_credential_per_status_entry")]
+
+    def __str__(self) -> str:
+        return f"{self.credential_id} {self.purpose} {self.status_list_id}#{self.index}"

@@ -17,7 +17,7 @@ def _load_all() -> None:
     they serve interop and benchmarks, never the service's own signing or verification."""
     global _loaded
     if not _loaded:
-        from credentials.suites import data_integrity, jose, sd_jwt  # noqa: F401
+        from credentials.suites import data_integrity, ed25519_2020, jose, proof_sets, sd_jwt  # noqa: F401  # noqa: F401
 
         _loaded = True
 

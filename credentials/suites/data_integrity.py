@@ -321,6 +321,15 @@ class EddsaJcs2022(DataIntegrityEdDSA):
             jsonld.check_terms(document)
         return jcs.canonicalize(document)
 
+    def proof_configuration(self, options: dict, document: dict) -> bytes:
+        """§3.3.5: the proof options as they are, with the @context the proof carries (§3.3.1
+        step 2) or none (ACA-Py 1.7 writes none); unlike rdfc, nothing is added to them."""
+        self._check_type(options)
+        if "created" in options:
+            parse_datetime(options["created"])
+        return jcs.canonicalize({key: value for key, value in options.items()
+                                 if key != "proofValue"})
+
 
 def json_copy(document: dict) -> dict:
     """A deep copy of a JSON document: through orjson (a tenth of copy.deepcopy's time) when

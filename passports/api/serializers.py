@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from core.api.serializers import StrictInput, paginated  # noqa: F401 - io.paginated in views
 from passports import gs1
+from passports.api.issuing import CRYPTOSUITES
 from passports.models import Passport
 
 REASON_MAX = 2000
@@ -190,17 +191,55 @@ class VerifyInput(serializers.Serializer):
 
 class IssueOptionsInput(StrictInput):
     credentialId = serializers.CharField(required=False, max_length=2000)  # noqa: N815
+    cryptosuite = serializers.ChoiceField(
+        choices=CRYPTOSUITES, required=False,
+        help_text="Secure with an embedded Data Integrity proof of this cryptosuite (VCDM 1.1 "
+                  "or 2.0) instead of the default vc+jwt envelope (VCDM 2.0).")
+    credentialStatus = serializers.JSONField(  # noqa: N815
+        required=False,
+        help_text="Status entries to allocate: `{\"type\": \"BitstringStatusListEntry\", "
+                  "\"statusPurpose\": \"revocation\"}` or a list of such (`suspension` "
+                  "too). The service allocates each in one of your status lists.")
+
+    def validate_credentialStatus(self, value):  # noqa: N802
+        items = value if isinstance(value, list) else [value]
+        if not items or len(items) > 2 or not all(isinstance(item, dict) for item in items):
+            raise serializers.ValidationError("One or two status entry requests (objects).",
+                                              code="invalid")
+        return items
 
 
 class IssueCredentialInput(serializers.Serializer):
-    credential = serializers.DictField(help_text="An unsecured VCDM 2.0 credential; `issuer` "
-                                                 "is your organisation (filled in if absent).")
+    credential = serializers.DictField(
+        help_text="An unsecured VCDM 2.0 credential (VCDM 1.1 too with `options.cryptosuite`); "
+                  "`issuer` is your organisation's did:web (filled in if absent) or the did:key "
+                  "of its Ed25519 key. The VCDM 2.0 data model rules are checked first.")
     options = IssueOptionsInput(required=False)
 
 
 class IssueCredentialOutput(serializers.Serializer):
     verifiableCredential = serializers.DictField(  # noqa: N815
-        help_text="The credential secured as vc+jwt, as an EnvelopedVerifiableCredential.")
+        help_text="The credential secured as vc+jwt, as an EnvelopedVerifiableCredential, or "
+                  "with the embedded Data Integrity proof asked for.")
+
+
+class StatusChangeInput(StrictInput):
+    type = serializers.ChoiceField(choices=["BitstringStatusListEntry"])
+    statusPurpose = serializers.ChoiceField(choices=["revocation", "suspension"])  # noqa: N815
+    status = serializers.BooleanField(
+        default=True, help_text="true: revoked / suspended; false: lift the suspension.")
+
+
+class UpdateStatusInput(StrictInput):
+    credentialId = serializers.CharField(max_length=2000)  # noqa: N815
+    credentialStatus = StatusChangeInput()  # noqa: N815
+
+
+class UpdateStatusOutput(serializers.Serializer):
+    credentialId = serializers.CharField()  # noqa: N815
+    statusPurpose = serializers.CharField()  # noqa: N815
+    status = serializers.BooleanField()
+    entries = serializers.IntegerField(help_text="How many status entries changed.")
 
 
 class VerifyOptionsInput(serializers.Serializer):

@@ -43,6 +43,7 @@ urlpatterns = [
 vc_api_urlpatterns = [
     path("credentials/issue", views.CredentialIssueApi.as_view(), name="vc-api-issue"),
     path("credentials/verify", views.CredentialVerifyApi.as_view(), name="vc-api-verify"),
+    path("credentials/status", views.CredentialStatusApi.as_view(), name="vc-api-status"),
     path("presentations/verify", views.PresentationVerifyApi.as_view(),
          name="vc-api-verify-presentation"),
 ]

@@ -9,8 +9,10 @@ checks the public page makes), with two short-lived caches.
   kept in the cache (Redis when configured) for API_VERDICT_CACHE_SECONDS, like the public
   page's. It is used only while every passport of this service it names is still in the state
   it had (one indexed query), so a revocation, suspension, reinstatement or new version shows
-  on the next request; what else can change (a foreign status list, an issuer's trust, a key)
-  shows within those seconds. 0 turns the verdict cache off.
+  on the next request. A verdict with a status check that names no passport (a credential
+  issued through the VC-API, whose status its issuer may change at any time, or a foreign
+  one) is not cached. What else can change (an issuer's trust, a key) shows within those
+  seconds. 0 turns the verdict cache off.
 
 `verify_json` gives the same verdict as the API's compact JSON; a cached verdict keeps its
 rendering in this process, so a repeat costs one state query and no rendering."""
@@ -96,6 +98,8 @@ def _verdict_entry(secured, expected: dict) -> dict:
         return cached
     verdict = api_verifier().verify(secured, **expected)
     entry = {"verdict": verdict, "passports": _named_passports(verdict)}
+    if not entry["passports"] and _has_status(verdict):
+        return entry  # a status no passport state tracks (a VC-API credential's) may change now
     best_effort.set(key, entry, seconds)
     _remember(key, entry, seconds)
     return entry
@@ -129,6 +133,11 @@ def _verdict_key(secured, expected: dict) -> str:
         text = json.dumps([secured, expected], sort_keys=True, separators=(",", ":"),
                           default=str).encode("utf-8", "surrogatepass")
     return "api-verdict:" + hashlib.sha256(text).hexdigest()
+
+
+def _has_status(verdict: dict) -> bool:
+    return (any(check["check"] == "status" for check in verdict.get("checks") or [])
+            or any(_has_status(inner) for inner in verdict.get("credentials") or []))
 
 
 def _named_passports(verdict: dict) -> dict[str, str]:

@@ -21,10 +21,10 @@ from core.api.permissions import Scope, requires_scope
 from core.api.problems import TYPE_BASE, Conflict, Problem
 from core.api.schema import COMPACT_BODY, KEYED, OPEN, WRITE, problems
 from core.api.views import ApiView, OpenApiView, Pages, page_parameters, validated
-from credentials.signing import envelope
+from credentials import signing
 from passports.api import access, media, verify_fast
 from passports.api import serializers as io
-from passports.api.issuing import credential_issue
+from passports.api.issuing import credential_issue, credential_status_set
 from passports.api.verifying import verify, verify_json, verify_passport
 from passports.models import Passport, Product, RestrictedCredential
 from passports.services import status as passport_status
@@ -167,7 +167,7 @@ def credential_response(request, jwt: str, embedded: dict | None = None) -> Resp
     EnvelopedVerifiableCredential."""
     if request.accepted_renderer.media_type == media.VC_JWT:
         return Response(jwt)
-    return Response(embedded or envelope(jwt))
+    return Response(embedded or signing.envelope(jwt))
 
 
 CREDENTIAL_RESPONSES = {
@@ -356,17 +356,57 @@ class CredentialIssueApi(ApiView):
     @extend_schema(operation_id="vc_api_issue_credential", tags=["VC-API"],
                    request=io.IssueCredentialInput,
                    responses={201: io.IssueCredentialOutput, **problems(*KEYED, *WRITE)},
-                   description="W3C VC-API: secure a credential as your organisation (vc+jwt), "
-                               "returned as an EnvelopedVerifiableCredential. Nothing is "
-                               "stored.")
+                   description="W3C VC-API: secure a credential as your organisation: vc+jwt "
+                               "(an EnvelopedVerifiableCredential) by default, or a Data "
+                               "Integrity proof of `options.cryptosuite`. The issuer is your "
+                               "did:web or the did:key of your Ed25519 key. The VCDM 2.0 rules "
+                               "are checked first; nothing is stored.")
     @requires_scope(Scope.CREDENTIALS_ISSUE)
     def post(self, request):
         data = validated(io.IssueCredentialInput, request.data)
-        jwt = credential_issue(organisation=request.user.organisation,
-                               credential=data["credential"],
-                               credential_id=data.get("options", {}).get("credentialId"))
-        return Response({"verifiableCredential": envelope(jwt)},
-                        status=status.HTTP_201_CREATED)
+        options = data.get("options", {})
+        secured = credential_issue(
+            organisation=request.user.organisation, credential=data["credential"],
+            credential_id=options.get("credentialId"), cryptosuite=options.get("cryptosuite"),
+            status=options.get("credentialStatus"))
+        return Response({"verifiableCredential": secured}, status=status.HTTP_201_CREATED)
+
+
+class CredentialStatusApi(ApiView):
+    @extend_schema(operation_id="vc_api_update_status", tags=["VC-API"],
+                   request=io.UpdateStatusInput,
+                   responses={200: io.UpdateStatusOutput, **problems(*KEYED, *WRITE, 404)},
+                   description="W3C VC-API: revoke or suspend (`status: true`), or lift the "
+                               "suspension of (`status: false`), a credential your "
+                               "organisation issued here with `options.credentialStatus`, "
+                               "named by its id. Its status lists are re-published.")
+    @requires_scope(Scope.CREDENTIALS_ISSUE)
+    def post(self, request):
+        data = validated(io.UpdateStatusInput, request.data)
+        change = data["credentialStatus"]
+        entries = credential_status_set(
+            organisation=request.user.organisation, credential_id=data["credentialId"],
+            purpose=change["statusPurpose"], value=change["status"])
+        return Response({"credentialId": data["credentialId"],
+                         "statusPurpose": change["statusPurpose"], "status": change["status"],
+                         "entries": entries})
+
+
+def vc_api_response(verdict: dict) -> Response:
+    """200 with the result when verified; otherwise 400 as the VC-API describes a failed
+    verification, the same result in a problem+json body whose detail names the failed checks."""
+    result = vc_api_result(verdict)
+    if result["verified"]:
+        return Response(result)
+    failed = [check for check in verdict["checks"] if not check["ok"]]
+    body = {**result, "type": TYPE_BASE + "verification_failed", "code": "verification_failed",
+            "title": "Verification failed", "status": 400,
+            "detail": "Failed checks: " + ", ".join(check["check"] for check in failed) + ".",
+            # a problem's errors are field errors: one per failed check
+            "errors": [{"code": check["check"], "detail": check.get("detail") or "failed"}
+                       for check in failed]}
+    return Response(body, status=status.HTTP_400_BAD_REQUEST,
+                    content_type="application/problem+json")
 
 
 def vc_api_result(verdict: dict) -> dict:
@@ -389,12 +429,14 @@ def vc_api_result(verdict: dict) -> dict:
 class CredentialVerifyApi(OpenApiView):
     @extend_schema(operation_id="vc_api_verify_credential", tags=["VC-API"],
                    request=io.VerifyCredentialInput,
-                   responses={200: io.VcApiVerifyOutput, **problems(*OPEN)})
+                   responses={200: io.VcApiVerifyOutput, **problems(*OPEN)},
+                   description="W3C VC-API: verify a credential. Verified: 200 with the "
+                               "result; not verified: 400, the same result in a problem+json "
+                               "body naming the failed checks.")
     def post(self, request):
         data = validated(io.VerifyCredentialInput, request.data)
         options = data.get("options", {})
-        return Response(vc_api_result(verify(data["verifiableCredential"],
-                                                        **options)))
+        return vc_api_response(verify(data["verifiableCredential"], **options))
 
 
 class PresentationVerifyApi(OpenApiView):
@@ -402,9 +444,9 @@ class PresentationVerifyApi(OpenApiView):
                    request=io.VerifyPresentationInput,
                    responses={200: io.VcApiVerifyOutput, **problems(*OPEN)},
                    description="W3C VC-API: verify a presentation and every credential in it, "
-                               "bound to `options.challenge` and `options.domain` when given.")
+                               "bound to `options.challenge` and `options.domain` when given. "
+                               "Not verified: 400, the result in a problem+json body.")
     def post(self, request):
         data = validated(io.VerifyPresentationInput, request.data)
         options = data.get("options", {})
-        return Response(vc_api_result(verify(data["verifiablePresentation"],
-                                                        **options)))
+        return vc_api_response(verify(data["verifiablePresentation"], **options))

@@ -51,15 +51,20 @@ def test_issue_refuses_another_issuer_unknown_contexts_and_options(acme, other):
         assert (field, code) in {(e.get("field"), e["code"]) for e in response.json()["errors"]}
 
 
-def test_verify_reports_failures_as_checks_errors_and_problem_details(anonymous, passport):
+def test_verify_reports_failures_as_400_with_checks_errors_and_problem_details(anonymous,
+                                                                              passport):
     forged = passport.jwt[:-6] + ("AAAAAA" if not passport.jwt.endswith("AAAAAA") else "BBBBBB")
 
-    result = anonymous.post("/credentials/verify", {"verifiableCredential": forged},
-                            format="json").json()
+    response = anonymous.post("/credentials/verify", {"verifiableCredential": forged},
+                              format="json")
+    result = response.json()
 
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert result["code"] == "verification_failed" and "proof" in result["detail"]
     assert result["verified"] is False
     assert "proof" in result["checks"]
-    assert result["errors"][0].startswith("proof:")
+    assert result["errors"][0]["code"] == "proof"
     assert result["problemDetails"][0]["title"] == "proof check failed"
 
 
@@ -71,11 +76,12 @@ def test_verify_presentation_binds_challenge_and_domain(anonymous, passport):
         "options": {"challenge": "c-1", "domain": "verifier.example"}}, format="json").json()
     replayed = anonymous.post("/presentations/verify", {
         "verifiablePresentation": presentation,
-        "options": {"challenge": "another", "domain": "verifier.example"}}, format="json").json()
+        "options": {"challenge": "another", "domain": "verifier.example"}}, format="json")
 
     assert good["verified"] is True, good["errors"]
     assert good["verdict"]["credentials"][0]["verified"] is True
-    assert replayed["verified"] is False
+    assert replayed.status_code == 400
+    assert replayed.json()["verified"] is False
 
 
 def test_a_request_without_its_member_is_400(anonymous):

@@ -640,3 +640,19 @@ def test_reads_while_the_publisher_folds_changes_never_show_a_revocation_as_vali
     assert [result["false_valid"] for result in results] == [0, 0]
     status_list.refresh_from_db()
     assert status_list.version > 100  # the publisher folded while they read
+@pytest.mark.parametrize("accept", ["application/ld+json", "application/json"])
+def test_json_ld_clients_get_the_list_with_an_embedded_proof(org, client, accept):
+    status_list = allocate(org.did)[0][0]
+    url = status_list_url(status_list.pk)
+
+    jwt = fetch(client, status_list.pk)
+    embedded = fetch(client, status_list.pk, accept=accept)
+
+    assert embedded["Content-Type"] == accept
+    credential = json.loads(embedded.content)
+    assert credential["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    assert credential["credentialSubject"]["type"] == "BitstringStatusList"
+    assert embedded["ETag"] != jwt["ETag"]
+    view, _ = read_status_list(embedded.content.decode(), "bitstring", url=url,
+                               keys=DidResolver(allow_remote=False))
+    assert view.issuer == org.did

@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from credentials import x509
 from credentials.did_web import DidResolver, note_earlier_address
 from credentials.foreign_issuers import ForeignIssuers
+from credentials.models import KeyPair
 from credentials.status_fetcher import StatusFetcher
 from credentials.verifier import Verifier
 from wallet.business.trust import ServiceTrustRegistry
@@ -45,7 +46,11 @@ def _own_issuing_ca() -> tuple[bytes, ...]:
 
 def organisation_dids(issuer: str) -> set[str]:
     """The DID of the organisation whose Credential Issuer identifier `issuer` is
-    (`{PUBLIC_BASE_URL}/orgs/<slug>`): its copies' status lists are issued under that DID."""
+    (`{PUBLIC_BASE_URL}/orgs/<slug>`): its copies' status lists are issued under that DID. The
+    same for the did:key of an organisation's key (VC-API credentials issued as did:key)."""
+    if issuer.startswith("did:key:"):  # the did:key of one of our keys: its controller
+        return set(KeyPair.objects.filter(public_key_multibase=issuer.removeprefix("did:key:"))
+                   .values_list("controller", flat=True))
     prefix = f"{settings.PUBLIC_BASE_URL}/orgs/"
     if not issuer.startswith(prefix) or "/" in issuer[len(prefix):]:
         return set()

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('credentials', '0004_p256_key_beside_ed25519'),
-        ('passports', '0002_entitlement'),
+        ('passports', '0003_issued_status_entry'),
         ('wallet', '0010_translated_labels'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
