@@ -1,5 +1,5 @@
 """E-invoice profiles: the EN 16931 core, Peppol BIS Billing 3.0 and NLCIUS, and the rules each
-adds to the core (wallet.invoices checks the core).
+adds to the core (wallet.business.messaging.invoices checks the core).
 
 - `en16931`: the core (CustomizationID `urn:cen.eu:en16931:2017`).
 - `peppol`: Peppol BIS Billing 3.0 (its CustomizationID and the billing process 01 ProfileID):

@@ -130,7 +130,7 @@ class MessageAttachment(models.Model):
 class Invoice(models.Model):
     """An EN 16931 invoice of a seller to a buyer (both organisations on the service).
 
-    `document` holds the invoice's data (wallet.invoices.to_data: every amount a decimal
+    `document` holds the invoice's data (invoices.to_data: every amount a decimal
     string); the columns beside it are copies for lists and filters. Once sent, the UBL XML
     travels as an attachment of `message`, which is what the buyer reads."""
 
