@@ -50,7 +50,9 @@ def publish_connection(app):
     return _publishing.connection
 
 
-def _drop_publish_connection() -> None:
+def reset_publish_connection() -> None:
+    """Close this thread's publishing connection; the next publish connects afresh (after a
+    failure; tests that point the broker elsewhere)."""
     connection = getattr(_publishing, "connection", None)
     _publishing.connection = None
     if connection is not None:
@@ -71,7 +73,7 @@ def enqueue(task, *args, **options) -> bool:
             task.apply_async(args, connection=publish_connection(task.app), retry=False,
                              **options)
     except BROKER_ERRORS as exc:
-        _drop_publish_connection()
+        reset_publish_connection()
         log.warning("broker unavailable: could not enqueue %s (%s: %s); the sweep re-queues it",
                     task.name, type(exc).__name__, exc)
         return False
