@@ -44,7 +44,9 @@ def production_settings() -> dict:
     return {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
             "KEY_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32))
             .rstrip(b"=").decode(),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # production requires a real public origin (it is inside every DID)
+            "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "https://dpp-bench.localhost")}
 
 
 # Headers every benchmark client sends: those of the TLS-terminating proxy (see above).

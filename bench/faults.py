@@ -98,7 +98,7 @@ class Proxy:
                     if not data:
                         return
                     ends[end].sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: refuse() closed an end under select()
             return
         finally:
             for end in ends:
@@ -240,9 +240,11 @@ def main() -> None:
     figures: dict = {}
     try:
         stack.start()
-        from config.celery import worker_ping
+        from config.celery import app
 
-        worker_ping.delay().get(timeout=60)
+        # A control ping (over the broker): production keeps no task results to wait on.
+        if not wait_until(lambda: app.control.ping(timeout=1.0), timeout=60):
+            raise RuntimeError("no celery worker answered in 60 s")
 
         # 1. One worker SIGKILLed mid-batch.
         ids = request_passports(batch)

@@ -16,8 +16,6 @@ import time
 
 from _setup import real_stack, start_workers, stop, wait_until
 
-from wallet.tenancy.authority import operator
-
 
 def gtin(n: int) -> str:
     from passports.gs1 import check_digit
@@ -128,6 +126,7 @@ def main() -> None:
 
 def _operator():
     """The service operator, imported once Django is set up (real_stack)."""
+    from wallet.tenancy.authority import operator
 
     return operator()
 

@@ -10,6 +10,7 @@ from config.env import (
     check_production_environment,
     check_secret_key,
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_optional_secret,
@@ -125,9 +126,12 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # would stand in the request path of every enqueue (Celery subscribes to the result before
 # publishing, retrying for ~20 s while Redis is down). Set it only for a tool that reads results.
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND")
-# A publish from a web request tries the broker once (core/enqueue.py), bounded by these
-# seconds for connecting and for each socket operation; the worker keeps reconnecting forever.
+# Seconds for connecting to the broker and for each socket operation of the worker's and beat's
+# connections (a worker's blocking read needs ~1-2 s at least); the worker reconnects forever.
 CELERY_BROKER_TIMEOUT = env_int("CELERY_BROKER_TIMEOUT", 2)
+# A publish (core/enqueue.py: from a web request, a sweep) tries the broker once through a
+# connection of its own, bounded by these seconds for connecting and for each socket operation.
+CELERY_PUBLISH_TIMEOUT = env_float("CELERY_PUBLISH_TIMEOUT", 0.5)
 CELERY_BROKER_CONNECTION_TIMEOUT = CELERY_BROKER_TIMEOUT
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
@@ -144,7 +148,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER",
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # a publish tries once, within CELERY_BROKER_TIMEOUT (above)
+    # a publish tries once (core/enqueue.py overrides the timeouts with CELERY_PUBLISH_TIMEOUT)
     "max_retries": 0,
     "socket_connect_timeout": CELERY_BROKER_TIMEOUT,
     "socket_timeout": CELERY_BROKER_TIMEOUT,
@@ -186,7 +190,7 @@ CACHE_URL = env_str(
 )
 # Seconds for connecting to Redis and for each command: while it is down, requests go on in
 # their degraded mode (core/outages.py) instead of waiting.
-CACHE_TIMEOUT = env_int("CACHE_TIMEOUT", 1)
+CACHE_TIMEOUT = env_float("CACHE_TIMEOUT", 0.25)
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,

@@ -3,8 +3,9 @@
 Every task of ours is work whose wish is already recorded in the database (a pending passport,
 a pending status change, a decided review), so a lost message is recovered by a periodic sweep
 that re-queues from that state. A broker outage must therefore never fail the request that
-recorded the wish, nor hold it: the publish is tried once, bounded by the broker's connect and
-socket timeouts (settings: CELERY_BROKER_CONNECTION_TIMEOUT, CELERY_BROKER_TRANSPORT_OPTIONS),
+recorded the wish, nor hold it: the publish is tried once, through a connection of this
+thread's own whose connect and socket timeouts are CELERY_PUBLISH_TIMEOUT (the worker's
+consuming connection keeps the broker's transport options: its blocking reads need longer),
 and a failure is logged as a warning naming the task, for the sweep to recover.
 
     enqueue_after_commit(sign_passports, chunk)           # in a service's transaction
@@ -14,7 +15,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import threading
 
+from django.conf import settings
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -24,13 +28,52 @@ log = logging.getLogger(__name__)
 # a socket error may surface unwrapped.
 BROKER_ERRORS = (BrokerError, ConnectionError, TimeoutError)
 
+# The publishing connection of each thread (kombu connections are not thread-safe) and process
+# (a forked child must not share its parent's socket): kept, so a publish costs no connect;
+# dropped after a failure, so the next publish connects afresh.
+_publishing = threading.local()
+
+
+def publish_connection(app):
+    """This thread's connection for publishing to `app`'s broker, with the broker's transport
+    options but CELERY_PUBLISH_TIMEOUT for connecting and for each socket operation, and no
+    retries: a publish never waits longer for a broker that is down."""
+    owner = (os.getpid(), app)
+    if getattr(_publishing, "owner", None) != owner:
+        _publishing.connection = None
+    if _publishing.connection is None:
+        timeout = settings.CELERY_PUBLISH_TIMEOUT
+        _publishing.connection = app.connection_for_write(
+            connect_timeout=timeout, transport_options={
+                "socket_connect_timeout": timeout, "socket_timeout": timeout, "max_retries": 0})
+        _publishing.owner = owner
+    return _publishing.connection
+
+
+def reset_publish_connection() -> None:
+    """Close this thread's publishing connection; the next publish connects afresh (after a
+    failure; tests that point the broker elsewhere)."""
+    connection = getattr(_publishing, "connection", None)
+    _publishing.connection = None
+    if connection is not None:
+        try:
+            connection.release()
+        except Exception:  # noqa: BLE001 - closing a broken connection may fail in any way
+            log.debug("closing the broken publishing connection failed", exc_info=True)
+
 
 def enqueue(task, *args, **options) -> bool:
     """Send `task(*args)` now, without retrying; False (and a warning) when the broker cannot be
-    reached. Never raises for a broker failure: the caller's sweep recovers the work."""
+    reached within CELERY_PUBLISH_TIMEOUT. Never raises for a broker failure: the caller's sweep
+    recovers the work."""
     try:
-        task.apply_async(args, retry=False, **options)
+        if task.app.conf.task_always_eager:  # the embedded mode runs the task here: no broker
+            task.apply_async(args, retry=False, **options)
+        else:
+            task.apply_async(args, connection=publish_connection(task.app), retry=False,
+                             **options)
     except BROKER_ERRORS as exc:
+        reset_publish_connection()
         log.warning("broker unavailable: could not enqueue %s (%s: %s); the sweep re-queues it",
                     task.name, type(exc).__name__, exc)
         return False

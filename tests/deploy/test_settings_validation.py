@@ -43,6 +43,8 @@ def test_a_placeholder_key_encryption_key_stops_the_start_naming_it(command):
     ({"PUBLIC_BASE_URL": None}, "PUBLIC_BASE_URL is not set"),
     ({"PUBLIC_BASE_URL": "https://dpp.example.com"}, "PUBLIC_BASE_URL names the example host"),
     ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG must be a boolean"),
+    ({"CELERY_PUBLISH_TIMEOUT": "fast"}, "CELERY_PUBLISH_TIMEOUT must be a number"),
+    ({"CACHE_TIMEOUT": "0"}, "CACHE_TIMEOUT must be a positive number of seconds"),
 ])
 def test_each_bad_value_stops_migrate_with_one_line_naming_it(overrides, message):
     result = manage("migrate", "--noinput", env=production_env(**overrides))
