@@ -64,7 +64,8 @@ def serve(env: dict, *, port: int = 8799, workers: int = 2, **popen) -> subproce
     `popen`: more arguments for subprocess.Popen (e.g. start_new_session)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
-         f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning"],
+         f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning",
+         "--no-control-socket"],  # gunicorn 27's default socket path is shared by all
         cwd=ROOT, env={**env, "LOG_LEVEL": "WARNING"}, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, **popen)
     deadline = time.monotonic() + 60

@@ -7,6 +7,7 @@ import json
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
 from django.forms.models import model_to_dict
+from django.test import Client
 
 from credentials.models import KeyPair, StatusChange, StatusList
 from passports.models import Entitlement, Passport, PassportEvent, Product, RestrictedCredential
@@ -110,6 +111,13 @@ def test_a_credential_nobody_can_serve_as_asked_is_406(acme, passport):
                                HTTP_ACCEPT="text/html")
 
     problem(response, 406, "not_acceptable")
+
+
+def test_a_post_to_an_unknown_api_path_is_a_404_problem_not_a_csrf_page():
+    response = Client(enforce_csrf_checks=True).post("/api/v1/no-such-thing/", {"a": 1},
+                                                     content_type="application/json")
+
+    problem(response, 404, "not_found")
 
 
 def test_an_unknown_method_is_405_with_allow(acme):
