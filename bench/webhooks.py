@@ -26,7 +26,6 @@ import json
 import multiprocessing
 import os
 import secrets
-import ssl
 import statistics
 import tempfile
 import time
@@ -44,6 +43,8 @@ def receive(pipe, stop_event, record_path: str, cert: str, key: str) -> None:
     (400 to one that does not verify), and writes what arrived to `record_path` when told to
     stop."""
     from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+    from tests.support.tls import server_context
 
     got = []
     webhook = []
@@ -68,9 +69,7 @@ def receive(pipe, stop_event, record_path: str, cert: str, key: str) -> None:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.socket = server_context(cert, key).wrap_socket(server.socket, server_side=True)
     server.timeout = 0.2
     pipe.send(server.server_address[1])
     webhook.append(Webhook(pipe.recv()))
