@@ -31,7 +31,7 @@ import tempfile
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from _setup import ROOT, real_stack, start_workers, stop, wait_until
+from _setup import ROOT, issued_passports, real_stack, start_workers, stop, wait_until
 
 REVOKE = 10_000
 TARGET_P99_S = 2.0
@@ -81,22 +81,12 @@ def receive(pipe, stop_event, record_path: str, cert: str, key: str) -> None:
 
 
 def set_up(url: str, count: int):
-    from django.utils import timezone
-
-    from passports.models import Passport, Product
     from wallet.tenancy.authority import operator
     from wallet.tenancy.services import organisation_create
     from webhooks.services import subscription_create
 
     organisation = organisation_create(slug="acme", legal_name="Acme Batteries B.V.")
-    products = Product.objects.bulk_create(
-        [Product(organisation=organisation, gtin="09506000134352", serial=f"W{n:07d}",
-                 name="Battery pack", category="generic") for n in range(count)],
-        batch_size=2000)
-    now = timezone.now()
-    passports = Passport.objects.bulk_create(
-        [Passport(product=product, version=1, state=Passport.State.ISSUED, issued_at=now,
-                  jwt="bench-placeholder") for product in products], batch_size=2000)
+    passports = issued_passports(organisation, "W", count)
     _subscription, secret = subscription_create(
         actor=operator(), organisation=organisation, url=url,
         event_types=["passport.revoked"])
