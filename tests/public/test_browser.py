@@ -19,7 +19,7 @@ import pytest
 from passports.services.status import passport_revoke, passport_suspend
 from tests.support.browser import PHONE, chromium, screenshot
 from tests.support.factories import organisation
-from tests.support.public import issue, make_product
+from tests.support.public import issue, make_product, tampered, without_verify_limit
 from wallet.tenancy.authority import operator
 
 LINK = "/01/09506000134352/21/SN-0001"
@@ -109,15 +109,6 @@ def test_the_language_switcher_works_without_script(browser, live_server, passpo
 
 # The verifier page (/verify/): a person pastes what they received and submits the form.
 
-def _tampered(jwt: str) -> str:
-    import base64
-    header, payload, signature = jwt.split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claims["credentialSubject"]["name"] = "A cheaper battery"
-    changed = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-    return f"{header}.{changed}.{signature}"
-
-
 @pytest.mark.parametrize(("case", "word", "says"), [
     ("valid", "Verified", "The manufacturer's digital signature is valid."),
     ("revoked", "Revoked", "Cell defect found in this batch"),
@@ -125,9 +116,8 @@ def _tampered(jwt: str) -> str:
 ])
 def test_the_verifier_page_checks_a_pasted_credential(browser, live_server, passport, settings,
                                                       case, word, says):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "verify": "off"}}
-    credential = _tampered(passport.jwt) if case == "tampered" else passport.jwt
+    without_verify_limit(settings)
+    credential = tampered(passport.jwt) if case == "tampered" else passport.jwt
     if case == "revoked":
         passport_revoke(actor=operator(), passport=passport,
                         reason="Cell defect found in this batch")
