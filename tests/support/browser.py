@@ -97,9 +97,22 @@ def screenshot(driver, name: str, readme_name: str | None = None) -> None:
 
 def click_through(driver, by: str, value: str) -> None:
     """Click what submits a form or follows a link, and wait until the next page replaced it."""
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = driver.find_element("tag name", "html")
     driver.find_element(by, value).click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+
+    def replaced(_driver) -> bool:
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            # Mid-navigation Chromium may answer this instead of "stale": the same news.
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
+    WebDriverWait(driver, 30).until(replaced)
