@@ -84,3 +84,26 @@ def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
             return True
         time.sleep(interval)
     return False
+
+
+def issued_passports(organisation, serial_prefix: str, count: int,
+                     entries: list | None = None) -> list:
+    """`count` products of `organisation` (serials `<serial_prefix>0000000`, ...), each with an
+    issued passport whose JWT is a placeholder: what a status change reads, without signing
+    `count` credentials first. `entries` ((status list, index) pairs, one per passport) puts
+    each passport on its status list entry."""
+    from django.utils import timezone
+
+    from passports.models import Passport, Product
+
+    products = Product.objects.bulk_create(
+        [Product(organisation=organisation, gtin="09506000134352", serial=f"{serial_prefix}{n:07d}",
+                 name="Battery pack", category="generic") for n in range(count)],
+        batch_size=2000)
+    now = timezone.now()
+    placed = entries if entries is not None else [(None, None)] * count
+    return Passport.objects.bulk_create(
+        [Passport(product=product, version=1, state=Passport.State.ISSUED, issued_at=now,
+                  jwt="bench-placeholder", status_list=status_list, status_index=index)
+         for product, (status_list, index) in zip(products, placed, strict=True)],
+        batch_size=2000)

@@ -30,7 +30,7 @@ import time
 import urllib.request
 
 from _http import load, serve
-from _setup import PROXY_HEADERS, real_stack, start_workers, stop
+from _setup import PROXY_HEADERS, issued_passports, real_stack, start_workers, stop
 
 from wallet.tenancy.authority import operator
 
@@ -80,10 +80,7 @@ def bits_of(jwt: str):
 
 def set_up(rng: random.Random) -> tuple[list, dict, float]:
     """1,000,000 allocated entries; 10,000 issued passports on random ones among them."""
-    from django.utils import timezone
-
     from credentials.status_registry import LIST_SIZE, allocate, status_list_publish
-    from passports.models import Passport, Product
     from wallet.tenancy.services import organisation_create
 
     organisation = organisation_create(slug="acme", legal_name="Acme Batteries B.V.")
@@ -93,16 +90,7 @@ def set_up(rng: random.Random) -> tuple[list, dict, float]:
         entries += allocate(organisation.did, count=min(LIST_SIZE, ENTRIES - len(entries)))
     allocation_seconds = time.perf_counter() - started
     chosen = rng.sample(entries, REVOKE)
-    products = Product.objects.bulk_create(
-        [Product(organisation=organisation, gtin="09506000134352", serial=f"R{n:07d}",
-                 name="Battery pack", category="generic") for n in range(REVOKE)],
-        batch_size=2000)
-    now = timezone.now()
-    passports = Passport.objects.bulk_create(
-        [Passport(product=product, version=1, state=Passport.State.ISSUED, issued_at=now,
-                  jwt="bench-placeholder", status_list=status_list, status_index=index)
-         for product, (status_list, index) in zip(products, chosen, strict=True)],
-        batch_size=2000)
+    passports = issued_passports(organisation, "R", REVOKE, entries=chosen)
     expected: dict[str, set[int]] = {}
     for status_list, index in chosen:
         expected.setdefault(str(status_list.pk), set()).add(index)

@@ -26,13 +26,12 @@ import json
 import multiprocessing
 import os
 import secrets
-import ssl
 import statistics
 import tempfile
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from _setup import ROOT, real_stack, start_workers, stop, wait_until
+from _setup import ROOT, issued_passports, real_stack, start_workers, stop, wait_until
 
 REVOKE = 10_000
 TARGET_P99_S = 2.0
@@ -44,6 +43,8 @@ def receive(pipe, stop_event, record_path: str, cert: str, key: str) -> None:
     (400 to one that does not verify), and writes what arrived to `record_path` when told to
     stop."""
     from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+    from tests.support.tls import server_context
 
     got = []
     webhook = []
@@ -68,9 +69,7 @@ def receive(pipe, stop_event, record_path: str, cert: str, key: str) -> None:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.socket = server_context(cert, key).wrap_socket(server.socket, server_side=True)
     server.timeout = 0.2
     pipe.send(server.server_address[1])
     webhook.append(Webhook(pipe.recv()))
@@ -82,22 +81,12 @@ def receive(pipe, stop_event, record_path: str, cert: str, key: str) -> None:
 
 
 def set_up(url: str, count: int):
-    from django.utils import timezone
-
-    from passports.models import Passport, Product
     from wallet.tenancy.authority import operator
     from wallet.tenancy.services import organisation_create
     from webhooks.services import subscription_create
 
     organisation = organisation_create(slug="acme", legal_name="Acme Batteries B.V.")
-    products = Product.objects.bulk_create(
-        [Product(organisation=organisation, gtin="09506000134352", serial=f"W{n:07d}",
-                 name="Battery pack", category="generic") for n in range(count)],
-        batch_size=2000)
-    now = timezone.now()
-    passports = Passport.objects.bulk_create(
-        [Passport(product=product, version=1, state=Passport.State.ISSUED, issued_at=now,
-                  jwt="bench-placeholder") for product in products], batch_size=2000)
+    passports = issued_passports(organisation, "W", count)
     _subscription, secret = subscription_create(
         actor=operator(), organisation=organisation, url=url,
         event_types=["passport.revoked"])

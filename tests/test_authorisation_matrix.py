@@ -217,6 +217,18 @@ def passport_events(world):
                                                     "reinstated"])
 
 
+def sent_messages(world):
+    return Message.objects.filter(sender=world.acme)
+
+
+def made_offers(world):
+    return CredentialOffer.objects.filter(issuer=world.acme)
+
+
+def matrix_keys(world):
+    return ApiToken.objects.filter(organisation=world.acme, name="matrix key")
+
+
 def passport_record(event: PassportEvent) -> tuple[str, int | None]:
     return event.details.get("authority", "-"), event.details.get("mandate")
 
@@ -373,39 +385,22 @@ ENTRY_POINTS = {
     "admin: reinstate": (admin_action("passports_passport", "reinstate", PASSPORT),
                          passport_events, passport_record, REVOKE),
     "admin: import and issue": (admin_import, passport_events, passport_record, ISSUE),
-    "admin: send message": (admin_send_message,
-                            lambda world: Message.objects.filter(sender=world.acme),
-                            message_record, MESSAGES),
-    "admin: send invoice": (admin_send_invoice,
-                            lambda world: Message.objects.filter(sender=world.acme),
-                            message_record, INVOICES),
-    "admin: create API key": (admin_create_key,
-                              lambda world: ApiToken.objects.filter(organisation=world.acme,
-                                                                    name="matrix key"),
-                              key_record, ISSUE),
-    "admin: OpenID4VCI offer": (admin_offer,
-                                lambda world: CredentialOffer.objects.filter(issuer=world.acme),
-                                offer_record, ISSUE),
+    "admin: send message": (admin_send_message, sent_messages, message_record, MESSAGES),
+    "admin: send invoice": (admin_send_invoice, sent_messages, message_record, INVOICES),
+    "admin: create API key": (admin_create_key, matrix_keys, key_record, ISSUE),
+    "admin: OpenID4VCI offer": (admin_offer, made_offers, offer_record, ISSUE),
     "API: issue passport": (api_issue, passport_events, passport_record, ISSUE),
     "API: revoke": (api_change("revoke"), passport_events, passport_record, REVOKE),
     "API: suspend": (api_change("suspend"), passport_events, passport_record, REVOKE),
     "API: reinstate": (api_change("reinstate"), passport_events, passport_record, REVOKE),
-    "API: send message": (api_send_message,
-                          lambda world: Message.objects.filter(sender=world.acme),
-                          message_record, MESSAGES),
-    "API: send invoice": (api_send_invoice,
-                          lambda world: Message.objects.filter(sender=world.acme),
-                          message_record, INVOICES),
-    "API: OpenID4VCI offer": (api_offer,
-                              lambda world: CredentialOffer.objects.filter(issuer=world.acme),
-                              offer_record, ISSUE),
+    "API: send message": (api_send_message, sent_messages, message_record, MESSAGES),
+    "API: send invoice": (api_send_invoice, sent_messages, message_record, INVOICES),
+    "API: OpenID4VCI offer": (api_offer, made_offers, offer_record, ISSUE),
     "command: import_products --issue": (command("import_products", import_arguments),
                                          passport_events, passport_record, ISSUE),
     "command: api_token": (command("api_token", lambda world: ["acme", "--scope", ISSUE,
                                                                "--name", "matrix key"]),
-                           lambda world: ApiToken.objects.filter(organisation=world.acme,
-                                                                 name="matrix key"),
-                           key_record, ISSUE),
+                           matrix_keys, key_record, ISSUE),
 }
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import ssl
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -16,10 +15,6 @@ from functools import partial
 from urllib.parse import quote
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from credentials import foreign_issuers, guarded_http
 from credentials.did_web import DidResolver
@@ -29,6 +24,7 @@ from credentials.guarded_http import FetchError, is_public_ip
 from credentials.keys import LocalSigner
 from credentials.status_fetcher import fetch_text_https
 from credentials.suites import get_suite
+from tests.support.tls import loopback_certificate, server_context
 
 # --- which addresses are public ------------------------------------------------------------------
 
@@ -208,26 +204,6 @@ DRIP_EVERY = 0.1  # seconds between bytes: each read is quick, the whole never e
 SERVER_GIVES_UP = 20.0  # the server's own bound, so a client without a deadline fails
 
 
-def self_signed_certificate(directory) -> tuple[str, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / "server.pem", directory / "server.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return str(cert_path), str(key_path)
-
-
 class DripServer:
     """HTTPS on 127.0.0.1 that answers one byte every DRIP_EVERY seconds, in one of these ways:
     `body` (the headers at once, then a body that never ends), `headers` (the status line and
@@ -236,9 +212,9 @@ class DripServer:
 
     def __init__(self, directory, mode: str):
         self.mode = mode
-        self.cert, key = self_signed_certificate(directory)
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.load_cert_chain(self.cert, key)
+        self.cert, key = loopback_certificate(directory, "server", "127.0.0.1",
+                                              valid_for=timedelta(hours=1))
+        self.context = server_context(self.cert, key)
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.hung_up = threading.Event()

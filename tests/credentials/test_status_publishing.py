@@ -11,7 +11,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.conf import settings
 from django.db import transaction
 
 from credentials import jose
@@ -41,12 +40,8 @@ from credentials.suites import get_suite
 from credentials.tasks import publish_due_status_lists
 from credentials.verifier import Verifier
 from tests.support.credential_fixtures import Network
-from tests.support.environment import ROOT, _database_url_for_worker
+from tests.support.environment import ROOT, _database_url_for_worker, postgres_only
 from wallet.tenancy.services import organisation_create
-
-ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-postgres_only = pytest.mark.skipif(not ON_POSTGRES and os.environ.get("REQUIRE_REAL_SERVICES")
-                                   != "1", reason="needs PostgreSQL (set DATABASE_URL)")
 
 
 @pytest.fixture

@@ -27,7 +27,8 @@ WORDS = {
 
 @pytest.fixture(scope="module", params=["de", "en"])
 def browser(request):
-    with chromium(request.param) as driver:
+    # a clicked form's next page: lookups wait for its elements
+    with chromium(request.param, implicit_wait=15) as driver:
         driver.language = request.param
         yield driver
 

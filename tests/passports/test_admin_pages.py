@@ -14,7 +14,7 @@ from django.utils import translation
 from passports.admin import BATCHES_SESSION_KEY
 from passports.models import Product
 from passports.services.status import passports_change_status
-from tests.support.factories import GTINS, organisation, required_attributes, staff_member
+from tests.support.factories import GTINS, organisation, required_attributes
 from tests.support.public import issue, make_product
 from wallet.tenancy.authority import actor_of
 from wallet.tenancy.legal_models import Mandate
@@ -23,18 +23,6 @@ from wallet.tenancy.legal_models import Mandate
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def acme(db):
-    return organisation("acme", "Acme Batteries B.V.")
-
-
-@pytest.fixture
-def staff(client, acme):
-    user = staff_member(acme, "acme-staff")
-    client.force_login(user)
-    return user
 
 
 def _add_product(client, **fields):

@@ -20,17 +20,12 @@ from passports.services.bulk_import import (
     products_import,
 )
 from passports.services.products import PRODUCT_FIELDS, product_create
-from tests.support.factories import GTINS, battery_attributes, organisation, required_attributes
+from tests.support.factories import GTINS, battery_attributes, required_attributes
 from wallet.tenancy.authority import operator
 
 BATTERY = battery_attributes()
 COLUMNS = ["gtin", "lot", "serial", "name", "category", "country_of_production",
            "production_date", *BATTERY]
-
-
-@pytest.fixture
-def acme(db):
-    return organisation("acme", "Acme Batteries B.V.")
 
 
 def battery_row(serial: str, **overrides) -> dict:

@@ -13,24 +13,12 @@ from django.urls import reverse
 from passports.models import Passport, Product
 from passports.services.bulk_import import products_import
 from passports.services.status import passport_revoke
-from tests.support.factories import GTINS, organisation, staff_member
+from tests.support.factories import GTINS, organisation
 from tests.support.public import issue, make_product
 from wallet.tenancy.authority import operator
 
 FIELDS = ["gtin", "lot", "serial", "name", "category", "country_of_production",
           "production_date", "attributes"]
-
-
-@pytest.fixture
-def acme(db):
-    return organisation("acme", "Acme Batteries B.V.")
-
-
-@pytest.fixture
-def staff(client, acme):
-    user = staff_member(acme, "acme-staff")
-    client.force_login(user)
-    return user
 
 
 def stored(product) -> str:

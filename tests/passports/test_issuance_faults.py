@@ -30,15 +30,12 @@ from passports.services.issuance import (
 )
 from passports.tasks import sign_passports
 from tests.support.api import api_client
-from tests.support.environment import start_worker_process
+from tests.support.environment import postgres_only, start_worker_process
 from tests.support.factories import api_key
 from tests.support.waiting import wait_for_state
 from wallet.tenancy.authority import operator
 from wallet.tenancy.services import organisation_create
 
-ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-postgres_only = pytest.mark.skipif(not ON_POSTGRES and os.environ.get("REQUIRE_REAL_SERVICES")
-                                   != "1", reason="needs PostgreSQL (set DATABASE_URL)")
 WAIT = 60  # seconds: a bound against hangs, not a measurement
 
 

@@ -9,11 +9,6 @@ from passports.services.products import product_create, product_update
 from tests.support.factories import GTINS, battery_attributes, organisation
 
 
-@pytest.fixture
-def acme(db):
-    return organisation("acme", "Acme Batteries B.V.")
-
-
 def create_battery(org, **overrides):
     fields = {"organisation": org, "gtin": GTINS[0], "name": "Li-ion pack 48 V",
               "category": "battery", "serial": "SN-1", "attributes": battery_attributes()}

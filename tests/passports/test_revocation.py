@@ -18,7 +18,7 @@ from credentials.status_fetcher import read_status_list
 from credentials.status_list import Bitstring
 from credentials.status_registry import status_list_url
 from passports.models import Passport, PassportEvent, Product
-from passports.services.issuance import PassportError, passport_request, passports_sign
+from passports.services.issuance import PassportError, passport_request
 from passports.services.status import (
     passport_reinstate,
     passport_revoke,
@@ -28,6 +28,7 @@ from passports.services.status import (
 from passports.services.verification import verify_credential, verify_passport_uncached
 from passports.tasks import change_passports_status
 from tests.support.factories import organisation, staff_member
+from tests.support.public import issue
 from wallet.tenancy.authority import operator
 
 GTIN = "09506000134352"
@@ -42,13 +43,6 @@ def make_product(org, serial: str) -> Product:
     return Product.objects.create(
         organisation=org, gtin=GTIN, serial=serial, name=f"Widget {serial}", category="generic",
         country_of_production="NL", attributes={})
-
-
-def issue(product) -> Passport:
-    passport = passport_request(actor=operator(), product=product)
-    passports_sign([passport.pk])
-    passport.refresh_from_db()
-    return passport
 
 
 @pytest.fixture

@@ -6,13 +6,14 @@ import pytest
 from credentials import schemas
 from credentials.signing import decode_jwt_parts
 from passports.models import Passport
-from passports.services.issuance import passport_request, passports_sign
+from passports.services.issuance import passport_request
 from passports.services.products import product_create
 from passports.services.verification import (
     verify_credential,
     verify_passport_uncached,
 )
 from tests.support.factories import GTINS, battery_attributes, organisation
+from tests.support.public import issue
 from wallet.tenancy.authority import operator
 
 
@@ -22,13 +23,6 @@ def battery(db):
     return product_create(organisation=org, gtin=GTINS[0], serial="B-1", name="Pack 75 kWh",
                           category="battery", country_of_production="NL",
                           attributes=battery_attributes(remainingCapacity=48))
-
-
-def issue(product) -> Passport:
-    passport = passport_request(actor=operator(), product=product)
-    passports_sign([passport.pk])
-    passport.refresh_from_db()
-    return passport
 
 
 def checks(verdict) -> dict:

@@ -4,7 +4,6 @@ verifies each passport once, so this is what every verification costs (issue #20
 import pytest
 
 from passports.api.verifying import verify
-from passports.services.issuance import passport_request, passports_sign
 from passports.services.products import product_create
 from tests.support.factories import (
     GTINS,
@@ -13,18 +12,15 @@ from tests.support.factories import (
     organisation,
     trust_anchor,
 )
+from tests.support.public import issue
 from wallet.business.identity.services import attestation_approve, attestation_request
-from wallet.tenancy.authority import operator
 
 
 def issued(org, serial):
     product = product_create(organisation=org, gtin=GTINS[0], serial=serial, name="Pack",
                              category="battery", country_of_production="NL",
                              attributes=battery_attributes())
-    passport = passport_request(actor=operator(), product=product)
-    passports_sign([passport.pk])
-    passport.refresh_from_db()
-    return passport
+    return issue(product)
 
 
 @pytest.fixture

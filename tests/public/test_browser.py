@@ -13,66 +13,22 @@ REQUIRE_REAL_SERVICES=1, where they fail: .ci/run installs it."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from passports.services.status import passport_revoke, passport_suspend
-from tests.support.environment import ROOT
+from tests.support.browser import PHONE, chromium, screenshot
 from tests.support.factories import organisation
-from tests.support.public import issue, make_product
+from tests.support.public import issue, make_product, tampered, without_verify_limit
 from wallet.tenancy.authority import operator
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-PHONE = {"width": 390, "height": 844}
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", f"--window-size={PHONE['width']},{PHONE['height']}"]
 LINK = "/01/09506000134352/21/SN-0001"
-MUST_RUN = os.environ.get("CI") == "true" or os.environ.get("REQUIRE_REAL_SERVICES") == "1"
-
-
-def _missing() -> str | None:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not Path(path).exists():
-            return f"{path} is missing (apt-get install chromium chromium-driver)"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed (pip install -e '.[dev]')"
-    return None
 
 
 @pytest.fixture(scope="module")
 def browser():
-    reason = _missing()
-    if reason:
-        if MUST_RUN:
-            pytest.fail(f"browser tests must run here: {reason}", pytrace=False)
-        pytest.skip(f"no browser: {reason}")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
-        options.add_argument(flag)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "en"})
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    # Exactly a phone's viewport, whatever the window decorations.
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {**PHONE, "deviceScaleFactor": 1, "mobile": True})
-    try:
+    with chromium("en", window=PHONE, mobile=True, record_network=True) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def open_page(browser, url: str) -> list[dict]:
@@ -87,15 +43,6 @@ def open_page(browser, url: str) -> list[dict]:
 def requested_urls(events: list[dict]) -> list[str]:
     return [event["params"]["request"]["url"] for event in events
             if event["method"] == "Network.requestWillBeSent"]
-
-
-def screenshot(browser, name: str) -> None:
-    targets = [ROOT / "var" / "screenshots"]
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        targets.append(ROOT / "docs" / "screenshots")
-    for folder in targets:
-        folder.mkdir(parents=True, exist_ok=True)
-        assert browser.save_screenshot(str(folder / f"{name}.png"))
 
 
 @pytest.fixture
@@ -148,7 +95,7 @@ def test_the_page_shows_the_verdict_with_nothing_from_outside(browser, live_serv
     # Fits the phone: no sideways scrolling.
     assert browser.execute_script("return document.documentElement.scrollWidth") \
         <= PHONE["width"]
-    screenshot(browser, case)
+    screenshot(browser, case, case)
 
 
 def test_the_language_switcher_works_without_script(browser, live_server, passport):
@@ -157,19 +104,10 @@ def test_the_language_switcher_works_without_script(browser, live_server, passpo
     browser.find_element("css selector", "h1")
     assert browser.find_element("css selector", "html").get_attribute("lang") == "de"
     assert verdict_of(browser) == "Verifiziert"
-    screenshot(browser, "verified-de")
+    screenshot(browser, "verified-de", "verified-de")
 
 
 # The verifier page (/verify/): a person pastes what they received and submits the form.
-
-def _tampered(jwt: str) -> str:
-    import base64
-    header, payload, signature = jwt.split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claims["credentialSubject"]["name"] = "A cheaper battery"
-    changed = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-    return f"{header}.{changed}.{signature}"
-
 
 @pytest.mark.parametrize(("case", "word", "says"), [
     ("valid", "Verified", "The manufacturer's digital signature is valid."),
@@ -178,9 +116,8 @@ def _tampered(jwt: str) -> str:
 ])
 def test_the_verifier_page_checks_a_pasted_credential(browser, live_server, passport, settings,
                                                       case, word, says):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "verify": "off"}}
-    credential = _tampered(passport.jwt) if case == "tampered" else passport.jwt
+    without_verify_limit(settings)
+    credential = tampered(passport.jwt) if case == "tampered" else passport.jwt
     if case == "revoked":
         passport_revoke(actor=operator(), passport=passport,
                         reason="Cell defect found in this batch")
@@ -197,4 +134,4 @@ def test_the_verifier_page_checks_a_pasted_credential(browser, live_server, pass
     assert says in browser.find_element("css selector", ".verdict").text
     assert browser.execute_script("return document.documentElement.scrollWidth") \
         <= PHONE["width"]
-    screenshot(browser, f"verifier-{case}")
+    screenshot(browser, f"verifier-{case}", f"verifier-{case}")

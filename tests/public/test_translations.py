@@ -15,6 +15,8 @@ from django.conf import settings
 from passports import categories
 from passports.services.status import passport_revoke, passport_suspend
 from tests.support.public import issue
+from tests.support.translations import catalog as po_catalog
+from tests.support.translations import fuzzy_entries
 from wallet.tenancy.authority import operator
 
 LANGUAGES = [code for code, _name in settings.LANGUAGES if code != "en"]
@@ -23,24 +25,10 @@ LINK = "/01/09506000134352/21/SN-0001"
 
 
 def catalog(language: str) -> dict[str, str]:
-    """msgid → msgstr of the .po file (plural entries by their singular)."""
-    text = (LOCALE / language / "LC_MESSAGES" / "django.po").read_text(encoding="utf-8")
-    entries = {}
-    for block in text.split("\n\n"):
-        assert "#, fuzzy" not in block or 'msgid ""\nmsgstr ""' in block, block
-        fields: dict[str, str] = {}
-        key = None
-        for line in block.splitlines():
-            match = re.match(r'^(msgid|msgid_plural|msgstr(?:\[0\])?|msgstr\[\d\]) "(.*)"$', line)
-            if match:
-                key = match[1]
-                fields[key] = fields.get(key, "") + match[2]
-            elif line.startswith('"') and key:
-                fields[key] += line[1:-1]
-        if fields.get("msgid"):
-            entries[fields["msgid"].replace('\\"', '"')] = (
-                fields.get("msgstr", fields.get("msgstr[0]", "")).replace('\\"', '"'))
-    return entries
+    """msgid → msgstr of the .po file (plural entries by their singular), none of them fuzzy."""
+    path = LOCALE / language / "LC_MESSAGES" / "django.po"
+    assert fuzzy_entries(path) == []
+    return {msgid: msgstr for msgid, msgstr in po_catalog(path).items() if msgid}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -3,7 +3,6 @@ words, for a pasted or uploaded credential, in the reader's language, with nothi
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
@@ -12,18 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from passports.services.status import passport_revoke
+from tests.support.public import tampered, without_verify_limit
 from wallet.tenancy.authority import operator
 
 URL = "/verify/"
-
-
-def tampered(jwt: str) -> str:
-    """The same JWT with its subject's name changed and the signature kept."""
-    header, payload, signature = jwt.split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claims["credentialSubject"]["name"] = "A cheaper battery"
-    changed = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-    return f"{header}.{changed}.{signature}"
 
 
 def verdict_of(response) -> str:
@@ -34,8 +25,7 @@ def verdict_of(response) -> str:
 
 @pytest.fixture(autouse=True)
 def _no_verify_limit(settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "verify": "off"}}
+    without_verify_limit(settings)
 
 
 def test_the_form_needs_no_script_and_sets_no_cookie(client):

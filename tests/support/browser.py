@@ -1,5 +1,7 @@
-"""A real headless Chromium (Debian's chromium + chromium-driver, driven by Selenium) for the
-admin's browser tests: a desktop window in a chosen language, logged in as a staff user.
+"""A real headless Chromium (Debian's chromium + chromium-driver, driven by Selenium; nothing
+is downloaded at test time) for the browser tests: the admin's in a desktop window in a chosen
+language, logged in as a staff user; the public page's in a phone's window, with Chrome's
+DevTools network events recorded.
 
 Without Chromium the tests skip with the reason, except under CI=true or
 REQUIRE_REAL_SERVICES=1, where they fail: .ci/run installs it."""
@@ -21,9 +23,10 @@ from tests.support.environment import ROOT
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", f"--window-size={DESKTOP['width']},{DESKTOP['height']}"]
+         "--disable-dev-shm-usage"]
 MUST_RUN = os.environ.get("CI") == "true" or os.environ.get("REQUIRE_REAL_SERVICES") == "1"
 
 
@@ -39,8 +42,12 @@ def _missing() -> str | None:
 
 
 @contextmanager
-def chromium(language: str):
-    """A desktop-sized headless Chromium whose Accept-Language is `language`."""
+def chromium(language: str = "en", *, window: dict[str, int] = DESKTOP, mobile: bool = False,
+             record_network: bool = False, implicit_wait: float = 0):
+    """A headless Chromium whose Accept-Language is `language` and whose viewport is exactly
+    `window` (whatever the window decorations). `record_network` keeps the DevTools network
+    events and the console for `get_log("performance")` / `get_log("browser")`;
+    `implicit_wait` is how long a lookup waits for its element to appear."""
     reason = _missing()
     if reason:
         if MUST_RUN:
@@ -52,13 +59,16 @@ def chromium(language: str):
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in [*FLAGS, f"--user-data-dir={profile}", f"--lang={language}"]:
+    for flag in [*FLAGS, f"--window-size={window['width']},{window['height']}",
+                 f"--user-data-dir={profile}", f"--lang={language}"]:
         options.add_argument(flag)
     options.add_experimental_option("prefs", {"intl.accept_languages": language})
+    if record_network:
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {**DESKTOP, "deviceScaleFactor": 1, "mobile": False})
-    driver.implicitly_wait(15)  # a clicked form's next page: wait for its elements
+                           {**window, "deviceScaleFactor": 1, "mobile": mobile})
+    driver.implicitly_wait(implicit_wait)
     try:
         yield driver
     finally:
@@ -87,9 +97,22 @@ def screenshot(driver, name: str, readme_name: str | None = None) -> None:
 
 def click_through(driver, by: str, value: str) -> None:
     """Click what submits a form or follows a link, and wait until the next page replaced it."""
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = driver.find_element("tag name", "html")
     driver.find_element(by, value).click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+
+    def replaced(_driver) -> bool:
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            # Mid-navigation Chromium may answer this instead of "stale": the same news.
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
+    WebDriverWait(driver, 30).until(replaced)

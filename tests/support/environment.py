@@ -10,6 +10,10 @@ from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 REQUIRE_REAL = os.environ.get("REQUIRE_REAL_SERVICES") == "1"
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+# Skipped on SQLite, except under REQUIRE_REAL_SERVICES=1, where it runs (and fails there).
+postgres_only = pytest.mark.skipif(not ON_POSTGRES and not REQUIRE_REAL,
+                                   reason="needs PostgreSQL (set DATABASE_URL)")
 
 
 def generous_rate_limits(settings, *scopes: str) -> None:

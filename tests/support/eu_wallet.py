@@ -53,3 +53,14 @@ def answer(holder: Wallet, created: dict):
 
 def result(verifier, created: dict) -> dict:
     return verifier.get(f"/api/v1/openid4vp/requests/{created['id']}").json()
+
+
+def presented(holder: Wallet, verifier) -> dict:
+    """The verifier asks, the holder answers with its mandate, and the verifier's result says
+    verified: that result."""
+    created = ask(verifier)
+    accepted = answer(holder, created)
+    assert accepted.status_code == 200, accepted.content
+    verdict = result(verifier, created)
+    assert verdict["status"] == "verified", verdict
+    return verdict

@@ -10,6 +10,8 @@ import json
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from tests.support.json_schemas import conformance_errors
+
 PRE_AUTHORIZED_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
 PROOF_TYP = "openid4vci-proof+jwt"
 ASCII_ERROR_TEXT = r"^[\x20\x21\x23-\x5B\x5D-\x7E]*$"  # §8.3.1.2 error_description charset
@@ -306,9 +308,8 @@ _VALIDATORS = {name: Draft202012Validator(schema, format_checker=FormatChecker()
 def errors(name: str, document) -> list[str]:
     """Schema violations of `document` as the named message, plus the rules of the
     specification that a schema cannot express; [] when it conforms."""
-    found = [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
-             for e in _VALIDATORS[name].iter_errors(document)]
-    return found + (spec_rule_errors(name, document) if not found else [])
+    return conformance_errors(_VALIDATORS[name], document,
+                              lambda conforming: spec_rule_errors(name, conforming))
 
 
 def spec_rule_errors(name: str, document) -> list[str]:

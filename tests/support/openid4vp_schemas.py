@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from jsonschema import Draft202012Validator
 
+from tests.support.json_schemas import conformance_errors
+
 REQUEST_OBJECT_TYP = "oauth-authz-req+jwt"
 ENCRYPTED_RESPONSE_MODES = ("direct_post.jwt", "dc_api.jwt")
 NON_EMPTY_STRING = {"type": "string", "minLength": 1}
@@ -223,9 +225,8 @@ _VALIDATORS = {name: Draft202012Validator(schema) for name, schema in SCHEMAS.it
 def errors(name: str, document) -> list[str]:
     """Schema violations of `document` as the named message, plus the rules of the
     specification that a schema cannot express; [] when it conforms."""
-    found = [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
-             for e in _VALIDATORS[name].iter_errors(document)]
-    return found + (spec_rule_errors(name, document) if not found else [])
+    return conformance_errors(_VALIDATORS[name], document,
+                              lambda conforming: spec_rule_errors(name, conforming))
 
 
 def spec_rule_errors(name: str, document) -> list[str]:

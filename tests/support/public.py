@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 from passports.models import Passport, Product
 from passports.services.issuance import passport_request, passports_sign
 from tests.support.factories import GTINS, battery_attributes, required_attributes
@@ -29,3 +32,18 @@ def issue(product: Product) -> Passport:
     passport.refresh_from_db()
     assert passport.state == Passport.State.ISSUED, passport.state_reason
     return passport
+
+
+def tampered(jwt: str) -> str:
+    """The same JWT with its subject's name changed and the signature kept."""
+    header, payload, signature = jwt.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["credentialSubject"]["name"] = "A cheaper battery"
+    changed = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{changed}.{signature}"
+
+
+def without_verify_limit(settings) -> None:
+    """The verifier's rate limit off: a test posts more than a person would."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "verify": "off"}}

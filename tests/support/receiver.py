@@ -8,24 +8,16 @@ WEBHOOK_TEST_ALLOWED_ADDRESSES (`WORKER_ENV`, given to the worker by tests/conft
 
 from __future__ import annotations
 
-import ipaddress
 import socket
-import ssl
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 from tests.support.environment import ROOT
+from tests.support.tls import LOOPBACK, loopback_certificate, server_context
 
-LOOPBACK = "127.0.0.1"
 RETRY_SCHEDULE = "1,2"  # the test worker's: two retries, 1 s then 2 s after the tries before
 
 
@@ -34,23 +26,7 @@ def tls_files() -> tuple[str, str]:
     """(certificate, key): a self-signed certificate for 127.0.0.1 that is its own CA."""
     directory = ROOT / "var" / "test-receiver"
     directory.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test webhook receiver")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address(LOOPBACK))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / "receiver.pem", directory / "receiver.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return str(cert_path), str(key_path)
+    return loopback_certificate(directory, "receiver", "Test webhook receiver")
 
 
 def worker_env() -> dict[str, str]:
@@ -98,9 +74,8 @@ class Receiver:
 
         self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
         self.server.daemon_threads = True
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(*tls_files())
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.server.socket = server_context(*tls_files()).wrap_socket(self.server.socket,
+                                                                       server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

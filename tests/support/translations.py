@@ -6,10 +6,22 @@ import re
 from pathlib import Path
 
 
+def _blocks(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").split("\n\n")
+
+
+def fuzzy_entries(path: Path) -> list[str]:
+    """The entries of a .po file marked fuzzy (gettext leaves them out when compiling), the
+    header's mark aside."""
+    return [block for block in _blocks(path)
+            if "#, fuzzy" in block and 'msgid ""\nmsgstr ""' not in block]
+
+
 def catalog(path: Path) -> dict[str, str]:
-    """msgid → msgstr of a .po file (plural entries by their singular, with the first form)."""
+    """msgid → msgstr of a .po file (plural entries by their singular, with the first form);
+    the header is the entry of msgid ""."""
     entries = {}
-    for block in path.read_text(encoding="utf-8").split("\n\n"):
+    for block in _blocks(path):
         fields: dict[str, str] = {}
         key = None
         for line in block.splitlines():

@@ -10,14 +10,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from tests.support.einvoice_conformance import EXAMPLES, fatal, schema_errors
+from tests.support.invoices import BUYER, SELLER
 from wallet.business.messaging.invoices import Party, from_ubl, invoice_from_data, to_ubl
 
-SELLER = Party(legal_name="Acme Batteries B.V.", vat_id="NL001234567B01",
-               registry_id="12345678", street="Stationsplein 1", city="Eindhoven",
-               postal_code="5611 AB", country="NL")
-BUYER = Party(legal_name="Recycle Partners B.V.", vat_id="NL009876543B01",
-              registry_id="87654321", street="Havenweg 2", city="Rotterdam",
-              postal_code="3011 AA", country="NL")
 FOREIGN_BUYER = Party(legal_name="Battery Works Inc.", registry_id="US-DE-7788",
                       street="1 Main Street", city="Wilmington", postal_code="19801",
                       country="US")
