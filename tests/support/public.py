@@ -8,6 +8,7 @@ import json
 from passports.models import Passport, Product
 from passports.services.issuance import passport_request, passports_sign
 from tests.support.factories import GTINS, battery_attributes, required_attributes
+from tests.support.waiting import wait_for_state
 from wallet.tenancy.authority import operator
 
 BATTERY_FACTS = {"batteryChemistry": "NMC811", "ratedCapacity": 200,
@@ -26,12 +27,11 @@ def make_product(org, *, gtin: str = GTINS[0], serial: str = "SN-0001", lot: str
 
 
 def issue(product: Product) -> Passport:
-    """Request and sign the product's next passport version, here and now."""
+    """Request and sign the product's next passport version, here and now (or by the test's real
+    worker, when it took the signing first: tests marked `worker`)."""
     passport = passport_request(actor=operator(), product=product)
     passports_sign([passport.pk])
-    passport.refresh_from_db()
-    assert passport.state == Passport.State.ISSUED, passport.state_reason
-    return passport
+    return wait_for_state(passport, Passport.State.ISSUED)
 
 
 def tampered(jwt: str) -> str:

@@ -37,13 +37,20 @@ class SubscriptionOutput(serializers.ModelSerializer):
         fields = ["id", "url", "events", "description", "active", "created_at"]
 
 
+# Small integers declared here: from the model fields, the document's `maximum` would follow the
+# database backend (32767 on PostgreSQL, 2**63-1 on SQLite), and the API must not depend on it.
 class AttemptOutput(serializers.ModelSerializer):
+    number = serializers.IntegerField(min_value=1)
+    status = serializers.IntegerField(allow_null=True, help_text="The receiver's HTTP status.")
+
     class Meta:
         model = DeliveryAttempt
         fields = ["number", "started_at", "status", "latency_ms", "error"]
 
 
 class DeliveryOutput(serializers.ModelSerializer):
+    attempts = serializers.IntegerField(min_value=0)
+    last_status = serializers.IntegerField(allow_null=True)
     attempt_log = AttemptOutput(source="log", many=True)
 
     class Meta:
