@@ -12,14 +12,7 @@ from django.conf import settings
 from config.celery import app as celery_app
 from core.encryption_key import new_encryption_key_text
 from tests.support import receiver
-from tests.support.environment import (  # noqa: F401 - also for tests written before tests/support
-    REQUIRE_REAL,
-    ROOT,
-    _database_url_for_worker,
-    _no_broker,
-    generous_rate_limits,
-    start_worker_process,
-)
+from tests.support.environment import _database_url_for_worker, _no_broker, start_worker_process
 
 pytest_plugins = ["tests.support.proxy", "tests.support.server"]
 
