@@ -1,9 +1,10 @@
 """Uncached verify against ACA-Py 1.7.0 (another implementation, from PyPI) on the same machine,
-in the same run, alternating: our POST /api/v1/verify/ (gunicorn, 2 sync workers, DJANGO_DEBUG=0,
-PostgreSQL and Redis, the verdict cache off) on `--credentials` distinct battery passports
-issued by a Celery worker (as bench/verify_load.py), and ACA-Py's verify endpoints on
-`--credentials` distinct credentials ACA-Py itself signed, each the passport of
-tests/vectors/acapy-1.7.0/ (UNTP-shaped claims) with its own id and serial, in both its proofs:
+in the same run, alternating: our POST /api/v1/verify/ (gunicorn with `--workers` sync workers,
+2 as production's default, DJANGO_DEBUG=0, PostgreSQL and Redis, the verdict cache off) on
+`--credentials` distinct battery passports issued by a Celery worker (as bench/verify_load.py),
+and ACA-Py's verify endpoints on `--credentials` distinct credentials ACA-Py itself signed, each
+the passport of tests/vectors/acapy-1.7.0/ (UNTP-shaped claims) with its own id and serial, in
+both its proofs:
 
 - Ed25519Signature2020 (its default; JSON-LD, URDNA2015): POST /vc/credentials/verify, signed
   by POST /vc/credentials/issue;
@@ -352,7 +353,7 @@ def compare(args, env: dict, python: Path, home: str, tokens: list[str]):
         signed = acapy_credentials(admin, args.credentials)
         signing_seconds = time.monotonic() - started
         port = free_port()
-        server = serve(env, port=port, workers=2, start_new_session=True)
+        server = serve(env, port=port, workers=args.workers, start_new_session=True)
         ours_url = f"http://127.0.0.1:{port}/api/v1/verify/"
         ours_pids = lambda: processes(server.pid) | database_backends()  # noqa: E731
         acapy_pids = lambda: {agent.pid}  # noqa: E731
@@ -413,6 +414,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating loads of each")
     parser.add_argument("--credentials", type=int, default=500,
                         help="distinct credentials each load cycles through")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="gunicorn sync workers (production's WEB_CONCURRENCY default: 2)")
     args = parser.parse_args()
     if args.rounds < 1 or args.credentials < 2:
         parser.error("at least one round and two credentials")
@@ -501,7 +504,7 @@ def main() -> None:
                            "acapy_eddsa_jcs": round(statistics.mean(
                                len(json.dumps(d)) for d in signed["eddsa_jcs"]))},
         "concurrency": args.concurrency, "seconds": args.seconds, "rounds_run": args.rounds,
-        "ours_workers": 2, "acapy_processes": 1,
+        "ours_workers": args.workers, "acapy_processes": 1,
     }))
 
 
