@@ -118,8 +118,10 @@ def acapy_measured(acapy: dict) -> str:
         return f"not measured: {acapy.get('reason')}"
     if acapy.get("ratio") is None:
         return f"not measured: {acapy.get('error') or 'no ACA-Py figures'}"
+    cpu = acapy.get("server_cpu_ms_per_verify", {})
     return (f"{acapy['ours_rps']} / max(Ed25519Signature2020 {acapy['acapy_ed25519_2020_rps']}, "
-            f"eddsa-jcs-2022 {acapy['acapy_eddsa_jcs_rps']}) req/s = {acapy['ratio']}x")
+            f"eddsa-jcs-2022 {acapy['acapy_eddsa_jcs_rps']}) req/s = {acapy['ratio']}x; CPU "
+            f"per verify {cpu.get('ours')} / {cpu.get('acapy_eddsa_jcs')} ms")
 
 
 def print_table(results: dict) -> None:
