@@ -111,9 +111,12 @@ def acapy_python() -> str | None:
                   shutil.which("python3.14"),
                   *sorted(glob.glob(str(Path.home() / ".pyenv/versions/3.1[3-9]*/bin/python3")))]
     for candidate in filter(None, candidates):
-        probe = subprocess.run([candidate, "-c", "import sys, venv, ssl, sqlite3; "
-                                "print(sys.version_info >= (3, 13))"],
-                               capture_output=True, text=True)
+        try:
+            probe = subprocess.run([candidate, "-c", "import sys, venv, ssl, sqlite3; "
+                                    "print(sys.version_info >= (3, 13))"],
+                                   capture_output=True, text=True, timeout=60)
+        except (subprocess.SubprocessError, OSError):
+            continue  # e.g. an ACAPY_PYTHON that is not there
         if probe.returncode == 0 and probe.stdout.strip() == "True":
             return candidate
     return None
