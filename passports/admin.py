@@ -971,12 +971,38 @@ class SigningKeyAdmin(admin.ModelAdmin):
     """An organisation's signing keys, read-only, with the two key actions: rotate, and declare
     compromised. Each acts on the organisations of the selected keys, through one service."""
 
-    list_display = ["verification_method", "key_type", "created_at", "retired_at",
-                    "compromised_at"]
-    fields = ["verification_method", "key_type", "public_key_multibase", "created_at",
-              "retired_at", "compromised_at", "compromise_reason"]
+    list_display = ["key", "type", "created", "retired", "compromised"]
+    fields = ["key", "type", "public_key", "created", "retired", "compromised", "reason"]
     readonly_fields = fields
     actions = ["rotate", "compromise"]
+
+    @admin.display(description=_("Key"))
+    def key(self, key):
+        return key.verification_method
+
+    @admin.display(description=_("Type"))
+    def type(self, key):
+        return key.key_type
+
+    @admin.display(description=_("Public key"))
+    def public_key(self, key):
+        return key.public_key_multibase
+
+    @admin.display(description=_("Created"), ordering="created_at")
+    def created(self, key):
+        return key.created_at
+
+    @admin.display(description=_("Retired (verifies what it signed)"))
+    def retired(self, key):
+        return key.retired_at
+
+    @admin.display(description=_("Compromised since"))
+    def compromised(self, key):
+        return key.compromised_at
+
+    @admin.display(description=_("Reason"))
+    def reason(self, key):
+        return key.compromise_reason
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).filter(controller__startswith="did:web:")
