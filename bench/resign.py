@@ -1,7 +1,9 @@
 """Re-signing after a key compromise (issue #26): issue N battery passports through Redis,
 PostgreSQL and 2 worker processes, declare the organisation's key compromised, and measure how
 fast the same workers re-sign every passport with the new key, against the issuance rate of the
-same run. Every passport is then verified; only those that verify under a new key count.
+same run. Every passport's proof is then verified (the vc+jwt suite, its key resolved from the
+organisation's DID document as any verifier does); only those that verify under a new key count.
+tests/passports/test_key_compromise.py checks the full verdict of every re-signed passport.
 
     BENCH_DB_PREFIX=dpp_bench_keys_ .venv/bin/python bench/resign.py --count 10000
 
@@ -26,11 +28,11 @@ def main() -> None:
     env = real_stack("dpp_bench_resign")
     from django.utils import timezone
 
-    from credentials.signing import decode_jwt_parts
+    from credentials.did_web import DidResolver
+    from credentials.suites import get_suite
     from passports.models import Passport, PassportEvent
     from passports.services.bulk_import import products_import
     from passports.services.keys import keys_compromise
-    from passports.services.verification import verify_passport_uncached
     from wallet.tenancy.authority import operator
     from wallet.tenancy.services import organisation_create
 
@@ -56,10 +58,11 @@ def main() -> None:
     finally:
         stop(worker)
 
-    new_keys = set(outcome.new_keys)
-    verified = sum(1 for passport in Passport.objects.select_related("product").iterator()
-                   if decode_jwt_parts(passport.jwt)[0]["kid"] in new_keys
-                   and verify_passport_uncached(passport)["verified"])
+    new_keys, suite, resolver = set(outcome.new_keys), get_suite("vc+jwt"), DidResolver()
+    verified = 0
+    for jwt in Passport.objects.values_list("jwt", flat=True).iterator():
+        result = suite.verify(jwt, resolver)
+        verified += result.ok and result.verification_method in new_keys
     count = issued.count()
     issued_rate = count / issue_seconds
     resigned_rate = verified / resign_seconds
