@@ -4,6 +4,8 @@ The rest of the service asks for `signer_for(did)` and never sees private key by
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from functools import lru_cache
 
@@ -133,15 +135,49 @@ class LoggedSigner:
         return f"<LoggedSigner {self.key_type} {self.verification_method}>"
 
 
+# Signatures made inside `signing_log_batch()`: written together when it ends.
+_batch: ContextVar[list | None] = ContextVar("signing_log_batch", default=None)
+
+
+@contextmanager
+def signing_log_batch():
+    """Log the signatures made inside it in one pipelined statement when it ends (bulk
+    signing: issuance and re-signing chunks). Use it inside the transaction that stores what
+    was signed, so the log commits with it; on an exception nothing is written."""
+    if _batch.get() is not None:  # nested: the outer batch writes
+        yield
+        return
+    token = _batch.set([])
+    try:
+        yield
+        rows = _batch.get()
+    finally:
+        _batch.reset(token)
+    _write_log(rows)
+
+
 def _log_signature(key_pk: int, signature: bytes) -> None:
-    # Plain SQL: this runs for every signature, and the ORM's insert costs more than the row.
+    row = (key_pk, signature_digest(signature), timezone.now())
+    batch = _batch.get()
+    if batch is None:
+        _write_log([row])
+    else:
+        batch.append(row)
+
+
+def _write_log(rows: list[tuple]) -> None:
+    # Plain SQL through executemany (pipelined by psycopg 3): this runs for every signature,
+    # and the ORM's insert costs more than the row.
+    if not rows:
+        return
     connection = connections[SignatureRecord.objects.db]
     table = connection.ops.quote_name(SignatureRecord._meta.db_table)
-    signed_at = SignatureRecord._meta.get_field("signed_at").get_db_prep_save(
-        timezone.now(), connection)
+    signed_at = SignatureRecord._meta.get_field("signed_at")
+    params = [(key_pk, digest, signed_at.get_db_prep_save(moment, connection))
+              for key_pk, digest, moment in rows]
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} (key_id, digest, signed_at) "  # noqa: S608
-                       f"VALUES (%s, %s, %s)", [key_pk, signature_digest(signature), signed_at])
+        cursor.executemany(f"INSERT INTO {table} (key_id, digest, signed_at) "  # noqa: S608
+                           f"VALUES (%s, %s, %s)", params)
 
 
 def logged_signature_time(key_pk: int, signature: bytes) -> datetime | None:

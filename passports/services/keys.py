@@ -166,25 +166,26 @@ def passports_resign(passport_ids: list, *, reason: str = "", details: dict | No
         restricted.setdefault(credential.passport_id, []).append(credential)
     resigner = _Resigner()
     done, events, changed_restricted = [], [], []
-    for passport in passports:
-        did = passport.product.organisation.did
-        outcome = resigner.jwt(passport.jwt, did)
-        if outcome is None:
-            continue  # signed by a good key: never affected, or re-signed already
-        passport.jwt, old_key, new_key = outcome
-        if passport.embedded:  # eddsa-rdfc-2022: an Ed25519 key
-            document = {k: v for k, v in passport.embedded.items() if k != "proof"}
-            passport.embedded = signing.secure_embedded(document, resigner.signer(did))
-        for credential in restricted.get(passport.pk, []):
-            again = resigner.jwt(credential.jwt, did)
-            if again is not None:
-                credential.jwt = again[0]
-                changed_restricted.append(credential)
-        done.append(passport)
-        events.append(PassportEvent(
-            passport=passport, action="resigned", from_state=passport.state,
-            to_state=passport.state, actor_id=actor_id, reason=reason,
-            details={**(details or {}), "old_key": old_key, "key": new_key}))
+    with signing.signing_log_batch():  # one write of the signing log for the chunk
+        for passport in passports:
+            did = passport.product.organisation.did
+            outcome = resigner.jwt(passport.jwt, did)
+            if outcome is None:
+                continue  # signed by a good key: never affected, or re-signed already
+            passport.jwt, old_key, new_key = outcome
+            if passport.embedded:  # eddsa-rdfc-2022: an Ed25519 key
+                document = {k: v for k, v in passport.embedded.items() if k != "proof"}
+                passport.embedded = signing.secure_embedded(document, resigner.signer(did))
+            for credential in restricted.get(passport.pk, []):
+                again = resigner.jwt(credential.jwt, did)
+                if again is not None:
+                    credential.jwt = again[0]
+                    changed_restricted.append(credential)
+            done.append(passport)
+            events.append(PassportEvent(
+                passport=passport, action="resigned", from_state=passport.state,
+                to_state=passport.state, actor_id=actor_id, reason=reason,
+                details={**(details or {}), "old_key": old_key, "key": new_key}))
     _store(done, ["jwt", "embedded"], timezone.now())
     RestrictedCredential.objects.bulk_update(changed_restricted, ["jwt"], batch_size=500)
     PassportEvent.objects.bulk_create(events)

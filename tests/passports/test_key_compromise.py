@@ -16,7 +16,7 @@ from credentials.did_web import DidResolver, did_document
 from credentials.key_store import _signer
 from credentials.models import KeyPair
 from credentials.suites import get_suite
-from passports.models import Passport, PassportEvent
+from passports.models import Passport, PassportEvent, RestrictedCredential
 from passports.services import keys as key_service
 from passports.services.verification import verify_credential, verify_passport_uncached
 from tests.support.factories import api_key, organisation, staff_member
@@ -282,3 +282,25 @@ def test_the_worker_resigns_every_passport_and_each_verifies_with_the_new_key(or
         assert kid(passport.jwt) in outcome.new_keys and kid(passport.jwt) != old_key
         assert verify_passport_uncached(passport)["verified"] is True
     assert PassportEvent.objects.filter(action="resigned").count() == RESIGNED_IN_TEST
+
+
+def test_a_signing_chunk_writes_its_signing_log_in_one_statement(org):
+    """Every signature is logged (what a compromise later relies on), and a chunk of passports
+    costs one write of the log, not one per signature."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from credentials.models import SignatureRecord
+    from passports.services.issuance import passports_request, passports_sign
+
+    products = [make_product(org, serial=f"SN-{n}") for n in range(5)]
+    passports = passports_request(products=products, actor=operator())
+    SignatureRecord.objects.all().delete()  # keep only what the chunk signs
+    with CaptureQueriesContext(connection) as queries:
+        assert passports_sign([p.pk for p in passports]) == 5
+    # Django writes an executemany as one entry ("<n> times: INSERT ...").
+    inserts = [q for q in queries.captured_queries
+               if 'INSERT INTO "credentials_signaturerecord"' in q["sql"]]
+    assert len(inserts) == 1
+    signatures = 5 + RestrictedCredential.objects.count()  # each passport's JWT, each group's
+    assert SignatureRecord.objects.count() == signatures
