@@ -131,6 +131,11 @@ class LoggedSigner:
     def public_key(self) -> PublicKey:
         return self._signer.public_key()
 
+    def unlogged(self) -> LocalSigner:
+        """The signer itself, for what needs the key object and is no credential: building an
+        X.509 certificate (credentials.x509). What it signs is not in the signing log."""
+        return self._signer
+
     def __repr__(self) -> str:
         return f"<LoggedSigner {self.key_type} {self.verification_method}>"
 

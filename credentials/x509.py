@@ -574,6 +574,8 @@ def _key_usage(*, ca: bool) -> x509.KeyUsage:
 
 
 def _p256_private(signer) -> ec.EllipticCurvePrivateKey:
+    if hasattr(signer, "unlogged"):  # the key store's signer: certificates need the key object
+        signer = signer.unlogged()
     private = getattr(signer, "_key", None)
     if not (isinstance(private, ec.EllipticCurvePrivateKey)
             and isinstance(private.curve, ec.SECP256R1)):
