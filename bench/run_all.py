@@ -15,6 +15,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = {
     "suites": ["suites.py"],
     "issuance": ["issuance.py", "--count", "10000"],
+    "resign": ["resign.py", "--count", "10000"],
     "revocation": ["revocation.py"],
     "verify_load": ["verify_load.py"],
     "public_page": ["public_page.py"],
@@ -22,6 +23,7 @@ BENCHES = {
     "acapy": ["acapy.py"],
 }
 QUICK = {"suites": ["--seconds", "0.5"], "issuance": ["--count", "2000"],
+         "resign": ["--count", "1000"],
          "verify_load": ["--seconds", "5"], "public_page": ["--seconds", "5"],
          "revocation": ["--load-seconds", "3"],
          "faults": ["--count", "600", "--pending", "200", "--outage-requests", "4"],
@@ -38,8 +40,8 @@ def main() -> None:
         if args.only and name not in args.only:
             continue
         command = command + (QUICK.get(name, []) if args.quick else [])
-        if args.quick and name == "issuance":
-            command = ["issuance.py", "--count", "2000"]
+        if args.quick and name in ("issuance", "resign"):
+            command = [command[0], *QUICK[name]]
         print(f"=== {name}: {' '.join(command)}", flush=True)
         run = subprocess.run([sys.executable, str(HERE / command[0]), *command[1:]],
                              capture_output=True, text=True)
@@ -70,6 +72,7 @@ def table(results: dict) -> list[tuple[str, str, str, bool | None]]:
     i = lambda *path: _get(results, "issuance", *path)  # noqa: E731
     r = lambda *path: _get(results, "revocation", *path)  # noqa: E731
     a = lambda *path: _get(results, "acapy", *path)  # noqa: E731
+    k = lambda *path: _get(results, "resign", *path)  # noqa: E731
 
     def at_least(value, target):
         return None if value is None else value >= target
@@ -107,6 +110,10 @@ def table(results: dict) -> list[tuple[str, str, str, bool | None]]:
          both(at_most(i("seconds"), 10), at_most(i("import_seconds"), 1))),
         ("10,000 revocations visible at 1M entries", f"{r('seconds_until_visible')} s",
          "<= 3 s", at_most(r("seconds_until_visible"), 3)),
+        ("re-signing after a key compromise / issuance (#26)",
+         f"{k('resigned_per_s')} / {k('issued_per_s')} passports/s = {k('ratio')}, "
+         f"{k('verified')} of {k('count')} verify", ">= 1.0",
+         both(at_least(k("ratio"), 1.0), k("verified") == k("count") if k("count") else None)),
         ("uncached verify vs ACA-Py 1.7.0", acapy_measured(results.get("acapy", {})),
          ">= 4x its fastest path", a("meets_target")),
     ]

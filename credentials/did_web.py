@@ -16,7 +16,8 @@ from django.conf import settings
 from django.db.models import Q
 
 from core.outages import best_effort
-from credentials import guarded_http
+from core.times import iso8601
+from credentials import guarded_http, schemas
 from credentials.dids import (
     did_web_document_url,
     did_web_for_url,
@@ -24,8 +25,8 @@ from credentials.dids import (
     resolve_did_key,
 )
 from credentials.errors import DidNotResolved, KeyNotFound, KeyResolutionError
-from credentials.key_store import public_key_of
-from credentials.keys import PublicKey
+from credentials.key_store import public_key_for_verification, public_key_of
+from credentials.keys import CompromisedKey, PublicKey
 from credentials.models import KeyPair
 
 DID_CONTEXTS = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1",
@@ -114,12 +115,20 @@ def own_url_path(url: str) -> str | None:
 
 def did_document(did: str) -> dict | None:
     """Our DID document for `did`, or None when it has no keys here."""
-    keys = list(KeyPair.objects.filter(controller=did).order_by("created_at", "id"))
-    if not keys:
-        return None
+    keys = _own_keys(did)
+    return _document(did, keys) if keys else None
+
+
+def _own_keys(did: str) -> list[KeyPair]:
+    return list(KeyPair.objects.filter(controller=did).order_by("created_at", "id"))
+
+
+def _document(did: str, keys: list[KeyPair]) -> dict:
     methods = [verification_method(key) for key in keys]
-    ids = [method["id"] for method in methods]
-    # Retired keys stay listed for assertion, so what they signed still verifies.
+    # Retired keys stay listed for assertion, so what they signed still verifies. A compromised
+    # key stays a verification method marked `revoked` (W3C Controlled Identifiers §2.2), but
+    # no longer an assertion or authentication method: nobody should take its word any more.
+    ids = [key.verification_method for key in keys if key.compromised_at is None]
     return {"@context": DID_CONTEXTS, "id": did, "verificationMethod": methods,
             "assertionMethod": ids, "authentication": ids}
 
@@ -127,10 +136,15 @@ def did_document(did: str) -> dict | None:
 def verification_method(key: KeyPair) -> dict:
     """One key of a DID document, readable both ways: `JsonWebKey` with `publicKeyJwk` (what
     JOSE resolvers and EU wallets read) and the same key as `publicKeyMultibase` (what Multikey
-    readers of the Data Integrity suites read). Both name one key, so they cannot disagree."""
-    return {"id": key.verification_method, "type": "JsonWebKey", "controller": key.controller,
-            "publicKeyJwk": public_key_of(key).jwk(),
-            "publicKeyMultibase": key.public_key_multibase}
+    readers of the Data Integrity suites read). Both name one key, so they cannot disagree.
+    A compromised key carries `revoked`, the time from which it is not to be trusted (defined
+    by both the JsonWebKey and the Multikey contexts, so no term of our own)."""
+    method = {"id": key.verification_method, "type": "JsonWebKey", "controller": key.controller,
+              "publicKeyJwk": public_key_of(key).jwk(),
+              "publicKeyMultibase": key.public_key_multibase}
+    if key.compromised_at is not None:
+        method["revoked"] = iso8601(key.compromised_at)
+    return method
 
 
 class DidResolver:
@@ -145,6 +159,9 @@ class DidResolver:
         document = did_document(did)  # ours, at this address or an earlier one
         if document is not None:
             return document
+        return self._foreign(did)
+
+    def _foreign(self, did: str) -> dict:
         if is_own_did(did) or is_own_host(did_web_host(did)):
             raise DidNotResolved(f"{did} is not a DID of this service")
         if not self.allow_remote:
@@ -165,18 +182,36 @@ class DidResolver:
             raise KeyResolutionError(
                 f"unsupported DID method in {verification_method!r} (did:web, did:key)")
         did = verification_method.split("#", 1)[0]
-        document = self.resolve(did)
+        own = _own_keys(did)
+        if own:  # ours: from the key store, with each key's compromise and the signing log
+            for key in own:
+                if key.verification_method == verification_method:
+                    return public_key_for_verification(key)
+            raise KeyNotFound(f"{did} has no verification method {verification_method}")
+        document = self._foreign(did)
         for method in document.get("verificationMethod", []):
             method_id = method.get("id", "")
             if method_id.startswith("#"):
                 method_id = did + method_id
             if method_id == verification_method:
+                revoked = method.get("revoked")
+                if revoked is not None:
+                    return _revoked_foreign_key(method, verification_method, revoked)
                 if not _listed(document, method_id, did):
                     raise KeyNotFound(f"{verification_method} is not an assertion or "
                                       f"authentication method of {did}")
                 key = public_key_from_method(method)
                 return PublicKey(key.key_type, key.raw, verification_method)
         raise KeyNotFound(f"{did} has no verification method {verification_method}")
+
+
+def _revoked_foreign_key(method: dict, verification_method: str, revoked) -> PublicKey:
+    """A foreign issuer's key its DID document marks `revoked`: we hold no record of what it
+    signed when, so nothing it signed is accepted (CompromisedKey without a log)."""
+    key = public_key_from_method(method)
+    moment = schemas.parse_datetime(revoked) if isinstance(revoked, str) else None
+    return CompromisedKey(key.key_type, key.raw, verification_method, compromised_at=moment,
+                          reason="" if moment else f"revoked: {revoked!r}")
 
 
 def _listed(document: dict, method_id: str, did: str) -> bool:

@@ -58,3 +58,10 @@ class SignatureMismatch(ProofInvalid):
     signature was changed, or another key signed it."""
 
     code = "signature_invalid"
+
+
+class KeyCompromised(ProofInvalid):
+    """The signature matches, but its key was declared compromised and the signature cannot be
+    shown to predate the compromise (docs/keys.md)."""
+
+    code = "key_compromised"

@@ -4,21 +4,26 @@ The rest of the service asks for `signer_for(did)` and never sees private key by
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from credentials.encoding import P256_PUB, decode_multikey, ed25519_multikey, multibase_encode
 from credentials.keys import (
+    CompromisedKey,
     LocalSigner,
     PublicKey,
     encryption_key_from_text,
+    signature_digest,
     unwrap_private_key,
     wrap_private_key,
 )
-from credentials.models import KeyPair
+from credentials.models import KeyPair, SignatureRecord
 
 
 class NoSigningKey(LookupError):
@@ -97,15 +102,137 @@ def complete_did_key_sets() -> int:
     return made
 
 
-def signer_for(controller: str, key_type: str = "Ed25519") -> LocalSigner:
+def signer_for(controller: str, key_type: str = "Ed25519") -> LoggedSigner:
     """The signer of `controller`'s active key of `key_type` (Ed25519 signs EdDSA, P-256
-    ES256)."""
+    ES256). Every signature it makes is written to the signing log."""
     key = KeyPair.objects.filter(controller=controller, key_type=key_type,
                                  retired_at=None).first()
     if key is None:
         raise NoSigningKey(f"{controller} has no active {key_type} signing key")
-    return _signer(key.pk, key.verification_method, bytes(key.wrapped_private_key),
-                   settings.KEY_ENCRYPTION_KEY)
+    return LoggedSigner(_signer(key.pk, key.verification_method, bytes(key.wrapped_private_key),
+                                settings.KEY_ENCRYPTION_KEY), key.pk)
+
+
+class LoggedSigner:
+    """A key's signer that logs each signature (SignatureRecord) on the database connection
+    in use, so the log entry commits or rolls back with whatever the signature secured."""
+
+    def __init__(self, signer: LocalSigner, key_pk: int):
+        self._signer = signer
+        self.key_pk = key_pk
+        self.key_type = signer.key_type
+        self.verification_method = signer.verification_method
+
+    def sign(self, data: bytes) -> bytes:
+        signature = self._signer.sign(data)
+        _log_signature(self.key_pk, signature)
+        return signature
+
+    def public_key(self) -> PublicKey:
+        return self._signer.public_key()
+
+    def unlogged(self) -> LocalSigner:
+        """The signer itself, for what needs the key object and is no credential: building an
+        X.509 certificate (credentials.x509). What it signs is not in the signing log."""
+        return self._signer
+
+    def __repr__(self) -> str:
+        return f"<LoggedSigner {self.key_type} {self.verification_method}>"
+
+
+# Signatures made inside `signing_log_batch()`: written together when it ends.
+_batch: ContextVar[list | None] = ContextVar("signing_log_batch", default=None)
+
+
+@contextmanager
+def signing_log_batch():
+    """Log the signatures made inside it in one pipelined statement when it ends (bulk
+    signing: issuance and re-signing chunks). Use it inside the transaction that stores what
+    was signed, so the log commits with it; on an exception nothing is written."""
+    if _batch.get() is not None:  # nested: the outer batch writes
+        yield
+        return
+    token = _batch.set([])
+    try:
+        yield
+        rows = _batch.get()
+    finally:
+        _batch.reset(token)
+    _write_log(rows)
+
+
+def _log_signature(key_pk: int, signature: bytes) -> None:
+    row = (key_pk, signature_digest(signature), timezone.now())
+    batch = _batch.get()
+    if batch is None:
+        _write_log([row])
+    else:
+        batch.append(row)
+
+
+def _write_log(rows: list[tuple]) -> None:
+    # Plain SQL through executemany (pipelined by psycopg 3): this runs for every signature,
+    # and the ORM's insert costs more than the row.
+    if not rows:
+        return
+    connection = connections[SignatureRecord.objects.db]
+    table = connection.ops.quote_name(SignatureRecord._meta.db_table)
+    signed_at = SignatureRecord._meta.get_field("signed_at")
+    params = [(key_pk, digest, signed_at.get_db_prep_save(moment, connection))
+              for key_pk, digest, moment in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} (key_id, digest, signed_at) "  # noqa: S608
+                           f"VALUES (%s, %s, %s)", params)
+
+
+def logged_signature_time(key_pk: int, signature: bytes) -> datetime | None:
+    """When key `key_pk` made `signature`, by the signing log; None when it did not."""
+    return (SignatureRecord.objects.filter(key_id=key_pk, digest=signature_digest(signature))
+            .order_by("signed_at").values_list("signed_at", flat=True).first())
+
+
+def public_key_for_verification(key: KeyPair) -> PublicKey:
+    """The key as the verifier uses it: a compromised one checks each signature against the
+    signing log (CompromisedKey)."""
+    public = public_key_of(key)
+    if key.compromised_at is None:
+        return public
+    return CompromisedKey(public.key_type, public.raw, public.id,
+                          compromised_at=key.compromised_at, reason=key.compromise_reason,
+                          signed_at=lambda signature: logged_signature_time(key.pk, signature))
+
+
+@transaction.atomic
+def rotate_keys(controller: str) -> list[KeyPair]:
+    """A new active key for each key type `controller` signs with; the old ones are retired
+    and keep verifying what they signed."""
+    active = list(KeyPair.objects.select_for_update()
+                  .filter(controller=controller, retired_at=None).order_by("key_type"))
+    if not active:
+        raise NoSigningKey(f"{controller} has no active signing key")
+    return [create_key(controller, key_type=key.key_type) for key in active]
+
+
+@transaction.atomic
+def declare_compromise(controller: str, *, since: datetime, reason: str) -> tuple[
+        list[KeyPair], list[KeyPair]]:
+    """Mark every key of `controller` that existed at `since` as compromised from then on
+    (an active key and a retired one alike: whoever took one from the key store could take
+    them all), and give each key type that signed a new active key. A key already compromised
+    keeps its earlier time. Returns (keys compromised now, new keys)."""
+    keys = list(KeyPair.objects.select_for_update().filter(controller=controller)
+                .order_by("created_at", "id"))
+    hit = [key for key in keys if key.compromised_at is None and key.created_at <= since]
+    if not hit:
+        raise NoSigningKey(f"{controller} has no key that existed on {since.isoformat()} and is "
+                           f"not already compromised")
+    now = timezone.now()
+    active_types = sorted({key.key_type for key in hit if key.retired_at is None})
+    for key in hit:
+        key.compromised_at, key.compromise_reason = since, reason
+        key.retired_at = key.retired_at or now
+        key.save(update_fields=["compromised_at", "compromise_reason", "retired_at"])
+    return hit, [create_key(controller, key_type=key_type) for key_type in active_types]
 
 
 @lru_cache(maxsize=256)

@@ -6,8 +6,11 @@ private key, so an HSM or KMS can stand in for `LocalSigner` later.
 
 from __future__ import annotations
 
+import hashlib
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import Protocol, runtime_checkable
 
@@ -21,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from core.encryption_key import encryption_key_from_text  # noqa: F401 - part of this API
+from core.times import iso8601
+from credentials.errors import KeyCompromised
 
 # JOSE algorithm names: we emit EdDSA (what deployed verifiers and UNTP samples use) and accept
 # the RFC 9864 name Ed25519 too.
@@ -93,6 +98,45 @@ class PublicKey:
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"invalid JWK: {exc}") from None
         raise ValueError("unsupported JWK (OKP Ed25519 and EC P-256 only)")
+
+
+def signature_digest(signature: bytes) -> bytes:
+    """What a signing log keeps of a signature: its SHA-256 (the signature names the signed
+    data and its key; the digest is enough to recognise it again, and reveals nothing)."""
+    return hashlib.sha256(signature).digest()
+
+
+@dataclass(frozen=True)
+class CompromisedKey(PublicKey):
+    """A key declared compromised from `compromised_at` on: a signature by it holds only when
+    its issuer's own signing log shows it was made before then. Who signed when is never taken
+    from the signed data (a proof's `created`, a JWT's `iat`): whoever stole the key writes
+    those. `signed_at` looks a signature up in the issuer's log (None: not in it); a key of a
+    foreign issuer has no log here (`signed_at` None), so nothing it signed is accepted."""
+
+    compromised_at: datetime | None = None
+    reason: str = ""
+    signed_at: Callable[[bytes], datetime | None] | None = field(default=None, compare=False)
+
+    def verify(self, signature: bytes, data: bytes) -> bool:
+        if not super().verify(signature, data):
+            return False  # not this key's signature at all: the ordinary mismatch
+        since = iso8601(self.compromised_at) if self.compromised_at else "an unknown time"
+        because = f" ({self.reason})" if self.reason else ""
+        if self.signed_at is None:
+            raise KeyCompromised(
+                f"{self.id} was declared compromised on {since}{because}: when a signature by "
+                f"it was made cannot be known outside its issuer's service, so none is accepted")
+        when = self.signed_at(signature)
+        if when is None:
+            raise KeyCompromised(
+                f"{self.id} was declared compromised on {since}{because}, and its issuer has "
+                f"no record of making this signature: it was not made by the issuer")
+        if self.compromised_at is not None and when >= self.compromised_at:
+            raise KeyCompromised(
+                f"signed with {self.id} on {iso8601(when)}, after the key was compromised on "
+                f"{since}{because}")
+        return True
 
 
 @cache

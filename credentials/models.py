@@ -8,7 +8,9 @@ class KeyPair(models.Model):
     verification-method id as associated data). A DID has at most one active key of each type
     (Ed25519 for EdDSA, the default; P-256 for ES256, which EU wallets expect). Rotation retires
     a key: it stops signing but stays in the DID document so that what it signed still
-    verifies."""
+    verifies. A key declared compromised from `compromised_at` on also stops signing; the DID
+    document marks it `revoked`, and what it signed verifies only when the signing log
+    (SignatureRecord) shows it was made before then (docs/keys.md)."""
 
     class KeyType(models.TextChoices):
         ED25519 = "Ed25519", "Ed25519"
@@ -22,6 +24,9 @@ class KeyPair(models.Model):
     wrapped_private_key = models.BinaryField(editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     retired_at = models.DateTimeField(null=True, blank=True)
+    compromised_at = models.DateTimeField(
+        null=True, blank=True, help_text="From when on the key is no longer trusted.")
+    compromise_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["controller", "created_at", "id"]
@@ -38,6 +43,27 @@ class KeyPair(models.Model):
     @property
     def verification_method(self) -> str:
         return f"{self.controller}#{self.key_id}"
+
+
+class SignatureRecord(models.Model):
+    """The signing log: one row per signature a key of ours made (its SHA-256 and when).
+
+    Written in the transaction that signs, so what is stored signed is logged. After a key is
+    declared compromised, a signature by it verifies only when it is found here with a time
+    before the compromise: the time in the signed data is the signer's word, and a thief
+    writes any time he likes."""
+
+    id = models.BigAutoField(primary_key=True)
+    key = models.ForeignKey(KeyPair, on_delete=models.CASCADE, related_name="+",
+                            db_index=False)  # leading column of signature_by_key
+    digest = models.BinaryField(max_length=32)
+    signed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "digest"], name="signature_by_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key_id}: {bytes(self.digest).hex()[:16]}… at {self.signed_at}"
 
 
 class StatusList(models.Model):

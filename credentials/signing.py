@@ -5,12 +5,12 @@ library directly."""
 
 from __future__ import annotations
 
-from credentials.key_store import NoSigningKey, ensure_key, signer_for
+from credentials.key_store import NoSigningKey, ensure_key, signer_for, signing_log_batch
 from credentials.keys import Signer
 from credentials.suites import get_suite
 
 __all__ = ["NoSigningKey", "as_did_key", "decode_jwt_parts", "envelope", "secure_embedded",
-           "secure_jwt", "secure_sd_jwt", "signer_for", "es256_signer_for"]
+           "secure_jwt", "secure_sd_jwt", "signer_for", "es256_signer_for", "signing_log_batch"]
 
 
 def es256_signer_for(did: str) -> Signer:

@@ -33,7 +33,7 @@ from cryptography.x509.oid import NameOID
 
 from credentials.encoding import b64url_encode
 from credentials.errors import CredentialError
-from credentials.keys import LocalSigner, PublicKey
+from credentials.keys import LocalSigner, PublicKey, Signer
 
 X509_HASH, X509_SAN_DNS = "x509_hash", "x509_san_dns"
 CLIENT_ID_PREFIXES = (X509_HASH, X509_SAN_DNS)
@@ -55,7 +55,7 @@ class CertifiedSigner:
     certificates up to (not including) the trust anchor, when a CA issued it."""
 
     certificate: bytes  # DER
-    signer: LocalSigner = field(repr=False)
+    signer: Signer = field(repr=False)
     intermediates: tuple[bytes, ...] = ()  # DER, the leaf's issuer first
 
     @property
@@ -168,14 +168,14 @@ def load_pem(certificate_pem: str | bytes, private_key_pem: str | bytes) -> Cert
                                  for c in intermediates))
 
 
-def certified(certificate_der: bytes, signer: LocalSigner) -> CertifiedSigner:
+def certified(certificate_der: bytes, signer: Signer) -> CertifiedSigner:
     """A stored certificate with the signer of its key (refused when they do not match)."""
     der = bytes(certificate_der)
     try:
         certificate = x509.load_der_x509_certificate(der)
     except ValueError as exc:
         raise CertificateError(f"certificate: not DER ({exc})") from None
-    if certificate.public_key().public_numbers() != signer._key.public_key().public_numbers():
+    if _public_key(certificate).jwk() != signer.public_key().jwk():
         raise CertificateError("certificate: the key does not belong to the certificate")
     return CertifiedSigner(der, signer)
 
@@ -574,6 +574,8 @@ def _key_usage(*, ca: bool) -> x509.KeyUsage:
 
 
 def _p256_private(signer) -> ec.EllipticCurvePrivateKey:
+    if hasattr(signer, "unlogged"):  # the key store's signer: certificates need the key object
+        signer = signer.unlogged()
     private = getattr(signer, "_key", None)
     if not (isinstance(private, ec.EllipticCurvePrivateKey)
             and isinstance(private.curve, ec.SECP256R1)):

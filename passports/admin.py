@@ -31,7 +31,14 @@ from core import qr
 from credentials.signing import decode_jwt_parts
 from passports import categories, gs1
 from passports import views as public_page
-from passports.models import Passport, PassportEvent, Product, RestrictedCredential
+from passports.models import (
+    Passport,
+    PassportEvent,
+    Product,
+    RestrictedCredential,
+    SigningKey,
+)
+from passports.services import keys as key_service
 from passports.services import selection_exports
 from passports.services.batches import batch_progress
 from passports.services.bulk_import import (
@@ -945,3 +952,142 @@ class EntitlementAdmin(OrganisationScopedAdmin):
                 obj.manufacturer = organisation_of(request.user)
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+# Signing keys ----------------------------------------------------------------------------------
+
+class KeyCompromiseForm(forms.Form):
+    """The confirmation of a key compromise: from when, and why (shown to verifiers)."""
+
+    since = forms.DateTimeField(
+        label=_("Compromised since (date and time, UTC)"),
+        help_text=_("Everything signed with these keys after this moment fails verification."))
+    reason = forms.CharField(max_length=500, label=_("Reason (recorded and shown to verifiers)"),
+                             widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(admin.ModelAdmin):
+    """An organisation's signing keys, read-only, with the two key actions: rotate, and declare
+    compromised. Each acts on the organisations of the selected keys, through one service."""
+
+    list_display = ["key", "type", "created", "retired", "compromised"]
+    fields = ["key", "type", "public_key", "created", "retired", "compromised", "reason"]
+    readonly_fields = fields
+    actions = ["rotate", "compromise"]
+
+    @admin.display(description=_("Key"))
+    def key(self, key):
+        return key.verification_method
+
+    @admin.display(description=_("Type"))
+    def type(self, key):
+        return key.key_type
+
+    @admin.display(description=_("Public key"))
+    def public_key(self, key):
+        return key.public_key_multibase
+
+    @admin.display(description=_("Created"), ordering="created_at")
+    def created(self, key):
+        return key.created_at
+
+    @admin.display(description=_("Retired (verifies what it signed)"))
+    def retired(self, key):
+        return key.retired_at
+
+    @admin.display(description=_("Compromised since"))
+    def compromised(self, key):
+        return key.compromised_at
+
+    @admin.display(description=_("Reason"))
+    def reason(self, key):
+        return key.compromise_reason
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).filter(controller__startswith="did:web:")
+        if request.user.is_superuser:
+            return queryset
+        organisation = organisation_of(request.user)
+        return queryset.filter(controller=organisation.did) if organisation else queryset.none()
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("passports.view_passport")
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_keys_permission(self, request) -> bool:
+        """Rotating and declaring a compromise re-sign in the organisation's name (checked when
+        the action runs: an active mandate with the `passports:issue` scope)."""
+        return request.user.has_perm("passports.add_passport")
+
+    @staticmethod
+    def _organisations(queryset) -> list[Organisation]:
+        dids = set(queryset.values_list("controller", flat=True))
+        return [org for org in Organisation.objects.order_by("slug") if org.did in dids]
+
+    @admin.action(description=_("Rotate the signing keys …"), permissions=["keys"])
+    def rotate(self, request, queryset):
+        return self._key_action(request, queryset, "rotate")
+
+    @admin.action(description=_("Declare the signing keys compromised …"), permissions=["keys"])
+    def compromise(self, request, queryset):
+        return self._key_action(request, queryset, "compromise")
+
+    def _key_action(self, request, queryset, action: str):
+        """First a page saying what will happen (for a compromise: from when, and why); the
+        change only once that page is submitted."""
+        organisations = self._organisations(queryset)
+        confirmed = request.POST.get("confirm") == action
+        form = KeyCompromiseForm(request.POST if confirmed else None) if action == "compromise" \
+            else None
+        if not confirmed or (form is not None and not form.is_valid()):
+            return TemplateResponse(request, "admin/passports/signingkey/confirm.html", {
+                **self.admin_site.each_context(request), "opts": self.opts, "form": form,
+                "title": KEY_ACTIONS[action]["title"], "warning": KEY_ACTIONS[action]["warning"],
+                "verb": KEY_ACTIONS[action]["verb"], "action": action,
+                "organisations": organisations, "keys": list(queryset),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME})
+        actor = actor_of(request.user)
+        for organisation in organisations:
+            try:
+                if action == "rotate":
+                    key_service.keys_rotate(organisation=organisation, actor=actor)
+                    self.message_user(request, _("New signing keys for %(org)s.")
+                                      % {"org": organisation.legal_name}, messages.SUCCESS)
+                else:
+                    outcome = key_service.keys_compromise(
+                        organisation=organisation, since=form.cleaned_data["since"],
+                        reason=form.cleaned_data["reason"], actor=actor)
+                    self.message_user(request, _(
+                        "%(count)d key(s) of %(org)s declared compromised; %(queued)d "
+                        "passport(s) are being re-signed with new keys.") % {
+                        "count": len(outcome.compromised), "org": organisation.legal_name,
+                        "queued": outcome.queued}, messages.SUCCESS)
+            except (NotAuthorised, key_service.SigningKeyError) as refused:
+                self.message_user(request, refused.detail, messages.ERROR)
+        return None
+
+
+KEY_ACTIONS = {
+    "rotate": {"verb": _("Rotate"), "title": _("Rotate the signing keys?"),
+               "warning": _("New keys sign from now on. The old keys stay published and keep "
+                            "verifying what they signed.")},
+    "compromise": {"verb": _("Declare compromised"),
+                   "title": _("Declare the signing keys compromised?"),
+                   "warning": _("Every key that existed at the given time is no longer "
+                                "trusted: what it signed after that time fails verification, "
+                                "with your reason. New keys are made and all passports are "
+                                "re-signed with them; their ids, QR codes and status stay the "
+                                "same. This cannot be undone.")},
+}

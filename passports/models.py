@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from credentials.models import KeyPair
 from passports import gs1
 from passports.categories import ACCESS_GROUPS
 from wallet.tenancy.models import Organisation
@@ -216,3 +217,13 @@ class IssuedStatusEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.credential_id} {self.purpose} {self.status_list_id}#{self.index}"
+
+
+class SigningKey(KeyPair):
+    """The key store's keys as the admin lists them (a proxy: the credentials app stays free of
+    the admin's knowledge of organisations)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")

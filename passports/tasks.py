@@ -11,6 +11,7 @@ from passports.services.issuance import (
     passports_requeue_stale,
     passports_sign,
 )
+from passports.services.keys import passports_resign
 from passports.services.status import passports_change_status
 from wallet.tenancy.authority import actor_of, operator
 
@@ -61,3 +62,15 @@ def change_passports_status(self, passport_ids: list[str], action: str, reason: 
     for passport, refusal in outcome.refused:
         log.info("%s refused for passport %s: %s", action, passport.pk, refusal.code)
     return len(outcome.changed)
+
+
+@shared_task(bind=True, name="passports.resign", acks_late=True, max_retries=5)
+def resign_passports(self, passport_ids: list[str], reason: str = "",
+                     details: dict | None = None, actor_id: int | None = None) -> int:
+    """Re-sign a chunk of passports whose key was declared compromised. Idempotent: what is
+    signed by a good key already is skipped, so a retry or a resumed run does no harm."""
+    try:
+        return passports_resign(passport_ids, reason=reason, details=details,
+                                actor_id=actor_id)
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from exc

@@ -473,6 +473,9 @@ PROOF_FAILURES = {
                        "not found."),
     "did_not_resolved": _("The signature could not be checked: the manufacturer's digital "
                           "identifier could not be looked up."),
+    "key_compromised": _("The signature was made with a key the manufacturer has declared "
+                         "compromised, and it cannot be shown to predate that: the passport "
+                         "may not be genuine."),
 }
 PROOF_FAILURES["key_resolution"] = PROOF_FAILURES["did_not_resolved"]
 PROOF_NOT_CHECKED = _("The digital signature could not be checked.")

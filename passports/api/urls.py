@@ -4,7 +4,7 @@ by the views, so a malformed id gets the same problem+json 404 as an unknown one
 
 from django.urls import path
 
-from passports.api import exports, presentation_views, views
+from passports.api import exports, keys, presentation_views, views
 
 urlpatterns = [
     path("products/", views.ProductCollectionApi.as_view(), name="api-products"),
@@ -32,6 +32,9 @@ urlpatterns = [
          presentation_views.AccessByWalletResultApi.as_view(),
          name="api-passport-access-openid4vp-result"),
     path("verify/", views.VerifyApi.as_view(), name="api-verify"),
+    path("keys/", keys.KeysApi.as_view(), name="api-keys"),
+    path("keys/rotate", keys.KeysRotateApi.as_view(), name="api-keys-rotate"),
+    path("keys/compromise", keys.KeysCompromiseApi.as_view(), name="api-keys-compromise"),
     path("exports/products.<str:fmt>", exports.ProductExportApi.as_view(),
          name="api-export-products"),
     path("exports/passports.<str:fmt>", exports.PassportExportApi.as_view(),

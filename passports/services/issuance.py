@@ -185,27 +185,29 @@ def _sign_chunk(issuer: str, passports: list[Passport]) -> int:
     issuer_block = issuer_of(passports[0].product.organisation)  # one query per chunk
     now = timezone.now()
     done, events, restricted = [], [], []
-    for passport in passports:
-        if locked.get(passport.pk) != passport.attempts:
-            continue
-        groups = characteristics_by_group(passport.product)
-        credential = passport_credential(
-            passport, issued_at=now, status_list_url=status_list_url(passport.status_list_id),
-            status_index=passport.status_index, groups=groups, issuer=issuer_block)
-        passport.jwt = signing.secure_jwt(credential, signer)
-        if passport.product.organisation.embedded_proof:
-            passport.embedded = signing.secure_embedded(credential, signer)
-        passport.state, passport.issued_at = Passport.State.ISSUED, now
-        done.append(passport)
-        events.append(_event(passport, "issued", Passport.State.PENDING,
-                             details={"status_index": passport.status_index,
-                                      "key": signer.verification_method,
-                                      "attempts": passport.attempts}))
-        for group, group_credential in restricted_credentials(
-                passport, issued_at=now, groups=groups, issuer=issuer_block).items():
-            restricted.append(RestrictedCredential(
-                passport=passport, access_group=group,
-                jwt=signing.secure_jwt(group_credential, signer)))
+    # One write of the signing log for the chunk, in this transaction.
+    with signing.signing_log_batch():
+        for passport in passports:
+            if locked.get(passport.pk) != passport.attempts:
+                continue
+            groups = characteristics_by_group(passport.product)
+            credential = passport_credential(
+                passport, issued_at=now, status_list_url=status_list_url(passport.status_list_id),
+                status_index=passport.status_index, groups=groups, issuer=issuer_block)
+            passport.jwt = signing.secure_jwt(credential, signer)
+            if passport.product.organisation.embedded_proof:
+                passport.embedded = signing.secure_embedded(credential, signer)
+            passport.state, passport.issued_at = Passport.State.ISSUED, now
+            done.append(passport)
+            events.append(_event(passport, "issued", Passport.State.PENDING,
+                                 details={"status_index": passport.status_index,
+                                          "key": signer.verification_method,
+                                          "attempts": passport.attempts}))
+            for group, group_credential in restricted_credentials(
+                    passport, issued_at=now, groups=groups, issuer=issuer_block).items():
+                restricted.append(RestrictedCredential(
+                    passport=passport, access_group=group,
+                    jwt=signing.secure_jwt(group_credential, signer)))
     _store(done, ["jwt", "embedded", "state", "issued_at"], now)
     PassportEvent.objects.bulk_create(events)
     passport_events_published(events)  # webhooks, after commit
