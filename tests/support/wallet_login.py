@@ -1,0 +1,41 @@
+"""Logging in with the wallet (issue #21) from the wallet's side: a person's mandate put into
+their EU wallet over OpenID4VCI, and answering the service's login request with it."""
+
+from __future__ import annotations
+
+import re
+
+from openid4vci.services.offers import offer_create
+from tests.support.openid4vci_wallet import TestWallet
+from tests.support.openid4vp_wallet import Wallet
+from wallet.tenancy.authority import operator
+
+ASKED = [["scope"], ["principal", "legal_name"]]  # what the login's DCQL query asks of a mandate
+
+
+def wallet_with_mandates(client, *mandates) -> Wallet:
+    """An EU wallet (one P-256 key) holding a copy of each mandate, named mandate0, mandate1…
+    (each received over OpenID4VCI, bound to the wallet's key)."""
+    receiving = TestWallet(client=client)
+    held = {}
+    for number, mandate in enumerate(mandates):
+        offered = offer_create(actor=operator(), issuer=mandate.organisation,
+                               configuration="mandate", mandate=mandate)
+        held[f"mandate{number}"] = receiving.redeem_offer(offered.by_reference, offered.tx_code)
+    return Wallet(client, key=receiving.signer, credentials=held)
+
+
+def answer_login(holder: Wallet, authorization_request: str, names=("mandate0",), *,
+                 request=None):
+    """Follow the `openid4vp://` link and answer with the named mandates (disclosing what the
+    query asks); the Response Endpoint's answer."""
+    request = request or holder.fetch(authorization_request)
+    presentations = [holder.presentation(request, name, ASKED) for name in names]
+    return holder.answer(request, {"mandate": presentations})
+
+
+def link_on_page(html: str) -> str:
+    """The `openid4vp://` link the login page offers for a wallet on the same device."""
+    found = re.search(r'href="(openid4vp://[^"]+)"', html)
+    assert found, "no openid4vp:// link on the page"
+    return found.group(1).replace("&amp;", "&")
