@@ -3,7 +3,9 @@ their EU wallet over OpenID4VCI, and answering the service's login request with 
 
 from __future__ import annotations
 
+import json
 import re
+from urllib.parse import urlencode
 
 from openid4vci.services.offers import offer_create
 from tests.support.openid4vci_wallet import TestWallet
@@ -39,3 +41,26 @@ def link_on_page(html: str) -> str:
     found = re.search(r'href="(openid4vp://[^"]+)"', html)
     assert found, "no openid4vp:// link on the page"
     return found.group(1).replace("&amp;", "&")
+
+
+TOKEN_FORM = {"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+              "subject_token_type": "urn:dpp-wallet:params:oauth:token-type:vp_token"}
+
+
+def token_request(client, holder: Wallet, names=("mandate0",), *, nonce: str | None = None,
+                  aud: str | None = None, language: str = "en", **form):
+    """A machine exchanges presentations of its mandates for an access token at /oauth/token
+    (a fresh nonce from /oauth/nonce unless given; KB-JWT aud: the token endpoint)."""
+    from credentials.sd_jwt import present
+
+    if nonce is None:
+        given = client.post("/oauth/nonce")
+        assert given.status_code == 200, given.content
+        nonce, aud = given.json()["nonce"], aud or given.json()["audience"]
+    presentations = [present(holder.credentials[name], disclose=["scope", "principal.legal_name"],
+                             holder_signer=holder.key, aud=aud, nonce=nonce)
+                     for name in names]
+    body = {**TOKEN_FORM, "subject_token": json.dumps({"mandate": presentations}), **form}
+    return client.post("/oauth/token", urlencode(body),
+                       content_type="application/x-www-form-urlencoded",
+                       HTTP_ACCEPT_LANGUAGE=language)
