@@ -56,9 +56,11 @@ def wallet_login_wait(request, request_id):
         mandate_login = login.login_finish(presentation,
                                            response_code=request.GET.get("response_code"))
     except login.LoginPending:
-        links = services.links(presentation)
+        # The QR code from this site, whatever host the browser reached it by.
+        qr = reverse("openid4vp-request-qr", args=[presentation.request_token, "svg"])
         return TemplateResponse(request, "openid4vp/wallet_login.html", {
-            **context, "links": links, "refresh": REFRESH_SECONDS,
+            **context, "link": services.authorization_request(presentation), "qr": qr,
+            "refresh": REFRESH_SECONDS,
             "expires_at": presentation.expires_at})
     except LoginRefused as refused:
         request.session[STARTED] = [i for i in started if i != str(request_id)]

@@ -64,3 +64,27 @@ def token_request(client, holder: Wallet, names=("mandate0",), *, nonce: str | N
     return client.post("/oauth/token", urlencode(body),
                        content_type="application/x-www-form-urlencoded",
                        HTTP_ACCEPT_LANGUAGE=language)
+
+
+def read_qr(client, image_url: str) -> str:
+    """What a phone's camera reads from the login page's QR code: the link it encodes. (The
+    SVG names its content in <title>; the symbol is checked to encode exactly that link.)"""
+    from html import unescape
+    from urllib.parse import urlsplit
+
+    from core.qr import qr_svg
+
+    served = client.get(urlsplit(image_url).path)
+    assert served.status_code == 200 and served["Content-Type"] == "image/svg+xml"
+    found = re.search(rb"<title>([^<]+)</title>", served.content)
+    assert found, "the QR code has no title"
+    link = unescape(found.group(1).decode())
+    assert served.content == qr_svg(link, scale=4), "the symbol does not encode its title"
+    return link
+
+
+def started_link(browser) -> str:
+    """Start a login in `browser` (a Django test client) and read its wallet link."""
+    started = browser.post("/admin/login/wallet/")
+    assert started.status_code == 302, started.content
+    return link_on_page(browser.get(started["Location"]).content.decode())
