@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from openid4vp.models import PresentationRequest
 from openid4vp.services import presentation_request_create
+from passports.services.partner_login import partner_login_open
+from wallet.business.presentations import ACCESS_ROLE_VCT
 from wallet.tenancy.mandate_login import (
     LoginRefused,
     Presented,
@@ -22,6 +24,7 @@ from wallet.tenancy.mandates import MANDATE_VCT
 
 PURPOSE = "mandate_login"
 MANDATE_QUERY = "mandate"
+ROLE_QUERY = "role"  # partners' staff: the access role their organisation holds
 PID_QUERY = "pid"
 PID_VCTS = ["urn:eudi:pid:1", "https://example.bmi.bund.de/credential/pid/1.0"]
 Status = PresentationRequest.Status
@@ -40,17 +43,20 @@ class LoginPending(Exception):
 
 
 def login_query() -> dict:
-    """One or more mandates (each discloses its scope and whose it is), and optionally a PID
-    (the person's name, for their account)."""
+    """One or more mandates (each discloses its scope and whose it is) or, for partners'
+    staff, their organisation's access role; and optionally a PID (the person's name, for
+    their account)."""
     return {
         "credentials": [
             {"id": MANDATE_QUERY, "format": "dc+sd-jwt", "multiple": True,
              "meta": {"vct_values": [MANDATE_VCT]},
              "claims": [{"path": ["scope"]}, {"path": ["principal", "legal_name"]}]},
+            {"id": ROLE_QUERY, "format": "dc+sd-jwt", "meta": {"vct_values": [ACCESS_ROLE_VCT]},
+             "claims": [{"path": ["access_group"]}, {"path": ["role"]}, {"path": ["sub"]}]},
             {"id": PID_QUERY, "format": "dc+sd-jwt", "meta": {"vct_values": PID_VCTS},
              "claims": [{"path": ["given_name"]}, {"path": ["family_name"]}]},
         ],
-        "credential_sets": [{"options": [[MANDATE_QUERY]]},
+        "credential_sets": [{"options": [[MANDATE_QUERY], [ROLE_QUERY]]},
                             {"options": [[PID_QUERY]], "required": False}],
     }
 
@@ -93,6 +99,10 @@ def login_finish(request: PresentationRequest, *, response_code: str | None = No
         login_refusal_record(refused, reference=str(request.pk))
         raise refused
     accepted = [c for c in request.result.get("credentials", []) if c.get("ok")]
+    role = next((c for c in accepted if c["credential_query_id"] == ROLE_QUERY), None)
+    if role is not None:
+        return partner_login_open(role=role["claims"], presentation=str(request.pk),
+                                  issuer_did=role["issuer"].get("did", role["issuer"]["id"]))
     mandates = [Presented(c["claims"]) for c in accepted
                 if c["credential_query_id"] == MANDATE_QUERY]
     pid = next((c["claims"] for c in accepted if c["credential_query_id"] == PID_QUERY), None)

@@ -17,6 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core import ratelimit
 from openid4vp import login, services
+from passports.services import partner_login
+from wallet.tenancy.login_models import MandateLogin
 from wallet.tenancy.login_sessions import session_open
 from wallet.tenancy.mandate_login import LoginRefused
 
@@ -68,6 +70,12 @@ def wallet_login_wait(request, request_id):
                                 {**context, "refused": refused.message,
                                  "refusal_code": refused.code}, status=403)
     following = request.session.pop("wallet_login_next", None)
+    request.session[STARTED] = [i for i in started if i != str(request_id)]
+    if mandate_login.kind == MandateLogin.Kind.PARTNER_SESSION:
+        # A partner's staff: no account here, the restricted data their role opens.
+        request.session.cycle_key()
+        request.session[partner_login.SESSION_KEY] = str(mandate_login.pk)
+        return redirect("partner-data")
     session_open(request, mandate_login)
     return redirect(following or reverse("admin:index"))
 

@@ -5,9 +5,18 @@ when one is revoked, and every refusal says why."""
 import pytest
 from django.test import Client
 
+from passports.models import Entitlement
 from tests.support import eu_wallet
+from tests.support.api import battery_product, issue
 from tests.support.environment import generous_rate_limits
-from tests.support.wallet_login import ASKED, answer_login, link_on_page, wallet_with_mandates
+from tests.support.wallet_login import (
+    ASKED,
+    answer_login,
+    answer_with_role,
+    link_on_page,
+    recycler_with_role,
+    wallet_with_mandates,
+)
 from wallet.tenancy.legal_models import Mandate
 from wallet.tenancy.login_models import MandateLogin, MandateLoginEvent
 from wallet.tenancy.mandates import mandate_grant, mandate_revoke, mandate_suspend
@@ -138,3 +147,29 @@ def test_an_organisation_can_turn_passwords_off_for_its_staff(parties, django_us
 
     assert refused.status_code == 200  # the form again, not logged in
     assert allowed.status_code == 302
+
+
+def test_a_partners_staff_member_reads_only_the_entitled_group(
+        client, parties, django_capture_on_commit_callbacks):
+    passport = issue(battery_product(parties["acme"]), django_capture_on_commit_callbacks)
+    recycle, holder = recycler_with_role(client, parties["acme"])
+    browser = Client()
+    waiting, link = start(browser)
+
+    assert answer_with_role(holder, link).status_code == 200
+    landed = browser.get(waiting)
+    page = browser.get("/partner/")
+
+    assert landed.status_code == 302, landed.content.decode()[-3000:]
+    assert landed["Location"] == "/partner/"
+    text = page.content.decode()
+    assert page.status_code == 200 and f'data-passport="{passport.pk}"' in text
+    assert "putIntoServiceDate" in text  # legitimate_interest
+    assert "testReportResults" not in text  # authorities: not this partner's
+    assert 'data-group="legitimate_interest"' in text and "authorities" not in text
+    assert not browser.get("/admin/").wsgi_request.user.is_authenticated  # no admin account
+
+    Entitlement.objects.filter(partner=recycle).delete()  # the manufacturer withdraws it
+    ended = browser.get("/partner/")
+    assert ended.status_code == 302
+    assert "The mandate was revoked" in browser.get(ended["Location"]).content.decode()

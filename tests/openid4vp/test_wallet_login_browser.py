@@ -125,3 +125,26 @@ def test_a_replayed_answer_is_refused(fresh, live_server, parties):
     WebDriverWait(fresh, 30).until(lambda driver: driver.find_elements(By.ID, "refusal"))
     assert fresh.find_element(By.ID, "refusal").get_attribute("data-code") == "replayed"
     assert "already used" in fresh.find_element(By.ID, "refusal").text
+
+
+def test_a_partners_staff_member_sees_only_the_entitled_data(fresh, live_server, parties):
+    from passports.services.issuance import passport_request
+    from tests.support.api import battery_product
+    from tests.support.wallet_login import answer_with_role, recycler_with_role
+    from wallet.tenancy.authority import operator
+
+    passport = passport_request(actor=operator(), product=battery_product(parties["acme"]))
+    _, holder = recycler_with_role(Client(), parties["acme"])
+    waiting_page(fresh, live_server)
+
+    link = read_qr(Client(), fresh.find_element(By.ID, "wallet-qr").get_attribute("src"))
+    assert answer_with_role(holder, link).status_code == 200
+    WebDriverWait(fresh, 30).until(lambda driver: urlsplit(driver.current_url).path
+                                   == "/partner/")
+
+    shown = fresh.find_elements(By.CSS_SELECTOR, ".passport-data")
+    assert [(box.get_attribute("data-passport"), box.get_attribute("data-group"))
+            for box in shown] == [(str(passport.pk), "legitimate_interest")]
+    text = fresh.find_element(By.ID, "partner-data").text
+    assert "putIntoServiceDate" in text and "testReportResults" not in text
+    screenshot(fresh, "wallet-login-partner", "partner-restricted-data")

@@ -88,3 +88,27 @@ def started_link(browser) -> str:
     started = browser.post("/admin/login/wallet/")
     assert started.status_code == 302, started.content
     return link_on_page(browser.get(started["Location"]).content.decode())
+
+
+def recycler_with_role(client, manufacturer, group: str = "legitimate_interest"):
+    """The partner `recycle`, entitled by `manufacturer` to `group`, and its wallet holding the
+    access role the manufacturer issued it (over OpenID4VCI): (recycle, wallet)."""
+    from passports.models import Entitlement
+    from tests.support.factories import organisation
+
+    recycle = organisation("recycle", "Recycle Partners B.V.")
+    entitlement = Entitlement.objects.create(manufacturer=manufacturer, partner=recycle,
+                                             access_group=group)
+    offered = offer_create(issuer=manufacturer, configuration="access_role",
+                           entitlement=entitlement, role="authorised battery recycler",
+                           actor=operator())
+    receiving = TestWallet(client=client)
+    role = receiving.redeem_offer(offered.by_reference, offered.tx_code)
+    return recycle, Wallet(client, key=receiving.signer, credentials={"role": role})
+
+
+def answer_with_role(holder: Wallet, authorization_request: str):
+    """Answer the login request with the organisation's access role."""
+    request = holder.fetch(authorization_request)
+    presentation = holder.presentation(request, "role", [["access_group"], ["role"]])
+    return holder.answer(request, {"role": [presentation]})

@@ -18,6 +18,7 @@ class MandateLogin(models.Model):
     class Kind(models.TextChoices):
         SESSION = "session", _("Admin session")
         ACCESS_TOKEN = "access_token", _("API access token")
+        PARTNER_SESSION = "partner_session", _("Partner session (access role)")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -29,6 +30,12 @@ class MandateLogin(models.Model):
                              help_text="The person (none for an organisation's machine).")
     mandates = models.ManyToManyField("wallet.Mandate", related_name="logins")
     scopes = models.JSONField(default=list, help_text="The presented mandates' scopes.")
+    # A partner's staff (kind partner_session): the access role their organisation holds.
+    access_group = models.CharField(max_length=40, blank=True)
+    entitled_by = models.ForeignKey("wallet.Organisation", null=True, blank=True,
+                                    on_delete=models.CASCADE, related_name="+",
+                                    help_text="Partner sessions: the manufacturer whose role "
+                                              "credential was presented.")
     # What was presented, once: the presentation request's id (sessions) or the SHA-256 of
     # the presentation (tokens). Unique, so one presentation never makes two logins.
     presentation = models.CharField(max_length=64, unique=True, editable=False)
@@ -44,10 +51,14 @@ class MandateLogin(models.Model):
         verbose_name = _("login with a mandate")
         verbose_name_plural = _("logins with a mandate")
         constraints = [
-            models.CheckConstraint(condition=Q(kind="session") | Q(token_hash__isnull=False),
+            models.CheckConstraint(condition=~Q(kind="access_token")
+                                   | Q(token_hash__isnull=False),
                                    name="access_token_login_has_a_hash"),
-            models.CheckConstraint(condition=Q(kind="access_token") | Q(user__isnull=False),
+            models.CheckConstraint(condition=~Q(kind="session") | Q(user__isnull=False),
                                    name="session_login_has_a_person"),
+            models.CheckConstraint(condition=~Q(kind="partner_session")
+                                   | Q(entitled_by__isnull=False) & ~Q(access_group=""),
+                                   name="partner_login_has_a_role"),
         ]
 
     def __str__(self) -> str:

@@ -192,6 +192,8 @@ def session_login_open(*, presented: list[Presented], presentation: str,
             _record(EventKind.LOGGED_IN, login=login, mandates=mandates,
                     detail=f"{user} for {organisation.slug}: {', '.join(login.scopes)}")
     except IntegrityError:
+        if not MandateLogin.objects.filter(presentation=presentation).exists():
+            raise  # another constraint: a defect, not a replay
         refused = LoginRefused("replayed", f"{presentation} was used for a login before")
         login_refusal_record(refused, mandates=mandates)
         raise refused from None
@@ -282,6 +284,8 @@ def access_token_issue(*, presented: list[Presented], presentation_digest: str,
             _record(EventKind.TOKEN_ISSUED, login=login, mandates=mandates,
                     detail=f"for {organisation.slug}: {', '.join(login.scopes)}")
     except IntegrityError:
+        if not MandateLogin.objects.filter(presentation=presentation_digest).exists():
+            raise  # another constraint: a defect, not a replay
         refused = LoginRefused("replayed", "this presentation was exchanged before")
         login_refusal_record(refused, mandates=mandates)
         raise refused from None
