@@ -35,7 +35,7 @@ SESSION_CHECKED = "mandate_checked_at"
 # What each mandate scope opens in the admin (any mandate: seeing the organisation's products,
 # passports and wallet); the acts themselves are still authorised against the mandate.
 SEEING = ["passports.view_product", "passports.view_passport", "passports.view_passportevent",
-          "wallet.view_mandate", "wallet.view_walletcredential"]
+          "wallet.view_mandate", "wallet.view_walletcredential", "wallet.view_mandatelogin"]
 SCOPE_PERMISSIONS = {
     Mandate.Scope.PASSPORTS_ISSUE: ["passports.add_product", "passports.change_product",
                                     "passports.add_passport"],
