@@ -2,8 +2,13 @@
 browser without script sees them: the session carries exactly the presented mandates, ends
 when one is revoked, and every refusal says why."""
 
+from datetime import timedelta
+
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from passports.models import Entitlement
 from tests.support import eu_wallet
@@ -20,6 +25,7 @@ from tests.support.wallet_login import (
 from wallet.tenancy.legal_models import Mandate
 from wallet.tenancy.login_models import MandateLogin, MandateLoginEvent
 from wallet.tenancy.mandates import mandate_grant, mandate_revoke, mandate_suspend
+from wallet.tenancy.models import Organisation
 
 parties = eu_wallet.parties  # the fixture: acme (attested), jan with a passports:issue mandate
 
@@ -173,3 +179,53 @@ def test_a_partners_staff_member_reads_only_the_entitled_group(
     ended = browser.get("/partner/")
     assert ended.status_code == 302
     assert "The mandate was revoked" in browser.get(ended["Location"]).content.decode()
+
+
+def test_the_first_login_makes_the_staff_account_named_by_the_pid(
+        client, parties, django_user_model):
+    from tests.support.openid4vp import issue_identity
+
+    newcomer = django_user_model.objects.create_user(username="newcomer")  # no staff, no member
+    ends = timezone.now().replace(microsecond=0) + timedelta(hours=2)
+    mandate = mandate_grant(organisation=parties["acme"], scope=Mandate.Scope.PASSPORTS_REVOKE,
+                            user=newcomer, valid_until=ends)
+    holder = wallet_with_mandates(client, mandate)
+    register = Organisation.objects.get(slug="register")
+    holder.credentials["pid"] = issue_identity(
+        register, holder, vct="urn:eudi:pid:1",
+        claims={"given_name": "Erika", "family_name": "Mustermann"}).credential
+    browser = Client()
+    waiting, link = start(browser)
+    request = holder.fetch(link)
+    answered = holder.answer(request, {
+        "mandate": [holder.presentation(request, "mandate0", ASKED)],
+        "pid": [holder.presentation(request, "pid", [["given_name"], ["family_name"]])]})
+
+    assert answered.status_code == 200, answered.content
+    assert browser.get(waiting).status_code == 302
+    newcomer.refresh_from_db()
+    assert newcomer.is_staff and not newcomer.has_usable_password()
+    assert (newcomer.first_name, newcomer.last_name) == ("Erika", "Mustermann")
+    assert newcomer.membership.organisation == parties["acme"]
+    assert browser.session.get_expiry_date() == ends  # the session ends with the mandate
+
+
+def test_the_session_rechecks_its_mandates_only_every_n_seconds(client, parties, settings):
+    holder = wallet_with_mandates(client, parties["mandate"])
+    browser = Client()
+    waiting, link = start(browser)
+    answer_login(holder, link)
+    browser.get(waiting)
+
+    def mandate_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert browser.get("/admin/").status_code == 200
+        return sum("wallet_mandatelogin" in q["sql"] for q in queries.captured_queries)
+
+    settings.MANDATE_LOGIN_RECHECK_SECONDS = 30
+    between_checks = mandate_queries()
+    settings.MANDATE_LOGIN_RECHECK_SECONDS = 0
+    checking = mandate_queries()
+
+    assert between_checks == 0
+    assert checking == 2  # the login, and its mandates with their state

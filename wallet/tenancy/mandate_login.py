@@ -228,8 +228,8 @@ def _staff_account(user, organisation, pid: dict) -> None:
 
 
 def login_check(login_id, *, now: datetime | None = None) -> str | None:
-    """Why the login has ended (a REFUSALS code), ending it then; None while it stands. One
-    query for the login and its mandates."""
+    """Why the login has ended (a REFUSALS code), ending it then; None while it stands. Two
+    queries (the login, its mandates)."""
     now = now or timezone.now()
     login = (MandateLogin.objects.prefetch_related("mandates").filter(pk=login_id).first())
     if login is None:
