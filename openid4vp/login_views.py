@@ -12,6 +12,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -53,7 +54,7 @@ def wallet_login_wait(request, request_id):
     presentation = login.login_request_of(request_id) if str(request_id) in started else None
     if presentation is None:
         return redirect("admin:login")
-    context = {**admin.site.each_context(request), "title": _title()}
+    context = {**admin.site.each_context(request), "title": _("Log in with your wallet")}
     try:
         mandate_login = login.login_finish(presentation,
                                            response_code=request.GET.get("response_code"))
@@ -62,8 +63,7 @@ def wallet_login_wait(request, request_id):
         qr = reverse("openid4vp-request-qr", args=[presentation.request_token, "svg"])
         return TemplateResponse(request, "openid4vp/wallet_login.html", {
             **context, "link": services.authorization_request(presentation), "qr": qr,
-            "refresh": REFRESH_SECONDS,
-            "expires_at": presentation.expires_at})
+            "refresh": REFRESH_SECONDS})
     except LoginRefused as refused:
         request.session[STARTED] = [i for i in started if i != str(request_id)]
         return TemplateResponse(request, "openid4vp/wallet_login.html",
@@ -78,9 +78,3 @@ def wallet_login_wait(request, request_id):
         return redirect("partner-data")
     session_open(request, mandate_login)
     return redirect(following or reverse("admin:index"))
-
-
-def _title():
-    from django.utils.translation import gettext
-
-    return gettext("Log in with your wallet")
