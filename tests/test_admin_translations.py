@@ -24,7 +24,7 @@ from tests.support.translations import catalog
 ADMIN_MODULES = ["passports/admin.py", "wallet/admin.py", "wallet/business/identity/admin.py",
                  "wallet/business/messaging/admin.py", "passports/views_labels.py",
                  "openid4vp/login_views.py", "wallet/tenancy/mandate_login.py",
-                 "passports/views_partner.py"]
+                 "passports/views_partner.py", "wallet/tenancy/login_sessions.py"]
 MODEL_MODULES = ["passports/models.py", "wallet/tenancy/models.py",
                  "wallet/tenancy/legal_models.py", "wallet/business/messaging/models.py",
                  "wallet/tenancy/login_models.py",

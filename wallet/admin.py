@@ -12,6 +12,7 @@ from wallet.tenancy.api_tokens import (
 )
 from wallet.tenancy.authority import actor_of
 from wallet.tenancy.login_models import MandateLogin, MandateLoginEvent
+from wallet.tenancy.login_sessions import PasswordLoginForm
 from wallet.tenancy.models import ApiToken, Member, Organisation
 from wallet.tenancy.selectors import organisation_of
 from wallet.tenancy.services import organisation_ensure_key
@@ -172,6 +173,9 @@ class MandateLoginAdmin(ReadOnlyScopedAdmin):
     def scope_list(self, login):
         return ", ".join(login.scopes) or "-"
 
+
+# Password logins say so when the organisation requires the wallet (docs/wallet-login.md).
+admin.site.login_form = PasswordLoginForm
 
 # The business wallet's admin pages live in modules of their own; importing them registers them.
 import wallet.business.identity.admin  # noqa: E402,F401

@@ -152,6 +152,7 @@ def test_an_organisation_can_turn_passwords_off_for_its_staff(parties, django_us
                                               "password": "operator pass"})
 
     assert refused.status_code == 200  # the form again, not logged in
+    assert "log in only with their wallet" in refused.content.decode()
     assert allowed.status_code == 302
 
 

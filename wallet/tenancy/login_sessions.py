@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import time
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import get_user_model, login, logout
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from wallet.tenancy.legal_models import Mandate
 from wallet.tenancy.login_models import MandateLogin
@@ -81,6 +84,25 @@ class MandateAwareBackend(ModelBackend):
         if getattr(user_obj, "mandate_scopes", None) is not None:
             return Permission.objects.none()  # the mandates alone say what the session may
         return super()._get_group_permissions(user_obj)
+
+
+class PasswordLoginForm(AdminAuthenticationForm):
+    """The admin's password form, saying so when the person's organisation has turned
+    passwords off (only for the right password: a wrong one learns nothing)."""
+
+    error_messages = {**AdminAuthenticationForm.error_messages,
+                      "wallet_required": _("Your organisation lets its staff log in only with "
+                                           "their wallet: use “Log in with your wallet”.")}
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        user = (get_user_model()._default_manager.filter(username=username).first()
+                if username and password else None)
+        if user is not None and wallet_required(user) and user.check_password(password):
+            raise forms.ValidationError(self.error_messages["wallet_required"],
+                                        code="wallet_required")
+        return super().clean()
 
 
 def session_open(request, mandate_login: MandateLogin) -> None:
