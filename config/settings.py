@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "wallet.tenancy.login_sessions.MandateSessionMiddleware",  # after auth and messages
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.outages.OutageMiddleware",  # 503, not 500, while a backing service is down
 ]
@@ -228,7 +229,8 @@ STORAGES = {
 # how many trusted proxies in front add to X-Forwarded-For (0: the peer address).
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["wallet.tenancy.authentication.TokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["wallet.tenancy.authentication.TokenAuthentication",
+                                       "wallet.tenancy.authentication.AccessTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.HasScope"],
     "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -338,6 +340,15 @@ if OPENID4VP_CLIENT_ID_PREFIX == "x509_san_dns" and (
                                f"the host of PUBLIC_BASE_URL, not the address {PUBLIC_HOST}")
 # Seconds a presentation request (its request object and its answer) stays usable.
 OPENID4VP_REQUEST_SECONDS = env_int("OPENID4VP_REQUEST_SECONDS", 600)
+# Logging in with mandates (docs/wallet-login.md): an admin session with presented mandates is
+# re-checked at most this often, so it ends within this many seconds of a mandate's revocation,
+# suspension or expiry (each act is checked at once anyway); the access tokens exchanged for a
+# presentation at /oauth/token live this long (never past a mandate's end).
+MANDATE_LOGIN_RECHECK_SECONDS = env_int("MANDATE_LOGIN_RECHECK_SECONDS", 30)
+MANDATE_ACCESS_TOKEN_SECONDS = env_int("MANDATE_ACCESS_TOKEN_SECONDS", 600)
+# Passwords, except for staff of organisations that require the wallet; sessions of presented
+# mandates get exactly those mandates' permissions (wallet.tenancy.login_sessions).
+AUTHENTICATION_BACKENDS = ["wallet.tenancy.login_sessions.MandateAwareBackend"]
 
 # --- OpenID4VCI ---
 # Issuing wallet credentials into EU wallets (openid4vci/): lifetimes in seconds.

@@ -4,10 +4,12 @@ from django.urls import include, path, re_path
 from config.health import health
 from credentials import status_views
 from credentials import views as credential_views
+from openid4vp import login_views
 from passports import views as passport_views
 from passports.api.urls import vc_api_urlpatterns
 from passports.api.views import PublicRestrictedCredentialApi
 from passports.views_labels import label_sheet
+from passports.views_partner import partner_data, partner_logout
 from passports.views_verifier import verify_page
 
 urlpatterns = [
@@ -15,7 +17,14 @@ urlpatterns = [
     # Staff's printable QR label sheet (passports/views_labels.py), inside the admin's login.
     path("admin/passports/product/labels/", admin.site.admin_view(label_sheet),
          name="passports-labels"),
+    # Logging in with mandates from a wallet (docs/wallet-login.md), beside the password form.
+    path("admin/login/wallet/", login_views.wallet_login_start, name="wallet-login"),
+    path("admin/login/wallet/<uuid:request_id>/", login_views.wallet_login_wait,
+         name="wallet-login-wait"),
     path("admin/", admin.site.urls),
+    # A partner's staff logged in with their organisation's access role: its restricted data.
+    path("partner/", partner_data, name="partner-data"),
+    path("partner/logout", partner_logout, name="partner-logout"),
     path("api/v1/", include("config.api_urls")),
     path("", include(vc_api_urlpatterns)),  # W3C VC-API: /credentials/..., /presentations/...
     path("", include("openid4vci.urls")),  # OpenID4VCI issuer: .well-known, token, credential

@@ -8,6 +8,8 @@ class OpenId4VpConfig(AppConfig):
     verbose_name = "OpenID4VP verification (EU wallets)"
 
     def ready(self):
+        from django.contrib import admin
+
         from openid4vp import (
             checks,  # noqa: F401 - registers the start-up checks
             passport_access,
@@ -19,3 +21,5 @@ class OpenId4VpConfig(AppConfig):
         presentation_access.wallet_access = SimpleNamespace(
             access_request_create=passport_access.access_request_create,
             access_result_read=passport_access.access_result_read, links=links)
+        # The admin's login page offers "Log in with your wallet" (openid4vp/login_views.py).
+        admin.site.login_template = "openid4vp/admin_login.html"

@@ -50,9 +50,11 @@ class PresentationRequest(models.Model):
         DIRECT_POST_JWT = "direct_post.jwt", "direct_post.jwt (encrypted)"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    organisation = models.ForeignKey("wallet.Organisation", on_delete=models.CASCADE,
+    organisation = models.ForeignKey("wallet.Organisation", null=True, blank=True,
+                                     on_delete=models.CASCADE,
                                      related_name="presentation_requests",
-                                     help_text="Who asked; only they see the result.")
+                                     help_text="Who asked; only they see the result. None: "
+                                               "the service itself (a login with a wallet).")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     api_token = models.ForeignKey("wallet.ApiToken", null=True, blank=True,
@@ -121,7 +123,8 @@ class PresentationRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.organisation.slug}: {self.purpose[:40]} [{self.current_status}]"
+        who = self.organisation.slug if self.organisation_id else "service"
+        return f"{who}: {self.purpose[:40]} [{self.current_status}]"
 
     @property
     def current_status(self) -> str:

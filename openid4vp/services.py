@@ -387,7 +387,8 @@ def _finish(request: PresentationRequest, status: str, *, code: str = "", reason
     kind = {Status.VERIFIED: Kind.VERIFIED, Status.EXPIRED: Kind.EXPIRED}.get(status,
                                                                               Kind.FAILED)
     _event(request, kind, reason or code)
-    events.publish(events.PRESENTATION_COMPLETED, organisations=[request.organisation_id],
+    events.publish(events.PRESENTATION_COMPLETED,
+                   organisations=[request.organisation_id] if request.organisation_id else [],
                    payload={"request": str(request.pk), "status": status, "code": code})
     log.info("presentation request %s %s%s", request.pk, status, f" ({code})" if code else "")
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core import ratelimit
 from core.qr import qr_png, qr_svg
-from openid4vp import services
+from openid4vp import services, token_exchange
 from openid4vp.models import PresentationRequest
 
 REQUEST_OBJECT_MEDIA_TYPE = "application/oauth-authz-req+jwt"
@@ -73,3 +73,34 @@ def request_qr(request, token: str, kind: str):
     if kind == "svg":
         return HttpResponse(qr_svg(link, scale=4), content_type="image/svg+xml")
     return HttpResponse(qr_png(link, scale=4), content_type="image/png")
+
+
+@never_cache
+@require_POST
+@ratelimit.limit("verify")
+def oauth_nonce(request):
+    """POST /oauth/nonce: a fresh nonce for the KB-JWTs of a token exchange."""
+    response = JsonResponse(token_exchange.nonce_issue())
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@csrf_exempt  # machines post here; the presentation (nonce, aud, key binding) is the credential
+@never_cache
+@require_POST
+@ratelimit.limit("verify")
+def oauth_token(request):
+    """POST /oauth/token (RFC 8693 token exchange): a verified presentation of mandates for a
+    short-lived access token; RFC 6749 §5.2 errors."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        return _oauth_error(400, "invalid_request",
+                            "the request is form-encoded (application/x-www-form-urlencoded)")
+    try:
+        issued = token_exchange.token_exchange({name: request.POST.get(name)
+                                                for name in request.POST})
+    except token_exchange.TokenError as refused:
+        return _oauth_error(refused.status, refused.error, refused.description)
+    response = JsonResponse(issued.body())
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response

@@ -22,12 +22,17 @@ from tests.support.environment import ROOT
 from tests.support.translations import catalog
 
 ADMIN_MODULES = ["passports/admin.py", "wallet/admin.py", "wallet/business/identity/admin.py",
-                 "wallet/business/messaging/admin.py", "passports/views_labels.py"]
+                 "wallet/business/messaging/admin.py", "passports/views_labels.py",
+                 "openid4vp/login_views.py", "wallet/tenancy/mandate_login.py",
+                 "passports/views_partner.py", "wallet/tenancy/login_sessions.py"]
 MODEL_MODULES = ["passports/models.py", "wallet/tenancy/models.py",
                  "wallet/tenancy/legal_models.py", "wallet/business/messaging/models.py",
+                 "wallet/tenancy/login_models.py",
                  "passports/apps.py", "wallet/apps.py"]
 TEMPLATES = [*sorted((ROOT / "passports/templates/admin").rglob("*.html")),
-             ROOT / "passports/templates/passports/labels.html"]
+             ROOT / "passports/templates/passports/labels.html",
+             *sorted((ROOT / "openid4vp/templates/openid4vp").glob("*login*.html")),
+             ROOT / "passports/templates/passports/partner.html"]
 LANGUAGES = [code for code, _name in settings.LANGUAGES if code != "en"]
 # Keyword arguments whose value a person reads in the admin.
 SHOWN = {"description", "label", "help_text", "verbose_name", "verbose_name_plural", "title",

@@ -4,12 +4,15 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from wallet.tenancy.admin_scoping import ReadOnlyScopedAdmin
 from wallet.tenancy.api_tokens import (
     api_token_create,
     api_token_revoke,
     scopes_refused,
 )
 from wallet.tenancy.authority import actor_of
+from wallet.tenancy.login_models import MandateLogin, MandateLoginEvent
+from wallet.tenancy.login_sessions import PasswordLoginForm
 from wallet.tenancy.models import ApiToken, Member, Organisation
 from wallet.tenancy.selectors import organisation_of
 from wallet.tenancy.services import organisation_ensure_key
@@ -145,6 +148,34 @@ class ApiTokenAdmin(admin.ModelAdmin):
             api_token_revoke(token=token)
         self.message_user(request, _("Revoked; the keys no longer work."), messages.SUCCESS)
 
+
+# Logins with mandates (wallet.tenancy.mandate_login): the audit trail, read only ----------------
+
+class MandateLoginEventInline(admin.TabularInline):
+    model = MandateLoginEvent
+    extra = 0
+    fields = ["at", "kind", "code", "detail", "mandates"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MandateLogin)
+class MandateLoginAdmin(ReadOnlyScopedAdmin):
+    organisation_path = "organisation"
+    list_display = ["created_at", "kind", "user", "scope_list", "access_group", "expires_at",
+                    "ended_at", "end_reason"]
+    list_filter = ["kind", "end_reason"]
+    inlines = [MandateLoginEventInline]
+
+    @admin.display(description=_("Scopes"))
+    def scope_list(self, login):
+        return ", ".join(login.scopes) or "-"
+
+
+# Password logins say so when the organisation requires the wallet (docs/wallet-login.md).
+admin.site.login_form = PasswordLoginForm
 
 # The business wallet's admin pages live in modules of their own; importing them registers them.
 import wallet.business.identity.admin  # noqa: E402,F401

@@ -17,4 +17,5 @@ from wallet.tenancy.legal_models import (  # noqa: F401
     TrustedAnchor,
     WalletCredential,
 )
+from wallet.tenancy.login_models import MandateLogin, MandateLoginEvent  # noqa: F401
 from wallet.tenancy.models import ApiToken, Member, Organisation  # noqa: F401

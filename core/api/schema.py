@@ -46,3 +46,14 @@ class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
         return {"type": "apiKey", "in": "header", "name": "Authorization",
                 "description": "`Token <key>`: an organisation's API key, made in the admin or "
                                "with `manage.py api_token <org-slug> --scope ...`."}
+
+
+class AccessTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "wallet.tenancy.authentication.AccessTokenAuthentication"
+    name = "AccessToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer",
+                "description": "`Bearer dpp_at_…`: a short-lived access token exchanged for a "
+                               "presentation of mandates at `/oauth/token` (RFC 8693; "
+                               "docs/wallet-login.md), with exactly the presented scopes."}

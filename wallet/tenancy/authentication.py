@@ -14,6 +14,8 @@ from rest_framework import authentication, exceptions
 
 from wallet.tenancy.api_tokens import key_hash
 from wallet.tenancy.authority import Actor, actor_of
+from wallet.tenancy.login_models import MandateLogin
+from wallet.tenancy.mandate_login import ACCESS_TOKEN_PREFIX, access_token_login
 from wallet.tenancy.models import ApiToken
 
 KEYWORD = "Token"
@@ -75,3 +77,53 @@ def _touch(token: ApiToken) -> None:
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION),
     ).update(last_used_at=now)
     token.last_used_at = now
+
+
+BEARER = "Bearer"
+
+
+class AccessTokenClient:
+    """Who calls with an access token exchanged for presented mandates (/oauth/token,
+    docs/wallet-login.md): their organisation, exactly the mandates' scopes."""
+
+    is_authenticated = True
+    is_anonymous = False
+    token = None  # no API key
+
+    def __init__(self, login: MandateLogin):
+        self.login = login
+        self.organisation = login.organisation
+        self.scopes = frozenset(login.scopes)
+
+    def __str__(self) -> str:
+        return f"access token of {self.organisation.slug} ({', '.join(sorted(self.scopes))})"
+
+    @property
+    def actor(self):
+        return self.login.user
+
+    def as_actor(self) -> Actor:
+        """The organisation, acting with exactly the presented mandates (read fresh by
+        authorise: a mandate revoked since the exchange no longer counts)."""
+        return Actor(organisation=self.organisation, user=self.login.user,
+                     mandates=frozenset(self.login.mandates.values_list("pk", flat=True)))
+
+
+class AccessTokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer dpp_at_…`: a short-lived access token from the token endpoint.
+    Other bearer values are left to the view (e.g. the one-time read secrets of OpenID4VP
+    results)."""
+
+    def authenticate(self, request):
+        keyword, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        value = value.strip()
+        if keyword != BEARER or not value.startswith(ACCESS_TOKEN_PREFIX):
+            return None
+        login = access_token_login(value)
+        if login is None:
+            raise exceptions.AuthenticationFailed("Unknown, expired or ended access token.",
+                                                  code="invalid_token")
+        return AccessTokenClient(login), login
+
+    def authenticate_header(self, request) -> str:
+        return BEARER

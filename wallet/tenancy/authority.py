@@ -16,7 +16,10 @@ The rules:
   call so a revocation takes effect at once. A key acts with the powers of the person who made
   it: that person's mandate, and the key names it on the event; a key nobody holds a mandate
   for cannot use such a scope.
-- Anchor scopes (reviewing attestations) need an organisation that is a trust anchor."""
+- Anchor scopes (reviewing attestations) need an organisation that is a trust anchor.
+- Who logged in with mandates from a wallet (an admin session or an access token, see
+  wallet.tenancy.mandate_login) acts with exactly the mandates presented (`Actor.mandates`),
+  each read fresh: the person's other mandates do not count."""
 
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ from django.core.exceptions import PermissionDenied
 
 from wallet.tenancy.errors import WalletError
 from wallet.tenancy.legal_models import Mandate
-from wallet.tenancy.mandates import active_mandate
+from wallet.tenancy.mandates import active_mandate, active_mandate_among
 from wallet.tenancy.models import ApiToken, Member, Organisation
 from wallet.tenancy.selectors import organisation_of
 
@@ -54,6 +57,8 @@ class Actor:
     user: Any = None
     api_token: ApiToken | None = None
     operator: bool = False
+    # Logged in with mandates from a wallet: only these (ids) count; None: the person's own.
+    mandates: frozenset | None = None
 
     def __str__(self) -> str:
         if self.operator:
@@ -78,7 +83,9 @@ def actor_of(user=None, *, api_token: ApiToken | None = None) -> Actor:
         raise ValueError("actor_of needs a user or an API key; the operator is operator()")
     if user.is_superuser:
         return operator(user)
-    return Actor(organisation=organisation_of(user), user=user)
+    # A session opened with mandates carries them on its user (login_sessions middleware).
+    return Actor(organisation=organisation_of(user), user=user,
+                 mandates=getattr(user, "presented_mandates", None))
 
 
 @dataclass(frozen=True)
@@ -138,11 +145,17 @@ def authorise(actor: Actor, *, organisation: Organisation, scope: str) -> Author
                             code="missing_scope")
     if scope not in MANDATE_SCOPES:
         return Authority(actor, organisation, scope)
-    mandate = (active_mandate(user=actor.user, organisation=organisation, scope=scope)
-               if actor.user is not None else None)
+    if actor.mandates is not None:
+        mandate = active_mandate_among(actor.mandates, organisation=organisation, scope=scope)
+    else:
+        mandate = (active_mandate(user=actor.user, organisation=organisation, scope=scope)
+                   if actor.user is not None else None)
     if mandate is None:
         needed = f"an active mandate with the scope {scope} from {organisation.legal_name}"
-        if token is None:
+        if actor.mandates is not None:
+            text = (f"You logged in with mandates from your wallet, and none of them is "
+                    f"{needed}; nothing was changed.")
+        elif token is None:
             text = f"You need {needed} to do this; nothing was changed."
         elif actor.user is None:
             text = (f"The API key was made by nobody who holds {needed}; nothing was changed.")

@@ -79,6 +79,18 @@ def active_mandate(*, user, organisation: Organisation, scope: str,
             .order_by("-created_at").first())
 
 
+def active_mandate_among(ids, *, organisation: Organisation, scope: str,
+                         now: datetime | None = None) -> Mandate | None:
+    """The one of the mandates `ids` (presented at a login) that lets its holder act for
+    `organisation` within `scope` right now, or None. Read fresh, like active_mandate."""
+    now = now or timezone.now()
+    return (Mandate.objects
+            .filter(pk__in=ids, organisation=organisation, scope=scope,
+                    state=Mandate.State.ACTIVE, valid_from__lte=now)
+            .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+            .order_by("-created_at").first())
+
+
 def active_mandate_for_organisation(*, grantee: Organisation, organisation: Organisation,
                                     scope: str, now: datetime | None = None) -> Mandate | None:
     now = now or timezone.now()

@@ -24,6 +24,9 @@ class Organisation(models.Model):
     embedded_proof = models.BooleanField(
         default=False, help_text="Also secure passports with an eddsa-rdfc-2022 Data Integrity "
                                  "proof (in addition to vc+jwt; slower to issue).")
+    wallet_login_required = models.BooleanField(
+        default=False, help_text="Staff log in only with a mandate from their wallet (no "
+                                 "passwords); the operator's account is not affected.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
