@@ -123,9 +123,11 @@ def main() -> None:
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from tests.support.receiver import tls_files
+    from tests.support.tls import loopback_certificate  # Django-free: settings come later
 
-    cert, key = tls_files()
+    (ROOT / "var").mkdir(exist_ok=True)
+    cert, key = loopback_certificate(ROOT / "var", "bench-webhooks-receiver",
+                                     "Benchmark webhook receiver")
     os.environ["WEBHOOK_TEST_ALLOWED_ADDRESSES"] = "127.0.0.1"
     os.environ["WEBHOOK_TEST_CA_FILE"] = cert
 
