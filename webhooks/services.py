@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
@@ -328,8 +328,23 @@ def _record(deliveries: list[Delivery], outcomes: dict[int, _Outcome]) -> dict[f
             retries.setdefault(retry_in, []).append(delivery.pk)
     with transaction.atomic():
         DeliveryAttempt.objects.bulk_create(attempts)
-        Delivery.objects.bulk_update(deliveries, RECORDED, batch_size=BATCH)
+        _update_rows(deliveries, RECORDED)
     return retries
+
+
+def _update_rows(deliveries: list[Delivery], names: list[str]) -> None:
+    """Save `names` of each delivery: one parameterised UPDATE run for all rows (executemany:
+    batched by the driver). The ORM's bulk_update builds a CASE per field and row, which cost
+    more CPU than sending the batch."""
+    fields = [Delivery._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    sql = (f"UPDATE {quote(Delivery._meta.db_table)} SET "
+           + ", ".join(f"{quote(field.column)} = %s" for field in fields)
+           + f" WHERE {quote(Delivery._meta.pk.column)} = %s")
+    rows = [[field.get_db_prep_save(getattr(delivery, field.attname), connection)
+             for field in fields] + [delivery.pk] for delivery in deliveries]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def delivery_retry(*, actor: Actor, delivery: Delivery) -> Delivery:
