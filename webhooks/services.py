@@ -338,9 +338,10 @@ def _update_rows(deliveries: list[Delivery], names: list[str]) -> None:
     more CPU than sending the batch."""
     fields = [Delivery._meta.get_field(name) for name in names]
     quote = connection.ops.quote_name
-    sql = (f"UPDATE {quote(Delivery._meta.db_table)} SET "
-           + ", ".join(f"{quote(field.column)} = %s" for field in fields)
-           + f" WHERE {quote(Delivery._meta.pk.column)} = %s")
+    # Only the model's own quoted names go into the text; every value is a parameter.
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = (f"UPDATE {quote(Delivery._meta.db_table)} SET {assignments} "  # noqa: S608
+           f"WHERE {quote(Delivery._meta.pk.column)} = %s")
     rows = [[field.get_db_prep_save(getattr(delivery, field.attname), connection)
              for field in fields] + [delivery.pk] for delivery in deliveries]
     with connection.cursor() as cursor:
