@@ -1,7 +1,9 @@
 """Webhooks end to end, on PostgreSQL + Redis + 2 Celery worker processes (DJANGO_DEBUG=0) and a
 local HTTPS receiver in a process of its own: 10,000 passport revocations, each told to the
-manufacturer's subscribed endpoint; how many deliveries per second arrive, and the delay from
-the revocation's commit to its delivery's arrival (p50, p99, max).
+manufacturer's subscribed endpoint; how many deliveries per second arrive, the delay from the
+revocation's commit to its delivery's arrival (p50, p99, max), and the CPU time each side spent
+per delivery (the workers, the receiver, the revoking process; from /proc), which the load of a
+shared machine changes far less than the rates.
 
     BENCH_REDIS=redis://127.0.0.1:6379/<your db> .venv/bin/python bench/webhooks.py [--batch 1]
 
