@@ -179,7 +179,9 @@ class _Outcome:
 
 
 def lease_seconds() -> float:
-    return settings.WEBHOOK_LEASE_SECONDS
+    """WEBHOOK_LEASE_SECONDS, but always longer than a batch can take (sending_seconds(), the
+    last sends' timeout, recording): a live worker's lease never runs out."""
+    return max(settings.WEBHOOK_LEASE_SECONDS, 4 * settings.WEBHOOK_TIMEOUT_SECONDS + 10)
 
 
 def sending_seconds() -> float:
