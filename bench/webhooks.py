@@ -1,7 +1,9 @@
 """Webhooks end to end, on PostgreSQL + Redis + 2 Celery worker processes (DJANGO_DEBUG=0) and a
 local HTTPS receiver in a process of its own: 10,000 passport revocations, each told to the
-manufacturer's subscribed endpoint; how many deliveries per second arrive, and the delay from
-the revocation's commit to its delivery's arrival (p50, p99, max).
+manufacturer's subscribed endpoint; how many deliveries per second arrive, the delay from the
+revocation's commit to its delivery's arrival (p50, p99, max), and the CPU time each side spent
+per delivery (the workers, the receiver, the revoking process; from /proc), which the load of a
+shared machine changes far less than the rates.
 
     BENCH_REDIS=redis://127.0.0.1:6379/<your db> .venv/bin/python bench/webhooks.py [--batch 1]
 
@@ -104,6 +106,28 @@ def revoke_all(passports: list, batch: int) -> float:
     return time.perf_counter() - started
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of process `pid` and its live children (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in _stats():
+        fields = stat.rsplit(")", 1)[1].split()
+        ppid, utime, stime = int(fields[1]), int(fields[11]), int(fields[12])
+        if int(stat.split(" ", 1)[0]) == pid or ppid == pid:
+            total += (utime + stime) / tick
+    return total
+
+
+def _stats():
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    yield stat.read()
+            except OSError:
+                continue
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
@@ -123,9 +147,11 @@ def main() -> None:
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from tests.support.receiver import tls_files
+    from tests.support.tls import loopback_certificate  # Django-free: settings come later
 
-    cert, key = tls_files()
+    (ROOT / "var").mkdir(exist_ok=True)
+    cert, key = loopback_certificate(ROOT / "var", "bench-webhooks-receiver",
+                                     "Benchmark webhook receiver")
     os.environ["WEBHOOK_TEST_ALLOWED_ADDRESSES"] = "127.0.0.1"
     os.environ["WEBHOOK_TEST_CA_FILE"] = cert
 
@@ -149,11 +175,17 @@ def main() -> None:
     from webhooks.models import Delivery
 
     try:
+        cpu_before = {"workers": cpu_seconds(worker.pid), "receiver": cpu_seconds(receiver.pid),
+                      "revoking": time.process_time()}
         started = time.perf_counter()
         revoke_seconds = revoke_all(passports, args.batch)
+        cpu_revoking = time.process_time() - cpu_before["revoking"]
         done = wait_until(lambda: not Delivery.objects.filter(state="pending").exists()
                           and Delivery.objects.count() >= count, timeout=600, interval=0.2)
         total_seconds = time.perf_counter() - started
+        cpu = {"workers": cpu_seconds(worker.pid) - cpu_before["workers"],
+               "receiver": cpu_seconds(receiver.pid) - cpu_before["receiver"],
+               "revoking": cpu_revoking}
     finally:
         stop(worker)
         stop_receiver.set()
@@ -189,6 +221,9 @@ def main() -> None:
     print(f"deliveries: {rate:.0f}/s from the first commit to the last arrival; delay from "
           f"commit to delivery p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
           f"max {max(delays) * 1000:.0f} ms")
+    cpu_ms = {name: round(seconds * 1000 / count, 3) for name, seconds in cpu.items()}
+    print("CPU per delivery (ms): " + ", ".join(f"{name} {ms}" for name, ms in cpu_ms.items())
+          + f"; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(json.dumps({
         "deliveries_per_second": round(rate, 1), "p50_delay_s": round(p50, 3),
         "p99_delay_s": round(p99, 3), "max_delay_s": round(max(delays), 3),
@@ -200,6 +235,7 @@ def main() -> None:
         "complete": bool(done and len(delays) == count),
         "mean_delay_s": round(statistics.fmean(delays), 3),
         "load_average_1m": round(os.getloadavg()[0], 2),
+        "cpu_ms_per_delivery": cpu_ms,
         "setup": "10,000 passports bulk_create (issued, placeholder credential, no status "
                  "entry); revocations via passports_change_status; 2 Celery workers "
                  "(DJANGO_DEBUG=0); receiver: https on 127.0.0.1 in its own process",

@@ -179,6 +179,9 @@ CELERY_BEAT_SCHEDULE = {
 WEBHOOK_RETRY_SCHEDULE = [float(value) for value in env_list(
     "WEBHOOK_RETRY_SCHEDULE", ["5", "30", "120", "600", "3600", "14400", "43200"])]
 WEBHOOK_TIMEOUT_SECONDS = float(env_str("WEBHOOK_TIMEOUT_SECONDS", "5"))
+# How long a worker holds the deliveries it claimed (a batch sends for at most 3 timeouts): if
+# it dies meanwhile, the sweep sends them again once this has passed.
+WEBHOOK_LEASE_SECONDS = env_float("WEBHOOK_LEASE_SECONDS", 60.0)
 # Test and benchmark only, empty in production: addresses a webhook may reach although they
 # are not public (the local receiver on 127.0.0.1), and an extra CA its certificate comes from.
 WEBHOOK_TEST_ALLOWED_ADDRESSES = env_list("WEBHOOK_TEST_ALLOWED_ADDRESSES", [])

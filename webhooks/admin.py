@@ -85,7 +85,7 @@ class DeliveryAdmin(ReadOnlyScopedAdmin):
     list_filter = ["state", "event_type"]
     search_fields = ["event_id"]
     fields = ["subscription", "event_id", "event_type", "state", "attempts", "committed_at",
-              "next_attempt_at", "delivered_at", "last_status", "last_latency_ms",
+              "next_attempt_at", "lease_until", "delivered_at", "last_status", "last_latency_ms",
               "last_error", "body"]
     readonly_fields = fields
     inlines = [AttemptInline]

@@ -49,6 +49,9 @@ class Delivery(models.Model):
     committed_at = models.DateTimeField(help_text="When the change the event tells of "
                                                   "committed.")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(
+        null=True, blank=True, help_text="Being sent by a worker, which has it until then; "
+                                         "after that (the worker died) it is sent again.")
     delivered_at = models.DateTimeField(null=True, blank=True)
     last_status = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)

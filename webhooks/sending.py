@@ -5,8 +5,10 @@ within WEBHOOK_TIMEOUT_SECONDS. Nothing is sent to a refused URL: the refusal co
 connection.
 
 Connections stay open per endpoint in this process (keep-alive) while the receiver keeps them,
-for at most IDLE_SECONDS unused: a burst of events costs one TLS handshake, not one each. A
-kept connection stays pinned to the address vetted when it was opened.
+for at most IDLE_SECONDS unused, up to MAX_KEPT_PER_ENDPOINT of them (a batch sends to one
+endpoint on several at once): a burst of events costs a few TLS handshakes, not one each. A
+kept connection stays pinned to the address vetted when it was opened; every new one is vetted
+afresh.
 
 WEBHOOK_TEST_ALLOWED_ADDRESSES and WEBHOOK_TEST_CA_FILE (settings; empty in production) let
 tests and benchmarks reach their receiver on 127.0.0.1 with a test CA's certificate."""
@@ -16,6 +18,7 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -25,6 +28,7 @@ from django.conf import settings
 from credentials import guarded_http
 
 IDLE_SECONDS = 30.0
+MAX_KEPT_PER_ENDPOINT = 8  # idle connections kept per endpoint (a batch sends on several)
 MAX_ANSWER_BYTES = 64 * 1024  # what is read of an answer (and discarded)
 USER_AGENT = "dpp-wallet-webhooks"
 
@@ -105,20 +109,49 @@ class _Connection(guarded_http._PinnedHTTPSConnection):  # noqa: SLF001 - the en
             self.sock.deadline = deadline
 
 
-_kept: dict[tuple[str, int], _Connection] = {}
+# Idle kept connections per endpoint (host, port), the most recently used last; the sender
+# threads of a batch (webhooks.services) take one each and give it back after the exchange.
+_idle: dict[tuple[str, int], list[_Connection]] = {}
+_idle_lock = threading.Lock()
+
+
+def kept_connections(host: str, port: int) -> list[_Connection]:
+    """The idle connections kept open to an endpoint (what tests look at)."""
+    with _idle_lock:
+        return list(_idle.get((host, port), []))
+
+
+def _take(key: tuple[str, int]) -> _Connection | None:
+    """A kept connection to `key`, unused for less than IDLE_SECONDS; None when there is none."""
+    with _idle_lock:
+        kept = _idle.get(key, [])
+        while kept:
+            connection = kept.pop()
+            if time.monotonic() - connection.last_used <= IDLE_SECONDS:
+                return connection
+            connection.close()
+    return None
+
+
+def _give_back(key: tuple[str, int], connection: _Connection) -> None:
+    connection.last_used = time.monotonic()
+    with _idle_lock:
+        kept = _idle.setdefault(key, [])
+        kept.append(connection)
+        while len(kept) > MAX_KEPT_PER_ENDPOINT:
+            kept.pop(0).close()
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """POST `body` to `url`; the answer's status. SendError when none came."""
+    """POST `body` to `url`; the answer's status. SendError when none came. Thread-safe: each
+    caller has a connection of its own for the exchange (a kept one, or a new one to a freshly
+    vetted address)."""
     target = endpoint(url)
     seconds = settings.WEBHOOK_TIMEOUT_SECONDS
     deadline = guarded_http.Deadline(seconds, f"the {seconds:g} s deadline of a webhook")
     key = (target.host, target.port)
-    kept = _kept.pop(key, None)
-    if kept is not None and time.monotonic() - kept.last_used > IDLE_SECONDS:
-        kept.close()
-        kept = None
     headers = {**headers, "User-Agent": USER_AGENT, "Content-Type": "application/json"}
+    kept = _take(key)
     if kept is not None:
         kept.rearm(deadline)
         try:
@@ -158,9 +191,5 @@ def _exchange(connection: _Connection, key, target: Endpoint, body: bytes,
     if response.will_close:
         connection.close()
     else:
-        connection.last_used = time.monotonic()
-        old = _kept.pop(key, None)
-        if old is not None:
-            old.close()
-        _kept[key] = connection
+        _give_back(key, connection)
     return response.status

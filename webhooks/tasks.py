@@ -1,12 +1,11 @@
 from celery import shared_task
 
-from webhooks.services import deliveries_requeue_due, delivery_send
+from webhooks.services import deliveries_requeue_due, deliveries_send
 
 
 @shared_task(name="webhooks.deliver_batch", ignore_result=True)
 def deliver_batch(delivery_ids: list[int]) -> None:
-    for delivery_id in delivery_ids:
-        delivery_send(delivery_id)
+    deliveries_send(delivery_ids)
 
 
 @shared_task(name="webhooks.requeue_due", ignore_result=True)

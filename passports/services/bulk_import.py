@@ -23,6 +23,7 @@ from django.db.models import Q
 from core import json_limits
 from passports import categories
 from passports.models import Product
+from passports.services.csv_files import unguarded
 from passports.services.issuance import passports_request
 from passports.services.products import ATTRIBUTES_PREFIX, PRODUCT_FIELDS, product_build
 from wallet.tenancy.authority import Actor, authorise
@@ -152,7 +153,8 @@ def _csv_rows(text: str) -> list[dict[str, Any]]:
         if None in row:  # DictReader puts cells beyond the header under None
             raise ImportFailed([_error(len(rows) + 1, "",
                                        "The row has more cells than the header has columns.")])
-        rows.append(row)
+        rows.append({column: unguarded(value) if isinstance(value, str) else value
+                     for column, value in row.items()})
     return rows
 
 

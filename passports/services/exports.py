@@ -10,8 +10,6 @@ for its own export actions (`rows_of(kind, queryset)`)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
 
 from passports.models import Passport, PassportEvent, Product
+from passports.services.csv_files import csv_chunks
 from wallet.tenancy.models import Organisation
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
@@ -88,33 +87,10 @@ def rows_of(kind: str, queryset: Iterable) -> Iterator[dict]:
         yield row_of(kind, item)
 
 
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
 def as_csv(kind: str, rows: Iterable[dict]) -> Iterator[str]:
-    """A header line, then CHUNK_ROWS rows per chunk. Cells starting like a formula are quoted
-    with a leading apostrophe (OWASP CSV injection): a spreadsheet shows them as text."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(KINDS[kind].columns)
-    count = 0
-    for row in rows:
-        writer.writerow([_cell(_text(value)) for value in row.values()])
-        count += 1
-        if count % CHUNK_ROWS == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-def _cell(text: str) -> str:
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """A header line, then CHUNK_ROWS rows per chunk (passports/services/csv_files.py: a cell
+    starting like a formula is kept text)."""
+    return csv_chunks(KINDS[kind].columns, rows, chunk_rows=CHUNK_ROWS)
 
 
 def as_json(rows: Iterable[dict]) -> Iterator[str]:

@@ -7,8 +7,6 @@ passport export lists each version with its state, reason and addresses."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -16,6 +14,7 @@ from datetime import date, datetime
 from passports import categories
 from passports.models import Passport, Product
 from passports.services.bulk_import import PRODUCT_COLUMNS
+from passports.services.csv_files import csv_chunks
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 PASSPORT_COLUMNS = ("id", "gtin", "lot", "serial", "product", "version", "state", "state_reason",
@@ -61,26 +60,14 @@ def passport_rows(passports: Iterable[Passport]) -> tuple[list[str], list[dict]]
     return list(PASSPORT_COLUMNS), rows
 
 
-def _cell(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
-    return "" if value is None else str(value)
-
-
 def render(columns: list[str], rows: list[dict], format: str) -> str:
-    """CSV (a header, one row each, blank for what a row lacks; lists and objects as JSON) or
-    JSON (a list of objects, typed values, nothing blank left out)."""
+    """CSV (passports/services/csv_files.py: a header, one row each, blank for what a row
+    lacks, lists and objects as JSON, a cell starting like a formula kept text) or JSON (a
+    list of objects, typed values, nothing blank left out)."""
     if format == "json":
         return json.dumps([{key: value for key, value in row.items()
                             if value not in ("", None)} for row in rows],
                           ensure_ascii=False, indent=1)
     if format != "csv":
         raise ValueError(f"Unknown export format {format!r}; use csv or json.")
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: _cell(value) for key, value in row.items()})
-    return out.getvalue()
+    return "".join(csv_chunks(columns, rows))

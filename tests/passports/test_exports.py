@@ -49,6 +49,21 @@ def test_an_export_of_products_imports_again_as_it_is(client, staff, acme, forma
     assert {stored(product) for product in imported} == before
 
 
+def test_a_product_cell_like_a_formula_is_kept_text_and_imports_as_it_was(client, staff, acme):
+    product = make_product(acme, serial="SN-1")
+    Product.objects.filter(pk=product.pk).update(name='=HYPERLINK("http://x")', lot="-7")
+    before = stored(product)
+
+    response = export(client, "product", "export_csv", [product])
+
+    [row] = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert (row["name"], row["lot"]) == ("\'=HYPERLINK(\"http://x\")", "\'-7")
+    Product.objects.filter(organisation=acme).delete()
+    [imported] = products_import(organisation=acme, data=response.content, format="csv",
+                                 actor=operator())
+    assert stored(imported) == before
+
+
 def test_passports_export_with_their_state_reason_and_addresses(client, staff, acme):
     first = issue(make_product(acme))
     passport_revoke(actor=operator(), passport=first, reason="Cell defect")

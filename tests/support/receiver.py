@@ -1,6 +1,8 @@
 """A real local webhook receiver: HTTPS on 127.0.0.1 (an ephemeral port) with a certificate of
 a test CA, recording every request (headers, body, when it arrived) and answering with the
-status it is told to (200 by default). `down_url()` names a port nobody listens on.
+status it is told to (200 by default). With a `gate` (a threading.Event) it holds each answer
+until the gate opens: a slow endpoint, or one that is mid-request when its sender dies.
+`down_url()` names a port nobody listens on.
 
 `tls_files()` makes the certificate once per test session under var/test-receiver/; the test
 Celery worker trusts it through WEBHOOK_TEST_CA_FILE, and reaches 127.0.0.1 through
@@ -53,17 +55,21 @@ class Receiver:
     def __init__(self):
         self.requests: list[Received] = []
         self.status = 200
+        self.gate: threading.Event | None = None
         self.arrived = threading.Condition()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as real receivers
+            wbufsize = 64 * 1024  # the answer's head and body in one write (no Nagle wait)
 
             def do_POST(self):  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver.arrived:
                     receiver.requests.append(Received(self.path, dict(self.headers), body))
                     receiver.arrived.notify_all()
+                if receiver.gate is not None:
+                    receiver.gate.wait(60)
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -91,6 +97,8 @@ class Receiver:
         return list(self.requests)
 
     def stop(self) -> None:
+        if self.gate is not None:
+            self.gate.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -320,5 +320,5 @@ def test_a_kept_connection_sends_without_waiting_for_acks(allowance, receiver, a
     passport_revoke(actor=operator(), passport=passport)
     receiver.wait_for(1)
 
-    kept = sending._kept[("127.0.0.1", receiver.port)]
+    [kept] = sending.kept_connections("127.0.0.1", receiver.port)
     assert kept.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
