@@ -181,6 +181,11 @@ WEBHOOK_TIMEOUT_SECONDS = float(env_str("WEBHOOK_TIMEOUT_SECONDS", "5"))
 # Test and benchmark only, empty in production: addresses a webhook may reach although they
 # are not public (the local receiver on 127.0.0.1), and an extra CA its certificate comes from.
 WEBHOOK_TEST_ALLOWED_ADDRESSES = env_list("WEBHOOK_TEST_ALLOWED_ADDRESSES", [])
+# Tests and benchmarks only (empty in production): loopback addresses the guarded fetch may
+# reach (a second instance of the service, for chains of evidence across services), and the
+# test CA its certificate chains to.
+FETCH_TEST_ALLOWED_ADDRESSES = env_list("FETCH_TEST_ALLOWED_ADDRESSES", [])
+FETCH_TEST_CA_FILE = env_str("FETCH_TEST_CA_FILE", "") or None
 WEBHOOK_TEST_CA_FILE = env_str("WEBHOOK_TEST_CA_FILE", "") or None
 
 # Cache: Redis when CACHE_URL is set (or the broker is Redis), otherwise per-process memory.
