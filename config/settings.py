@@ -257,6 +257,9 @@ SPECTACULAR_SETTINGS = {
         "WalletCredentialKindEnum": "wallet.tenancy.legal_models.WalletCredential.Kind",
         "WalletCredentialStateEnum": "wallet.tenancy.legal_models.WalletCredential.State",
         "MessageKindEnum": "wallet.business.messaging.models.Message.Kind",
+        # Evidence credentials share the passports' states.
+        "PassportOutputStateEnum": "passports.models.Passport.State",
+        "EvidenceKindEnum": "passports.models.EvidenceCredential.Kind",
     },
     "TITLE": "Digital Product Passport and business wallet API",
     "DESCRIPTION": (

@@ -55,6 +55,9 @@ ROLE_OF_KIND = {"conformity": EvidenceLink.Role.CLAIM, "traceability": EvidenceL
 
 class EvidenceError(DomainError):
     code = "evidence_error"
+    statuses = {"not_an_assessment_body": 403, "other_organisation": 403,
+                "link_not_verified": 422, "link_unreachable": 422, "not_linkable": 422,
+                "not_a_passport": 422}
 
 
 # --- what each kind's subject must hold --------------------------------------------------------
@@ -357,7 +360,6 @@ def _verified(url: str) -> tuple[bytes, dict]:
     return data, verdict["credential"]
 
 
-@transaction.atomic
 def evidence_link_add(*, product: Product, url: str, actor: Actor) -> EvidenceLink:
     """Link the credential at `url` (here or at another service) to `product`, bound by the
     hash of its bytes; its kind decides where the next passport carries it. Needs a
@@ -365,8 +367,9 @@ def evidence_link_add(*, product: Product, url: str, actor: Actor) -> EvidenceLi
     authorise(actor, organisation=product.organisation, scope=Mandate.Scope.PASSPORTS_ISSUE)
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
         raise ValidationError({"url": ValidationError("An http(s) URL.", code="invalid")})
-    data, credential = _verified(url)
-    return _link(product, url, data, credential)
+    data, credential = _verified(url)  # outside any transaction: it may fetch
+    with transaction.atomic():
+        return _link(product, url, data, credential)
 
 
 def _link(product: Product, url: str, data: bytes, credential: dict) -> EvidenceLink:
@@ -388,7 +391,6 @@ def _link(product: Product, url: str, data: bytes, credential: dict) -> Evidence
     return link
 
 
-@transaction.atomic
 def transformation_record(*, product: Product, inputs: list[str], actor: Actor,
                           name: str = "", facility: dict | None = None) -> EvidenceCredential:
     """`product` was made from `inputs` (the resolvable URLs of their passports: GS1 Digital
@@ -400,15 +402,15 @@ def transformation_record(*, product: Product, inputs: list[str], actor: Actor,
             isinstance(url, str) and url.startswith(("https://", "http://")) for url in inputs):
         raise ValidationError({"inputs": ValidationError(
             f"A list of 1 to {MAX_INPUTS} http(s) URLs.", code="invalid")})
-    items = []
-    for url in inputs:
+    items, verified = [], []
+    for url in inputs:  # fetched and verified outside any transaction
         data, credential = _verified(url)
         if kind_of(credential) != "passport":
             raise EvidenceError(f"{url} is not a product passport.", code="not_a_passport")
         subject = credential.get("credentialSubject") or {}
         link_url = credential.get("id") if isinstance(credential.get("id"), str) and \
             credential["id"].startswith(("https://", "http://")) else url
-        _link(product, link_url, data, credential)
+        verified.append((link_url, data, credential))
         items.append({"id": subject.get("id") or url, "name": subject.get("name") or url,
                       "granularity": subject.get("idGranularity")})
     organisation = product.organisation
@@ -420,5 +422,8 @@ def transformation_record(*, product: Product, inputs: list[str], actor: Actor,
                "inputs": items, "facility": facility,
                "outputs": [{"id": product.digital_link, "name": product.name,
                             "granularity": product.granularity}]}
-    return evidence_request(organisation=organisation, kind=Kind.TRACEABILITY, subject=subject,
-                            actor=actor, product=product)
+    with transaction.atomic():
+        for link_url, data, credential in verified:
+            _link(product, link_url, data, credential)
+        return evidence_request(organisation=organisation, kind=Kind.TRACEABILITY,
+                                subject=subject, actor=actor, product=product)

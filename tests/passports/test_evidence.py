@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from credentials import evidence, jsonld, schemas
 from credentials.signing import decode_jwt_parts
-from passports.models import EvidenceCredential, EvidenceLink
+from passports.models import EvidenceCredential, EvidenceLink, Product
 from passports.services.evidence import (
     EvidenceError,
     evidence_link_add,
@@ -18,6 +18,7 @@ from passports.services.evidence import (
 )
 from passports.services.status import passport_revoke
 from passports.services.verification import verify_credential
+from tests.support.api import party
 from tests.support.evidence import (
     carbon_footprint_subject,
     cell_products,
@@ -190,3 +191,65 @@ def test_a_new_version_supersedes_the_previous_one():
         subject=carbon_footprint_subject(battery, parties.batteries, value=58.0)))
     first.refresh_from_db()
     assert (second.version, first.state, first.superseded_by_id) == (2, "superseded", second.pk)
+
+
+def test_the_api_issues_links_and_revokes_evidence(django_capture_on_commit_callbacks):
+    parties = world()
+    lab, maker = party(parties.lab), party(parties.batteries)
+    battery = make_product(parties.batteries)
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = lab.client.post("/api/v1/evidence/", {
+            "kind": "conformity", "subject": carbon_footprint_subject(battery,
+                                                                     parties.batteries)},
+            format="json")
+    assert answer.status_code == 202, answer.json()
+    issued = lab.client.get(f"/api/v1/evidence/{answer.json()['id']}/").json()
+    assert issued["state"] == "issued" and issued["kind"] == "conformity"
+    jwt = lab.client.get(f"/api/v1/evidence/{issued['id']}/credential",
+                         HTTP_ACCEPT="application/vc+jwt").content.decode()
+    assert decode_jwt_parts(jwt)[1]["type"][-1] == "DigitalConformityCredential"
+    # The manufacturer links it; the link holds the hash of what the public address serves.
+    public = maker.client.get(f"/evidence/{issued['id']}", HTTP_ACCEPT="application/vc+jwt")
+    assert public.status_code == 200 and public.content.decode() == jwt
+    linked = maker.client.post(f"/api/v1/products/{battery.pk}/evidence-links",
+                               {"url": issued["credential_url"]}, format="json")
+    assert linked.status_code == 201, linked.json()
+    assert linked.json()["digest"] == evidence.digest_multibase(jwt.encode())
+    assert linked.json()["role"] == "claim"
+    # Only its issuer sees or revokes it.
+    assert maker.client.get(f"/api/v1/evidence/{issued['id']}/").status_code == 404
+    revoked = lab.client.post(f"/api/v1/evidence/{issued['id']}/revoke", {"reason": "recall"},
+                              format="json")
+    assert revoked.status_code == 202 and revoked.json()["state"] == "revoked"
+
+
+def test_bad_evidence_input_is_a_problem_and_nothing_is_stored():
+    parties = world()
+    lab, maker = party(parties.lab), party(parties.batteries)
+    answer = lab.client.post("/api/v1/evidence/", {"kind": "conformity", "subject": {
+        "name": "x"}}, format="json")
+    assert answer.status_code == 400
+    assert answer["Content-Type"] == "application/problem+json"
+    fields = {error["field"] for error in answer.json()["errors"]}
+    assert {"subject.scheme", "subject.issued_to", "subject.assessment_date"} <= fields
+    refused = maker.client.post("/api/v1/evidence/", {
+        "kind": "conformity", "subject": carbon_footprint_subject(
+            make_product(parties.batteries), parties.lab)}, format="json")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "not_an_assessment_body"
+    battery = Product.objects.get(organisation=parties.batteries)
+    unreachable = maker.client.post(f"/api/v1/products/{battery.pk}/evidence-links",
+                                    {"url": "https://127.0.0.1:1/evidence/x"}, format="json")
+    assert (unreachable.status_code, unreachable.json()["code"]) == (422, "link_unreachable")
+    assert not EvidenceCredential.objects.exists() and not EvidenceLink.objects.exists()
+
+
+def test_the_verify_api_returns_the_tree():
+    parties = world()
+    _, _, _, _, passport = battery_with_evidence(parties, cells=2)
+    answer = party(parties.lab).client.post("/api/v1/verify/", {"credential": passport.jwt},
+                                            format="json")
+    tree = answer.json()["evidence"]
+    assert tree["verified"] and tree["count"] == 4
+    assert {branch["kind"] for branch in tree["links"]} == {"conformity", "traceability",
+                                                           "passport"}
