@@ -253,3 +253,40 @@ def test_the_verify_api_returns_the_tree():
     assert tree["verified"] and tree["count"] == 4
     assert {branch["kind"] for branch in tree["links"]} == {"conformity", "traceability",
                                                            "passport"}
+
+
+PAGE_WORDS = {
+    "en": ("Carbon footprint: attested by Voltcheck Test Laboratory B.V., verified",
+           "NMC811 cell: 2 passports from Cellfab GmbH, verified",
+           "NMC811 cell: 2 passports from Cellfab GmbH, 1 not verified: revoked"),
+    "nl": ("Carbon footprint: bevestigd door Voltcheck Test Laboratory B.V., geverifieerd",
+           "NMC811 cell: 2 paspoorten van Cellfab GmbH, geverifieerd",
+           "NMC811 cell: 2 paspoorten van Cellfab GmbH, 1 niet geverifieerd: ingetrokken"),
+    "de": ("Carbon footprint: bestätigt von Voltcheck Test Laboratory B.V., bestätigt",
+           "NMC811 cell: 2 Pässe von Cellfab GmbH, bestätigt",
+           "NMC811 cell: 2 Pässe von Cellfab GmbH, 1 nicht bestätigt: widerrufen"),
+    "fr": ("Carbon footprint : attesté par Voltcheck Test Laboratory B.V., vérifié",
+           "NMC811 cell : 2 passeports de Cellfab GmbH, vérifié",
+           "NMC811 cell : 2 passeports de Cellfab GmbH, 1 non vérifié : révoqué"),
+}
+
+
+def test_the_page_says_what_backs_the_passport_in_four_languages(client):
+    from django.core.cache import cache
+
+    parties = world()
+    battery, _, _, cells, _ = battery_with_evidence(parties, cells=2)
+    for lang, (claim, inputs, _) in PAGE_WORDS.items():
+        html = client.get(f"{battery.digital_link}?lang={lang}",
+                          HTTP_ACCEPT="text/html").content.decode()
+        assert claim in html and inputs in html, lang
+    passport_revoke(passport=cells[0], actor=operator(), reason="recall")
+    evidence.clear_caches()
+    cache.clear()
+    from passports import views
+
+    views._rendered.clear()
+    for lang, (_, _, revoked) in PAGE_WORDS.items():
+        html = client.get(f"{battery.digital_link}?lang={lang}",
+                          HTTP_ACCEPT="text/html").content.decode()
+        assert revoked in html, lang

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from tests.support.factories import GTINS
-
 
 CELLS = 3
 
