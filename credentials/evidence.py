@@ -14,10 +14,11 @@ branch says why it stopped. Foreign links are fetched only through the guarded f
 public addresses, a size cap); the service's own are read from its database by the `fetch`
 it is given.
 
-Cached by hash: a fetched document for CACHE_SECONDS by URL, and a branch's verdict for as long
-by the hash of its bytes, in this process (a hit costs no round trip), so a passport with a
-hundred links verifies again in milliseconds; a revocation or a changed document shows after
-at most CACHE_SECONDS, as foreign status lists do."""
+Cached by hash: a fetched document for CACHE_SECONDS (the service's EVIDENCE_CACHE_SECONDS; 0:
+no cache) by URL, and a branch's verdict for as long by the hash of its bytes, in this process
+(a hit costs no round trip), so a passport with a hundred links verifies again in milliseconds;
+a revocation or a changed document shows after at most that long, as foreign status lists
+do."""
 
 from __future__ import annotations
 
@@ -130,15 +131,23 @@ class _Budget:
     stopped: str = ""
 
 
-_documents: TTLCache = TTLCache(CACHE_ENTRIES, CACHE_SECONDS)  # url -> bytes
-_branches: TTLCache = TTLCache(CACHE_ENTRIES, CACHE_SECONDS)  # sha-256 -> (verdict, kind, links)
+# Per time to live: (url -> bytes, sha-256 of the bytes -> (verdict, kind, credential)).
+_caches: dict[float, tuple[TTLCache, TTLCache]] = {}
 _lock = threading.Lock()
+
+
+def _caches_for(seconds: float) -> tuple[TTLCache, TTLCache]:
+    with _lock:
+        if seconds not in _caches:
+            _caches[seconds] = (TTLCache(CACHE_ENTRIES, seconds), TTLCache(CACHE_ENTRIES, seconds))
+        return _caches[seconds]
 
 
 def clear_caches() -> None:
     with _lock:
-        _documents.clear()
-        _branches.clear()
+        for documents, branches in _caches.values():
+            documents.clear()
+            branches.clear()
 
 
 @dataclass
@@ -230,32 +239,34 @@ class EvidenceFollower:
         branch["verified"] = not errors and all(child["verified"] for child in children)
 
     def _document(self, url: str, budget: _Budget) -> bytes:
+        documents = _caches_for(self.cache_seconds)[0] if self.cache_seconds else None
         with _lock:
-            data = _documents.get(url) if self.cache_seconds else None
+            data = documents.get(url) if documents is not None else None
         if data is None:
             left = self.max_total_bytes - budget.bytes
             if left <= 0:
                 budget.stopped = budget.stopped or f"more than {self.max_total_bytes} bytes"
                 raise CredentialError(f"not fetched: {budget.stopped}", code="fetch_refused")
             data = self.fetch(url, min(MAX_DOCUMENT_BYTES, left))
-            if self.cache_seconds:
+            if documents is not None:
                 with _lock:
-                    _documents[url] = data
+                    documents[url] = data
         budget.bytes += len(data)
         return data
 
     def _verdict(self, data: bytes) -> tuple[dict, str | None, dict | None]:
         key = hashlib.sha256(data).digest()
+        branches = _caches_for(self.cache_seconds)[1] if self.cache_seconds else None
         with _lock:
-            cached = _branches.get(key) if self.cache_seconds else None
+            cached = branches.get(key) if branches is not None else None
         if cached is None:
             text = data.decode("utf-8", "replace").strip()
             verdict = self.verify(_secured(text))
             credential = verdict.get("credential")
             cached = (verdict, kind_of(credential), credential)
-            if self.cache_seconds:
+            if branches is not None:
                 with _lock:
-                    _branches[key] = cached
+                    branches[key] = cached
         return cached
 
 

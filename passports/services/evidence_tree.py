@@ -4,6 +4,8 @@ credential, and trust in other services' issuers (wallet.business.foreign_trust)
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from credentials.did_web import own_url_path
 from credentials.evidence import EvidenceFollower, links_of
 from passports.services.evidence import credential_bytes
@@ -26,7 +28,8 @@ def _foreign_trust(issuer: dict) -> dict:
 
 def follower() -> EvidenceFollower:
     return EvidenceFollower(fetch=credential_bytes, verify=_verify_plain,
-                            foreign_trust=_foreign_trust)
+                            foreign_trust=_foreign_trust,
+                            cache_seconds=settings.EVIDENCE_CACHE_SECONDS)
 
 
 def evidence_tree(credential: dict, verdict: dict) -> None:
