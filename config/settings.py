@@ -253,7 +253,7 @@ API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 256 * 1024)  # larger bodies 
 API_VERDICT_CACHE_SECONDS = env_int("API_VERDICT_CACHE_SECONDS", 10)
 # Chains of evidence (docs/evidence.md): how long a linked credential's bytes and verdict are
 # kept in a process (a revocation or a changed document shows within it); 0: not at all.
-EVIDENCE_CACHE_SECONDS = env_float("EVIDENCE_CACHE_SECONDS", 5.0)
+EVIDENCE_CACHE_SECONDS = max(0, env_int("EVIDENCE_CACHE_SECONDS", 5))
 SPECTACULAR_SETTINGS = {
     # Choice sets that share a field name across models get names of their own.
     "ENUM_NAME_OVERRIDES": {

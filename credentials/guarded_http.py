@@ -217,8 +217,9 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     within one deadline."""
 
     def __init__(self, host: str, address: str, port: int, deadline: Deadline):
+        test_ca = _test_ca_file()
         super().__init__(host, port, timeout=deadline.remaining(),
-                         context=tls_context(_test_ca_file()))
+                         context=tls_context(test_ca) if test_ca else tls_context())
         self._address = address
         self._deadline = deadline
 

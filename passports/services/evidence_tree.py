@@ -12,23 +12,20 @@ from passports.services.evidence import credential_bytes
 from wallet.business.foreign_trust import foreign_issuer_trust, identity_url
 
 
-def _verify_plain(secured) -> dict:
+def follower() -> EvidenceFollower:
+    """One plain verifier (no links followed) for every credential of the tree."""
     from passports.services.verification import plain_verifier
 
-    return plain_verifier().verify(secured)
+    verify = plain_verifier().verify
 
+    def foreign_trust(issuer: dict) -> dict:
+        """Another service's issuer; ours the trust registry has judged already."""
+        url = identity_url(issuer.get("id") or "")
+        if url is None or own_url_path(url) is not None:
+            return issuer
+        return foreign_issuer_trust(issuer, fetch=credential_bytes, verify=verify)
 
-def _foreign_trust(issuer: dict) -> dict:
-    """Another service's issuer; ours the trust registry has judged already."""
-    url = identity_url(issuer.get("id") or "")
-    if url is None or own_url_path(url) is not None:
-        return issuer
-    return foreign_issuer_trust(issuer, fetch=credential_bytes, verify=_verify_plain)
-
-
-def follower() -> EvidenceFollower:
-    return EvidenceFollower(fetch=credential_bytes, verify=_verify_plain,
-                            foreign_trust=_foreign_trust,
+    return EvidenceFollower(fetch=credential_bytes, verify=verify, foreign_trust=foreign_trust,
                             cache_seconds=settings.EVIDENCE_CACHE_SECONDS)
 
 
