@@ -89,7 +89,8 @@ def passport_credential(passport, *, issued_at: datetime, status_list_url: str |
     product = passport.product
     groups = characteristics_by_group(product) if groups is None else groups
     public = groups.get("public", {})
-    links = list(product.evidence_links.all()) if links is None else links
+    if links is None:  # a product not saved (built to be judged, never issued) has none
+        links = list(product.evidence_links.all()) if product.pk is not None else []
     credential = {
         "@context": PASSPORT_CONTEXT,
         "type": ["DigitalProductPassport", "VerifiableCredential"],
