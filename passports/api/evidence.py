@@ -80,6 +80,11 @@ class TransformationInput(StrictInput):
     name = serializers.CharField(required=False, max_length=200)
 
 
+LINK_PROBLEMS = {422: "A linked credential could not be fetched, does not verify or is not "
+                      "of a kind that can be linked.",
+                 409: "The credential is not in a state that allows this."}
+
+
 def _own(request, credential_id) -> EvidenceCredential:
     try:
         key = uuid.UUID(str(credential_id))
@@ -111,7 +116,7 @@ class EvidenceListApi(ApiView):
 
 class EvidenceCreateApi(ApiView):
     @extend_schema(operation_id="evidence_create", request=EvidenceCreateInput,
-                   responses={202: EvidenceOutput, **problems(*KEYED, *WRITE, 409)},
+                   responses={202: EvidenceOutput, **problems(*KEYED, *WRITE, 404, 409)},
                    description="Issue a conformity credential (assessment bodies only), a "
                                "traceability event or a facility record. It is signed in the "
                                "background: the answer is 202 with state `pending`.")
@@ -180,7 +185,8 @@ class ProductLinksListApi(ApiView):
 
 class ProductLinkAddApi(ApiView):
     @extend_schema(operation_id="products_evidence_links_create", request=LinkInput,
-                   responses={201: LinkOutput, **problems(*KEYED, *WRITE, 404, 409)},
+                   responses={201: LinkOutput, **problems(*KEYED, *WRITE, 404, 409, 422,
+                                                           descriptions=LINK_PROBLEMS)},
                    description="Link a credential (a conformity credential, a traceability "
                                "event, a facility record or an input's passport, here or at "
                                "another service) to the product, bound by the hash of its "
@@ -200,7 +206,8 @@ class ProductLinksApi(ProductLinksListApi, ProductLinkAddApi):
 
 class TransformationApi(ApiView):
     @extend_schema(operation_id="products_transformations_create", request=TransformationInput,
-                   responses={202: EvidenceOutput, **problems(*KEYED, *WRITE, 404, 409)},
+                   responses={202: EvidenceOutput, **problems(*KEYED, *WRITE, 404, 409, 422,
+                                                           descriptions=LINK_PROBLEMS)},
                    description="Record that the product was made from inputs (their passports' "
                                "resolvable URLs): each input's passport is verified and linked "
                                "by hash, and a traceability event (a UNTP MakeEvent) is issued "
