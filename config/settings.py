@@ -185,6 +185,11 @@ WEBHOOK_LEASE_SECONDS = env_float("WEBHOOK_LEASE_SECONDS", 60.0)
 # Test and benchmark only, empty in production: addresses a webhook may reach although they
 # are not public (the local receiver on 127.0.0.1), and an extra CA its certificate comes from.
 WEBHOOK_TEST_ALLOWED_ADDRESSES = env_list("WEBHOOK_TEST_ALLOWED_ADDRESSES", [])
+# Tests and benchmarks only (empty in production): loopback addresses the guarded fetch may
+# reach (a second instance of the service, for chains of evidence across services), and the
+# test CA its certificate chains to.
+FETCH_TEST_ALLOWED_ADDRESSES = env_list("FETCH_TEST_ALLOWED_ADDRESSES", [])
+FETCH_TEST_CA_FILE = env_str("FETCH_TEST_CA_FILE", "") or None
 WEBHOOK_TEST_CA_FILE = env_str("WEBHOOK_TEST_CA_FILE", "") or None
 
 # Cache: Redis when CACHE_URL is set (or the broker is Redis), otherwise per-process memory.
@@ -251,12 +256,18 @@ API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 256 * 1024)  # larger bodies 
 # How long the verify endpoints reuse the verdict of the same credential while the passports it
 # names keep their state (passports/api/verifying.py); 0: never.
 API_VERDICT_CACHE_SECONDS = env_int("API_VERDICT_CACHE_SECONDS", 10)
+# Chains of evidence (docs/evidence.md): how long a linked credential's bytes and verdict are
+# kept in a process (a revocation or a changed document shows within it); 0: not at all.
+EVIDENCE_CACHE_SECONDS = max(0, env_int("EVIDENCE_CACHE_SECONDS", 5))
 SPECTACULAR_SETTINGS = {
     # Choice sets that share a field name across models get names of their own.
     "ENUM_NAME_OVERRIDES": {
         "WalletCredentialKindEnum": "wallet.tenancy.legal_models.WalletCredential.Kind",
         "WalletCredentialStateEnum": "wallet.tenancy.legal_models.WalletCredential.State",
         "MessageKindEnum": "wallet.business.messaging.models.Message.Kind",
+        # Evidence credentials share the passports' states.
+        "PassportOutputStateEnum": "passports.models.Passport.State",
+        "EvidenceKindEnum": "passports.models.EvidenceCredential.Kind",
     },
     "TITLE": "Digital Product Passport and business wallet API",
     "DESCRIPTION": (

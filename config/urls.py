@@ -6,6 +6,7 @@ from credentials import status_views
 from credentials import views as credential_views
 from openid4vp import login_views
 from passports import views as passport_views
+from passports import views_evidence
 from passports.api.urls import vc_api_urlpatterns
 from passports.api.views import PublicRestrictedCredentialApi
 from passports.views_labels import label_sheet
@@ -34,6 +35,10 @@ urlpatterns = [
     path("status/<uuid:list_id>", status_views.status_list, name="status-list"),
     path("orgs/<slug:slug>/did.json", credential_views.organisation_did_document,
          name="organisation-did"),
+    path("orgs/<slug:slug>/identity", views_evidence.organisation_identity,
+         name="organisation-identity"),
+    # Evidence credentials (conformity, traceability, facility) at their own ids (public).
+    path("evidence/<str:credential_id>", views_evidence.evidence_credential, name="evidence"),
     # Each passport version's credential at its own id (public); a restricted access group's
     # credential under it, for entitled API clients only.
     path("passports/<str:passport_id>", passport_views.passport_credential, name="passport"),

@@ -87,9 +87,10 @@ def public_address(host: str, port: int) -> str:
     except (socket.gaierror, UnicodeError) as exc:
         raise FetchError(f"cannot resolve {host}: {exc}") from None
     addresses = [info[4][0] for info in infos]
+    allowed = _test_allowed_addresses()
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
-        if not is_public_ip(ip):
+        if not is_public_ip(ip) and str(ip) not in allowed:
             raise FetchError(f"{host} resolves to a non-public address ({ip}): refused",
                              code="fetch_refused")
     return addresses[0]
@@ -135,6 +136,22 @@ def fetch_json(url: str, *, accept: str, max_bytes: int = MAX_DOCUMENT_BYTES) ->
         return json_limits.loads(body)
     except ValueError as exc:
         raise FetchError(f"{url} is not JSON ({exc})") from None
+
+
+def _test_allowed_addresses() -> frozenset[str]:
+    """FETCH_TEST_ALLOWED_ADDRESSES: the loopback addresses tests and benchmarks run a second
+    instance of the service on (empty in production, where nothing else is allowed)."""
+    from django.conf import settings
+
+    return frozenset(getattr(settings, "FETCH_TEST_ALLOWED_ADDRESSES", ()) or ())
+
+
+def _test_ca_file() -> str | None:
+    """FETCH_TEST_CA_FILE: the test CA those instances' certificates chain to (never set in
+    production: the system's trust store)."""
+    from django.conf import settings
+
+    return getattr(settings, "FETCH_TEST_CA_FILE", "") or None
 
 
 class Deadline:
@@ -200,7 +217,9 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     within one deadline."""
 
     def __init__(self, host: str, address: str, port: int, deadline: Deadline):
-        super().__init__(host, port, timeout=deadline.remaining(), context=tls_context())
+        test_ca = _test_ca_file()
+        super().__init__(host, port, timeout=deadline.remaining(),
+                         context=tls_context(test_ca) if test_ca else tls_context())
         self._address = address
         self._deadline = deadline
 

@@ -28,10 +28,13 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from core import qr
+from core.errors import DomainError
 from credentials.signing import decode_jwt_parts
 from passports import categories, gs1
 from passports import views as public_page
 from passports.models import (
+    EvidenceCredential,
+    EvidenceLink,
     Passport,
     PassportEvent,
     Product,
@@ -51,6 +54,7 @@ from passports.services.bulk_import import (
     products_check,
     products_import,
 )
+from passports.services.evidence import evidence_request, evidence_revoke
 from passports.services.issuance import passports_request
 from passports.services.products import (
     PRODUCT_FIELDS,
@@ -1091,3 +1095,88 @@ KEY_ACTIONS = {
                                 "re-signed with them; their ids, QR codes and status stay the "
                                 "same. This cannot be undone.")},
 }
+
+
+# Evidence (docs/evidence.md) -------------------------------------------------------------------
+
+class EvidenceRequestForm(forms.Form):
+    kind = forms.ChoiceField(label=_("kind"), choices=EvidenceCredential.Kind.choices)
+    subject = forms.JSONField(label=_("subject"), help_text=_(
+        "What the credential says, as the API's `subject` (docs/evidence.md)."))
+
+
+@admin.register(EvidenceCredential)
+class EvidenceCredentialAdmin(CompactLists, IssuePermission, OrganisationScopedAdmin):
+    """Evidence credentials: issued through the add page (signed in the background, like
+    passports), revoked by an action; never edited by hand."""
+
+    organisation_path = "organisation"
+    list_display = ["name", "kind", "version", "state", "issued_at"]
+    list_filter = ["kind", "state"]
+    search_fields = ["name", "=state"]
+    fields = ["kind", "name", "version", "state", "state_reason", "credential_link",
+              "subject_json", "product", "issued_at", "superseded_by", "status_list",
+              "status_index", "created_at"]
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    @admin.display(description=_("credential"))
+    def credential_link(self, credential):
+        return format_html('<a href="{}">{}</a>', credential.credential_url,
+                           credential.credential_url)
+
+    @admin.display(description=_("subject"))
+    def subject_json(self, credential):
+        return format_html("<pre>{}</pre>", _pretty_json(credential.subject))
+
+    def has_add_permission(self, request):
+        return self.has_issue_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and self.has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm("passports.change_passport")
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """The add page: kind and subject, issued by the service for the staff member's
+        organisation (its mandate checked), then back to the list."""
+        form = EvidenceRequestForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                evidence_request(organisation=organisation_of(request.user),
+                                 kind=form.cleaned_data["kind"],
+                                 subject=form.cleaned_data["subject"],
+                                 actor=actor_of(request.user))
+            except ValidationError as error:
+                for key, messages in error.message_dict.items():
+                    form.add_error(None, f"{key}: {' '.join(messages)}")
+            except DomainError as error:
+                form.add_error(None, str(error))
+            else:
+                self.message_user(request, _("The credential is being signed."),
+                                  messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:passports_evidencecredential_changelist"))
+        return TemplateResponse(request, "admin/passports/evidence_add.html", {
+            **self.admin_site.each_context(request), "opts": self.opts, "form": form,
+            "title": _("Issue an evidence credential")})
+
+    @admin.action(description=_("Revoke (permanent)"), permissions=["revoke"])
+    def revoke(self, request, queryset):
+        for credential in queryset:
+            try:
+                evidence_revoke(credential=credential, actor=actor_of(request.user),
+                                reason=str(_("revoked in the admin")))
+            except DomainError as error:
+                self.message_user(request, f"{credential}: {error}", messages.ERROR)
+
+
+@admin.register(EvidenceLink)
+class EvidenceLinkAdmin(ReadOnlyScopedAdmin):
+    organisation_path = "product__organisation"
+    list_display = ["product", "role", "name", "url"]
+    list_filter = ["role"]

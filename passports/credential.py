@@ -80,12 +80,17 @@ def characteristics_by_group(product) -> dict[str, dict]:
 
 def passport_credential(passport, *, issued_at: datetime, status_list_url: str | None,
                         status_index: int | None, groups: dict[str, dict] | None = None,
-                        issuer: dict | None = None) -> dict:
+                        issuer: dict | None = None, links: list | None = None) -> dict:
     """The public passport credential (unsigned). `groups` are the product's characteristics
-    by access group, when the caller has them already."""
+    by access group, and `links` its evidence links (passports.models.EvidenceLink), when the
+    caller has them already."""
+    from passports.evidence_credential import performance_claims, related_documents
+
     product = passport.product
     groups = characteristics_by_group(product) if groups is None else groups
     public = groups.get("public", {})
+    if links is None:  # a product not saved (built to be judged, never issued) has none
+        links = list(product.evidence_links.all()) if product.pk is not None else []
     credential = {
         "@context": PASSPORT_CONTEXT,
         "type": ["DigitalProductPassport", "VerifiableCredential"],
@@ -96,6 +101,15 @@ def passport_credential(passport, *, issued_at: datetime, status_list_url: str |
         "validUntil": iso(issued_at + timedelta(days=365 * VALIDITY_YEARS)),
         "credentialSubject": product_subject(product, public),
     }
+    # Evidence (UNTP secure links, bound by hash): claims backed by conformity credentials,
+    # and the inputs' passports and the traceability event that made the product.
+    claims = [item for item in links if item.role == "claim"]
+    documents = [item for item in links if item.role != "claim"]
+    if claims:
+        credential["credentialSubject"]["performanceClaim"] = performance_claims(
+            passport.credential_url, claims)
+    if documents:
+        credential["credentialSubject"]["relatedDocument"] = related_documents(documents)
     if status_list_url is not None:
         credential["credentialStatus"] = {
             "type": "BitstringStatusListEntry",

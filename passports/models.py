@@ -227,3 +227,132 @@ class SigningKey(KeyPair):
         proxy = True
         verbose_name = _("signing key")
         verbose_name_plural = _("signing keys")
+
+
+class EvidenceCredential(models.Model):
+    """A UNTP 0.7.0 credential an organisation issues beside its passports: a Digital
+    Conformity Credential (a conformity assessment body's attestation about another
+    organisation's product or facility), a Digital Traceability Event (a product made from
+    inputs) or a Digital Facility Record. Signed, versioned and revocable like a passport
+    (passports.services.evidence)."""
+
+    class Kind(models.TextChoices):
+        CONFORMITY = "conformity", _("Digital Conformity Credential")
+        TRACEABILITY = "traceability", _("Digital Traceability Event")
+        FACILITY = "facility", _("Digital Facility Record")
+
+    State = Passport.State
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, verbose_name=_("issuer"),
+                                     on_delete=models.PROTECT,
+                                     related_name="evidence_credentials")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    # The versions of one credential share their first version's id.
+    series = models.UUIDField(_("series"), default=uuid.uuid4, editable=False, db_index=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    name = models.CharField(_("name"), max_length=200)
+    subject = models.JSONField(_("subject"), default=dict,
+                               help_text=_("What the credential says, as given by its issuer."))
+    product = models.ForeignKey(Product, verbose_name=_("product"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="evidence_credentials",
+                                help_text=_("The issuer's own product an event is about."))
+    state = models.CharField(_("state"), max_length=16, choices=Passport.State.choices,
+                             default=Passport.State.PENDING, db_index=True)
+    state_reason = models.TextField(_("reason for the state"), blank=True)
+    jwt = models.TextField(_("JWT"), blank=True, help_text=_("The credential secured as vc+jwt."))
+    status_list = models.ForeignKey("credentials.StatusList", verbose_name=_("status list"),
+                                    null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    status_index = models.PositiveIntegerField(_("status index"), null=True, blank=True)
+    superseded_by = models.ForeignKey("self", verbose_name=_("superseded by"), null=True,
+                                      blank=True, on_delete=models.SET_NULL,
+                                      related_name="supersedes")
+    attempts = models.PositiveSmallIntegerField(_("signing attempts"), default=0)
+    issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("evidence credential")
+        verbose_name_plural = _("evidence credentials")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["series", "version"], name="unique_evidence_version"),
+            models.UniqueConstraint(fields=["status_list", "status_index"],
+                                    name="unique_evidence_status_entry"),
+            models.CheckConstraint(
+                condition=models.Q(state__in=["pending", "failed"]) | ~models.Q(jwt=""),
+                name="evidence_signed_unless_pending_or_failed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name} v{self.version} [{self.state}]"
+
+    @property
+    def credential_url(self) -> str:
+        """The credential's `id`: its public, dereferenceable address."""
+        return f"{settings.PUBLIC_BASE_URL}{EVIDENCE_PATH}{self.id}"
+
+
+EVIDENCE_PATH = "/evidence/"  # + an evidence credential's id
+
+
+class EvidenceEvent(models.Model):
+    """One row per state change of an evidence credential."""
+
+    credential = models.ForeignKey(EvidenceCredential, verbose_name=_("credential"),
+                                   on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(_("action"), max_length=32)
+    from_state = models.CharField(_("from state"), max_length=16, blank=True)
+    to_state = models.CharField(_("to state"), max_length=16)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True,
+                              blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField(_("reason"), blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("evidence event")
+        verbose_name_plural = _("evidence events")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_state or '-'} → {self.to_state}"
+
+
+class EvidenceLink(models.Model):
+    """A link from a product's passport to a credential elsewhere (here or at another
+    service), bound to it by the hash of its bytes: a conformity credential behind a claim
+    (UNTP `performanceClaim[].evidence`), an input's passport or the traceability event that
+    made the product (`relatedDocument`). The next passport version carries it."""
+
+    class Role(models.TextChoices):
+        CLAIM = "claim", _("Evidence of a claim")
+        INPUT = "input", _("Input's passport")
+        EVENT = "event", _("Traceability event")
+        FACILITY = "facility", _("Facility record")
+
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.CASCADE,
+                                related_name="evidence_links")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    url = models.URLField(_("URL"), max_length=2000)
+    name = models.CharField(_("name"), max_length=200)
+    link_type = models.CharField(_("link type"), max_length=200)
+    media_type = models.CharField(_("media type"), max_length=100, default="application/vc+jwt")
+    digest = models.CharField(_("digest"), max_length=200,
+                              help_text=_("Multibase SHA-256 of the linked credential's bytes."))
+    claim = models.JSONField(_("claim"), default=dict, blank=True,
+                             help_text=_("For evidence of a claim: the claim's topic, metric "
+                                         "and value."))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("evidence link")
+        verbose_name_plural = _("evidence links")
+        ordering = ["product", "role", "id"]
+        constraints = [models.UniqueConstraint(fields=["product", "url"],
+                                               name="one_link_per_url")]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}: {self.name}"

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, InterfaceError, OperationalError
 
+from passports.services.evidence import evidence_mark_failed, evidence_sign
 from passports.services.issuance import (
     passport_mark_failed,
     passports_requeue_stale,
@@ -74,3 +75,18 @@ def resign_passports(self, passport_ids: list[str], reason: str = "",
                                 actor_id=actor_id)
     except TRANSIENT as exc:
         raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from exc
+
+
+@shared_task(bind=True, name="evidence.sign", acks_late=True, max_retries=5)
+def sign_evidence(self, credential_ids: list[str]) -> int:
+    """Sign pending evidence credentials (conformity, traceability, facility); a transient
+    error retries, a permanent one fails the credential that caused it."""
+    issued = 0
+    for credential_id in credential_ids:
+        try:
+            issued += evidence_sign([credential_id])
+        except TRANSIENT as exc:
+            raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from exc
+        except Exception as exc:  # noqa: BLE001 - recorded on the credential
+            evidence_mark_failed(credential_id, exc)
+    return issued

@@ -61,6 +61,7 @@ from core.api.problems import problem_response
 from core.outages import best_effort
 from credentials.signing import envelope
 from passports import categories, gs1, linkset
+from passports.evidence_words import evidence_lines
 from passports.models import Passport, Product
 from passports.services.verification import verify_passport_uncached
 
@@ -631,6 +632,7 @@ def page_context(product: Product, versions: list[Passport], passport: Passport 
         "category": CATEGORY_LABELS.get(product.category, product.category),
         "badge": shown_badge,
         "checks": check_lines(verdict),
+        "evidence": evidence_lines(verdict),
         "checked_at": checked_at,
         "facts": key_facts(product, subject),
         "data_hidden": passport is not None and signed(passport) and not proof_ok,

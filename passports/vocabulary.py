@@ -34,8 +34,10 @@ VOCAB_BASE = "https://w3id.org/dpp-wallet/vocab#"
 CONTEXT_FILE = Path(contexts.__file__).resolve().parent / "dpp-wallet-v1.jsonld"
 # DigitalIdentityAnchor: the UNTP 0.7.0 context leaves the DIA credential type undefined too.
 # AccessRoleCredential: the wallet's role credential ("authorised recycler" for an access group).
+# The other UNTP credential types (conformity, traceability, facility) are undefined there too.
 TYPES = ("DigitalProductPassport", "Characteristics", "DigitalIdentityAnchor",
-         "AccessRoleCredential")
+         "AccessRoleCredential", "DigitalConformityCredential", "DigitalTraceabilityEvent",
+         "DigitalFacilityRecord")
 # Terms of the service's own credentials, beside the category attributes.
 CREDENTIAL_TERMS = {"role": {"@id": VOCAB_BASE + "role"},
                     "accessGroup": {"@id": VOCAB_BASE + "accessGroup"}}

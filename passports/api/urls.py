@@ -4,7 +4,7 @@ by the views, so a malformed id gets the same problem+json 404 as an unknown one
 
 from django.urls import path
 
-from passports.api import exports, keys, presentation_views, views
+from passports.api import evidence, exports, keys, presentation_views, views
 
 urlpatterns = [
     path("products/", views.ProductCollectionApi.as_view(), name="api-products"),
@@ -31,6 +31,17 @@ urlpatterns = [
     path("passports/<str:passport_id>/access/openid4vp/<str:request_id>",
          presentation_views.AccessByWalletResultApi.as_view(),
          name="api-passport-access-openid4vp-result"),
+    path("products/<str:product_id>/evidence-links", evidence.ProductLinksApi.as_view(),
+         name="api-product-evidence-links"),
+    path("products/<str:product_id>/transformations", evidence.TransformationApi.as_view(),
+         name="api-product-transformations"),
+    path("evidence/", evidence.EvidenceCollectionApi.as_view(), name="api-evidence"),
+    path("evidence/<str:credential_id>/", evidence.EvidenceItemApi.as_view(),
+         name="api-evidence-item"),
+    path("evidence/<str:credential_id>/credential", evidence.EvidenceCredentialApi.as_view(),
+         name="api-evidence-credential"),
+    path("evidence/<str:credential_id>/revoke", evidence.EvidenceRevokeApi.as_view(),
+         name="api-evidence-revoke"),
     path("verify/", views.VerifyApi.as_view(), name="api-verify"),
     path("keys/", keys.KeysApi.as_view(), name="api-keys"),
     path("keys/rotate", keys.KeysRotateApi.as_view(), name="api-keys-rotate"),

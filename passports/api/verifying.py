@@ -11,8 +11,9 @@ checks the public page makes), with two short-lived caches.
   it had (one indexed query), so a revocation, suspension, reinstatement or new version shows
   on the next request. A verdict with a status check that names no passport (a credential
   issued through the VC-API, whose status its issuer may change at any time, or a foreign
-  one) is not cached. What else can change (an issuer's trust, a key) shows within those
-  seconds. 0 turns the verdict cache off.
+  one) is not cached; one with an evidence tree no longer than its branches are
+  (EVIDENCE_CACHE_SECONDS, credentials.evidence). What else can change (an issuer's trust, a
+  key) shows within those seconds. 0 turns the verdict cache off.
 
 `verify_json` gives the same verdict as the API's compact JSON; a cached verdict keeps its
 rendering in this process, so a repeat costs one state query and no rendering."""
@@ -100,6 +101,12 @@ def _verdict_entry(secured, expected: dict) -> dict:
     entry = {"verdict": verdict, "passports": _named_passports(verdict)}
     if not entry["passports"] and _has_status(verdict):
         return entry  # a status no passport state tracks (a VC-API credential's) may change now
+    if "evidence" in verdict:
+        # The linked credentials' states are not tracked here: kept no longer than their
+        # branches are (EVIDENCE_CACHE_SECONDS), so what changes there shows as soon.
+        seconds = min(seconds, settings.EVIDENCE_CACHE_SECONDS)
+        if not seconds:
+            return entry
     best_effort.set(key, entry, seconds)
     _remember(key, entry, seconds)
     return entry

@@ -30,7 +30,13 @@ from passports.credential import (
     passport_credential,
     restricted_credentials,
 )
-from passports.models import Passport, PassportEvent, Product, RestrictedCredential
+from passports.models import (
+    EvidenceLink,
+    Passport,
+    PassportEvent,
+    Product,
+    RestrictedCredential,
+)
 from passports.services.notifications import passport_events_published
 from wallet.tenancy.authority import Actor, authorise
 from wallet.tenancy.legal_models import Mandate
@@ -185,6 +191,7 @@ def _sign_chunk(issuer: str, passports: list[Passport]) -> int:
     issuer_block = issuer_of(passports[0].product.organisation)  # one query per chunk
     now = timezone.now()
     done, events, restricted = [], [], []
+    links = _evidence_links([p.product_id for p in passports])  # one query per chunk
     # One write of the signing log for the chunk, in this transaction.
     with signing.signing_log_batch():
         for passport in passports:
@@ -193,7 +200,8 @@ def _sign_chunk(issuer: str, passports: list[Passport]) -> int:
             groups = characteristics_by_group(passport.product)
             credential = passport_credential(
                 passport, issued_at=now, status_list_url=status_list_url(passport.status_list_id),
-                status_index=passport.status_index, groups=groups, issuer=issuer_block)
+                status_index=passport.status_index, groups=groups, issuer=issuer_block,
+                links=links.get(passport.product_id, []))
             passport.jwt = signing.secure_jwt(credential, signer)
             if passport.product.organisation.embedded_proof:
                 passport.embedded = signing.secure_embedded(credential, signer)
@@ -214,6 +222,13 @@ def _sign_chunk(issuer: str, passports: list[Passport]) -> int:
     RestrictedCredential.objects.bulk_create(restricted)
     _supersede_previous(done, now)
     return len(done)
+
+
+def _evidence_links(product_ids: list) -> dict[int, list[EvidenceLink]]:
+    links: dict[int, list[EvidenceLink]] = {}
+    for item in EvidenceLink.objects.filter(product_id__in=product_ids).order_by("role", "id"):
+        links.setdefault(item.product_id, []).append(item)
+    return links
 
 
 def _store(passports: list[Passport], names: list[str], now) -> None:

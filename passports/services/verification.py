@@ -130,8 +130,20 @@ def _current_version(passport: Passport) -> Passport:
     return current
 
 
-def verifier() -> Verifier:
+def plain_verifier() -> Verifier:
+    """The verifier without following evidence links: what each linked credential gets."""
     return wallet_verifier(extra_checks=[service_state_check])
+
+
+def verifier() -> Verifier:
+    return wallet_verifier(extra_checks=[service_state_check, evidence_check])
+
+
+def evidence_check(credential: dict, verdict: dict) -> None:
+    """The evidence tree of a credential that links others (docs/evidence.md)."""
+    from passports.services.evidence_tree import evidence_tree
+
+    evidence_tree(credential, verdict)
 
 
 def verify_credential(secured, **expected) -> dict:

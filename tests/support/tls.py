@@ -17,9 +17,11 @@ LOOPBACK = "127.0.0.1"
 
 
 def loopback_certificate(directory: Path, stem: str, common_name: str,
-                         valid_for: timedelta = timedelta(days=1)) -> tuple[str, str]:
+                         valid_for: timedelta = timedelta(days=1),
+                         dns_names: tuple[str, ...] = ()) -> tuple[str, str]:
     """(certificate, key) paths, `<stem>.pem` and `<stem>.key` in `directory`: a fresh P-256
-    key and a certificate for 127.0.0.1 (its subjectAltName) that is its own CA."""
+    key and a certificate for 127.0.0.1 (and `dns_names`: its subjectAltName) that is its own
+    CA."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.now(UTC)
@@ -28,7 +30,8 @@ def loopback_certificate(directory: Path, stem: str, common_name: str,
         .public_key(key.public_key()).serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + valid_for)
         .add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address(LOOPBACK))]), critical=False)
+            [x509.IPAddress(ipaddress.ip_address(LOOPBACK)),
+             *(x509.DNSName(name) for name in dns_names)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256()))
     cert_path, key_path = directory / f"{stem}.pem", directory / f"{stem}.key"

@@ -21,6 +21,10 @@ class Organisation(models.Model):
     is_trust_anchor = models.BooleanField(
         default=False, help_text="A business register that attests other organisations."
     )
+    is_conformity_assessment_body = models.BooleanField(
+        default=False, help_text="An independent assessment body (e.g. a test laboratory) that "
+                                 "issues Digital Conformity Credentials about other "
+                                 "organisations' products and facilities.")
     embedded_proof = models.BooleanField(
         default=False, help_text="Also secure passports with an eddsa-rdfc-2022 Data Integrity "
                                  "proof (in addition to vc+jwt; slower to issue).")
