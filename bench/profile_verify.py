@@ -17,9 +17,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.pop("CELERY_BROKER_URL", None)  # eager tasks: issue in this process
 
-from _setup import PG, production_settings  # noqa: E402
+from _setup import PG, REDIS, production_settings  # noqa: E402
 
 
 def main() -> None:
@@ -37,10 +36,14 @@ def main() -> None:
                     "-c", f"CREATE DATABASE {database}"], check=True, capture_output=True)
     os.environ.update(DATABASE_URL=f"{PG}/{database}", DJANGO_SETTINGS_MODULE="config.settings",
                       LOG_LEVEL="WARNING", API_VERDICT_CACHE_SECONDS="0",
-                      **production_settings())
+                      # production requires a broker, and its cache is then this Redis too
+                      CELERY_BROKER_URL=REDIS, **production_settings())
     import django
 
     django.setup()
+    from config.celery import app
+
+    app.conf.task_always_eager = True  # issue in this process: nothing else is measured
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
