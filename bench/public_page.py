@@ -1,5 +1,6 @@
-"""The public passport page under load: gunicorn (2 sync workers) on PostgreSQL and Redis, the
-page of one issued passport loaded with wrk for `--seconds`, next to /health/ in the same run.
+"""The public passport page under load: gunicorn (as many sync workers as production runs here:
+config/concurrency.py) on PostgreSQL and Redis, the page of one issued passport loaded with wrk
+for `--seconds`, next to /health/ in the same run.
 
     .venv/bin/python bench/public_page.py --seconds 20
 
@@ -27,9 +28,10 @@ os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"bench-public-{os.getpid()}"
 from _http import in_turns, load, serve  # noqa: E402
 from _setup import PROXY_HEADERS, real_stack, start_workers, stop, wait_until  # noqa: E402
 
-from wallet.tenancy.authority import operator
+from config.concurrency import web_workers  # noqa: E402
 
 TARGET_P99_MS = 50.0
+WORKERS = web_workers()  # what config/gunicorn.py starts on this machine
 TARGET_RATIO = 0.7  # page requests/s over /health/'s (issue #20)
 
 
@@ -88,16 +90,16 @@ def main() -> None:
         stop(worker)
 
     port = free_port()  # another benchmark may hold the usual one
-    server = serve(env, port=port, workers=2)
+    server = serve(env, port=port, workers=WORKERS)
     try:
         base = f"http://127.0.0.1:{port}"
         page_url = base + product.digital_link.removeprefix(settings.PUBLIC_BASE_URL)
         page = fetch(page_url)
         assert b"Verified" in page, "the page does not say Verified"
         verified = "Verified"  # every answer counted must say so
-        # Warm both workers (the first verification compiles the schemas).
-        load(page_url, seconds=2, concurrency=4, headers={"Accept": "text/html"})
-        load(base + "/health/", seconds=1, concurrency=4)
+        # Warm every worker (the first verification compiles the schemas).
+        load(page_url, seconds=2, concurrency=2 * WORKERS, headers={"Accept": "text/html"})
+        load(base + "/health/", seconds=1, concurrency=2 * WORKERS)
 
         # In turns (bench/_http.py): the ratio compares figures of the same moments.
         results = in_turns({
@@ -126,12 +128,13 @@ def main() -> None:
         "meets_ratio_target": bool(health["rps"] and page_result["rps"] / health["rps"]
                                    >= TARGET_RATIO),
         "seconds": args.seconds, "turns": args.turns, "concurrency": args.concurrency,
-        "workers": 2,
+        "workers": WORKERS,
     }))
 
 
 def _operator():
     """The service operator, imported once Django is set up (real_stack)."""
+    from wallet.tenancy.authority import operator
 
     return operator()
 

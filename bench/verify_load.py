@@ -1,4 +1,5 @@
-"""POST /api/v1/verify/ under load: gunicorn (2 sync workers, DJANGO_DEBUG=0) on PostgreSQL
+"""POST /api/v1/verify/ under load: gunicorn (as many sync workers as production runs here:
+config/concurrency.py, 2 x CPUs + 1 unless WEB_CONCURRENCY says; DJANGO_DEBUG=0) on PostgreSQL
 and Redis, `--passports` distinct passports issued by a Celery worker, verified by wrk from a
 separate process for `--seconds` over keep-alive connections; once with the verdict cache as
 deployed (the same credential again and again), next to the API root (no database: the trivial
@@ -41,8 +42,11 @@ from _http import in_turns, load, serve  # noqa: E402
 from _setup import PROXY_HEADERS, real_stack, start_workers, stop  # noqa: E402
 from passports_fixture import issued_passports  # noqa: E402
 
+from config.concurrency import web_workers  # noqa: E402
+
 TARGET_RATIO = 0.5
 TARGET_P99_MS = 50.0
+WORKERS = web_workers()  # what config/gunicorn.py starts on this machine
 
 
 def free_port() -> int:
@@ -91,7 +95,7 @@ def main() -> None:
     # so a ratio compares figures of the same moments of a shared machine.
     for label, extra in (("verify", {}), ("verify_uncached", {"API_VERDICT_CACHE_SECONDS": "0"})):
         port = free_port()
-        server = serve({**env, **extra}, port=port, workers=2)
+        server = serve({**env, **extra}, port=port, workers=WORKERS)
         try:
             base = f"http://127.0.0.1:{port}"
             verify_url = f"{base}/api/v1/verify/"
@@ -102,9 +106,9 @@ def main() -> None:
             verify_plan = {"url": verify_url, "concurrency": args.concurrency, "method": "POST",
                            "headers": post, "expect": verified, **send}
             trivial_plan = {"url": base + "/api/v1/", "concurrency": args.concurrency}
-            # Warm both workers: a process's first verification loads and compiles schemas.
-            load(**{**verify_plan, "concurrency": 4}, seconds=3)
-            load(**{**trivial_plan, "concurrency": 4}, seconds=1)
+            # Warm every worker: a process's first verification loads and compiles schemas.
+            load(**{**verify_plan, "concurrency": 2 * WORKERS}, seconds=3)
+            load(**{**trivial_plan, "concurrency": 2 * WORKERS}, seconds=1)
             if label == "verify":
                 plans = {"verify": verify_plan, "trivial": trivial_plan,
                          "health": {"url": base + "/health/", "concurrency": args.concurrency}}
@@ -115,7 +119,7 @@ def main() -> None:
             stop(server)
 
     print(f"{'endpoint':<16} {'ok req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'wrong':>7} "
-          f"{'errors':>7}   (gunicorn 2 workers, DEBUG off, keep-alive, concurrency "
+          f"{'errors':>7}   (gunicorn {WORKERS} sync workers, DEBUG off, keep-alive, concurrency "
           f"{args.concurrency}, {args.seconds} s each in {args.turns} turns; uncached: "
           f"{len(bodies)} passports)")
     for name, result in results.items():
@@ -143,7 +147,7 @@ def main() -> None:
         "verify_wrong": verify["wrong"] + uncached["wrong"],
         "trivial_wrong": trivial["wrong"] + health["wrong"] + trivial_beside["wrong"],
         "concurrency": args.concurrency, "seconds": args.seconds, "turns": args.turns,
-        "workers": 2,
+        "workers": WORKERS,
         "target_ratio": TARGET_RATIO, "target_p99_ms": TARGET_P99_MS,
         "meets_target": bool(ratio is not None and ratio >= TARGET_RATIO
                              and verify["p99_ms"] <= TARGET_P99_MS),
