@@ -1,5 +1,5 @@
 """The public passport page under load: gunicorn (as many sync workers as production runs here:
-config/concurrency.py) on PostgreSQL and Redis, the page of one issued passport loaded with wrk
+deploy/concurrency.py) on PostgreSQL and Redis, the page of one issued passport loaded with wrk
 for `--seconds`, next to /health/ in the same run.
 
     .venv/bin/python bench/public_page.py --seconds 20
@@ -28,7 +28,7 @@ os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"bench-public-{os.getpid()}"
 from _http import in_turns, load, serve  # noqa: E402
 from _setup import PROXY_HEADERS, real_stack, start_workers, stop, wait_until  # noqa: E402
 
-from config.concurrency import web_workers  # noqa: E402
+from deploy.concurrency import web_workers  # noqa: E402
 
 TARGET_P99_MS = 50.0
 WORKERS = web_workers()  # what config/gunicorn.py starts on this machine

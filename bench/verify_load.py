@@ -1,5 +1,5 @@
 """POST /api/v1/verify/ under load: gunicorn (as many sync workers as production runs here:
-config/concurrency.py, 2 x CPUs + 1 unless WEB_CONCURRENCY says; DJANGO_DEBUG=0) on PostgreSQL
+deploy/concurrency.py, 2 x CPUs + 1 unless WEB_CONCURRENCY says; DJANGO_DEBUG=0) on PostgreSQL
 and Redis, `--passports` distinct passports issued by a Celery worker, verified by wrk from a
 separate process for `--seconds` over keep-alive connections; once with the verdict cache as
 deployed (the same credential again and again), next to the API root (no database: the trivial
@@ -42,7 +42,7 @@ from _http import in_turns, load, serve  # noqa: E402
 from _setup import PROXY_HEADERS, real_stack, start_workers, stop  # noqa: E402
 from passports_fixture import issued_passports  # noqa: E402
 
-from config.concurrency import web_workers  # noqa: E402
+from deploy.concurrency import web_workers  # noqa: E402
 
 TARGET_RATIO = 0.5
 TARGET_P99_MS = 50.0

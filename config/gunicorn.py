@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config.concurrency import web_workers  # noqa: E402 - after the path is set
+from deploy.concurrency import web_workers  # noqa: E402 - after the path is set
 
 bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")  # the image sets 0.0.0.0:8000
 workers = web_workers()  # WEB_CONCURRENCY, else 2 x CPUs + 1

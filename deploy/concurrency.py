@@ -1,5 +1,6 @@
 """How many gunicorn worker processes the web process runs (config/gunicorn.py), also read by the
-benchmarks so that they measure what production runs."""
+benchmarks so that they measure what production runs. (Not under config/: importing that
+package sets Django up, which the gunicorn master must not do while it reads its config.)"""
 
 import os
 
