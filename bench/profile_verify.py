@@ -4,7 +4,9 @@ the API's verifier and the verdict cache off, under cProfile.
 
     .venv/bin/python bench/profile_verify.py [--count 300] [--top 40]
 
-Prints ms of CPU per verification and the profile's top functions (cumulative)."""
+Prints ms of CPU per verification, the profile's top functions (cumulative; CPU time, not the
+waits of a busy machine) and the queries of one verification. Production settings need a broker:
+BENCH_REDIS (also the cache, as in production); tasks still run in this process."""
 
 from __future__ import annotations
 
