@@ -50,11 +50,14 @@ end
 done = function(summary, latency, requests)
   local correct = 0
   for _, thread in ipairs(threads) do correct = correct + thread:get("good") end
+  local quantiles = {}  -- every 0.1 %: runs measured in turns are merged from these
+  for step = 1, 1000 do quantiles[step] = string.format("%d", latency:percentile(step / 10)) end
   io.write(string.format('{"requests": %d, "correct": %d, "seconds": %f, "p50_us": %d, '
-    .. '"p99_us": %d, "errors": %d, "non2xx": %d}\\n',
+    .. '"p99_us": %d, "errors": %d, "non2xx": %d, "quantiles_us": [%s]}\\n',
     summary.requests, correct, summary.duration / 1e6, latency:percentile(50),
     latency:percentile(99), summary.errors.connect + summary.errors.read
-      + summary.errors.write + summary.errors.timeout, summary.errors.status))
+      + summary.errors.write + summary.errors.timeout, summary.errors.status,
+    table.concat(quantiles, ",")))
 end
 """
 
@@ -112,4 +115,41 @@ def load(url: str, *, seconds: int = 20, concurrency: int = 16, method: str = "G
             "p99_ms": round(report["p99_us"] / 1000, 2),
             "requests": report["requests"], "correct": report["correct"],
             "wrong": report["requests"] - report["correct"], "errors": report["errors"],
-            "non_2xx": report["non2xx"], "concurrency": concurrency, "seconds": seconds}
+            "non_2xx": report["non2xx"], "concurrency": concurrency, "seconds": seconds,
+            "quantiles_us": report["quantiles_us"], "duration": report["seconds"]}
+
+
+def in_turns(plans: dict[str, dict], *, seconds: int, turns: int = 4) -> dict[str, dict]:
+    """Each plan (a name: load()'s keyword arguments) loaded for seconds/turns at a time, the
+    plans in turn, `turns` times over, into one result per plan: on a shared machine a burst of
+    someone else's load then falls on every plan alike, and a ratio of two is fair. Requests/s:
+    the correct answers over the summed duration; percentiles from the turns' merged latency
+    quantiles (each turn's 1,000 weighted by its request count)."""
+    runs = {name: [] for name in plans}
+    for _ in range(turns):
+        for name, plan in plans.items():
+            runs[name].append(load(**plan, seconds=max(1, round(seconds / turns))))
+    return {name: _merged(results) for name, results in runs.items()}
+
+
+def _merged(results: list[dict]) -> dict:
+    duration = sum(result["duration"] for result in results)
+    correct = sum(result["correct"] for result in results)
+    weighted = sorted((latency, result["requests"] / 1000) for result in results
+                      for latency in result["quantiles_us"])
+    total = sum(weight for _, weight in weighted)
+
+    def percentile(share: float) -> float:
+        reached = 0.0
+        for latency, weight in weighted:
+            reached += weight
+            if reached >= share * total:
+                return round(latency / 1000, 2)
+        return round(weighted[-1][0] / 1000, 2) if weighted else 0.0
+
+    summed = {key: sum(result[key] for result in results)
+              for key in ("requests", "correct", "wrong", "errors", "non_2xx")}
+    return {**summed, "rps": round(correct / duration, 1) if duration else 0.0,
+            "p50_ms": percentile(0.50), "p99_ms": percentile(0.99),
+            "concurrency": results[0]["concurrency"], "seconds": round(duration, 1),
+            "turns": len(results)}

@@ -14,6 +14,10 @@ from passports.views_partner import partner_data, partner_logout
 from passports.views_verifier import verify_page
 
 urlpatterns = [
+    # GS1 Digital Link resolver (the public page people reach by scanning a QR code): first,
+    # as the path most asked for (no other route starts with 01/); its QR codes further down.
+    re_path(r"^01/(?P<gtin>[^/]+)(?P<qualifiers>/.*)?$", passport_views.resolve,
+            name="digital-link"),
     path("health/", health, name="health"),
     # Staff's printable QR label sheet (passports/views_labels.py), inside the admin's login.
     path("admin/passports/product/labels/", admin.site.admin_view(label_sheet),
@@ -46,9 +50,7 @@ urlpatterns = [
          PublicRestrictedCredentialApi.as_view(), name="passport-restricted"),
     # The verifier page for people: paste or upload a credential, read the verdict in words.
     path("verify/", verify_page, name="verify-page"),
-    # GS1 Digital Link resolver (the public page for people) and QR codes of the same paths.
-    re_path(r"^01/(?P<gtin>[^/]+)(?P<qualifiers>/.*)?$", passport_views.resolve,
-            name="digital-link"),
+    # QR codes of the Digital Link paths.
     re_path(r"^qr/01/(?P<gtin>[^/]+)(?P<qualifiers>/.*)?$", passport_views.qr_code,
             name="digital-link-qr"),
 ]

@@ -4,6 +4,7 @@ Key resolvers turn a verification-method id into a PublicKey for the suites."""
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import quote, unquote, urlsplit
 
 from credentials.encoding import P256_PUB, decode_multikey, ed25519_multikey, multibase_encode
@@ -45,8 +46,10 @@ def resolve_did_key(verification_method: str) -> PublicKey:
 
 # --- did:web ---------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=1024)
 def did_web_for_url(base_url: str, *path: str) -> str:
-    """did:web for an origin plus path segments; the port's colon is percent-encoded."""
+    """did:web for an origin plus path segments; the port's colon is percent-encoded. (Kept per
+    process: a verification asks for the same few several times.)"""
     parts = urlsplit(base_url)
     host = parts.hostname + (f"%3A{parts.port}" if parts.port else "")
     segments = [s for s in parts.path.split("/") if s] + list(path)

@@ -38,13 +38,13 @@ import functools
 import hashlib
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
 from django.conf import settings
-from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import HttpResponse
@@ -402,9 +402,11 @@ def passport_credential(request, passport_id: str):
 # Rendered pages, in this process only: their keys come from the database on every request, so
 # a page is never served for a state it was not rendered for, and a hit costs no round trip to
 # the shared cache. The verdicts they show are shared (Redis, best effort), so all workers
-# agree.
-_rendered = LocMemCache("dpp-pages", {"TIMEOUT": VERDICT_SECONDS,
-                                      "OPTIONS": {"MAX_ENTRIES": 2000}})
+# agree. A plain dict (key: (body, Link header, ETag, expiry)): read on every page request, it
+# costs no pickling, and the ETag is hashed once per rendering.
+_rendered: dict[str, tuple[str, str, str, float]] = {}
+MAX_RENDERED = 2000
+
 
 def _page(request, link: DigitalLink, found: list[Row]) -> HttpResponse:
     """The page, from the cache while the rows it was rendered from are unchanged and its
@@ -414,7 +416,7 @@ def _page(request, link: DigitalLink, found: list[Row]) -> HttpResponse:
     key = "dpp-page:" + hashlib.blake2b(
         f"{found}:{version}:{language}:{kept}".encode(), digest_size=16).hexdigest()
     cached = _rendered.get(key)
-    if cached is None:
+    if cached is None or cached[3] <= time.monotonic():
         product, versions = resolved(link)
         passport = _chosen(versions, version)
         checked = _checked_verdict(passport)
@@ -423,17 +425,21 @@ def _page(request, link: DigitalLink, found: list[Row]) -> HttpResponse:
                                    checked["at"], lang=kept)
             context["languages"] = _switcher(language, version=version)
             body = render_to_string("passports/public/page.html", context)
-        cached = (body, _link_header(product, versions, passport))
+        etag = '"' + hashlib.blake2b(body.encode(), digest_size=12).hexdigest() + '"'
         # Kept as long as the verdict it shows, so no page is older than VERDICT_SECONDS.
         age = (timezone.now() - checked["at"]).total_seconds()
-        _rendered.set(key, cached, max(1, round(VERDICT_SECONDS - age)))
-    body, link_header = cached
+        if len(_rendered) >= MAX_RENDERED:
+            _rendered.clear()
+        cached = (body, _link_header(product, versions, passport), etag,
+                  time.monotonic() + max(1, round(VERDICT_SECONDS - age)))
+        _rendered[key] = cached
+    body, link_header, etag, _expiry = cached
     response = _public_html(body, language=language)
     response["Link"] = link_header
     # Browsers revalidate every time (a revocation must show on the next scan), cheaply.
     response["Cache-Control"] = "no-cache"
-    response["ETag"] = '"' + hashlib.blake2b(body.encode(), digest_size=12).hexdigest() + '"'
-    return get_conditional_response(request, etag=response["ETag"], response=response)
+    response["ETag"] = etag
+    return get_conditional_response(request, etag=etag, response=response)
 
 
 def _checked_verdict(passport: Passport | None) -> dict:
