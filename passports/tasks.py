@@ -12,7 +12,7 @@ from passports.services.issuance import (
     passports_requeue_stale,
     passports_sign,
 )
-from passports.services.keys import passports_resign
+from passports.services.keys import evidence_resign, passports_resign
 from passports.services.status import passports_change_status
 from wallet.tenancy.authority import actor_of, operator
 
@@ -73,6 +73,17 @@ def resign_passports(self, passport_ids: list[str], reason: str = "",
     try:
         return passports_resign(passport_ids, reason=reason, details=details,
                                 actor_id=actor_id)
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from exc
+
+
+@shared_task(bind=True, name="evidence.resign", acks_late=True, max_retries=5)
+def resign_evidence(self, credential_ids: list[str], reason: str = "",
+                    details: dict | None = None, actor_id: int | None = None) -> int:
+    """`resign_passports` for evidence credentials (conformity, traceability, facility)."""
+    try:
+        return evidence_resign(credential_ids, reason=reason, details=details,
+                               actor_id=actor_id)
     except TRANSIENT as exc:
         raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 60)) from exc
 

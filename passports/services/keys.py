@@ -9,7 +9,9 @@ every passport the compromised keys signed (docs/keys.md).
   by Celery in chunks (`passports_resign`): same passport id, same credential (id, status
   entry, QR code's link all unchanged), a new proof by the new key. A chunk is idempotent: a
   passport already signed by a key that is not compromised is skipped, so running it twice,
-  or resuming after a crash (`passports_resign_enqueue` again), does no harm."""
+  or resuming after a crash (`passports_resign_enqueue` again), does no harm. The
+  organisation's evidence credentials (conformity, traceability, facility) are re-signed the
+  same way (`evidence_resign`)."""
 
 from __future__ import annotations
 
@@ -28,7 +30,13 @@ from credentials.key_store import NoSigningKey, declare_compromise, rotate_keys
 from credentials.keys import ACCEPTED_JOSE
 from credentials.models import KeyPair, StatusList
 from credentials.status_registry import status_list_publish
-from passports.models import Passport, PassportEvent, RestrictedCredential
+from passports.models import (
+    EvidenceCredential,
+    EvidenceEvent,
+    Passport,
+    PassportEvent,
+    RestrictedCredential,
+)
 from passports.services.issuance import SIGN_CHUNK, _store
 from wallet.tenancy.authority import Actor, authorise
 from wallet.tenancy.legal_models import Mandate
@@ -109,14 +117,20 @@ def keys_compromise(*, organisation: Organisation, since: datetime, reason: str,
 
 def passports_resign_enqueue(organisation: Organisation, *, reason: str = "",
                              details: dict | None = None, actor_id: int | None = None) -> int:
-    """Send every signed passport of `organisation` for re-signing, in chunks, after commit.
-    Safe to call again (e.g. to resume after a lost message): the chunks skip what is done."""
-    from passports.tasks import resign_passports
+    """Send every signed passport (and evidence credential) of `organisation` for re-signing,
+    in chunks, after commit; returns the number of passports. Safe to call again (e.g. to
+    resume after a lost message): the chunks skip what is done."""
+    from passports.tasks import resign_evidence, resign_passports
 
     ids = [str(pk) for pk in Passport.objects.filter(product__organisation=organisation)
            .exclude(jwt="").order_by("pk").values_list("pk", flat=True)]
     for start in range(0, len(ids), RESIGN_CHUNK):
         enqueue_after_commit(resign_passports, ids[start:start + RESIGN_CHUNK], reason,
+                             details or {}, actor_id)
+    evidence_ids = [str(pk) for pk in EvidenceCredential.objects.filter(
+        organisation=organisation).exclude(jwt="").order_by("pk").values_list("pk", flat=True)]
+    for start in range(0, len(evidence_ids), RESIGN_CHUNK):
+        enqueue_after_commit(resign_evidence, evidence_ids[start:start + RESIGN_CHUNK], reason,
                              details or {}, actor_id)
     return len(ids)
 
@@ -189,4 +203,31 @@ def passports_resign(passport_ids: list, *, reason: str = "", details: dict | No
     _store(done, ["jwt", "embedded"], timezone.now())
     RestrictedCredential.objects.bulk_update(changed_restricted, ["jwt"], batch_size=500)
     PassportEvent.objects.bulk_create(events)
+    return len(done)
+
+
+@transaction.atomic
+def evidence_resign(credential_ids: list, *, reason: str = "", details: dict | None = None,
+                    actor_id: int | None = None) -> int:
+    """`passports_resign` for evidence credentials: the same credential, a new proof by the
+    active key, a `resigned` event. Whoever linked one by its hash links other bytes now: their
+    link verifies again once they issue a new version with the new hash (docs/keys.md)."""
+    credentials = list(EvidenceCredential.objects.select_for_update(of=("self",))
+                       .filter(pk__in=credential_ids).exclude(jwt="")
+                       .select_related("organisation").order_by("pk"))
+    resigner = _Resigner()
+    done, events = [], []
+    with signing.signing_log_batch():
+        for credential in credentials:
+            outcome = resigner.jwt(credential.jwt, credential.organisation.did)
+            if outcome is None:
+                continue  # signed by a good key: never affected, or re-signed already
+            credential.jwt, old_key, new_key = outcome
+            done.append(credential)
+            events.append(EvidenceEvent(
+                credential=credential, action="resigned", from_state=credential.state,
+                to_state=credential.state, actor_id=actor_id, reason=reason,
+                details={**(details or {}), "old_key": old_key, "key": new_key}))
+    EvidenceCredential.objects.bulk_update(done, ["jwt"], batch_size=500)
+    EvidenceEvent.objects.bulk_create(events)
     return len(done)

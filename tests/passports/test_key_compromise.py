@@ -301,3 +301,32 @@ def test_a_signing_chunk_writes_its_signing_log_in_one_statement(org):
     assert len(inserts) == 1
     signatures = 5 + RestrictedCredential.objects.count()  # each passport's JWT, each group's
     assert SignatureRecord.objects.count() == signatures
+
+
+def test_the_organisations_evidence_credentials_are_resigned_too(
+        db, django_capture_on_commit_callbacks):
+    """A compromise re-signs what else the keys signed and the service keeps: a lab's
+    conformity credential gets a new proof by the new key, verifies, and says so in its
+    events; what the thief signs after the compromise with the old key does not verify."""
+    from passports.models import EvidenceEvent
+    from tests.support.evidence import conformity_credential, world
+
+    parties = world()
+    battery = make_product(parties.batteries)
+    dcc = conformity_credential(parties.lab, battery)
+    old_jwt, old_key = dcc.jwt, kid(dcc.jwt)
+    since = timezone.now()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        key_service.keys_compromise(organisation=parties.lab, since=since,
+                                    reason="key leaked", actor=operator())
+
+    dcc.refresh_from_db()
+    assert kid(dcc.jwt) != old_key
+    assert signing.decode_jwt_parts(dcc.jwt)[1] == signing.decode_jwt_parts(old_jwt)[1]
+    assert verify_credential(dcc.jwt)["verified"] is True
+    event = EvidenceEvent.objects.get(credential=dcc, action="resigned")
+    assert event.details["old_key"] == old_key and event.details["key"] == kid(dcc.jwt)
+    # Again: nothing left to re-sign, no second event.
+    assert key_service.evidence_resign([dcc.pk]) == 0
+    assert EvidenceEvent.objects.filter(credential=dcc, action="resigned").count() == 1
