@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "openid4vci",
     "openid4vp",
     "webhooks",
+    "replication",
 ]
 
 MIDDLEWARE = [
