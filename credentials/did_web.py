@@ -116,8 +116,20 @@ def own_url_path(url: str) -> str | None:
 def did_document(did: str) -> dict | None:
     """Our DID document for `did`, or None when it has no keys here."""
     keys = list(KeyPair.objects.filter(controller=did).order_by("created_at", "id"))
-    if not keys:
-        return None
+    return _document(did, keys) if keys else None
+
+
+def own_did_documents() -> dict[str, dict]:
+    """Every DID document of ours at the current address, by DID, from one query."""
+    own = service_did()
+    by_did: dict[str, list[KeyPair]] = {}
+    for key in (KeyPair.objects.filter(Q(controller=own) | Q(controller__startswith=own + ":"))
+                .order_by("controller", "created_at", "id")):
+        by_did.setdefault(key.controller, []).append(key)
+    return {did: _document(did, keys) for did, keys in by_did.items()}
+
+
+def _document(did: str, keys: list[KeyPair]) -> dict:
     methods = [verification_method(key) for key in keys]
     ids = [method["id"] for method in methods]
     # Retired keys stay listed for assertion, so what they signed still verifies.

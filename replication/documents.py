@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 
-from credentials.did_web import did_document, service_did
+from credentials.did_web import own_did_documents, service_did
 from credentials.dids import did_web_document_url
-from credentials.models import KeyPair, StatusList
+from credentials.models import StatusList
 from passports.models import PUBLIC_PATH, Passport
 from replication.models import Acknowledgement, BackupProvider
 
@@ -101,13 +101,8 @@ def did_path(did: str) -> str:
 def did_documents() -> list[Document]:
     """Our DID documents at this address (those of earlier addresses are served at hosts the
     backup does not stand in for)."""
-    own = service_did()
-    controllers = sorted(set(KeyPair.objects.filter(Q(controller=own)
-                                                    | Q(controller__startswith=own + ":"))
-                             .values_list("controller", flat=True)))
     documents = []
-    for did in controllers:
-        document = did_document(did)
+    for did, document in sorted(own_did_documents().items()):
         body = json.dumps(document, separators=(",", ":"), sort_keys=True)
         digest = hashlib.sha256(body.encode()).hexdigest()
         documents.append(Document("did_document", did_path(did), "application/did+json", body,

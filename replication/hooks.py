@@ -32,8 +32,10 @@ def _memoised(name: str, compute):
 
 
 def forget() -> None:
-    """Drop the memo (tests that add or remove providers in this process)."""
+    """Drop the memo (tests that add or remove providers or copies in this process)."""
+    global _holds_replicas
     _memo.clear()
+    _holds_replicas = False
 
 
 def _providers() -> list[tuple[str, str]]:
@@ -51,9 +53,15 @@ def status_list_published(list_id: str) -> None:
         push_soon()
 
 
+_holds_replicas = False
+
+
 def mirrored(url: str) -> bytes | None:
-    if not _memoised("holds-replicas", Replica.objects.exists):
-        return None
+    global _holds_replicas  # once a copy is held, copies are held for good: no more asking
+    if not _holds_replicas:
+        _holds_replicas = Replica.objects.exists()
+        if not _holds_replicas:
+            return None
     return replica_for_url(url)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 from django.http import HttpResponse
 from django.template.loader import render_to_string
@@ -34,13 +35,19 @@ CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'
                            "base-uri 'none'; frame-ancestors 'none'")
 
 
+# The paths copies are held at (replication.receiving.PATHS): no other 404 costs a query.
+REPLICA_PATHS = re.compile(r"^/(?:passports/[0-9a-f-]{36}|status/[0-9a-f-]{36}|"
+                           r"(?:\.well-known|orgs/[-a-zA-Z0-9_]+)/did\.json)$")
+
+
 class ReplicaMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        if response.status_code != 404 or request.method not in ("GET", "HEAD"):
+        if (response.status_code != 404 or request.method not in ("GET", "HEAD")
+                or not REPLICA_PATHS.match(request.path)):
             return response
         replica = replica_at(request.path, host=request.get_host())
         if replica is None:
