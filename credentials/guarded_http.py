@@ -233,7 +233,8 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
     def __init__(self, host: str, address: str, port: int, deadline: Deadline,
                  cafile: str | None = None):
-        super().__init__(host, port, timeout=deadline.remaining(), context=tls_context(cafile))
+        context = tls_context(cafile) if cafile else tls_context()
+        super().__init__(host, port, timeout=deadline.remaining(), context=context)
         self._address = address
         self._deadline = deadline
 
