@@ -117,3 +117,20 @@ def test_what_the_service_serves_itself_wins_over_a_copy(client, source):
 
     assert _push(client, source, [document]).status_code == 200
     assert client.get("/.well-known/did.json").json() == own
+
+
+def test_the_page_of_a_copy_says_in_its_language_since_when_the_primary_is_unreachable(
+        client, source, settings):
+    document = _passport()
+    _push(client, source, [document])
+
+    heard = client.get(document["path"] + "?lang=nl", headers={"Accept": "text/html"})
+    settings.REPLICATION_PRIMARY_SILENT_SECONDS = 0
+    silent = client.get(document["path"] + "?lang=de", headers={"Accept": "text/html"})
+
+    assert heard.status_code == 200 and heard["Content-Security-Policy"].startswith("default-src")
+    page = heard.content.decode()
+    assert "Reservekopie van een paspoort dat https://dpp.acme-batteries.eu publiceert" in page
+    assert "liet het laatst van zich horen op" in page and "onbereikbaar" not in page
+    assert "Primary-Unreachable-Since" in silent
+    assert "ist seit" in silent.content.decode() and "nicht erreichbar" in silent.content.decode()
