@@ -33,6 +33,8 @@ class BackupProvider(models.Model):
     failures = models.PositiveIntegerField(default=0, help_text="Pushes failed in a row.")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    pushing_until = models.DateTimeField(null=True, blank=True,
+                                         help_text="A push holds the provider until then.")
 
     class Meta:
         ordering = ["created_at"]

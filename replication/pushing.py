@@ -13,10 +13,11 @@
   REPLICATION_RETRY_SCHEDULE[failures - 1] seconds (the last entry repeating: a provider is
   never given up) before the sweep tries again; nothing is lost meanwhile, since what is
   pending is computed from the database.
-- Pushes of one provider never overlap: the provider's row is locked (skip_locked) for the
-  push, so two workers or a sweep and an event cannot send the same batch twice; and the
-  backup stores by path and revision, so a batch sent again after a lost answer changes
-  nothing there.
+- Pushes of one provider never overlap: a push takes a lease on the provider (`pushing_until`,
+  claimed under its row lock), so two workers or a sweep and an event cannot send the same
+  batch twice; each batch's acknowledgements commit as it is confirmed (no transaction is held
+  across the network), and the backup stores by path and revision, so a batch sent again after
+  a lost answer changes nothing there.
 - `providers_push_due` (the periodic sweep, and a change's after-commit hook) queues a push
   for each active provider that is due."""
 
@@ -165,40 +166,52 @@ def _acknowledge(provider: BackupProvider, batch: list[documents.Document],
     return len(done)
 
 
-def provider_push(provider_id) -> int | None:
-    """Push what `provider_id` lacks (see the module's doc): how many documents it
-    acknowledged; None when another push of it is running or it is not due."""
+def _claim(provider_id) -> BackupProvider | None:
+    """The provider, held for this push (a lease: pushes never overlap, and a push whose worker
+    died frees it when the lease ends); None when it is held, inactive or not due."""
+    now = timezone.now()
     with transaction.atomic():
         provider = (BackupProvider.objects.select_for_update(skip_locked=True)
                     .filter(pk=provider_id, active=True).first())
-        if provider is None:
-            return None
-        now = timezone.now()
-        if provider.next_attempt_at and provider.next_attempt_at > now:
+        if (provider is None or (provider.next_attempt_at and provider.next_attempt_at > now)
+                or (provider.pushing_until and provider.pushing_until > now)):
             return None
         provider.last_attempt_at = now
-        sent = 0
-        try:
-            for batch in _batches(provider):
-                stored = _send(provider, batch)
-                with transaction.atomic():
-                    sent += _acknowledge(provider, batch, stored)
-                if len(stored) < len(batch):
-                    raise ReplicationError(f"{provider.url} stored {len(stored)} of "
-                                           f"{len(batch)} documents", code="push_partial")
-        except ReplicationError as exc:
-            provider.failures += 1
-            schedule = settings.REPLICATION_RETRY_SCHEDULE
-            wait = schedule[min(provider.failures, len(schedule)) - 1]
-            provider.next_attempt_at = now + timedelta(seconds=wait)
-            provider.last_error = str(exc.detail)[:2000]
-            log.warning("push to back-up provider %s failed (%d in a row, next in %g s): %s",
-                        provider.url, provider.failures, wait, provider.last_error)
-        else:
-            provider.failures, provider.next_attempt_at, provider.last_error = 0, None, ""
-            provider.last_success_at = timezone.now()
-        provider.save(update_fields=["last_attempt_at", "last_success_at", "failures",
-                                     "next_attempt_at", "last_error"])
+        provider.pushing_until = now + timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+        provider.save(update_fields=["last_attempt_at", "pushing_until"])
+    return provider
+
+
+def provider_push(provider_id) -> int | None:
+    """Push what `provider_id` lacks (see the module's doc): how many documents it
+    acknowledged; None when another push of it is running or it is not due. No transaction
+    is held while sending: each batch's acknowledgements commit as it is confirmed."""
+    provider = _claim(provider_id)
+    if provider is None:
+        return None
+    sent = 0
+    try:
+        for batch in _batches(provider):
+            stored = _send(provider, batch)
+            with transaction.atomic():
+                sent += _acknowledge(provider, batch, stored)
+            if len(stored) < len(batch):
+                raise ReplicationError(f"{provider.url} stored {len(stored)} of "
+                                       f"{len(batch)} documents", code="push_partial")
+    except ReplicationError as exc:
+        provider.failures += 1
+        schedule = settings.REPLICATION_RETRY_SCHEDULE
+        wait = schedule[min(provider.failures, len(schedule)) - 1]
+        provider.next_attempt_at = timezone.now() + timedelta(seconds=wait)
+        provider.last_error = str(exc.detail)[:2000]
+        log.warning("push to back-up provider %s failed (%d in a row, next in %g s): %s",
+                    provider.url, provider.failures, wait, provider.last_error)
+    else:
+        provider.failures, provider.next_attempt_at, provider.last_error = 0, None, ""
+        provider.last_success_at = timezone.now()
+    provider.pushing_until = None
+    provider.save(update_fields=["last_success_at", "failures", "next_attempt_at",
+                                 "last_error", "pushing_until"])
     return sent
 
 
