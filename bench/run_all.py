@@ -19,11 +19,13 @@ BENCHES = {
     "verify_load": ["verify_load.py"],
     "public_page": ["public_page.py"],
     "faults": ["faults.py"],
+    "backup": ["backup.py", "--count", "2000"],
 }
 QUICK = {"suites": ["--seconds", "0.5"], "issuance": ["--count", "2000"],
          "verify_load": ["--seconds", "5"], "public_page": ["--seconds", "5"],
          "revocation": ["--load-seconds", "3"],
-         "faults": ["--count", "600", "--pending", "200", "--outage-requests", "4"]}
+         "faults": ["--count", "600", "--pending", "200", "--outage-requests", "4"],
+         "backup": ["--count", "300"]}
 
 
 def main() -> None:

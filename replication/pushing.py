@@ -128,8 +128,9 @@ def signed_request(provider: BackupProvider, body: bytes, *, at=None) -> dict[st
             SOURCE_HEADER: str(provider.source_id), "Content-Type": "application/json"}
 
 
-def _send(provider: BackupProvider, batch: list[documents.Document]) -> list[str]:
-    """POST one batch; the paths the provider stored. ReplicationError when it did not."""
+def _send(provider: BackupProvider, batch: list[documents.Document]) -> tuple[list, list]:
+    """POST one batch: (the paths the provider holds, the documents it refused with why).
+    ReplicationError when the push as a whole did not go through."""
     body = json.dumps({"origin": documents.origin(), "sent_at": timezone.now().isoformat(),
                        "documents": [document.wire() for document in batch]},
                       separators=(",", ":")).encode()
@@ -145,17 +146,19 @@ def _send(provider: BackupProvider, batch: list[documents.Document]) -> list[str
         raise ReplicationError(f"{provider.url} answered {status}: {answer[:300]!r}",
                                code="push_refused")
     try:
-        stored = json.loads(answer)["stored"]
+        answered = json.loads(answer)
+        stored, refused = answered["stored"], answered.get("refused") or []
     except (ValueError, KeyError, TypeError):
         raise ReplicationError(f"{provider.url} answered 200 without the stored paths",
                                code="push_refused") from None
-    return stored if isinstance(stored, list) else []
+    return (stored if isinstance(stored, list) else []), (
+        refused if isinstance(refused, list) else [])
 
 
 def _acknowledge(provider: BackupProvider, batch: list[documents.Document],
-                 stored: list[str]) -> int:
-    confirmed = set(stored)
-    done = [document for document in batch if document.path in confirmed]
+                 settled: set[str]) -> int:
+    """Record the documents of `batch` at `settled` paths as held at their revision."""
+    done = [document for document in batch if document.path in settled]
     for document in done:
         key = ({"passport_id": document.passport_id} if document.passport_id
                else {"status_list_id": document.status_list_id} if document.status_list_id
@@ -189,14 +192,20 @@ def provider_push(provider_id) -> int | None:
     provider = _claim(provider_id)
     if provider is None:
         return None
-    sent = 0
+    sent, refusals = 0, []
     try:
         for batch in _batches(provider):
-            stored = _send(provider, batch)
+            stored, refused = _send(provider, batch)
+            # A refused document would be refused again: it is settled too (not sent again
+            # until it changes), and the refusal is kept as the provider's last error.
+            refusals += [f"{item.get('path')}: {item.get('detail')}" for item in refused
+                         if isinstance(item, dict)]
+            settled = set(stored) | {item.get("path") for item in refused
+                                     if isinstance(item, dict)}
             with transaction.atomic():
-                sent += _acknowledge(provider, batch, stored)
-            if len(stored) < len(batch):
-                raise ReplicationError(f"{provider.url} stored {len(stored)} of "
+                sent += _acknowledge(provider, batch, settled)
+            if not settled >= {document.path for document in batch}:
+                raise ReplicationError(f"{provider.url} answered for {len(settled)} of "
                                        f"{len(batch)} documents", code="push_partial")
     except ReplicationError as exc:
         provider.failures += 1
@@ -207,8 +216,12 @@ def provider_push(provider_id) -> int | None:
         log.warning("push to back-up provider %s failed (%d in a row, next in %g s): %s",
                     provider.url, provider.failures, wait, provider.last_error)
     else:
-        provider.failures, provider.next_attempt_at, provider.last_error = 0, None, ""
+        provider.failures, provider.next_attempt_at = 0, None
+        provider.last_error = ("refused: " + "; ".join(refusals))[:2000] if refusals else ""
         provider.last_success_at = timezone.now()
+        if refusals:
+            log.warning("back-up provider %s refused %d documents: %s", provider.url,
+                        len(refusals), provider.last_error)
     provider.pushing_until = None
     provider.save(update_fields=["last_success_at", "failures", "next_attempt_at",
                                  "last_error", "pushing_until"])

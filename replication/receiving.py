@@ -4,12 +4,14 @@ accepts, and the copies it serves.
 - `source_add` records a primary (its PUBLIC_BASE_URL) and makes the push credential the
   primary is given (`<source id>:whsec_...`), shown once and stored encrypted.
 - `push_receive` authenticates a push (the source named by `Replication-Source`, a Standard
-  Webhooks signature under its secret, within 5 minutes), checks every document (a path this
-  service serves such documents at; signed bytes that name the primary's own address at that
-  path, so a primary can only ever push its own documents) and stores them by path in one
-  transaction: a document already held at that revision is left as it is, an older revision
-  never replaces a newer one. It answers the paths it holds at the pushed revision (stored
-  now or before): what the primary acknowledges.
+  Webhooks signature under its secret, within 5 minutes; the push's origin the source's):
+  otherwise the whole push is refused. It checks every document (a path this service serves
+  such documents at; signed bytes that name the primary's own address at that path, so a
+  primary can only ever push its own documents), refuses those that fail, naming why, and
+  stores the others by path in one transaction: a document already held at that revision is
+  left as it is, an older revision never replaces a newer one. It answers the paths it holds
+  at the pushed revision (stored now or before), which the primary acknowledges, and the
+  refused ones.
 - `replica_for_url` is the engine's mirror (credentials.mirrors): the verifier here reads the
   primaries' DID documents and status lists from the copies, checked as fetched ones are.
 - `primary_silence(source)` says whether the primary is quiet longer than its heartbeat allows
@@ -124,11 +126,15 @@ def _named_address(document: dict) -> str | None:
     return payload.get("id") or payload.get("sub") if isinstance(payload, dict) else None
 
 
-def _expected_address(source: ReplicationSource, kind: str, path: str) -> str:
+def _expected_addresses(source: ReplicationSource, kind: str, path: str) -> set[str]:
+    if kind == Replica.Kind.PASSPORT:  # passports signed before /passports/<id> name the API's
+        passport_id = path.rsplit("/", 1)[1]
+        return {source.origin + path,
+                f"{source.origin}/api/v1/passports/{passport_id}/credential"}
     if kind != Replica.Kind.DID_DOCUMENT:
-        return source.origin + path
+        return {source.origin + path}
     segments = [s for s in path.removesuffix("/did.json").split("/") if s]
-    return did_web_for_url(source.origin, *([] if segments == [".well-known"] else segments))
+    return {did_web_for_url(source.origin, *([] if segments == [".well-known"] else segments))}
 
 
 def _checked(source: ReplicationSource, document) -> dict:
@@ -146,9 +152,9 @@ def _checked(source: ReplicationSource, document) -> dict:
     revision = document.get("revision")
     if not isinstance(revision, str) or not 0 < len(revision) <= 64:
         raise PushRefused(f"{path}: a revision is required.", code="document_invalid")
-    if _named_address(document) != _expected_address(source, kind, path):
-        raise PushRefused(f"{path}: the signed document does not name "
-                          f"{_expected_address(source, kind, path)}.", code="address_mismatch")
+    if _named_address(document) not in _expected_addresses(source, kind, path):
+        raise PushRefused(f"{path}: the signed document names {_named_address(document)!r}, "
+                          f"not {source.origin}{path}.", code="address_mismatch")
     embedded, meta = document.get("embedded"), document.get("meta") or {}
     signed_at = parse_datetime(document.get("signed_at") or "")
     if (embedded is not None and not isinstance(embedded, dict)) or not isinstance(meta, dict):
@@ -161,6 +167,7 @@ def _checked(source: ReplicationSource, document) -> dict:
 class PushOutcome:
     stored: list[str]  # every path held at the pushed revision now
     changed: int  # of them, stored or replaced by this push
+    refused: list[dict]  # {"path", "code", "detail"} of each document refused
 
 
 def push_receive(body: bytes, headers) -> PushOutcome:
@@ -178,8 +185,15 @@ def push_receive(body: bytes, headers) -> PushOutcome:
     if not isinstance(pushed, list) or len(pushed) > MAX_DOCUMENTS:
         raise PushRefused(f"documents: a list of at most {MAX_DOCUMENTS}.",
                           code="body_invalid")
-    checked = [_checked(source, document) for document in pushed]
-    outcome = PushOutcome([], 0)
+    outcome = PushOutcome([], 0, [])
+    checked = []
+    for document in pushed:
+        try:
+            checked.append(_checked(source, document))
+        except PushRefused as refusal:  # this one only: the others are stored
+            path = document.get("path") if isinstance(document, dict) else None
+            outcome.refused.append({"path": path if isinstance(path, str) else None,
+                                    "code": refusal.code, "detail": refusal.detail})
     with transaction.atomic():
         source = ReplicationSource.objects.select_for_update().get(pk=source.pk)
         held = {replica.path: replica for replica in Replica.objects.filter(

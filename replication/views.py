@@ -20,4 +20,5 @@ def push(request):
         outcome = push_receive(request.read(MAX_PUSH_BYTES + 1), request.headers)
     except (PushRefused, PushUnauthenticated) as error:
         return problem_response(error.status, error.code, error.detail)
-    return JsonResponse({"stored": outcome.stored, "changed": outcome.changed})
+    return JsonResponse({"stored": outcome.stored, "changed": outcome.changed,
+                         "refused": outcome.refused})

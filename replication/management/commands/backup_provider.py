@@ -23,7 +23,7 @@ class Command(BaseCommand):
         if action == "list":
             for provider in BackupProvider.objects.all():
                 state = (f"failing ({provider.failures}): {provider.last_error}"
-                         if provider.failures else "ok")
+                         if provider.failures else f"ok {provider.last_error}".strip())
                 self.stdout.write(f"{provider.url}  {provider.name}  "
                                   f"{provider.acknowledgements.count()} documents held  "
                                   f"last success {provider.last_success_at}  {state}")
