@@ -35,6 +35,7 @@ from standardwebhooks.webhooks import Webhook
 
 from core.enqueue import enqueue
 from core.errors import DomainError
+from core.outages import best_effort
 from credentials import guarded_http
 from credentials.keys import encryption_key_from_text, unwrap_private_key, wrap_private_key
 from replication import documents
@@ -189,6 +190,9 @@ def provider_push(provider_id) -> int | None:
     """Push what `provider_id` lacks (see the module's doc): how many documents it
     acknowledged; None when another push of it is running or it is not due. No transaction
     is held while sending: each batch's acknowledgements commit as it is confirmed."""
+    # Released as the push starts, before it reads what is pending: a change committed from
+    # now on queues a push of its own (as status list publications do).
+    best_effort.delete(_PUSH_QUEUED_KEY.format(provider_id))
     provider = _claim(provider_id)
     if provider is None:
         return None
@@ -231,7 +235,6 @@ def provider_push(provider_id) -> int | None:
 def push_soon(provider_id=None) -> None:
     """Queue a push of one provider (or every active one) unless one is already queued; for
     after-commit hooks (a passport signed or changed, a status list re-signed)."""
-    from core.outages import best_effort
     from replication.tasks import push
 
     ids = ([provider_id] if provider_id else
