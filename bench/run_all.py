@@ -21,13 +21,15 @@ BENCHES = {
     "public_page": ["public_page.py"],
     "faults": ["faults.py"],
     "acapy": ["acapy.py"],
+    "backup": ["backup.py", "--count", "2000"],
 }
 QUICK = {"suites": ["--seconds", "0.5"], "issuance": ["--count", "2000"],
          "resign": ["--count", "1000"],
          "verify_load": ["--seconds", "5"], "public_page": ["--seconds", "5"],
          "revocation": ["--load-seconds", "3"],
          "faults": ["--count", "600", "--pending", "200", "--outage-requests", "4"],
-         "acapy": ["--seconds", "5", "--rounds", "1", "--credentials", "200"]}
+         "acapy": ["--seconds", "5", "--rounds", "1", "--credentials", "200"],
+         "backup": ["--count", "300"]}
 
 
 def main() -> None:

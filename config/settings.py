@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "openid4vci",
     "openid4vp",
     "webhooks",
+    "replication",
 ]
 
 MIDDLEWARE = [
@@ -87,6 +88,8 @@ MIDDLEWARE = [
     "wallet.tenancy.login_sessions.MandateSessionMiddleware",  # after auth and messages
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.outages.OutageMiddleware",  # 503, not 500, while a backing service is down
+    # A 404 of a path a primary's copy is held at (back-up provider) answers with the copy.
+    "replication.serving.ReplicaMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -172,6 +175,10 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-deferred-credentials": {"task": "openid4vci.requeue_deferred_credentials",
                                      "schedule": 60.0},
     "requeue-due-webhook-deliveries": {"task": "webhooks.requeue_due", "schedule": 60.0},
+    # Back-up providers (replication/, docs/backup.md): what they lack, and the heartbeat.
+    "push-to-backup-providers": {"task": "replication.push_due",
+                                 "schedule": env_float("REPLICATION_SYNC_SECONDS", 30.0),
+                                 "options": {"expires": 10.0}},
 }
 
 # Webhooks (webhooks/, docs/webhooks.md): seconds before each retry of a failed delivery (after
@@ -191,6 +198,17 @@ WEBHOOK_TEST_ALLOWED_ADDRESSES = env_list("WEBHOOK_TEST_ALLOWED_ADDRESSES", [])
 FETCH_TEST_ALLOWED_ADDRESSES = env_list("FETCH_TEST_ALLOWED_ADDRESSES", [])
 FETCH_TEST_CA_FILE = env_str("FETCH_TEST_CA_FILE", "") or None
 WEBHOOK_TEST_CA_FILE = env_str("WEBHOOK_TEST_CA_FILE", "") or None
+
+# Back-up providers (replication/, docs/backup.md). As a primary: one push's deadline, the
+# seconds before each retry after a failed push (the last repeating: a provider is never given
+# up), and how long changes are gathered before a push. As a back-up provider: how long the
+# primary may stay silent (its sweep pushes at least every REPLICATION_SYNC_SECONDS) before
+# the copies say it is unreachable.
+REPLICATION_TIMEOUT_SECONDS = env_float("REPLICATION_TIMEOUT_SECONDS", 10.0)
+REPLICATION_RETRY_SCHEDULE = [float(value) for value in env_list(
+    "REPLICATION_RETRY_SCHEDULE", ["5", "30", "120", "600", "1800"])]
+REPLICATION_COALESCE_SECONDS = env_float("REPLICATION_COALESCE_SECONDS", 1.0)
+REPLICATION_PRIMARY_SILENT_SECONDS = env_float("REPLICATION_PRIMARY_SILENT_SECONDS", 120.0)
 
 # Cache: Redis when CACHE_URL is set (or the broker is Redis), otherwise per-process memory.
 CACHE_URL = env_str(

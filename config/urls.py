@@ -12,6 +12,7 @@ from passports.api.views import PublicRestrictedCredentialApi
 from passports.views_labels import label_sheet
 from passports.views_partner import partner_data, partner_logout
 from passports.views_verifier import verify_page
+from replication import views as replication_views
 
 urlpatterns = [
     # GS1 Digital Link resolver (the public page people reach by scanning a QR code): first,
@@ -48,6 +49,8 @@ urlpatterns = [
     path("passports/<str:passport_id>", passport_views.passport_credential, name="passport"),
     path("passports/<str:passport_id>/<str:access_group>",
          PublicRestrictedCredentialApi.as_view(), name="passport-restricted"),
+    # Where a primary pushes its signed documents to this back-up provider (docs/backup.md).
+    path("replication/v1/push", replication_views.push, name="replication-push"),
     # The verifier page for people: paste or upload a credential, read the verdict in words.
     path("verify/", verify_page, name="verify-page"),
     # QR codes of the Digital Link paths.

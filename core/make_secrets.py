@@ -15,6 +15,8 @@ def fresh_secrets() -> dict[str, str]:
         "KEY_ENCRYPTION_KEY": new_encryption_key_text(),
         "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
         "METRICS_TOKEN": secrets.token_urlsafe(32),
+        # Seals `manage.py backup_archive` archives (docs/backup.md); keep a copy off the host.
+        "BACKUP_ARCHIVE_KEY": new_encryption_key_text(),
     }
 
 

@@ -80,14 +80,15 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     return []
 
 
-def public_address(host: str, port: int) -> str:
-    """The first address of `host`, refusing a name any of whose addresses is not public."""
+def public_address(host: str, port: int, *, also_allowed: frozenset[str] = frozenset()) -> str:
+    """The first address of `host`, refusing a name any of whose addresses is not public
+    (`also_allowed`: addresses a test allows besides, never set in production)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise FetchError(f"cannot resolve {host}: {exc}") from None
     addresses = [info[4][0] for info in infos]
-    allowed = _test_allowed_addresses()
+    allowed = _test_allowed_addresses() | also_allowed
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
         if not is_public_ip(ip) and str(ip) not in allowed:
@@ -154,6 +155,37 @@ def _test_ca_file() -> str | None:
     return getattr(settings, "FETCH_TEST_CA_FILE", "") or None
 
 
+def post(url: str, body: bytes, *, headers: dict[str, str], seconds: float,
+         max_answer_bytes: int = MAX_DOCUMENT_BYTES, also_allowed: frozenset[str] = frozenset(),
+         cafile: str | None = None) -> tuple[int, bytes]:
+    """POST `body` to `url` over guarded HTTPS, as `fetch` GETs (https only, public and pinned
+    addresses, one deadline of `seconds`): (the answer's status, its body). `also_allowed` and
+    `cafile` are test allowances (a receiver on 127.0.0.1 with a test CA's certificate), empty
+    in production. FetchError when no answer came."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
+        raise FetchError(f"only https URLs without credentials are posted to: {url!r}",
+                         code="fetch_refused")
+    deadline = Deadline(seconds, f"the {seconds:g} s deadline of a post")
+    port = parts.port or 443
+    address = public_address(parts.hostname, port, also_allowed=also_allowed)
+    connection = _PinnedHTTPSConnection(parts.hostname, address, port, deadline, cafile=cafile)
+    try:
+        connection.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query
+                                                          else ""), body=body,
+                           headers={**headers, "User-Agent": USER_AGENT})
+        response = connection.getresponse()
+        answer = response.read(max_answer_bytes)
+    except TimeoutError:
+        raise FetchError(f"{url} did not answer within {deadline.name}",
+                         code="fetch_timeout") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise FetchError(f"cannot post to {url}: {type(exc).__name__}") from None
+    finally:
+        connection.close()
+    return response.status, answer
+
+
 class Deadline:
     def __init__(self, seconds: float, name: str):
         self.end = time.monotonic() + seconds
@@ -216,10 +248,11 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """HTTPS to a vetted IP address, with SNI and certificate checks for the host name, all
     within one deadline."""
 
-    def __init__(self, host: str, address: str, port: int, deadline: Deadline):
-        test_ca = _test_ca_file()
-        super().__init__(host, port, timeout=deadline.remaining(),
-                         context=tls_context(test_ca) if test_ca else tls_context())
+    def __init__(self, host: str, address: str, port: int, deadline: Deadline,
+                 cafile: str | None = None):
+        cafile = cafile or _test_ca_file()
+        context = tls_context(cafile) if cafile else tls_context()
+        super().__init__(host, port, timeout=deadline.remaining(), context=context)
         self._address = address
         self._deadline = deadline
 

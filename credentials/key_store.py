@@ -9,6 +9,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from functools import lru_cache
 
+from cryptography.exceptions import InvalidTag
 from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
@@ -262,3 +263,18 @@ def rewrap_all_keys(old_text: str, new_text: str) -> int:
         count += 1
     _signer.cache_clear()
     return count
+
+
+def keys_opening(kek_text: str) -> tuple[int, list[str]]:
+    """(how many private keys there are, the verification methods of those that do not
+    unwrap under `kek_text`): what a restored key store is checked with."""
+    encryption_key = encryption_key_from_text(kek_text)
+    count, failed = 0, []
+    for key in KeyPair.objects.order_by("pk").iterator(chunk_size=500):
+        count += 1
+        try:
+            unwrap_private_key(bytes(key.wrapped_private_key), encryption_key,
+                               associated=key.verification_method.encode())
+        except InvalidTag:
+            failed.append(key.verification_method)
+    return count, failed

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from core import json_limits
 from core.outages import best_effort
-from credentials import guarded_http, jose, schemas, x509
+from credentials import guarded_http, jose, mirrors, schemas, x509
 from credentials.did_web import DidResolver, own_url_path
 from credentials.errors import CredentialError
 from credentials.foreign_issuers import NO_FOREIGN_ISSUERS, X5C, ForeignIssuers
@@ -180,6 +180,15 @@ class StatusFetcher:
         return self._foreign(uri, "token")
 
     def _foreign(self, url: str, kind: str) -> ListView:
+        mirrored = mirrors.copy_of(url)
+        if mirrored is not None:  # a local copy: checked as the fetched list would be
+            try:
+                text = mirrored.decode("utf-8")
+            except UnicodeDecodeError:
+                raise CredentialError(f"{url} is not UTF-8 text",
+                                      code="status_malformed") from None
+            return read_status_list(text, kind, url=url, keys=self.keys or DidResolver(),
+                                    foreign_issuers=self.foreign_issuers)[0]
         if not self.allow_remote:
             raise CredentialError(f"foreign status list {url} not fetched (remote off)",
                                   code="status_remote_off")

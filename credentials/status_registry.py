@@ -375,8 +375,21 @@ def status_list_publish(list_id, *, force: bool = False) -> bool:
         status_list.published_at = now
         status_list.save(update_fields=["statuses", "version", "published",
                                         "published_version", "published_at"])
+        list_id = str(status_list.pk)
+        for listener in _publication_listeners:
+            transaction.on_commit(lambda listener=listener: listener(list_id))
     _MEMO.pop(str(status_list.pk), None)
     return True
+
+
+# Layers above that copy published lists elsewhere (replication: back-up providers) hear of
+# each new signature after it commits: `listener(list_id)`, registered once per process.
+_publication_listeners: list = []
+
+
+def register_publication_listener(listener) -> None:
+    if listener not in _publication_listeners:
+        _publication_listeners.append(listener)
 
 
 def _needs_signing(status_list: StatusList, now: datetime) -> bool:

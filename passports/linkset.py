@@ -13,6 +13,7 @@ schema's description of `rel` invites):
 | `describedby` | the current passport credential (`rel: ["untp:dpp", "latest-version"]`) |
 | `predecessor-version` | each older version's credential, newest first (`rel: ["untp:dpp"]`) |
 | `author` | the issuer's DID document |
+| `alternate` | the same credential (and DID document) at each back-up provider (docs/backup.md) |
 
 `?linkType=` names a relation by its key, by a CURIE (`gs1:pip`, `untp:dpp`) or by a short
 alias (`pip`, `dpp`, `did`); `linkset` and `all` ask for the whole linkset (RFC 9264 §6)."""
@@ -49,6 +50,21 @@ ALIASES = {
 }
 LANGUAGE_NAMES = {"en": "Product passport", "nl": "Productpaspoort", "de": "Produktpass",
                   "fr": "Passeport produit"}
+
+
+ALTERNATE = "alternate"
+# Where else this service's documents are served, at the same paths: the replication app
+# registers `source() -> [(name, base URL), ...]` (its active back-up providers).
+_alternate_sources: list = []
+
+
+def register_alternates(source) -> None:
+    if source not in _alternate_sources:
+        _alternate_sources.append(source)
+
+
+def alternates() -> list[tuple[str, str]]:
+    return [found for source in _alternate_sources for found in source()]
 
 
 @dataclass(frozen=True)
@@ -108,6 +124,22 @@ def build(product: Product, versions: Versions) -> dict:
     context[AUTHOR] = [{"href": did_document_url(product),
                         "title": f"Issuer DID document: {product.organisation.did}",
                         "type": "application/did+json"}]
+    backups = alternates()
+    if backups:
+        # The same bytes under each back-up provider's host: verifiers fall back to them when
+        # this service cannot be reached (docs/backup.md).
+        did_path = did_document_url(product).removeprefix(settings.PUBLIC_BASE_URL)
+        context[ALTERNATE] = []
+        for name, base in backups:
+            if versions.current is not None:
+                path = versions.current.credential_url.removeprefix(settings.PUBLIC_BASE_URL)
+                context[ALTERNATE].append({
+                    "href": base + path, "type": "application/vc+jwt", "hreflang": ["en"],
+                    "rel": [UNTP_DPP, "latest-version"],
+                    "title": f"Digital Product Passport, version {versions.current.version}, "
+                             f"back-up copy at {name}"})
+            context[ALTERNATE].append({"href": base + did_path, "type": "application/did+json",
+                                       "title": f"Issuer DID document, back-up copy at {name}"})
     return {"linkset": [context]}
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("core", "credentials", "wallet", "passports", "openid4vci", "openid4vp", "config")
+PACKAGES = ("core", "credentials", "wallet", "passports", "openid4vci", "openid4vp", "webhooks",
+            "replication", "config")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 

@@ -12,6 +12,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import quote
 
 import pytest
@@ -366,3 +367,49 @@ def test_a_presentation_of_many_dripping_issuers_is_cut_off_by_one_budget(
     assert len(details) == 8 and all("deadline" in d or "budget" in d for d in details)
     assert "fetching budget of a verification is spent" in details[-1]
     assert server.accepted < 8  # the fetches after the budget was spent never connected
+
+
+# --- posting (pushes to back-up providers) -----------------------------------------------------
+
+@pytest.mark.parametrize("url", ["http://dpp.example-backup.eu/replication/v1/push",
+                                 "https://user:pw@dpp.example-backup.eu/push",
+                                 "https://127.0.0.1:9/push", "https://[::ffff:10.0.0.1]/push",
+                                 "https://localhost:9/push"])
+def test_a_post_goes_over_https_to_public_addresses_only(url, monkeypatch):
+    def no_connection(*args, **kwargs):
+        raise AssertionError("a refused post must not connect")
+
+    monkeypatch.setattr(socket, "create_connection", no_connection)
+
+    with pytest.raises(FetchError) as refused:
+        guarded_http.post(url, b"{}", headers={}, seconds=1)
+
+    assert refused.value.code == "fetch_refused"
+
+
+def test_a_post_to_an_allowed_test_address_reaches_it_and_reads_the_answer(tmp_path):
+    cert, key = loopback_certificate(tmp_path, "backup", "Test backup")
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = server_context(cert, key).wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    try:
+        status, answer = guarded_http.post(
+            f"https://127.0.0.1:{server.server_port}/push", b'{"a":1}', headers={},
+            seconds=5, also_allowed=frozenset({"127.0.0.1"}), cafile=cert)
+    finally:
+        server.server_close()
+
+    assert (status, answer, received) == (200, b"ok", [b'{"a":1}'])

@@ -64,7 +64,7 @@ def test_make_secrets_works_before_any_setting_and_its_values_pass():
 
     assert result.returncode == 0
     assert set(made) == {"DJANGO_SECRET_KEY", "KEY_ENCRYPTION_KEY", "POSTGRES_PASSWORD",
-                         "METRICS_TOKEN"}
+                         "METRICS_TOKEN", "BACKUP_ARCHIVE_KEY"}
     checked = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(
         DJANGO_SECRET_KEY=made["DJANGO_SECRET_KEY"],
         KEY_ENCRYPTION_KEY=made["KEY_ENCRYPTION_KEY"]))
