@@ -13,8 +13,17 @@ import time
 from collections.abc import Sequence
 
 from django.db import connections
-from django.db.models import AutoField, Model
+from django.db.models import (
+    AutoField,
+    CharField,
+    EmailField,
+    Model,
+    SlugField,
+    TextField,
+    URLField,
+)
 
+_PLAIN_TEXT = frozenset({CharField, TextField, URLField, SlugField, EmailField})
 UPDATE_BATCH = 1000  # rows per UPDATE statement (one parameter per column and row)
 
 
@@ -39,8 +48,17 @@ def bulk_insert(model: type[Model], objects: Sequence[Model]) -> list[Model]:
     fields = [field for field in meta.concrete_fields if not field.generated]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
-    rows = [[field.get_db_prep_save(field.pre_save(instance, True), connection)
-             for field in fields] for instance in objects]
+    # Text fields store a str as it is (their get_db_prep_save returns it unchanged): skipping
+    # the call for them halves the preparation of a typical row.
+    plain = [type(field) in _PLAIN_TEXT for field in fields]
+    rows = []
+    for instance in objects:
+        row = []
+        for field, as_is in zip(fields, plain, strict=True):
+            value = field.pre_save(instance, True)
+            row.append(value if as_is and type(value) is str
+                       else field.get_db_prep_save(value, connection))
+        rows.append(row)
     sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
     started = time.monotonic()
     # Django's error classes (IntegrityError, ...) for COPY as for any statement of its own.
