@@ -24,6 +24,7 @@ import json
 import threading
 from typing import Any
 
+import orjson
 from cachetools import LRUCache
 from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
@@ -39,6 +40,7 @@ PROCESSED_CONTEXTS_MAX = 4096
 RESOLVED_CONTEXTS_MAX = 1024
 CHECKED_SHAPES_MAX = 4096  # check_terms: shapes of documents that expanded without complaint
 EXPANDED_IRIS_MAX = 65536  # (active context, string, flags) -> IRI: ~900 asked per passport
+RECURRING_MAX = 256  # canonical forms of recurring documents (proof configurations)
 
 _OPTIONS = {
     "algorithm": "URDNA2015",  # RDFC-1.0 is URDNA2015 under its standard name
@@ -84,6 +86,23 @@ def check_terms(document: dict) -> None:
 def canonicalize(document: dict) -> str:
     """RDFC-1.0 (URDNA2015) canonical N-Quads of `document`, with the same checks as `expand`."""
     return _run(lambda processor, options: processor.normalize(document, options))
+
+
+def canonicalize_recurring(document: dict) -> str:
+    """`canonicalize`, remembered by the document's exact JSON for documents that come back
+    unchanged: a Data Integrity proof configuration is the same for every credential one key
+    signs within a second (a signing batch), and canonicalising it costs as much as a fifth of
+    a UNTP passport's. Only what `canonicalize` returned is kept, never an error; a document
+    that is not plain JSON is canonicalised each time."""
+    try:
+        key = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return canonicalize(document)
+    memo = _caches()[5]
+    canonical = memo.get(key)
+    if canonical is None:
+        canonical = memo[key] = canonicalize(document)
+    return canonical
 
 
 def clear_caches() -> None:
@@ -342,10 +361,11 @@ _generation = 0
 _local = threading.local()
 
 
-def _caches() -> tuple[LRUCache, LRUCache, LRUCache, tuple, LRUCache]:
+def _caches() -> tuple[LRUCache, LRUCache, LRUCache, tuple, LRUCache, LRUCache]:
     """This thread's (processed-context memo, resolved-context cache, shapes that passed
-    check_terms, the token they belong to), emptied whenever contexts are registered or
-    `clear_caches` is called; and the memo of expanded IRIs)."""
+    check_terms, the token they belong to, the memo of expanded IRIs, canonical forms of
+    recurring documents), emptied whenever contexts are registered or `clear_caches` is
+    called."""
     registered = tuple(contexts._registered.items())  # register() may replace a URL's document
     token = (_generation, tuple((url, id(document)) for url, document in registered))
     if getattr(_local, "token", None) != token:
@@ -355,7 +375,8 @@ def _caches() -> tuple[LRUCache, LRUCache, LRUCache, tuple, LRUCache]:
         _local.resolved = LRUCache(maxsize=RESOLVED_CONTEXTS_MAX)
         _local.shapes = LRUCache(maxsize=CHECKED_SHAPES_MAX)
         _local.iris = LRUCache(maxsize=EXPANDED_IRIS_MAX)
-    return _local.memo, _local.resolved, _local.shapes, token, _local.iris
+        _local.recurring = LRUCache(maxsize=RECURRING_MAX)
+    return _local.memo, _local.resolved, _local.shapes, token, _local.iris, _local.recurring
 
 
 def _load_static(url: str, options=None) -> dict:
@@ -364,7 +385,7 @@ def _load_static(url: str, options=None) -> dict:
 
 
 def _run(operation):
-    memo, resolved, _, _, iris = _caches()
+    memo, resolved, _, _, iris, _ = _caches()
     processor = _EngineProcessor(memo, iris)
     options = {**_OPTIONS, "documentLoader": _load_static,
                "contextResolver": ContextResolver(resolved, _load_static)}
