@@ -58,9 +58,7 @@ STATUS_PATH = "/status/"
 # sweep runs every few seconds (settings.CELERY_BEAT_SCHEDULE) and republishes changes older
 # than STALE_AFTER, so the published lists lag the database by at most ~5 s even when a task
 # was lost.
-# Half a second: a burst of changes (a recall revoking thousands) still costs one signature
-# per list and half-second, each a few milliseconds, and what verifiers see follows sooner.
-COALESCE_SECONDS = 0.5
+COALESCE_SECONDS = 1.0
 SCHEDULED_KEY_SECONDS = 10  # a lost task frees its list for a new schedule after this
 STALE_AFTER = timedelta(seconds=3)
 # How long verifiers and CDNs may cache a list (Cache-Control max-age, `ttl`): short, so every
