@@ -8,6 +8,7 @@ form or an API can put each message next to its field."""
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -33,13 +34,19 @@ def country_code(value: str) -> str:
     """The ISO 3166-1 alpha-2 code of `value`: a code (any case) or a country's English name
     ("Netherlands" → NL). Anything else is refused, never cut to two letters."""
     text = value.strip()
-    if len(text) == 2 and text.upper() in countries:
-        return text.upper()
-    code = countries.by_name(text, insensitive=True) if len(text) > 2 else ""
+    code = _country_code(text)
     if code:
         return code
     raise ValidationError(f"“{text}” is not a country: use an ISO 3166-1 alpha-2 code such as "
                           f"NL or DE, or the country's English name.")
+
+
+@lru_cache(maxsize=1024)
+def _country_code(text: str) -> str:
+    """The code of `text`, or "" (a pure look-up: a bulk import asks the same few again)."""
+    if len(text) == 2 and text.upper() in countries:
+        return text.upper()
+    return (countries.by_name(text, insensitive=True) if len(text) > 2 else "") or ""
 
 
 def attribute_error_key(key: str) -> str:
