@@ -19,10 +19,12 @@ BENCHES = {
     "verify_load": ["verify_load.py"],
     "public_page": ["public_page.py"],
     "faults": ["faults.py"],
+    "scale": ["scale.py"],
 }
 QUICK = {"suites": ["--seconds", "0.5"], "issuance": ["--count", "2000"],
          "verify_load": ["--seconds", "5"], "public_page": ["--seconds", "5"],
          "revocation": ["--load-seconds", "3"],
+         "scale": ["--seconds", "2", "--large", "100000", "--real", "50"],
          "faults": ["--count", "600", "--pending", "200", "--outage-requests", "4"]}
 
 
@@ -67,6 +69,7 @@ def table(results: dict) -> list[tuple[str, str, str, bool | None]]:
     s = lambda *path: _get(results, "suites", *path)  # noqa: E731
     i = lambda *path: _get(results, "issuance", *path)  # noqa: E731
     r = lambda *path: _get(results, "revocation", *path)  # noqa: E731
+    g = lambda *path: _get(results, "scale", *path)  # noqa: E731
 
     def at_least(value, target):
         return None if value is None else value >= target
@@ -104,6 +107,11 @@ def table(results: dict) -> list[tuple[str, str, str, bool | None]]:
          both(at_most(i("seconds"), 10), at_most(i("import_seconds"), 1))),
         ("10,000 revocations visible at 1M entries", f"{r('seconds_until_visible')} s",
          "<= 3 s", at_most(r("seconds_until_visible"), 3)),
+        (f"{g('passports', 'large') or 1_000_000:,} vs {g('passports', 'small') or 10_000:,} "
+         f"passports: page, verify p99, /status/",
+         f"x{g('ratio', 'page_p99')}, x{g('ratio', 'verify_p99')}, x{g('ratio', 'status_rps')} "
+         f"slower (p99 {g('page_p99_ms', 'large')} / {g('verify_p99_ms', 'large')} ms)",
+         "<= 1.2x", at_most(g("worst_ratio"), 1.2)),
         ("uncached verify vs ACA-Py 1.7.0", "not measured (needs ACA-Py in a venv of its own)",
          ">= 4x", None),
     ]
