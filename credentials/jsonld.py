@@ -43,7 +43,9 @@ RESOLVED_CONTEXTS_MAX = 1024
 CHECKED_SHAPES_MAX = 4096  # check_terms: shapes of documents that expanded without complaint
 EXPANDED_IRIS_MAX = 65536  # (active context, string, flags) -> IRI: ~900 asked per passport
 RECURRING_MAX = 256  # canonical forms of recurring documents (proof configurations)
-EXPANDED_OBJECTS_MAX = 8192  # JSON objects' expansions: ~120 objects per UNTP passport
+# JSON objects' expansions (~120 objects per UNTP passport, most small), bounded by the bytes
+# of their JSON and expanded JSON: a batch of distinct passports adds a few large ones each.
+EXPANDED_OBJECTS_BYTES = 32 * 1024 * 1024
 
 # pyld's test of an absolute IRI (or blank node) in to_rdf, the same pattern.
 _ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$")
@@ -267,12 +269,16 @@ class _EngineProcessor(JsonLdProcessor):
         key = (uid, active_property, inside_list, inside_index, scoped, text)
         hit = self._subtrees.get(key)
         if hit is not None:
-            return orjson.loads(hit)
+            return orjson.loads(hit.text)
         dropped = len(self.dropped)
         expanded = super()._expand(active_ctx, active_property, element, options, inside_list,
                                    inside_index, type_scoped_ctx)
         if len(self.dropped) == dropped:
-            self._subtrees[key] = orjson.dumps(expanded)
+            remembered = orjson.dumps(expanded)
+            # The entry's size: both texts (the object's is in the key).
+            entry = _Sized(remembered, len(remembered) + len(text))
+            if entry.size <= EXPANDED_OBJECTS_BYTES // 64:  # no one object crowds out the rest
+                self._subtrees[key] = entry
         return expanded
 
     def _expand_object(self, active_ctx, active_property, expanded_active_property, element,
@@ -402,6 +408,18 @@ class _URDNA2015(URDNA2015):
         return {**component, "value": "_:a" if component["value"] == id_ else "_:z"}
 
 
+class _Sized:
+    """A remembered expansion's JSON text and the bytes it and its key hold."""
+
+    __slots__ = ("size", "text")
+
+    def __init__(self, text: bytes, size: int):
+        self.text, self.size = text, size
+
+    def __len__(self) -> int:
+        return self.size
+
+
 def _json_copy(document: Any) -> Any:
     """A deep copy of a JSON document: through orjson when that gives the same document back
     (not for NaN or the infinities, which it writes as null, nor for non-JSON values)."""
@@ -478,7 +496,7 @@ def _caches() -> tuple[LRUCache, LRUCache, LRUCache, tuple, LRUCache, LRUCache, 
         _local.shapes = LRUCache(maxsize=CHECKED_SHAPES_MAX)
         _local.iris = LRUCache(maxsize=EXPANDED_IRIS_MAX)
         _local.recurring = LRUCache(maxsize=RECURRING_MAX)
-        _local.subtrees = LRUCache(maxsize=EXPANDED_OBJECTS_MAX)
+        _local.subtrees = LRUCache(maxsize=EXPANDED_OBJECTS_BYTES, getsizeof=len)
     return (_local.memo, _local.resolved, _local.shapes, token, _local.iris, _local.recurring,
             _local.subtrees)
 
