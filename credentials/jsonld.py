@@ -13,9 +13,16 @@ Two things pyld does not do for us:
   type- and property-scoped contexts of the 119 KB UNTP context are reprocessed for every node,
   and each one is first canonicalised to JSON as a cache key. Processing a context is a pure
   function of (active context, local context, flags), and pyld's active contexts are immutable
-  once built, so `_EngineProcessor` memoises `_process_context` on that key. Everything is
+  once built, so `_EngineProcessor` memoises `_process_context` on that key. Likewise the
+  expansion of a JSON object is a pure function of (active context, property, flags, the
+  object's JSON): `_expand` remembers it, so passports of one product line expand little but
+  the objects on the way to what differs (never an expansion that dropped a term). to_rdf
+  checks each subject's and property's IRI once, the input is copied through orjson, and a
+  proof configuration that recurs (one key, one second) is canonicalised once. Everything is
   per thread, in bounded LRU caches, and private to this module: other pyld callers in the
-  process are unaffected.
+  process are unaffected. tests/credentials/test_rdfc_differential.py holds the results to
+  plain pyld and oxigraph on the W3C vector, the UNTP samples and 1,000 generated passports
+  of every category.
 """
 
 from __future__ import annotations
