@@ -26,16 +26,25 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-good, bodies, position = 0, nil, 0
+good, bodies, paths, position = 0, nil, nil, 0
 function init(args)
   if BODIES ~= nil then
     bodies = {}
     for line in io.lines(BODIES) do table.insert(bodies, line) end
     position = math.floor(thread_number * #bodies / THREADS)
   end
+  if PATHS ~= nil then
+    paths = {}
+    for line in io.lines(PATHS) do table.insert(paths, line) end
+    position = math.floor(thread_number * #paths / THREADS)
+  end
 end
 
 function request()
+  if paths ~= nil then
+    position = position % #paths + 1
+    return wrk.format(nil, paths[position])
+  end
   if bodies == nil then return wrk.request() end
   position = position % #bodies + 1
   return wrk.format(nil, nil, nil, bodies[position])
@@ -84,10 +93,12 @@ def serve(env: dict, *, port: int = 8799, workers: int = 2, **popen) -> subproce
 
 def load(url: str, *, seconds: int = 20, concurrency: int = 16, method: str = "GET",
          body: bytes | None = None, bodies: list[bytes] | None = None,
-         headers: dict | None = None, expect: str | None = None) -> dict:
+         headers: dict | None = None, expect: str | None = None,
+         paths: list[str] | None = None) -> dict:
     """Correct answers per second and latency percentiles (ms) of `url` under `concurrency`
     keep-alive connections (as real clients hold them; a server that closes one gets a new
-    one). `bodies`: cycled through, one per request. `expect`: a text every correct answer's
+    one). `bodies`: cycled through, one per request; `paths` (of GET requests on `url`'s
+    server) likewise. `expect`: a text every correct answer's
     body contains; an answer without it (or not 200) counts as wrong, not as a request/s."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -104,6 +115,9 @@ def load(url: str, *, seconds: int = 20, concurrency: int = 16, method: str = "G
                 raise ValueError("bodies are sent one a line: no newlines inside them")
             (Path(folder) / "bodies").write_bytes(b"\n".join(bodies) + b"\n")
             script += f"BODIES = {json.dumps(str(Path(folder) / 'bodies'))}\n"
+        if paths:
+            (Path(folder) / "paths").write_text("\n".join(paths) + "\n")
+            script += f"PATHS = {json.dumps(str(Path(folder) / 'paths'))}\n"
         (Path(folder) / "load.lua").write_text(script + WRK_SCRIPT)
         result = subprocess.run(
             ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds}s",

@@ -32,8 +32,6 @@ import urllib.request
 from _http import load, serve
 from _setup import PROXY_HEADERS, issued_passports, real_stack, start_workers, stop
 
-from wallet.tenancy.authority import operator
-
 ENTRIES = 1_000_000
 REVOKE = 10_000
 
@@ -207,6 +205,7 @@ def main() -> None:
 
 def _operator():
     """The service operator, imported once Django is set up (real_stack)."""
+    from wallet.tenancy.authority import operator
 
     return operator()
 

@@ -22,6 +22,7 @@ BENCHES = {
     "faults": ["faults.py"],
     "acapy": ["acapy.py"],
     "backup": ["backup.py", "--count", "2000"],
+    "scale": ["scale.py"],
 }
 QUICK = {"suites": ["--seconds", "0.5"], "issuance": ["--count", "2000"],
          "resign": ["--count", "1000"],
@@ -29,7 +30,8 @@ QUICK = {"suites": ["--seconds", "0.5"], "issuance": ["--count", "2000"],
          "revocation": ["--load-seconds", "3"],
          "faults": ["--count", "600", "--pending", "200", "--outage-requests", "4"],
          "acapy": ["--seconds", "5", "--rounds", "1", "--credentials", "200"],
-         "backup": ["--count", "300"]}
+         "backup": ["--count", "300"],
+         "scale": ["--seconds", "2", "--large", "100000", "--real", "50"]}
 
 
 def main() -> None:
@@ -75,6 +77,7 @@ def table(results: dict) -> list[tuple[str, str, str, bool | None]]:
     r = lambda *path: _get(results, "revocation", *path)  # noqa: E731
     a = lambda *path: _get(results, "acapy", *path)  # noqa: E731
     k = lambda *path: _get(results, "resign", *path)  # noqa: E731
+    g = lambda *path: _get(results, "scale", *path)  # noqa: E731
 
     def at_least(value, target):
         return None if value is None else value >= target
@@ -112,6 +115,11 @@ def table(results: dict) -> list[tuple[str, str, str, bool | None]]:
          both(at_most(i("seconds"), 10), at_most(i("import_seconds"), 1))),
         ("10,000 revocations visible at 1M entries", f"{r('seconds_until_visible')} s",
          "<= 3 s", at_most(r("seconds_until_visible"), 3)),
+        (f"{g('passports', 'large') or 1_000_000:,} vs {g('passports', 'small') or 10_000:,} "
+         f"passports: page, verify p99, /status/",
+         f"x{g('ratio', 'page_p99')}, x{g('ratio', 'verify_p99')}, x{g('ratio', 'status_rps')} "
+         f"slower (p99 {g('page_p99_ms', 'large')} / {g('verify_p99_ms', 'large')} ms)",
+         "<= 1.2x", at_most(g("worst_ratio"), 1.2)),
         ("re-signing after a key compromise / issuance (#26)",
          f"{k('resigned_per_s')} / {k('issued_per_s')} passports/s = {k('ratio')}, "
          f"{k('verified')} of {k('count')} verify", ">= 1.0",

@@ -13,21 +13,31 @@ Two things pyld does not do for us:
   type- and property-scoped contexts of the 119 KB UNTP context are reprocessed for every node,
   and each one is first canonicalised to JSON as a cache key. Processing a context is a pure
   function of (active context, local context, flags), and pyld's active contexts are immutable
-  once built, so `_EngineProcessor` memoises `_process_context` on that key. Everything is
+  once built, so `_EngineProcessor` memoises `_process_context` on that key. Likewise the
+  expansion of a JSON object is a pure function of (active context, property, flags, the
+  object's JSON): `_expand` remembers it, so passports of one product line expand little but
+  the objects on the way to what differs (never an expansion that dropped a term). to_rdf
+  checks each subject's and property's IRI once, the input is copied through orjson, and a
+  proof configuration that recurs (one key, one second) is canonicalised once. Everything is
   per thread, in bounded LRU caches, and private to this module: other pyld callers in the
-  process are unaffected.
+  process are unaffected. tests/credentials/test_rdfc_differential.py holds the results to
+  plain pyld and oxigraph on the W3C vector, the UNTP samples and 1,000 generated passports
+  of every category.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 import threading
 from typing import Any
 
+import orjson
 from cachetools import LRUCache
 from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
-from pyld.jsonld import JsonLdError, JsonLdProcessor
+from pyld.jsonld import KEYWORDS, RDF_TYPE, JsonLdError, JsonLdProcessor
 
 from credentials import contexts
 from credentials.errors import CredentialError, MalformedCredential, UndefinedTerms
@@ -39,6 +49,13 @@ PROCESSED_CONTEXTS_MAX = 4096
 RESOLVED_CONTEXTS_MAX = 1024
 CHECKED_SHAPES_MAX = 4096  # check_terms: shapes of documents that expanded without complaint
 EXPANDED_IRIS_MAX = 65536  # (active context, string, flags) -> IRI: ~900 asked per passport
+RECURRING_MAX = 256  # canonical forms of recurring documents (proof configurations)
+# JSON objects' expansions (~120 objects per UNTP passport, most small), bounded by the bytes
+# of their JSON and expanded JSON: a batch of distinct passports adds a few large ones each.
+EXPANDED_OBJECTS_BYTES = 32 * 1024 * 1024
+
+# pyld's test of an absolute IRI (or blank node) in to_rdf, the same pattern.
+_ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$")
 
 _OPTIONS = {
     "algorithm": "URDNA2015",  # RDFC-1.0 is URDNA2015 under its standard name
@@ -84,6 +101,23 @@ def check_terms(document: dict) -> None:
 def canonicalize(document: dict) -> str:
     """RDFC-1.0 (URDNA2015) canonical N-Quads of `document`, with the same checks as `expand`."""
     return _run(lambda processor, options: processor.normalize(document, options))
+
+
+def canonicalize_recurring(document: dict) -> str:
+    """`canonicalize`, remembered by the document's exact JSON for documents that come back
+    unchanged: a Data Integrity proof configuration is the same for every credential one key
+    signs within a second (a signing batch), and canonicalising it costs as much as a fifth of
+    a UNTP passport's. Only what `canonicalize` returned is kept, never an error; a document
+    that is not plain JSON is canonicalised each time."""
+    try:
+        key = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return canonicalize(document)
+    memo = _caches()[5]
+    canonical = memo.get(key)
+    if canonical is None:
+        canonical = memo[key] = canonicalize(document)
+    return canonical
 
 
 def clear_caches() -> None:
@@ -198,10 +232,11 @@ _TERMS: dict[str, Any] = {}
 class _EngineProcessor(JsonLdProcessor):
     """pyld's processor with memoised context processing and a record of what it dropped."""
 
-    def __init__(self, memo: LRUCache, iris: LRUCache):
+    def __init__(self, memo: LRUCache, iris: LRUCache, subtrees: LRUCache):
         super().__init__(on_property_dropped=self._dropped)
         self._memo = memo
         self._iris = iris
+        self._subtrees = subtrees
         self._nodes: list[tuple[Any, dict]] = []  # (active context, element) being expanded
         self._document_contexts: set[int] = set()  # inline contexts of this call's document
         self.dropped: list[str] = []
@@ -214,6 +249,44 @@ class _EngineProcessor(JsonLdProcessor):
         active_ctx, element = self._nodes[-1]
         self.dropped.extend(key for key in element if key != "@context"
                             and self._expand_iri(active_ctx, key, vocab=True) is None)
+
+    def _expand(self, active_ctx, active_property, element, options, inside_list=False,
+                inside_index=False, type_scoped_ctx=None):
+        """pyld's, memoised for JSON objects: the expansion of an object is a pure function
+        of the active context (immutable once built), the active property, the two flags, the
+        type-scoped context and the object's JSON. Passports of one product line share most
+        of their objects (the issuer, the conformity claims, the characteristics' shapes), so
+        a new passport expands little but the objects on the way to what differs. Not kept:
+        an expansion that dropped a term (the refusal must see it every time), an object with
+        a context of its own (see _prepare_nested_context) or a null (orjson writes NaN as
+        null too), and errors. A hit is a fresh copy: pyld adds to what it gets back."""
+        uid = active_ctx.get("_uuid") if type(element) is dict else None
+        scoped = type_scoped_ctx.get("_uuid") if type_scoped_ctx is not None else None
+        if uid is None or (type_scoped_ctx is not None and scoped is None) or \
+                options.get("isFrame") or active_property == "@default":
+            return super()._expand(active_ctx, active_property, element, options, inside_list,
+                                   inside_index, type_scoped_ctx)
+        try:
+            text = orjson.dumps(element)
+        except TypeError:  # not plain JSON (a big integer, a key that is not text)
+            text = b"null"
+        if b"null" in text or b'"@context"' in text:
+            return super()._expand(active_ctx, active_property, element, options, inside_list,
+                                   inside_index, type_scoped_ctx)
+        key = (uid, active_property, inside_list, inside_index, scoped, text)
+        hit = self._subtrees.get(key)
+        if hit is not None:
+            return orjson.loads(hit.text)
+        dropped = len(self.dropped)
+        expanded = super()._expand(active_ctx, active_property, element, options, inside_list,
+                                   inside_index, type_scoped_ctx)
+        if len(self.dropped) == dropped:
+            remembered = orjson.dumps(expanded)
+            # The entry's size: both texts (the object's is in the key).
+            entry = _Sized(remembered, len(remembered) + len(text))
+            if entry.size <= EXPANDED_OBJECTS_BYTES // 64:  # no one object crowds out the rest
+                self._subtrees[key] = entry
+        return expanded
 
     def _expand_object(self, active_ctx, active_property, expanded_active_property, element,
                        *args, **kwargs):
@@ -270,10 +343,61 @@ class _EngineProcessor(JsonLdProcessor):
         self._iris[key] = expanded
         return expanded
 
+    def _graph_to_rdf(self, graph, issuer, options):
+        """pyld's, with each subject's and property's IRI checked once instead of once per
+        value (the same pattern and order; a fresh component dict per triple, as URDNA2015
+        relabels them in place)."""
+        triples = []
+        generalized = options["produceGeneralizedRdf"]
+        for id_, node in sorted(graph.items()):
+            if not _ABSOLUTE_IRI.match(id_):
+                continue  # a relative subject: its triples are dropped
+            subject_type = "blank node" if id_.startswith("_:") else "IRI"
+            for property, items in sorted(node.items()):
+                if property == "@type":
+                    property = RDF_TYPE
+                elif property in KEYWORDS:
+                    continue
+                if not _ABSOLUTE_IRI.match(property):
+                    continue
+                if property.startswith("_:"):
+                    if not generalized:
+                        continue
+                    predicate_type = "blank node"
+                else:
+                    predicate_type = "IRI"
+                for item in items:
+                    rdf_object = self._object_to_rdf(item, issuer, triples, options)
+                    if rdf_object is not None:  # None: a relative IRI
+                        triples.append({"subject": {"type": subject_type, "value": id_},
+                                        "predicate": {"type": predicate_type,
+                                                      "value": property},
+                                        "object": rdf_object})
+        return triples
+
     def expand(self, input_, options):
-        expanded = super().expand(input_, options)
+        if isinstance(input_, dict) and "contextResolver" in options \
+                and "expandContext" not in options:
+            expanded = self._expand_document(input_, options)
+        else:
+            expanded = super().expand(input_, options)
         _refuse_lossy(expanded, self.dropped)
         return expanded
+
+    def _expand_document(self, document: dict, options: dict) -> list:
+        """pyld's expand of a document in memory (what _run gives it: a loader and a resolver
+        set, no expandContext), with the copy that keeps the caller's document untouched made
+        through orjson rather than copy.deepcopy (a tenth of a passport's expansion)."""
+        options = {"isFrame": False, "keepFreeFloatingNodes": False,
+                   "extractAllScripts": False, "processingMode": "json-ld-1.1", "base": "",
+                   **options}
+        expanded = self._expand(self._get_initial_context(options), None,
+                                _json_copy(document), options, inside_list=False)
+        if isinstance(expanded, dict) and "@graph" in expanded and len(expanded) == 1:
+            expanded = expanded["@graph"]
+        elif expanded is None:
+            expanded = []
+        return JsonLdProcessor.arrayify(expanded)
 
     def normalize(self, input_, options):
         """pyld's normalize for JSON-LD input and URDNA2015 only, with a faster URDNA2015."""
@@ -289,6 +413,28 @@ class _URDNA2015(URDNA2015):
         if component["type"] != "blank node":
             return component
         return {**component, "value": "_:a" if component["value"] == id_ else "_:z"}
+
+
+class _Sized:
+    """A remembered expansion's JSON text and the bytes it and its key hold."""
+
+    __slots__ = ("size", "text")
+
+    def __init__(self, text: bytes, size: int):
+        self.text, self.size = text, size
+
+    def __len__(self) -> int:
+        return self.size
+
+
+def _json_copy(document: Any) -> Any:
+    """A deep copy of a JSON document: through orjson when that gives the same document back
+    (not for NaN or the infinities, which it writes as null, nor for non-JSON values)."""
+    try:
+        text = orjson.dumps(document)
+    except TypeError:
+        return copy.deepcopy(document)
+    return copy.deepcopy(document) if b"null" in text else orjson.loads(text)
 
 
 def _context_key(local_ctx) -> Any:
@@ -342,10 +488,11 @@ _generation = 0
 _local = threading.local()
 
 
-def _caches() -> tuple[LRUCache, LRUCache, LRUCache, tuple, LRUCache]:
+def _caches() -> tuple[LRUCache, LRUCache, LRUCache, tuple, LRUCache, LRUCache, LRUCache]:
     """This thread's (processed-context memo, resolved-context cache, shapes that passed
-    check_terms, the token they belong to), emptied whenever contexts are registered or
-    `clear_caches` is called; and the memo of expanded IRIs)."""
+    check_terms, the token they belong to, the memo of expanded IRIs, canonical forms of
+    recurring documents, expanded objects), emptied whenever contexts are registered or
+    `clear_caches` is called."""
     registered = tuple(contexts._registered.items())  # register() may replace a URL's document
     token = (_generation, tuple((url, id(document)) for url, document in registered))
     if getattr(_local, "token", None) != token:
@@ -355,7 +502,10 @@ def _caches() -> tuple[LRUCache, LRUCache, LRUCache, tuple, LRUCache]:
         _local.resolved = LRUCache(maxsize=RESOLVED_CONTEXTS_MAX)
         _local.shapes = LRUCache(maxsize=CHECKED_SHAPES_MAX)
         _local.iris = LRUCache(maxsize=EXPANDED_IRIS_MAX)
-    return _local.memo, _local.resolved, _local.shapes, token, _local.iris
+        _local.recurring = LRUCache(maxsize=RECURRING_MAX)
+        _local.subtrees = LRUCache(maxsize=EXPANDED_OBJECTS_BYTES, getsizeof=len)
+    return (_local.memo, _local.resolved, _local.shapes, token, _local.iris, _local.recurring,
+            _local.subtrees)
 
 
 def _load_static(url: str, options=None) -> dict:
@@ -364,8 +514,8 @@ def _load_static(url: str, options=None) -> dict:
 
 
 def _run(operation):
-    memo, resolved, _, _, iris = _caches()
-    processor = _EngineProcessor(memo, iris)
+    memo, resolved, _, _, iris, _, subtrees = _caches()
+    processor = _EngineProcessor(memo, iris, subtrees)
     options = {**_OPTIONS, "documentLoader": _load_static,
                "contextResolver": ContextResolver(resolved, _load_static)}
     try:

@@ -1,6 +1,7 @@
 """GS1 keys and Digital Link URIs (GS1 General Specifications §3.3.2, §7.9; Digital Link 1.2)."""
 
 import re
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 
@@ -16,7 +17,11 @@ def check_digit(digits: str) -> int:
 
 def normalise_gtin(value: str) -> str:
     """GTIN-8/12/13/14 → 14 digits; raises ValidationError naming what is wrong."""
-    value = (value or "").strip()
+    return _normalised_gtin((value or "").strip())
+
+
+@lru_cache(maxsize=4096)  # a product's GTIN is checked on input and again as a model field
+def _normalised_gtin(value: str) -> str:
     if not value.isdigit() or len(value) not in (8, 12, 13, 14):
         raise ValidationError("A GTIN has 8, 12, 13 or 14 digits.", code="gtin_format")
     value = value.zfill(14)

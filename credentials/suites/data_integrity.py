@@ -272,7 +272,7 @@ class DataIntegrityEdDSA(EmbeddedProofSuite):
             parse_datetime(options["created"])
         config = {key: value for key, value in options.items() if key != "proofValue"}
         config["@context"] = needs_data_integrity_context(document.get("@context"))
-        return self.canonicalize(config)
+        return self.canonicalize_configuration(config)
 
     def proof_serialization(self, hash_data: bytes, signer: Signer) -> bytes:
         """§3.2.6 / §3.3.6 Proof Serialization: Ed25519 signature of the hash data."""
@@ -284,6 +284,9 @@ class DataIntegrityEdDSA(EmbeddedProofSuite):
 
     def canonicalize(self, document: dict) -> bytes:
         raise NotImplementedError
+
+    def canonicalize_configuration(self, config: dict) -> bytes:
+        return self.canonicalize(config)
 
     def _check_type(self, options: dict) -> None:
         if options.get("type") != "DataIntegrityProof" or \
@@ -299,6 +302,11 @@ class EddsaRdfc2022(DataIntegrityEdDSA):
 
     def canonicalize(self, document: dict) -> bytes:
         return jsonld.canonicalize(document).encode("utf-8")
+
+    def canonicalize_configuration(self, config: dict) -> bytes:
+        """The same canonical form, remembered for a configuration that recurs (one key
+        signing a batch within a second): jsonld.canonicalize_recurring."""
+        return jsonld.canonicalize_recurring(config).encode("utf-8")
 
 
 class EddsaJcs2022(DataIntegrityEdDSA):

@@ -337,7 +337,26 @@ def _describe(attribute: Attribute) -> str:
 
 
 def _check_attribute(attribute: Attribute, value: Any) -> tuple[Any, list[str]]:
-    """(normalised value, error messages) for one present value."""
+    """(normalised value, error messages) for one present value. Text (what forms and CSV
+    files give) is checked once per attribute and value: a bulk import repeats most cells."""
+    if type(value) is not str:
+        return _check_value(attribute, value)
+    key = (id(attribute), value)
+    known = _TEXT_CHECKED.get(key)
+    if known is None or known[0] is not attribute:
+        cleaned, errors = _check_value(attribute, value)
+        if len(_TEXT_CHECKED) >= _TEXT_CHECKED_MAX:
+            _TEXT_CHECKED.clear()
+        # The attribute itself is kept, so its id() is not reused while the entry lives.
+        known = _TEXT_CHECKED[key] = (attribute, cleaned, tuple(errors))
+    return known[1], list(known[2])
+
+
+_TEXT_CHECKED: dict[tuple[int, str], tuple[Attribute, Any, tuple[str, ...]]] = {}
+_TEXT_CHECKED_MAX = 65536
+
+
+def _check_value(attribute: Attribute, value: Any) -> tuple[Any, list[str]]:
     name = _describe(attribute)
     if attribute.unit and isinstance(value, Mapping):
         # A UNTP Measure, as `to_characteristics` renders it and credentials carry it.

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from core import json_limits
+from core.bulk import bulk_insert
 from passports import categories
 from passports.models import Product
 from passports.services.csv_files import unguarded
@@ -105,9 +106,10 @@ def products_import(*, organisation: Organisation, data: bytes | str, format: st
         raise ImportFailed(errors)
     try:
         with transaction.atomic():
-            created = Product.objects.bulk_create(products, batch_size=BATCH_SIZE)
+            created = bulk_insert(Product, products)
             if issue and created:
-                passports_request(products=created, actor=actor, reason="bulk import")
+                passports_request(products=created, actor=actor, reason="bulk import",
+                                  new_products=True)
     except IntegrityError:
         # Another import stored one of these keys since the check; the unique constraint
         # refused the whole transaction.
@@ -222,6 +224,7 @@ def _validate(organisation: Organisation,
     products: list[Product] = []
     errors: list[dict] = []
     seen: dict[tuple[str, str, str], int] = {}  # GS1 key -> the first row that has it
+    passed: set = set()  # text values that passed their field's checks (product_build)
     for number, row in enumerate(rows, start=1):
         if len(errors) >= MAX_ERRORS:
             errors.append(_error(number, "", f"Stopped after {MAX_ERRORS} errors."))
@@ -233,7 +236,8 @@ def _validate(organisation: Organisation,
             errors += row_errors
             continue
         try:
-            product = product_build(organisation=organisation, validate_unique=False, **fields)
+            product = product_build(organisation=organisation, validate_unique=False,
+                                    passed=passed, **fields)
         except ValidationError as invalid:
             errors += [_error(number, _column_of(key), message)
                        for key, messages in invalid.message_dict.items() for message in messages]

@@ -14,10 +14,11 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from core.bulk import bulk_insert, bulk_update
 from core.enqueue import enqueue, enqueue_after_commit
 from core.errors import DomainError
 from credentials import signing
@@ -97,12 +98,16 @@ def passport_request(*, product: Product, actor: Actor, reason: str = "",
 
 @transaction.atomic
 def passports_request(*, products: list[Product], actor: Actor, reason: str = "",
-                      details: dict | None = None) -> list[Passport]:
+                      details: dict | None = None, new_products: bool = False) -> list[Passport]:
     """The next version of each product, except products whose passport is still pending
     (a second click or a parallel request must not make a second version). Checked under the
     products' row locks, so parallel requests for one product queue and make one version.
     `actor` needs a `passports:issue` mandate of every product's organisation (or is the
-    operator): NotAuthorised otherwise, before anything is written. The events name it."""
+    operator): NotAuthorised otherwise, before anything is written. The events name it.
+
+    `new_products`: the products were created in the caller's transaction (a bulk import),
+    so no other transaction sees them and none has a passport: version 1 each, without the
+    locks and look-ups (the unique (product, version) constraint still holds)."""
     organisations = Organisation.objects.in_bulk({p.organisation_id for p in products})
     authorities = [authorise(actor, organisation=organisation,
                              scope=Mandate.Scope.PASSPORTS_ISSUE)
@@ -110,22 +115,23 @@ def passports_request(*, products: list[Product], actor: Actor, reason: str = ""
     # One actor acts for one organisation (or, as the operator, for all): one record.
     authority = authorities[0] if authorities else None
     details = {**(authority.record() if authority else {}), **(details or {})}
-    product_ids = [p.pk for p in products]
-    list(Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk"))
-    waiting = set(Passport.objects.filter(product_id__in=product_ids,
-                                          state=Passport.State.PENDING)
-                  .values_list("product_id", flat=True))
-    products = [product for product in products if product.pk not in waiting]
-    if not products:
-        return []
-    product_ids = [p.pk for p in products]
-    latest = dict(Passport.objects.filter(product_id__in=product_ids)
-                  .values_list("product_id").annotate(v=Max("version")))
-    passports = Passport.objects.bulk_create([
+    latest: dict = {}
+    if not new_products:
+        product_ids = [p.pk for p in products]
+        list(Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk"))
+        waiting = set(Passport.objects.filter(product_id__in=product_ids,
+                                              state=Passport.State.PENDING)
+                      .values_list("product_id", flat=True))
+        products = [product for product in products if product.pk not in waiting]
+        if not products:
+            return []
+        latest = dict(Passport.objects.filter(product_id__in=[p.pk for p in products])
+                      .values_list("product_id").annotate(v=Max("version")))
+    passports = bulk_insert(Passport, [
         Passport(product=product, version=(latest.get(product.pk) or 0) + 1)
         for product in products
     ])
-    PassportEvent.objects.bulk_create([
+    bulk_insert(PassportEvent, [
         _event(p, "requested", "", actor=authority.user if authority else None, reason=reason,
                details=details)
         for p in passports
@@ -217,9 +223,9 @@ def _sign_chunk(issuer: str, passports: list[Passport]) -> int:
                     passport=passport, access_group=group,
                     jwt=signing.secure_jwt(group_credential, signer)))
     _store(done, ["jwt", "embedded", "state", "issued_at"], now)
-    PassportEvent.objects.bulk_create(events)
+    bulk_insert(PassportEvent, events)
     passport_events_published(events)  # webhooks, after commit
-    RestrictedCredential.objects.bulk_create(restricted)
+    bulk_insert(RestrictedCredential, restricted)
     _supersede_previous(done, now)
     return len(done)
 
@@ -232,23 +238,12 @@ def _evidence_links(product_ids: list) -> dict[int, list[EvidenceLink]]:
 
 
 def _store(passports: list[Passport], names: list[str], now) -> None:
-    """One UPDATE per row through executemany (pipelined by psycopg 3): Django's bulk_update
-    builds a CASE per column and row, which costs more than signing the whole chunk."""
-    if not passports:
-        return
-    fields = [Passport._meta.get_field(name) for name in names + ["updated_at"]]
-    pk_field = Passport._meta.pk
-    connection = connections[Passport.objects.db]
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
-    table, key = (connection.ops.quote_name(n) for n in (Passport._meta.db_table, pk_field.column))
-    sql = f"UPDATE {table} SET {assignments} WHERE {key} = %s"  # noqa: S608 - model names only
-    rows = []
+    """Write `names` (and updated_at) of `passports`: one statement per batch of rows on
+    PostgreSQL (core.bulk); Django's bulk_update builds a CASE per column and row, which costs
+    more than signing the whole chunk."""
     for passport in passports:
         passport.updated_at = now
-        rows.append([f.get_db_prep_save(getattr(passport, f.attname), connection)
-                     for f in fields] + [pk_field.get_db_prep_value(passport.pk, connection)])
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+    bulk_update(Passport, passports, [*names, "updated_at"])
 
 
 def _supersede_previous(passports: list[Passport], now) -> None:

@@ -8,6 +8,7 @@ form or an API can put each message next to its field."""
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -23,19 +24,29 @@ ATTRIBUTES_PREFIX = "attributes."
 PRODUCT_FIELDS = ("gtin", "lot", "serial", "name", "description", "category", "facility_name",
                   "facility_id", "country_of_production", "production_date")
 UPDATABLE_FIELDS = frozenset({*PRODUCT_FIELDS, "attributes"})
+# Text fields whose model checks (length, GS1 characters, URL) depend on the value alone, and
+# leave it as it is: see product_build's `passed`.
+_TEXT_FIELDS = ("gtin", "lot", "serial", "name", "description", "category", "facility_name",
+                "facility_id", "country_of_production")
 
 
 def country_code(value: str) -> str:
     """The ISO 3166-1 alpha-2 code of `value`: a code (any case) or a country's English name
     ("Netherlands" → NL). Anything else is refused, never cut to two letters."""
     text = value.strip()
-    if len(text) == 2 and text.upper() in countries:
-        return text.upper()
-    code = countries.by_name(text, insensitive=True) if len(text) > 2 else ""
+    code = _country_code(text)
     if code:
         return code
     raise ValidationError(f"“{text}” is not a country: use an ISO 3166-1 alpha-2 code such as "
                           f"NL or DE, or the country's English name.")
+
+
+@lru_cache(maxsize=1024)
+def _country_code(text: str) -> str:
+    """The code of `text`, or "" (a pure look-up: a bulk import asks the same few again)."""
+    if len(text) == 2 and text.upper() in countries:
+        return text.upper()
+    return (countries.by_name(text, insensitive=True) if len(text) > 2 else "") or ""
 
 
 def attribute_error_key(key: str) -> str:
@@ -62,17 +73,20 @@ def product_build(*, organisation: Organisation, gtin: str, name: str, category:
                   facility_name: str = "", facility_id: str = "",
                   country_of_production: str = "", production_date: date | str | None = None,
                   attributes: dict[str, Any] | None = None, category_version: int | None = None,
-                  validate_unique: bool = True) -> Product:
+                  validate_unique: bool = True, passed: set | None = None) -> Product:
     """An unsaved, fully validated Product; raises ValidationError with every field error.
 
     Makes no query when `validate_unique` is False, so a bulk import can check the GS1 keys of
-    a whole batch in one query instead."""
+    a whole batch in one query instead. `passed`: a set the caller keeps across many products
+    (a bulk import), where the text values that passed their model field's checks are noted,
+    so a value met before (the same category, facility, name on every row) is not checked
+    again: those checks depend on the value alone."""
     product = Product(organisation=organisation)
     _assign(product, gtin=gtin, name=name, category=category, lot=lot, serial=serial,
             description=description, facility_name=facility_name, facility_id=facility_id,
             country_of_production=country_of_production, production_date=production_date,
             attributes=attributes, category_version=category_version,
-            validate_unique=validate_unique)
+            validate_unique=validate_unique, passed=passed)
     return product
 
 
@@ -119,7 +133,8 @@ def product_update(*, product: Product, **fields: Any) -> Product:
 
 def _assign(product: Product, *, gtin, name, category, lot, serial, description, facility_name,
             facility_id, country_of_production, production_date, attributes,
-            category_version: int | None, validate_unique: bool) -> None:
+            category_version: int | None, validate_unique: bool,
+            passed: set | None = None) -> None:
     """Set the normalised values on `product` and validate them all, collecting every error."""
     errors: dict[str, list[str]] = {}
     text = {field: (value or "").strip() for field, value in {
@@ -158,14 +173,20 @@ def _assign(product: Product, *, gtin, name, category, lot, serial, description,
     product.attributes = cleaned_attributes
 
     # The organisation is a saved instance given by the caller: checking that it exists would
-    # cost a query per product. Fields that already failed are not checked twice.
+    # cost a query per product. Fields that already failed are not checked twice, nor text
+    # values that passed before (see product_build).
     exclude = {"organisation", *errors}
+    if passed is not None:
+        exclude.update(name for name in _TEXT_FIELDS if (name, getattr(product, name)) in passed)
     try:
         product.full_clean(exclude=exclude, validate_unique=validate_unique,
                            validate_constraints=validate_unique)
     except ValidationError as invalid:
         for field, messages in invalid.message_dict.items():
             errors.setdefault(field, []).extend(messages)
+    if passed is not None:
+        passed.update((name, getattr(product, name)) for name in _TEXT_FIELDS
+                      if name not in errors)
     if product.organisation_id is None:
         errors.setdefault("organisation", []).append("A product belongs to an organisation.")
     if errors:

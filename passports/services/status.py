@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from core.bulk import bulk_insert
 from credentials.status_registry import status_changes
 from passports.models import Passport, PassportEvent
 from passports.services.issuance import PassportError
@@ -160,7 +161,7 @@ def _apply(passports: list[Passport], action: _Action, authority: Authority | No
         events.append(PassportEvent(passport=passport, action=action.name, from_state=from_state,
                                     to_state=action.target, actor=authority.user, reason=reason,
                                     details=details))
-    PassportEvent.objects.bulk_create(events)
+    bulk_insert(PassportEvent, events)
     passport_events_published(events)  # webhooks, after commit
     if action is REVOKE:
         status_changes((p.status_list_id, p.status_index, 1) for p in passports

@@ -168,3 +168,33 @@ def test_registering_a_context_again_takes_effect():
 def test_expand_returns_expanded_form():
     expanded = jsonld.expand(load_json("eddsa-rdfc-2022/unsigned.json"))
     assert expanded[0]["@id"] == "urn:uuid:58172aac-d8ba-11ed-83dd-0b3aef56cc33"
+
+
+def test_a_remembered_expansion_never_hides_an_undefined_term():
+    """Objects' expansions are remembered (jsonld._EngineProcessor._expand): one that dropped a
+    term is not, so the refusal names it every time, also inside an object met before."""
+    document = battery_passport()
+    jsonld.canonicalize(document)  # every object of the passport remembered
+    broken = copy.deepcopy(document)
+    broken["credentialSubject"]["madeUpTerm"] = "x"
+
+    for _ in range(2):
+        with pytest.raises(UndefinedTerms) as caught:
+            jsonld.canonicalize(broken)
+        assert "madeUpTerm" in caught.value.detail
+
+
+def test_a_remembered_expansion_is_a_fresh_copy_and_the_input_is_untouched():
+    document = battery_passport()
+    original = copy.deepcopy(document)
+
+    first = jsonld.expand(document)
+    expected = copy.deepcopy(first)
+    first[0].clear()  # what a caller may do with its result
+    second = jsonld.expand(document)
+
+    assert second == expected
+    assert document == original
+    assert jsonld.canonicalize(document) == pyld.normalize(copy.deepcopy(original), {
+        "algorithm": "URDNA2015", "format": "application/n-quads",
+        "documentLoader": contexts.document_loader})
