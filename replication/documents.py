@@ -66,7 +66,8 @@ class Document:
 
     def acknowledgement(self, provider: BackupProvider) -> Acknowledgement:
         return Acknowledgement(provider=provider, passport_id=self.passport_id,
-                               evidence_id=self.evidence_id, status_list_id=self.status_list_id, did=self.did,
+                               evidence_id=self.evidence_id,
+                               status_list_id=self.status_list_id, did=self.did,
                                revision=self.revision_at, digest=self.digest)
 
 

@@ -1,6 +1,7 @@
 """What the replication app hooks into below it (registered in ReplicationConfig.ready):
-domain changes (passport events, evidence credentials saved) and status list signatures queue a push to the back-up providers; the engine's
-mirrors read the copies held for primaries; the linkset names the providers as alternates.
+domain changes (passport events, evidence credentials saved) and status list signatures queue
+a push to the back-up providers; the engine's mirrors read the copies held for primaries; the
+linkset names the providers as alternates.
 
 Each runs in requests and tasks of every kind, so each is cheap when this instance has no
 providers (or holds no copies): one small query, memoised for a few seconds where it is asked
