@@ -1,9 +1,12 @@
 """What a primary pushes to its back-up providers, and what is still pending for one.
 
-Three kinds of signed documents, each at the path the primary serves it at:
+Four kinds of signed documents, each at the path the primary serves it at:
 
 - every signed passport version, `/passports/<id>` (its `vc+jwt`, its embedded-proof form when
   the organisation opted in, and its state for the backup's page); revision: `updated_at`;
+- every signed evidence credential (issue #25: conformity credentials, traceability events,
+  facility records), `/evidence/<id>` (its `vc+jwt`, which passports link by hash, and its
+  state); revision: `updated_at`, so a revocation or a re-signing is pushed again;
 - every published status list, `/status/<id>` (the signed list as published); revision:
   `published_at`, so every re-signing (a change, or the refresh before `validUntil`) is pushed;
 - every DID document of ours, `/orgs/<slug>/did.json` and `/.well-known/did.json`; revision:
@@ -26,7 +29,7 @@ from django.db.models import Exists, OuterRef, Q
 from credentials.did_web import own_did_documents, service_did
 from credentials.dids import did_web_document_url
 from credentials.models import StatusList
-from passports.models import PUBLIC_PATH, Passport
+from passports.models import EVIDENCE_PATH, PUBLIC_PATH, EvidenceCredential, Passport
 from replication.models import Acknowledgement, BackupProvider
 
 SIGNED_STATES = (Passport.State.ISSUED, Passport.State.SUSPENDED, Passport.State.REVOKED,
@@ -47,6 +50,7 @@ class Document:
     meta: dict | None = None
     signed_at: str | None = None
     passport_id: object = None
+    evidence_id: object = None
     status_list_id: object = None
     did: str = ""
     revision_at: object = None  # the datetime revision of a passport or status list
@@ -62,6 +66,7 @@ class Document:
 
     def acknowledgement(self, provider: BackupProvider) -> Acknowledgement:
         return Acknowledgement(provider=provider, passport_id=self.passport_id,
+                               evidence_id=self.evidence_id,
                                status_list_id=self.status_list_id, did=self.did,
                                revision=self.revision_at, digest=self.digest)
 
@@ -80,6 +85,19 @@ def passport_document(passport: Passport) -> Document:
               "version": passport.version, "superseded_by": superseded_by,
               "issued_at": _revision(passport.issued_at) if passport.issued_at else None},
         passport_id=passport.pk, revision_at=passport.updated_at)
+
+
+def evidence_document(credential: EvidenceCredential) -> Document:
+    superseded_by = (f"{EVIDENCE_PATH}{credential.superseded_by_id}"
+                     if credential.superseded_by_id else None)
+    return Document(
+        "evidence", f"{EVIDENCE_PATH}{credential.pk}", "application/vc+jwt", credential.jwt,
+        _revision(credential.updated_at),
+        meta={"state": credential.state, "reason": credential.state_reason,
+              "kind": credential.kind, "version": credential.version,
+              "superseded_by": superseded_by,
+              "issued_at": _revision(credential.issued_at) if credential.issued_at else None},
+        evidence_id=credential.pk, revision_at=credential.updated_at)
 
 
 def status_list_document(status_list: StatusList) -> Document:
@@ -112,7 +130,8 @@ def did_documents() -> list[Document]:
 
 def pending(provider: BackupProvider, *, limit: int) -> list[Document]:
     """Up to `limit` documents the provider has not acknowledged at their current revision:
-    DID documents first (what verifies the rest), then status lists, then passports."""
+    DID documents first (what verifies the rest), then status lists, then evidence credentials
+    (what passports link), then passports."""
     acknowledged = Acknowledgement.objects.filter(provider=provider)
     found: list[Document] = []
     held = dict(acknowledged.exclude(did="").values_list("did", "digest"))
@@ -125,6 +144,14 @@ def pending(provider: BackupProvider, *, limit: int) -> list[Document]:
                  .order_by("published_at", "pk")
                  .only("kind", "purpose", "published", "published_at")[:limit - len(found)])
         found += [status_list_document(status_list) for status_list in lists]
+    if len(found) < limit:
+        evidence = (EvidenceCredential.objects.filter(state__in=SIGNED_STATES).exclude(jwt="")
+                    .exclude(Exists(acknowledged.filter(evidence=OuterRef("pk"),
+                                                        revision=OuterRef("updated_at"))))
+                    .order_by("updated_at", "pk")
+                    .only("kind", "version", "state", "state_reason", "jwt", "superseded_by",
+                          "issued_at", "updated_at")[:limit - len(found)])
+        found += [evidence_document(credential) for credential in evidence]
     if len(found) < limit:
         passports = (Passport.objects.filter(state__in=SIGNED_STATES).exclude(jwt="")
                      .exclude(Exists(acknowledged.filter(passport=OuterRef("pk"),

@@ -1,6 +1,7 @@
 """What the replication app hooks into below it (registered in ReplicationConfig.ready):
-domain changes and status list signatures queue a push to the back-up providers; the engine's
-mirrors read the copies held for primaries; the linkset names the providers as alternates.
+domain changes (passport events, evidence credentials saved) and status list signatures queue
+a push to the back-up providers; the engine's mirrors read the copies held for primaries; the
+linkset names the providers as alternates.
 
 Each runs in requests and tasks of every kind, so each is cheap when this instance has no
 providers (or holds no copies): one small query, memoised for a few seconds where it is asked
@@ -9,6 +10,8 @@ on every page."""
 from __future__ import annotations
 
 import time
+
+from django.db import transaction
 
 from core import events
 from replication.models import BackupProvider, Replica
@@ -46,6 +49,13 @@ def _providers() -> list[tuple[str, str]]:
 def passports_changed(published: list[events.Event]) -> None:
     if _providers() and any(event.kind in PASSPORT_EVENTS for event in published):
         push_soon()
+
+
+def evidence_saved(sender, instance, **kwargs) -> None:
+    """An evidence credential signed, revoked or superseded (post_save; they publish no
+    events): its new revision is pushed once the change commits."""
+    if instance.jwt and _providers():
+        transaction.on_commit(push_soon)
 
 
 def status_list_published(list_id: str) -> None:

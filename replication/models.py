@@ -12,7 +12,7 @@ import uuid
 from django.db import models
 
 from credentials.models import StatusList
-from passports.models import Passport
+from passports.models import EvidenceCredential, Passport
 
 
 class BackupProvider(models.Model):
@@ -45,7 +45,8 @@ class BackupProvider(models.Model):
 
 class Acknowledgement(models.Model):
     """One document a provider confirmed holding, at the revision it holds: a passport version
-    (its `updated_at`), a status list (its `published_at`) or a DID document (its digest)."""
+    or an evidence credential (its `updated_at`), a status list (its `published_at`) or a DID
+    document (its digest)."""
 
     provider = models.ForeignKey(BackupProvider, on_delete=models.CASCADE,
                                  related_name="acknowledgements")
@@ -53,6 +54,8 @@ class Acknowledgement(models.Model):
                                  related_name="+")
     status_list = models.ForeignKey(StatusList, null=True, blank=True,
                                     on_delete=models.CASCADE, related_name="+")
+    evidence = models.ForeignKey(EvidenceCredential, null=True, blank=True,
+                                 on_delete=models.CASCADE, related_name="+")
     did = models.CharField(max_length=300, blank=True)
     revision = models.DateTimeField(null=True, blank=True)
     digest = models.CharField(max_length=64, blank=True)
@@ -66,12 +69,15 @@ class Acknowledgement(models.Model):
             models.UniqueConstraint(fields=["provider", "status_list"],
                                     condition=models.Q(status_list__isnull=False),
                                     name="one_acknowledgement_per_status_list"),
+            models.UniqueConstraint(fields=["provider", "evidence"],
+                                    condition=models.Q(evidence__isnull=False),
+                                    name="one_acknowledgement_per_evidence"),
             models.UniqueConstraint(fields=["provider", "did"], condition=~models.Q(did=""),
                                     name="one_acknowledgement_per_did"),
         ]
 
     def __str__(self) -> str:
-        held = self.passport_id or self.status_list_id or self.did
+        held = self.passport_id or self.evidence_id or self.status_list_id or self.did
         return f"{self.provider_id} holds {held} at {self.revision or self.digest}"
 
 
@@ -103,6 +109,7 @@ class Replica(models.Model):
         PASSPORT = "passport", "Passport credential"
         STATUS_LIST = "status_list", "Status list"
         DID_DOCUMENT = "did_document", "DID document"
+        EVIDENCE = "evidence", "Evidence credential"
 
     source = models.ForeignKey(ReplicationSource, on_delete=models.CASCADE,
                                related_name="replicas")

@@ -162,6 +162,7 @@ def _acknowledge(provider: BackupProvider, batch: list[documents.Document],
     done = [document for document in batch if document.path in settled]
     for document in done:
         key = ({"passport_id": document.passport_id} if document.passport_id
+               else {"evidence_id": document.evidence_id} if document.evidence_id
                else {"status_list_id": document.status_list_id} if document.status_list_id
                else {"did": document.did})
         Acknowledgement.objects.update_or_create(

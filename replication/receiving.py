@@ -47,11 +47,14 @@ PATHS = {
     Replica.Kind.STATUS_LIST: re.compile(r"^/status/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
                                          r"[0-9a-f]{4}-[0-9a-f]{12}$"),
     Replica.Kind.DID_DOCUMENT: re.compile(r"^/(?:\.well-known|orgs/[-a-zA-Z0-9_]+)/did\.json$"),
+    Replica.Kind.EVIDENCE: re.compile(r"^/evidence/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
+                                      r"[0-9a-f]{4}-[0-9a-f]{12}$"),
 }
 MEDIA_TYPES = {
     Replica.Kind.PASSPORT: {"application/vc+jwt"},
     Replica.Kind.STATUS_LIST: {"application/vc+jwt", "application/statuslist+jwt"},
     Replica.Kind.DID_DOCUMENT: {"application/did+json"},
+    Replica.Kind.EVIDENCE: {"application/vc+jwt"},
 }
 MAX_DOCUMENTS = 500
 MAX_DOCUMENT_CHARS = 4 * 1024 * 1024

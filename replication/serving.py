@@ -30,13 +30,14 @@ from replication.receiving import primary_silence, replica_at
 JWT, VC_JSON, HTML = "application/vc+jwt", "application/vc", "text/html"
 JSON_TYPES = ("application/vc", "application/ld+json", "application/json")
 MAX_AGE = {Replica.Kind.PASSPORT: 3600, Replica.Kind.STATUS_LIST: 5,
-           Replica.Kind.DID_DOCUMENT: 300}
+           Replica.Kind.DID_DOCUMENT: 300, Replica.Kind.EVIDENCE: 3600}
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; "
                            "base-uri 'none'; frame-ancestors 'none'")
 
 
 # The paths copies are held at (replication.receiving.PATHS): no other 404 costs a query.
 REPLICA_PATHS = re.compile(r"^/(?:passports/[0-9a-f-]{36}|status/[0-9a-f-]{36}|"
+                           r"evidence/[0-9a-f-]{36}|"
                            r"(?:\.well-known|orgs/[-a-zA-Z0-9_]+)/did\.json)$")
 
 

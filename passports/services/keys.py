@@ -228,6 +228,11 @@ def evidence_resign(credential_ids: list, *, reason: str = "", details: dict | N
                 credential=credential, action="resigned", from_state=credential.state,
                 to_state=credential.state, actor_id=actor_id, reason=reason,
                 details={**(details or {}), "old_key": old_key, "key": new_key}))
-    EvidenceCredential.objects.bulk_update(done, ["jwt"], batch_size=500)
+    # bulk_update leaves auto_now alone: set updated_at, the revision a back-up provider holds
+    # (replication.documents), so the re-signed bytes are pushed to it.
+    now = timezone.now()
+    for credential in done:
+        credential.updated_at = now
+    EvidenceCredential.objects.bulk_update(done, ["jwt", "updated_at"], batch_size=500)
     EvidenceEvent.objects.bulk_create(events)
     return len(done)

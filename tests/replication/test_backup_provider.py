@@ -42,6 +42,23 @@ from wallet.tenancy.authority import operator
 passport = Passport.objects.get(pk="{id}")
 passport_revoke(passport=passport, actor=operator(), reason="cell recalled")
 """
+EVIDENCE = """
+import json
+from passports.models import EvidenceCredential
+from passports.services.evidence import evidence_request, evidence_revoke, evidence_sign
+from wallet.tenancy.authority import operator
+from wallet.tenancy.models import Organisation
+acme = Organisation.objects.get(slug="acme")
+made = {}
+for name in ("Acme Plant Eindhoven", "Acme Plant Venlo"):
+    pending = evidence_request(organisation=acme, kind="facility", actor=operator(), subject={
+        "name": name, "id": "https://acme.example/facilities/" + name.split()[-1],
+        "country": "NL", "process": {"code": "2720", "name": "Manufacture of batteries"}})
+    evidence_sign([pending.pk])  # here, or already by the worker
+    made[name] = EvidenceCredential.objects.get(pk=pending.pk)
+evidence_revoke(credential=made["Acme Plant Venlo"], actor=operator(), reason="closed")
+print(json.dumps({str(c.pk): c.jwt for c in made.values()}))
+"""
 WRITES = """
 import json
 from replication.models import Replica
@@ -145,6 +162,17 @@ def test_a_backup_provider_serves_and_verifies_every_passport_also_after_the_pri
     _until(lambda: _status_detail(_verdict(backup, issued[battery][1])) == "revoked",
            describe=primary.logs)
 
+    # Evidence credentials (issue #25) too: at /evidence/<id>, byte for byte; a revoked one
+    # verifies as revoked there.
+    evidence = json.loads(primary.python(EVIDENCE).strip().splitlines()[-1])
+    facility, closed = evidence
+    _until(lambda: all(backup.request("GET", f"/evidence/{eid}", headers={
+        "Accept": "application/vc+jwt"}).text == jwt for eid, jwt in evidence.items()),
+        describe=primary.logs)
+    _until(lambda: _status_detail(_verdict(backup, evidence[closed])) == "revoked",
+           describe=primary.logs)
+    assert _verdict(backup, evidence[facility])["verified"] is True
+
     # The backup is down while passports are issued: it catches up when it returns, nothing
     # missing and nothing twice.
     backup.stop()
@@ -172,6 +200,13 @@ def test_a_backup_provider_serves_and_verifies_every_passport_also_after_the_pri
         verdict = _verdict(backup, jwt)
         assert verdict["verified"] == (state == "issued")
         assert (_status_detail(verdict) == "revoked") == (state == "revoked")
+    for evidence_id, jwt in evidence.items():
+        answer = backup.request("GET", f"/evidence/{evidence_id}",
+                                headers={"Accept": "application/vc+jwt"})
+        assert answer.status == 200 and answer.text == jwt
+        assert answer.headers["backup-of"] == primary.base_url
+    assert _status_detail(_verdict(backup, evidence[closed])) == "revoked"
+    assert _verdict(backup, evidence[facility])["verified"] is True
     status_url = json.loads(
         backup.request("GET", f"/passports/{battery}", headers={"Accept": "application/vc"})
         .text)["id"]
