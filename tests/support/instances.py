@@ -30,6 +30,7 @@ import pytest
 from django.conf import settings
 
 from tests.support.environment import ROOT, _no_broker
+from tests.support.server import Answer
 from tests.support.tls import loopback_certificate
 
 LOOPBACK_ADDRESSES = "127.0.0.1,::1"  # `localhost` may resolve to either
@@ -41,20 +42,6 @@ def tls_files() -> tuple[str, str]:
     directory.mkdir(parents=True, exist_ok=True)
     return loopback_certificate(directory, "instances", "Test service instances",
                                 dns_names=("localhost",))
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self):
-        return json.loads(self.body)
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8")
 
 
 @dataclass
