@@ -16,7 +16,6 @@ import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -123,24 +122,10 @@ def sign(payload: Mapping | bytes, signer: Signer, header: Mapping | None = None
     in the header; `header` adds the rest in the order given."""
     if header and "alg" in header:
         raise ValueError("alg is set from the signer's key type")
+    protected = {"alg": JOSE_ALGORITHMS[signer.key_type], **(header or {})}
     body = payload if isinstance(payload, bytes) else encode_json(payload)
-    signing_input = b".".join((_encoded_header(signer.key_type, header), b64url(body)))
+    signing_input = b".".join((b64url(encode_json(protected)), b64url(body)))
     return b".".join((signing_input, b64url(signer.sign(signing_input)))).decode("ascii")
-
-
-def _encoded_header(key_type: str, header: Mapping | None) -> bytes:
-    """b64url(JSON) of the protected header {"alg", **header}. A header of strings only (typ,
-    cty, kid, iss: every credential a suite signs) is encoded once per process and key, not
-    once per signature; any other header is encoded each time."""
-    items = tuple(header.items()) if header else ()
-    if all(type(value) is str for _, value in items):
-        return _encoded_string_header(key_type, items)
-    return b64url(encode_json({"alg": JOSE_ALGORITHMS[key_type], **header}))
-
-
-@lru_cache(maxsize=1024)
-def _encoded_string_header(key_type: str, items: tuple[tuple[str, str], ...]) -> bytes:
-    return b64url(encode_json({"alg": JOSE_ALGORITHMS[key_type], **dict(items)}))
 
 
 # --- verifying ------------------------------------------------------------------------------
