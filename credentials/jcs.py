@@ -37,9 +37,13 @@ def canonicalize(value: Any) -> bytes:
         out = orjson.dumps(value, option=_ORJSON_OPTIONS, default=_refuse)
     except TypeError:  # orjson.JSONEncodeError, or _refuse: the reference decides
         return reference(value)
-    if b"null" in out or _BEYOND_BMP.search(out):
+    if b"null" in out:
         return reference(value)
-    if not _NOT_ECMASCRIPT.search(out):
+    classes = out.translate(_CLASSES)  # one C pass; the searches below run on it
+    if b"4" in classes:
+        return reference(value)
+    if not (_NOT_ECMASCRIPT_AT_START.match(classes) or _NOT_ECMASCRIPT_AFTER_COLON.search(classes)
+            or _NOT_ECMASCRIPT_AFTER_COMMA.search(classes)):
         return out
     return _TOKENS.sub(_ecmascript_number, out)
 
@@ -54,14 +58,27 @@ def reference(value: Any) -> bytes:
 _ORJSON_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
                    | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
                    | orjson.OPT_PASSTHROUGH_SUBCLASS)
-_BEYOND_BMP = re.compile(rb"[\xf0-\xf4]")  # the lead byte of a 4-byte UTF-8 sequence
 # orjson writes a double as ECMAScript does except in two forms: an integral value ("100.0",
 # ECMAScript "100") and an exponent ("1e21", "1e-7", "1e16"; ECMAScript "1e+21", "1e-7",
 # "10000000000000000"). Output without either where a value is (after : , [ or at the
-# very start) is JCS's (tests sweep
-# doubles of every magnitude); with one (or its look-alike inside a string), every number
-# token is rewritten.
-_NOT_ECMASCRIPT = re.compile(rb"(?<![^:,\[])-?[0-9]+(?:\.0(?![^,\]}])|(?:\.[0-9]+)?[eE])")
+# very start) is JCS's (tests sweep doubles of every magnitude); with one (or its look-alike
+# inside a string), every number token is rewritten.
+#
+# The search runs on the output with each byte replaced by its class, in one C pass
+# (bytes.translate): "P" the bytes a number follows (: [), "C" the comma (a number follows it and
+# ends at it), "F" the other bytes a number ends at (] }), "0" and "1" the digits (zero kept
+# apart: ".0" is the integral form), "- . e" themselves (E as e), "4" the lead byte of a 4-byte
+# UTF-8 sequence (U+10000 and beyond), a space for every other byte. The patterns then start
+# with a fixed byte, which the regex engine finds with a fast scan: a scan from every
+# position, as the one pattern with a look-behind over the raw output needed, cost more than
+# orjson and the signature together on a passport. Same matches, byte for byte.
+_CLASS_OF = dict(zip(b":[,]}0123456789-.eE\xf0\xf1\xf2\xf3\xf4", b"PPCFF0111111111-.ee44444",
+                     strict=True))
+_CLASSES = bytes(_CLASS_OF.get(byte, 0x20) for byte in range(256))
+_NUMBER_NOT_ECMASCRIPT = rb"-?[01]+(?:\.0(?![^CF])|(?:\.[01]+)?e)"
+_NOT_ECMASCRIPT_AT_START = re.compile(_NUMBER_NOT_ECMASCRIPT)
+_NOT_ECMASCRIPT_AFTER_COLON = re.compile(rb"P" + _NUMBER_NOT_ECMASCRIPT)
+_NOT_ECMASCRIPT_AFTER_COMMA = re.compile(rb"C" + _NUMBER_NOT_ECMASCRIPT)
 # A number token, or a string (matched whole, so that digits inside it are left alone).
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?')
 

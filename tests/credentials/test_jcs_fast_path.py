@@ -9,8 +9,10 @@
 import copy
 import math
 import random
+import re
 import struct
 
+import orjson
 import pytest
 
 from credentials import jcs, jsonld
@@ -78,6 +80,34 @@ def test_doubles_of_every_magnitude_are_written_as_ecmascript_writes_them():
 ])
 def test_awkward_values_canonicalise_or_are_refused_as_the_reference_does(value):
     same(value)
+
+
+# The pattern the class-based search replaced (a look-behind scanned at every byte of the
+# output): the oracle that the search finds exactly what it found.
+LOOK_BEHIND = re.compile(rb"(?<![^:,\[])-?[0-9]+(?:\.0(?![^,\]}])|(?:\.[0-9]+)?[eE])")
+
+
+def class_search(out: bytes) -> bool:
+    classes = out.translate(jcs._CLASSES)
+    return bool(jcs._NOT_ECMASCRIPT_AT_START.match(classes)
+                or jcs._NOT_ECMASCRIPT_AFTER_COLON.search(classes)
+                or jcs._NOT_ECMASCRIPT_AFTER_COMMA.search(classes))
+
+
+def test_the_number_search_finds_what_the_look_behind_found():
+    rng = random.Random(20)
+    pieces = ["1", "0", "100.0", "1e21", "1E5", "-2.50", "0.8", "3.0,", ":", ",", "[", "]", "}",
+              "{", "-", ".", "e", "E", '"', " ", "a", "\u00e9", "\U0001f600", "x"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+             for _ in range(20000)]
+    values = [rng.choice([rng.uniform(-1, 1) * 10 ** rng.randint(-25, 25), rng.randint(-9, 9),
+                          float(rng.randint(0, 99)), text]) for text in texts]
+    for value in [*texts, *values, {"k": values[:50]}, values[:200]]:
+        for out in (orjson.dumps(value), value.encode() if isinstance(value, str) else b""):
+            assert class_search(out) == bool(LOOK_BEHIND.search(out)), out
+    for value in values:
+        same(value)
+        same({"a": value, "b": [value, value]})
 
 
 # --- check_terms --------------------------------------------------------------------------------
