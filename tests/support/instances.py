@@ -30,6 +30,7 @@ import pytest
 from django.conf import settings
 
 from tests.support.environment import ROOT, _no_broker
+from tests.support.instance import INSTANCE_REDIS_DATABASES
 from tests.support.server import Answer
 from tests.support.tls import loopback_certificate
 
@@ -145,13 +146,17 @@ def _base_urls() -> tuple[str, str]:
 
 def start_instances(names: tuple[str, ...], *, env_for=None) -> list[Instance]:
     """Instances named `names`: databases `<test database>_<name>` made afresh and migrated
-    (in parallel), Redis databases from the broker's number up, then a worker and gunicorn
-    each. `env_for(name, ports)` adds to an instance's environment (e.g. the anchors it
-    trusts, which name the other instances' ports)."""
+    (in parallel), the broker's Redis database and then INSTANCE_REDIS_DATABASES, then a
+    worker and gunicorn each. `env_for(name, ports)` adds to an instance's environment (e.g.
+    the anchors it trusts, which name the other instances' ports)."""
     database_url, broker_url = _base_urls()
     base_name = urlsplit(database_url).path.strip("/")
     broker = urlsplit(broker_url)
     first_redis = int((broker.path or "/0").strip("/") or 0)
+    # The first instance shares the tests' Redis database (its own queue); the others take the
+    # fixed databases instances use (counting up from the broker's could pass Redis's last, 15,
+    # which CI's broker is).
+    spare_redis = [n for n in INSTANCE_REDIS_DATABASES if n != first_redis]
     listeners = [socket.create_server(("127.0.0.1", 0)) for _ in names]
     ports = {name: listener.getsockname()[1] for name, listener in zip(names, listeners,
                                                                        strict=True)}
@@ -160,7 +165,8 @@ def start_instances(names: tuple[str, ...], *, env_for=None) -> list[Instance]:
     for number, name in enumerate(names):
         database = f"{base_name}_{name}"
         _recreate_database(database_url, database)
-        redis = broker._replace(path=f"/{first_redis + number}").geturl()
+        redis_database = first_redis if number == 0 else spare_redis[number - 1]
+        redis = broker._replace(path=f"/{redis_database}").geturl()
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "CACHE_"))},
             "DJANGO_SETTINGS_MODULE": "config.settings",
