@@ -120,6 +120,9 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The few queries asked on every verification and page view run as prepared statements on
+# PostgreSQL (core/hot_queries.py); 0 behind a pooler in transaction mode that cannot keep them.
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 
 # Celery. No broker configured = embedded mode: tasks run in-process (after commit, because
 # services enqueue with delay_on_commit), so a fresh checkout needs no server at all.

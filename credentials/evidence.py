@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from cachetools import TTLCache
 
 from credentials.errors import CredentialError
@@ -79,21 +80,43 @@ def links_of(credential: dict) -> list[dict]:
     evidence of a performance claim (with the claim), `document` for any other."""
     found: list[dict] = []
 
-    def walk(node: Any, claim: dict | None) -> None:
+    def walk(node: dict | list, claim: dict | None) -> None:
+        # Asked on every verification: only maps and lists are visited (a passport's hundreds
+        # of strings and numbers cost no call), and a list's items without a type test each.
         if isinstance(node, list):
             for item in node:
-                walk(item, claim)
-        elif isinstance(node, dict):
-            if isinstance(node.get("linkURL"), str):
-                found.append({"link": node, "claim": claim})
-                return
-            types = node.get("type") or []
-            is_claim = "Claim" in (types if isinstance(types, list) else [types])
+                if isinstance(item, _CONTAINERS):
+                    walk(item, claim)
+            return
+        if isinstance(node.get("linkURL"), str):
+            found.append({"link": node, "claim": claim})
+            return
+        types = node.get("type") or []
+        if "Claim" in (types if isinstance(types, list) else [types]):
             for key, value in node.items():
-                walk(value, _claim_summary(node) if is_claim and key == "evidence" else claim)
+                if isinstance(value, _CONTAINERS):
+                    walk(value, _claim_summary(node) if key == "evidence" else claim)
+            return
+        for value in node.values():
+            if isinstance(value, _CONTAINERS):
+                walk(value, claim)
 
-    walk(credential.get("credentialSubject"), None)
+    subject = credential.get("credentialSubject")
+    if isinstance(subject, _CONTAINERS) and _may_link(subject):
+        walk(subject, None)
     return found
+
+
+def _may_link(subject: dict | list) -> bool:
+    """False when no member of `subject` is named linkURL: one search of its JSON (in C, a
+    tenth of the walk's time) spares the walk of every passport that links nothing."""
+    try:
+        return b'"linkURL"' in orjson.dumps(subject)
+    except TypeError:  # what orjson cannot write (integers beyond 64 bits, ...): walk it
+        return True
+
+
+_CONTAINERS = (dict, list)  # a tuple: isinstance takes it faster than `dict | list`
 
 
 def _claim_summary(claim: dict) -> dict:

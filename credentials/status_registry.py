@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core import hot_queries
 from core.bulk import bulk_insert
 from core.enqueue import enqueue
 from core.outages import best_effort
@@ -335,9 +336,7 @@ def current_entry(list_id, kind: str, index: int) -> tuple | None:
            f"AND c.{quote('index')} = %s ORDER BY c.id DESC LIMIT 1) "
            f"FROM {quote(lists)} l WHERE l.id = %s AND l.kind = %s")
     list_pk = StatusList._meta.pk.get_db_prep_value(list_id, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [index, index, list_pk, kind])
-        row = cursor.fetchone()
+    row = hot_queries.one(sql, [index, index, list_pk, str(kind)])
     if row is None:
         return None
     issuer, purpose, bits, length, byte, pending = row

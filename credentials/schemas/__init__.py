@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import jsonschema_rs
@@ -52,7 +52,11 @@ def fast_validator(name: str) -> jsonschema_rs.Draft202012Validator:
 
 
 def _conforms(checker, format_name: str):
-    return lambda value: checker.conforms(value, format_name)
+    """The format's check, remembered per value: a pure function of the string, asked for
+    the same context, vocabulary and issuer URIs in every passport."""
+    remembered = lru_cache(maxsize=4096)(lambda value: checker.conforms(value, format_name))
+    return lambda value: remembered(value) if isinstance(value, str) else checker.conforms(
+        value, format_name)
 
 
 def _anything(value) -> bool:

@@ -7,9 +7,11 @@ from __future__ import annotations
 import functools
 import re
 import uuid
+from collections.abc import Callable
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 
+from core import hot_queries
 from credentials.did_web import earlier_address, own_url_path
 from credentials.verifier import Verifier
 from passports.models import Passport, Product
@@ -54,9 +56,7 @@ def _passport_with_organisation(passport_id: uuid.UUID) -> Passport | None:
     defer) cost more CPU than its round trip. Other fields load on first use, as deferred
     fields do (a superseded passport's successors, for instance)."""
     pk = Passport._meta.pk.get_db_prep_value(passport_id, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(_passport_sql(), [pk])
-        row = cursor.fetchone()
+    row = hot_queries.one(_passport_sql(), [pk])
     if row is None:
         return None
     id_, version, state, reason, superseded_by, product_id, organisation_id, slug = row
@@ -72,10 +72,21 @@ def _passport_with_organisation(passport_id: uuid.UUID) -> Passport | None:
 def _loaded(model, **values):
     """An instance as the ORM loads one with only these fields (the others deferred), from
     database values (converted as the ORM converts them, e.g. a uuid from SQLite's text)."""
-    given = {model._meta.get_field(name).attname: model._meta.get_field(name).to_python(value)
-             for name, value in values.items()}
-    fields = [field.attname for field in model._meta.concrete_fields if field.attname in given]
-    return model.from_db(connection.alias, fields, [given[name] for name in fields])
+    attnames, columns = _columns(model, tuple(values))
+    given = tuple(values.values())
+    return model.from_db(DEFAULT_DB_ALIAS, attnames,
+                         [convert(given[position]) for position, convert in columns])
+
+
+@functools.cache
+def _columns(model, names: tuple[str, ...]) -> tuple[list[str], list[tuple[int, Callable]]]:
+    """For the fields `names`: their attnames in the model's field order (as from_db wants
+    them), and for each the position of its value among `names` and its converter. Worked out
+    once per model and names: asked for three instances on every verification."""
+    fields = {model._meta.get_field(name).attname: (position, model._meta.get_field(name))
+              for position, name in enumerate(names)}
+    ordered = [field.attname for field in model._meta.concrete_fields if field.attname in fields]
+    return ordered, [(fields[name][0], fields[name][1].to_python) for name in ordered]
 
 
 def issued_by_its_organisation(passport: Passport, verdict: dict) -> bool:

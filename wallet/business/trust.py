@@ -13,6 +13,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import connection
 
+from core import hot_queries
 from credentials.did_web import is_hosted_here, organisation_did
 from credentials.signing import decode_jwt_parts
 from wallet.tenancy.legal_models import TrustedAnchor, WalletCredential
@@ -36,7 +37,7 @@ def organisation_for_did(did: str) -> Organisation | None:
 def _slug_of(did: str) -> str | None:
     """The slug of `did` when it names an organisation of ours (at this service's address or an
     earlier one), else None."""
-    prefix = Organisation(slug="x").did[:-1]  # did:web:<host>:orgs:
+    prefix = organisation_did("x")[:-1]  # did:web:<host>:orgs:
     host, separator, slug = did.partition(":orgs:")
     if did.startswith(prefix):
         return did[len(prefix):]
@@ -80,10 +81,8 @@ def _registry_rows(slug: str, now: datetime) -> tuple[tuple[str, bool] | None, l
     SQL: asked for every verification, and building the ORM query (a select_related and two
     Exists annotations) cost more CPU than everything else the verifier does."""
     moment = WalletCredential._meta.get_field("valid_from").get_db_prep_value(now, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(_registry_sql(), [WalletCredential.Kind.IDENTITY_ANCHOR, moment, moment,
-                                         slug])
-        rows = cursor.fetchall()
+    rows = hot_queries.rows(_registry_sql(), [WalletCredential.Kind.IDENTITY_ANCHOR.value,
+                                              moment, moment, slug])
     if not rows:
         return None, []
     organisation = (rows[0][0], bool(rows[0][1]))
