@@ -39,7 +39,7 @@ from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
 from pyld.jsonld import KEYWORDS, RDF_TYPE, JsonLdError, JsonLdProcessor
 
-from credentials import contexts
+from credentials import contexts, rdfc
 from credentials.errors import CredentialError, MalformedCredential, UndefinedTerms
 
 # Bounds of the per-thread caches. A UNTP battery passport needs ~100 processed contexts; pyld's
@@ -99,7 +99,20 @@ def check_terms(document: dict) -> None:
 
 
 def canonicalize(document: dict) -> str:
-    """RDFC-1.0 (URDNA2015) canonical N-Quads of `document`, with the same checks as `expand`."""
+    """RDFC-1.0 (URDNA2015) canonical N-Quads of `document`, with the same checks as `expand`:
+    its expansion's triples canonicalised by `credentials.rdfc`, or by pyld for a document
+    using what that module leaves to pyld (both give pyld's bytes)."""
+    expanded = expand(document)
+    try:
+        triples = rdfc.triples(expanded)
+    except rdfc.Unsupported:
+        return canonicalize_with_pyld(document)
+    return rdfc.canonical_nquads(triples)
+
+
+def canonicalize_with_pyld(document: dict) -> str:
+    """`canonicalize` by pyld's node map, to_rdf and (a leaner) URDNA2015: the path of any
+    document `credentials.rdfc` does not take."""
     return _run(lambda processor, options: processor.normalize(document, options))
 
 
