@@ -202,7 +202,7 @@ def _literal_term(literal: dict) -> str:
     return text if datatype == XSD_STRING else f"{text}^^<{datatype}>"
 
 
-# --- RDFC-1.0 (https://www.w3.org/TR/rdf-canon/) ---------------------------------------------------
+# --- RDFC-1.0 (https://www.w3.org/TR/rdf-canon/) ----------------------------------------------
 
 def canonical_nquads(triples_: list[tuple[str, str, str]]) -> str:
     """§4.4 Canonicalization Algorithm of a default graph's triples (terms as `triples` writes
@@ -256,7 +256,7 @@ class _Canonicalizer:
         for node in self.mentions:
             by_hash.setdefault(self.hash_first_degree(node), []).append(node)
         shared = []
-        for hash_, nodes in sorted(by_hash.items()):
+        for _hash, nodes in sorted(by_hash.items()):
             if len(nodes) == 1:
                 self.canonical.issue(nodes[0])
             else:
