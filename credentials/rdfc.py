@@ -46,6 +46,7 @@ _ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$")
 _ESCAPED = re.compile(r'[\\\t\n\r"]')  # what pyld.nquads.escape changes
 _VALUE_KEYS = frozenset({"@value", "@type", "@language"})
 _TO_RDF_OPTIONS = {"processingMode": "json-ld-1.1", "produceGeneralizedRdf": False}
+_UNSEEN = object()
 _PYLD = JsonLdProcessor()  # only its stateless _object_to_rdf is used
 
 
@@ -101,8 +102,8 @@ class _Walk:
         IRI that is not absolute, by its pattern)."""
         if id_[:2] == "_:":
             return id_
-        term = self.iris.get(id_, False)
-        if term is False:
+        term = self.iris.get(id_, _UNSEEN)
+        if term is _UNSEEN:
             term = self.iris[id_] = f"<{id_}>" if _ABSOLUTE_IRI.match(id_) else None
         return term
 
@@ -110,51 +111,65 @@ class _Walk:
         """Adds the triples of a node object and of the nodes inside it; returns its id."""
         id_ = node.get("@id")
         if id_ is None:
-            id_ = self.label(None)
+            # A fresh blank node: nothing else in the document adds to it, so only its own
+            # arrays of several values can hold a value twice.
+            id_ = subject = f"_:b{self.count}"
+            self.count += 1
+            seen = None
         elif type(id_) is not str:
             raise Unsupported("an @id that is not a string")
-        elif id_[:2] == "_:":
-            id_ = self.label(id_)
-        subject = self.term(id_)
-        seen, out = self.seen, self.triples
+        else:
+            if id_[:2] == "_:":
+                id_ = self.label(id_)
+            subject = self.term(id_)
+            seen = self.seen
+        out, iris = self.triples, self.iris
         for key, values in sorted(node.items()):
             if key == "@id":
                 continue
             if type(values) is not list:
                 raise Unsupported(f"{key}: not an array")
+            marks = seen if seen is not None or len(values) < 2 else set()
             if key == "@type":
                 for type_ in values:
                     if type(type_) is not str:
                         raise Unsupported("a @type that is not a string")
                     if type_[:2] == "_:":
                         type_ = self.label(type_)
-                    mark = (id_, "@type", type_)
-                    if mark in seen:
-                        continue
-                    seen.add(mark)
-                    object_ = self.term(type_)
+                    if marks is not None:
+                        mark = (id_, "@type", type_)
+                        if mark in marks:
+                            continue
+                        marks.add(mark)
+                    object_ = iris.get(type_, _UNSEEN) if type_[:2] != "_:" else type_
+                    if object_ is _UNSEEN:
+                        object_ = self.term(type_)
                     if subject is not None and object_ is not None:
                         out.append((subject, RDF_TYPE, object_))
                 continue
             if key[:1] == "@" or key[:2] == "_:":
                 raise Unsupported(f"{key} in a node object")
-            predicate = self.term(key)
+            predicate = iris.get(key, _UNSEEN)
+            if predicate is _UNSEEN:
+                predicate = self.term(key)
             keep = subject is not None and predicate is not None
             for value in values:
                 if type(value) is not dict:
                     raise Unsupported(f"{key}: a value that is not an object")
                 if "@value" in value:
                     mark, object_ = _literal(value)
-                    mark = (id_, key, mark)
                 else:
                     if "@list" in value or "@set" in value:
                         raise Unsupported("@list")
-                    other = self.node(value)
-                    mark = (id_, key, other)
-                    object_ = self.term(other)
-                if mark in seen:
-                    continue
-                seen.add(mark)
+                    mark = self.node(value)
+                    object_ = mark if mark[:2] == "_:" else iris.get(mark, _UNSEEN)
+                    if object_ is _UNSEEN:
+                        object_ = self.term(mark)
+                if marks is not None:
+                    mark = (id_, key, mark)
+                    if mark in marks:
+                        continue
+                    marks.add(mark)
                 if keep and object_ is not None:
                     out.append((subject, predicate, object_))
         return id_
@@ -163,34 +178,60 @@ class _Walk:
 def _literal(value: dict) -> tuple[tuple, str]:
     """(what pyld's compare_values tells apart: the value, with booleans apart from numbers,
     its type and language; the literal's N-Quads term, as pyld's _object_to_rdf and
-    serialize_nquad write it)."""
-    if not value.keys() <= _VALUE_KEYS:
-        raise Unsupported("@index or @direction in a value object")
+    serialize_nquad write it: language-tagged strings and xsd:double or rdf:langString
+    datatypes by pyld itself)."""
     raw = value["@value"]
-    datatype = value.get("@type")
-    language = value.get("@language")
+    if len(value) == 1:
+        datatype = language = None
+    else:
+        datatype = value.get("@type")
+        language = value.get("@language")
+        if len(value) != 1 + (datatype is not None) + (language is not None):
+            raise Unsupported("@index or @direction in a value object")
+        if datatype is not None and (type(datatype) is not str or datatype == "@json"
+                                     or datatype[:2] == "_:"):
+            raise Unsupported("a @json, blank-node or non-string datatype")
     kind = type(raw)
-    if datatype is not None and (type(datatype) is not str or datatype == "@json"
-                                 or datatype[:2] == "_:"):
-        raise Unsupported("a @json, blank-node or non-string datatype")
     mark = (kind is bool, raw, datatype, language)
-    if language is None:
-        if kind is str and datatype not in (XSD_DOUBLE, RDF_LANGSTRING):
+    if language is None and datatype != RDF_LANGSTRING:
+        # serialize_nquad writes no datatype for xsd:string; None: the value's own
+        suffix = None if datatype is None else "" if datatype == XSD_STRING \
+            else f"^^<{datatype}>"
+        double = datatype == XSD_DOUBLE
+        if kind is str and not double:  # (pyld turns a string typed xsd:double into a number)
             text = escape(raw) if _ESCAPED.search(raw) else raw
-            if datatype is None or datatype == XSD_STRING:
-                return mark, f'"{text}"'
-            return mark, f'"{text}"^^<{datatype}>'
-        if datatype is None:
-            if kind is bool:
-                return mark, f'"{"true" if raw else "false"}"^^<{XSD_BOOLEAN}>'
-            if kind is int and abs(raw) < 10**21:
-                return mark, f'"{raw}"^^<{XSD_INTEGER}>'
+            return mark, f'"{text}"{suffix or ""}'
+        if kind is bool and not double:
+            return mark, f'"{"true" if raw else "false"}"{_or(suffix, XSD_BOOLEAN)}'
+        if kind is int and abs(raw) < 10**21 or kind is float and math.isfinite(raw):
+            # pyld: a float with a fraction is a double, and so is any number typed
+            # xsd:double; an integer or a float without a fraction (5.0) below 1e21 is an
+            # integer, above it a double
+            if not double and abs(raw) < 10**21 and (kind is int or raw.is_integer()):
+                return mark, f'"{int(raw)}"{_or(suffix, XSD_INTEGER)}'
+            return mark, f'"{canonical_double(float(raw))}"{_or(suffix, XSD_DOUBLE)}'
     if kind not in (str, bool, int, float):
         raise Unsupported(f"a {kind.__name__} @value")
     if kind is float and not math.isfinite(raw):
         raise Unsupported("a number that is not finite")
     literal = _PYLD._object_to_rdf(value, None, [], _TO_RDF_OPTIONS)
     return mark, _literal_term(literal)
+
+
+def canonical_double(number: float) -> str:
+    """The canonical xsd:double of a finite float as pyld writes it (pyld.jsonld.
+    _canonicalize_double: 15 digits after the point, then trailing zeros of the mantissa but
+    one, the exponent's + and leading zeros removed), without its regular expression."""
+    mantissa, exponent = f"{number:1.15E}".split("E")
+    mantissa = mantissa.rstrip("0")
+    if mantissa[-1] == ".":
+        mantissa += "0"
+    sign = "-" if exponent[0] == "-" else ""
+    return f"{mantissa}E{sign}{exponent[1:].lstrip('0') or '0'}"
+
+
+def _or(suffix: str | None, datatype: str) -> str:
+    return suffix if suffix is not None else f"^^<{datatype}>"
 
 
 def _literal_term(literal: dict) -> str:

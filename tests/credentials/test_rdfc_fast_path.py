@@ -5,7 +5,9 @@ form pyld writes its own way; and the documents it leaves to pyld, which must st
 pyld's."""
 
 import copy
+import math
 import random
+import struct
 
 import pytest
 from pyld import jsonld as pyld
@@ -149,6 +151,18 @@ def test_a_relabelled_graph_canonicalises_alike():
     assert rdfc.canonical_nquads(shuffled) == rdfc.canonical_nquads(relabelled)
 
 
+def test_doubles_are_written_as_pyld_writes_them():
+    rng = random.Random(1e21)
+    numbers = [0.0, -0.0, 1.0, 0.1, 1e21, 1e-7, 5e-324, 1.7976931348623157e308, 123.456,
+               -2.5e-10, 100.0, 1e100]
+    numbers += [struct.unpack("<d", rng.getrandbits(64).to_bytes(8, "little"))[0]
+                for _ in range(20000)]
+    numbers += [rng.uniform(-1e6, 1e6) for _ in range(5000)]
+    for number in numbers:
+        if math.isfinite(number):
+            assert rdfc.canonical_double(number) == pyld._canonicalize_double(number)
+
+
 # --- JSON-LD to RDF ---------------------------------------------------------------------------
 
 CONTEXT = {
@@ -200,8 +214,10 @@ FAST = {
         integer=["1", 1], string=[True, 7, "s"]),
     "strings to escape": document(name=["quote\" backslash\\ tab\t nl\n cr\r", "\x01\x1f\x7f",
                                         "é 电池 😀", "", " "]),
-    "numbers": document(value=[1.5, -0.0, 5.0, 1e300, 2.5e-7, 10**21, 10**22, 123456789012,
-                               -17, 0.1 + 0.2], double=["1.50", "abc", "1e3", 3, True]),
+    "numbers": document(
+        value=[1.5, -0.0, 5.0, 1e300, 2.5e-7, 10**21, 10**22, 123456789012, -17, 0.1 + 0.2],
+        double=["1.50", "abc", "1e3", 3, True, 2.5, 5.0, -0.0, 1e-300, 10**22,
+                12345678901234567890]),
     "typed and language strings": document(
         langString=["no language", 1], english=["hello", ""], date="2026-01-01",
         name={"@value": "hallo", "@language": "de"},
