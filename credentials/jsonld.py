@@ -474,10 +474,13 @@ def _refuse_lossy(expanded: list, dropped: list[str]) -> None:
 
 
 def _scan(node: Any, bad_types: list[str], relative: list[str]) -> None:
-    """Collect node types that are not absolute IRIs and relative @id values."""
+    """Collect node types that are not absolute IRIs and relative @id values (depth first, in
+    document order). Value objects and strings are passed over without a call each: an
+    expanded passport holds a few hundred."""
     if isinstance(node, list):
         for item in node:
-            _scan(item, bad_types, relative)
+            if isinstance(item, list) or isinstance(item, dict) and "@value" not in item:
+                _scan(item, bad_types, relative)
         return
     if not isinstance(node, dict) or "@value" in node:
         return  # value objects: pyld itself rejects a non-IRI datatype
@@ -487,7 +490,7 @@ def _scan(node: Any, bad_types: list[str], relative: list[str]) -> None:
         elif key == "@id":
             if isinstance(value, str) and not _absolute(value):
                 relative.append(value)
-        else:
+        elif isinstance(value, list) or isinstance(value, dict) and "@value" not in value:
             _scan(value, bad_types, relative)
 
 
