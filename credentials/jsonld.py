@@ -363,12 +363,15 @@ class _EngineProcessor(JsonLdProcessor):
     def _graph_to_rdf(self, graph, issuer, options):
         """pyld's, with each subject's and property's IRI checked once instead of once per
         value (the same pattern and order; a fresh component dict per triple, as URDNA2015
-        relabels them in place)."""
+        relabels them in place), refusing the document where pyld drops a triple for an IRI
+        that is not absolute (rdfc.refuse_dropped)."""
         triples = []
+        dropped = []
         generalized = options["produceGeneralizedRdf"]
         for id_, node in sorted(graph.items()):
             if not _ABSOLUTE_IRI.match(id_):
-                continue  # a relative subject: its triples are dropped
+                dropped.append(id_)  # a relative subject: pyld drops its triples
+                continue
             subject_type = "blank node" if id_.startswith("_:") else "IRI"
             for property, items in sorted(node.items()):
                 if property == "@type":
@@ -376,9 +379,11 @@ class _EngineProcessor(JsonLdProcessor):
                 elif property in KEYWORDS:
                     continue
                 if not _ABSOLUTE_IRI.match(property):
+                    dropped.append(property)
                     continue
                 if property.startswith("_:"):
                     if not generalized:
+                        dropped.append(property)  # not RDF: pyld drops the triples
                         continue
                     predicate_type = "blank node"
                 else:
@@ -390,6 +395,9 @@ class _EngineProcessor(JsonLdProcessor):
                                         "predicate": {"type": predicate_type,
                                                       "value": property},
                                         "object": rdf_object})
+                    else:
+                        dropped.append(item["@id"] if isinstance(item, dict) else item)
+        rdfc.refuse_dropped(dropped)
         return triples
 
     def expand(self, input_, options):

@@ -29,10 +29,13 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Iterable
 
 from pyld.canon import permutations
 from pyld.jsonld import JsonLdProcessor
 from pyld.nquads import escape
+
+from credentials.errors import MalformedCredential
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
@@ -59,7 +62,8 @@ class Unsupported(Exception):
 def triples(expanded: list) -> list[tuple[str, str, str]]:
     """The RDF triples pyld's to_rdf makes of `expanded` (pyld's expanded form, default graph
     only), as (subject, predicate, object) N-Quads terms. Blank nodes are labelled _:b0, _:b1...
-    in an order of their own. Raises Unsupported (see the module's doc)."""
+    in an order of their own. Raises Unsupported (see the module's doc), and
+    MalformedCredential where pyld would drop a triple (see refuse_dropped)."""
     walk = _Walk()
     if type(expanded) is not list:
         raise Unsupported("not an expanded document")
@@ -67,13 +71,26 @@ def triples(expanded: list) -> list[tuple[str, str, str]]:
         if type(node) is not dict or "@value" in node or "@list" in node:
             raise Unsupported("a top-level item that is not a node object")
         walk.node(node)
+    refuse_dropped(walk.dropped)
     return walk.triples
+
+
+def refuse_dropped(iris: Iterable[str]) -> None:
+    """Refuse a document some of whose triples RDF cannot carry: pyld's to_rdf drops every
+    triple with an IRI that is not absolute by its pattern (whitespace, a scheme that does not
+    start with a letter...), so the data they hold would be left out of the canonical form
+    and of the signature. (Relative IRIs, without a colon, are refused before, when the
+    document is expanded: jsonld._refuse_lossy.)"""
+    dropped = sorted(set(iris))
+    if dropped:
+        raise MalformedCredential("IRIs that RDF cannot carry would be dropped by "
+                                  "canonicalisation: " + ", ".join(dropped))
 
 
 class _Walk:
     """One pass over an expanded document (pyld's _create_node_map and _graph_to_rdf in one)."""
 
-    __slots__ = ("count", "iris", "labels", "seen", "triples")
+    __slots__ = ("count", "dropped", "iris", "labels", "seen", "triples")
 
     def __init__(self):
         self.triples: list[tuple[str, str, str]] = []
@@ -84,6 +101,7 @@ class _Walk:
         self.labels: dict[str, str] = {}  # the document's blank node ids -> ours
         self.iris: dict[str, str | None] = {}  # id -> its N-Quads term, None if pyld drops it
         self.count = 0
+        self.dropped: list[str] = []  # IRIs pyld's to_rdf would drop
 
     def label(self, id_: str | None) -> str:
         """A blank node's label: a fresh one, or the one given to this id of the document."""
@@ -105,6 +123,8 @@ class _Walk:
         term = self.iris.get(id_, _UNSEEN)
         if term is _UNSEEN:
             term = self.iris[id_] = f"<{id_}>" if _ABSOLUTE_IRI.match(id_) else None
+        if term is None:
+            self.dropped.append(id_)
         return term
 
     def node(self, node: dict) -> str:

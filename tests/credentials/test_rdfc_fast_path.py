@@ -5,6 +5,7 @@ form pyld writes its own way; and the documents it leaves to pyld, which must st
 pyld's."""
 
 import copy
+import hashlib
 import math
 import random
 import struct
@@ -14,9 +15,12 @@ from pyld import jsonld as pyld
 from pyld.canon import URDNA2015
 
 from credentials import contexts, jsonld, rdfc
+from credentials.dids import StaticKeyResolver
+from credentials.encoding import multibase_encode
 from credentials.errors import MalformedCredential, UndefinedTerms
+from credentials.suites import get_suite
 from tests.credentials.test_rdfc_differential import oxigraph_rdfc
-from tests.support.credential_fixtures import battery_passport, load_json
+from tests.support.credential_fixtures import battery_passport, did_key_signer, load_json
 
 EX = "https://ex.org/v#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -228,10 +232,6 @@ FAST = {
              {"id": "_:s", "ref": "_:s"}, {"id": "_:a", "name": "a"}]),
     "equal anonymous children (n-degree path)": document(
         child=[{"name": "same", "child": {"name": "leaf"}} for _ in range(4)]),
-    "IRIs the to-RDF step drops (a space: not absolute by pyld's pattern)": document(
-        ref=["https://ex.org/a b", "https://ex.org/ok"],
-        part={"id": "https://ex.org/c d", "name": "dropped subject", "part": {"name": "kept"}},
-        type=["Thing", "https://ex.org/T x"]),
     "rdf:type as a property and as @type": document(**{"rdf:type": {"id": "https://ex.org/T"},
                                                        "type": "https://ex.org/T"}),
     "empty values, an empty node, a reference": document(
@@ -272,6 +272,55 @@ def test_the_duplicate_triples_pyld_keeps_are_kept():
                                                         "@type": "xsd:integer"}]))
     line = f'<https://ex.org/doc> <{EX}value> "1"^^<{XSD}integer> .\n'
     assert canonical.count(line) == 2
+
+
+DROPPING = {
+    "an object": document(ref=["https://ex.org/a b", "https://ex.org/ok"]),
+    "a subject": document(part={"id": "https://ex.org/c d", "name": "x",
+                                "part": {"name": "kept"}}),
+    "a type": document(type=["Thing", "https://ex.org/T x"]),
+    "a scheme not starting with a letter": document(ref="1ex:thing"),
+    "a subject, in a document rdfc leaves to pyld": document(
+        list=[1], part={"id": "https://ex.org/c d", "name": "x"}),
+}
+
+
+@pytest.mark.parametrize("name", list(DROPPING))
+def test_iris_pyld_would_drop_are_refused(name):
+    """An IRI with a colon passes the relative-IRI check of expansion, but pyld's to_rdf drops
+    every triple it is in when it does not match its pattern of an absolute IRI (a space, a
+    scheme starting with a digit): the data would not be signed. Both paths refuse it."""
+    dropped = {"https://ex.org/a b", "https://ex.org/c d", "https://ex.org/T x", "1ex:thing"}
+    quads = reference(DROPPING[name])
+    assert not any(iri in quads for iri in dropped)  # what pyld itself does: drop
+    for canonicalize in (jsonld.canonicalize, jsonld.canonicalize_with_pyld):
+        with pytest.raises(MalformedCredential, match="RDF cannot carry") as caught:
+            canonicalize(DROPPING[name])
+        assert any(iri in caught.value.detail for iri in dropped)
+
+
+def test_a_proof_over_a_canonical_form_that_dropped_data_does_not_verify():
+    """A credential signed elsewhere over pyld's canonical form, whose subject's id has a
+    space: its claims are in no triple, so they could be changed and the signature would
+    still hold. The verifier refuses it."""
+    signer = did_key_signer()
+    passport = battery_passport()
+    passport["issuer"]["id"] = signer.verification_method.split("#")[0]
+    passport["credentialSubject"]["id"] = "https://example.com/product 1"
+    proof = {"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022",
+             "created": "2026-01-01T00:00:00Z", "verificationMethod":
+             signer.verification_method, "proofPurpose": "assertionMethod"}
+    hash_data = (hashlib.sha256(reference({**proof, "@context": passport["@context"]})
+                                .encode()).digest()
+                 + hashlib.sha256(reference(passport).encode()).digest())
+    secured = {**passport, "proof": {**proof, "proofValue":
+                                     multibase_encode(signer.sign(hash_data))}}
+    secured["credentialSubject"]["name"] = "changed after signing"
+
+    result = get_suite("eddsa-rdfc-2022").verify(secured, StaticKeyResolver())
+
+    assert not result.ok
+    assert "RDF cannot carry" in result.errors[0]
 
 
 def test_the_checks_still_refuse_before_any_triple():
