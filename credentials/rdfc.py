@@ -10,9 +10,10 @@ What pyld spends its time on, and what is done instead:
   (RDFC-1.0 §4.6). Here `triples` walks the expanded document once and writes each triple as
   three N-Quads terms ('<iri>', '_:b0', '"literal"^^<datatype>'), keeping exactly what pyld's
   node map and to_rdf keep: a value once per subject and property (pyld's compare_values: 1 and
-  1.0 alike, true and 1 not), IRIs that are not absolute dropped by pyld's own test, the same
-  literal forms (anything but a plain string, integer or boolean is converted by pyld's own
-  `_object_to_rdf`).
+  1.0 alike, true and 1 not), pyld's own test of an absolute IRI, the same literal forms
+  (language-tagged strings and strings typed xsd:double or rdf:langString are converted by
+  pyld's own `_object_to_rdf`). Where pyld would drop a triple for an IRI that fails that
+  test, the document is refused instead (`refuse_dropped`; so is it on the pyld path).
 * `canonical_nquads` is RDFC-1.0 (§4.4) on those strings: first-degree hashes over lines
   joined from the terms, the n-degree path (§4.8) only for blank nodes whose first-degree hash
   is shared, with pyld's own permutation order, and pyld's list of a blank node's quads (a quad
@@ -47,7 +48,6 @@ RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 # pyld's test of an absolute IRI (pyld.jsonld._is_absolute_iri), the same pattern and re.match.
 _ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$")
 _ESCAPED = re.compile(r'[\\\t\n\r"]')  # what pyld.nquads.escape changes
-_VALUE_KEYS = frozenset({"@value", "@type", "@language"})
 _TO_RDF_OPTIONS = {"processingMode": "json-ld-1.1", "produceGeneralizedRdf": False}
 _UNSEEN = object()
 _PYLD = JsonLdProcessor()  # only its stateless _object_to_rdf is used
