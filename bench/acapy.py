@@ -1,6 +1,7 @@
 """Uncached verify against ACA-Py 1.7.0 (another implementation, from PyPI) on the same machine,
 in the same run, alternating: our POST /api/v1/verify/ (gunicorn with `--workers` sync workers,
-2 as production's default, DJANGO_DEBUG=0, PostgreSQL and Redis, the verdict cache off) on
+by default as many as production starts here: deploy/concurrency.py; DJANGO_DEBUG=0,
+PostgreSQL and Redis, the verdict cache off) on
 `--credentials` distinct battery passports issued by a Celery worker (as bench/verify_load.py),
 and ACA-Py's verify endpoints on `--credentials` distinct credentials ACA-Py itself signed, each
 the passport of tests/vectors/acapy-1.7.0/ (UNTP-shaped claims) with its own id and serial, in
@@ -70,6 +71,8 @@ os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"bench-acapy-{os.getpid()}"
 
 from _http import load, serve  # noqa: E402
 from _setup import PROXY_HEADERS, ROOT, real_stack, start_workers, stop  # noqa: E402
+
+from deploy.concurrency import web_workers  # noqa: E402
 
 ACAPY_VERSION = "1.7.0"
 TARGET_RATIO = 4.0
@@ -422,8 +425,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating loads of each")
     parser.add_argument("--credentials", type=int, default=500,
                         help="distinct credentials each load cycles through")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="gunicorn sync workers (production's WEB_CONCURRENCY default: 2)")
+    parser.add_argument("--workers", type=int, default=web_workers(),
+                        help="gunicorn sync workers (default: what production starts here, "
+                             "deploy/concurrency.py)")
     args = parser.parse_args()
     if args.rounds < 1 or args.credentials < 2:
         parser.error("at least one round and two credentials")
