@@ -46,7 +46,6 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
@@ -56,7 +55,7 @@ from django.utils.translation import gettext, gettext_noop, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from core import qr, ratelimit
+from core import hot_queries, qr, ratelimit
 from core.api.problems import problem_response
 from core.outages import best_effort
 from credentials.signing import envelope
@@ -154,9 +153,7 @@ def rows(link: DigitalLink) -> list[Row]:
     version, state and last change, newest first ([] for an unknown product)."""
     sql, order = _rows_sql()
     keys = (link.gtin, link.lot, link.serial)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [keys[index] for index in order])
-        return [Row(*row) for row in cursor.fetchall()]
+    return [Row(*row) for row in hot_queries.rows(sql, [keys[index] for index in order])]
 
 
 # Content negotiation ---------------------------------------------------------------------------

@@ -8,10 +8,12 @@ import re
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.db import connection
 
 from passports import views
 from passports.models import Passport
 from passports.services.status import passport_revoke, passport_suspend
+from tests.support.environment import postgres_only
 from tests.support.public import issue, make_product
 from wallet.tenancy.authority import operator
 
@@ -236,3 +238,20 @@ def test_a_cached_page_costs_one_query(client, issued, django_assert_num_queries
     page(client)
     with django_assert_num_queries(1):
         assert badge(page(client)) == "Verified"
+
+
+@postgres_only
+def test_a_cached_page_runs_its_one_query_prepared(client, issued):
+    """The page's rows are read as a prepared statement (core/hot_queries.py): PostgreSQL
+    parses and plans it once per connection, not on every scan of a QR code."""
+    def executions() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT coalesce(sum(generic_plans + custom_plans), 0) FROM "
+                           "pg_prepared_statements WHERE statement LIKE %s",
+                           ["%passports_product%passports_passport%"])
+            return cursor.fetchone()[0]
+
+    page(client)
+    before = executions()
+    assert badge(page(client)) == "Verified"
+    assert executions() == before + 1
