@@ -6,10 +6,11 @@ cache off and a different passport each time, /health/ and the API root (the tri
 
     .venv/bin/python bench/profile_requests.py [--count 1000] [--top 40] [--profile verify]
 
-Prints ms of CPU per request of each endpoint (the ratios the HTTP benchmarks' targets are about,
-without the noise of a shared machine) and the cProfile of the one named by --profile. The page
-is rendered by its first request and then served from the process's page cache while the rows
-it depends on are unchanged (passports/views.py), as production serves it."""
+Prints ms of CPU per request of each endpoint and of its PostgreSQL backend (the ratios the
+HTTP benchmarks' targets are about, without the noise of a shared machine) and the cProfile of
+the one named by --profile. The page is rendered by its first request and then served from the
+process's page cache while the rows it depends on are unchanged (passports/views.py), as
+production serves it."""
 
 from __future__ import annotations
 
@@ -85,15 +86,31 @@ def main() -> None:
                 "health": get("/health/"), "trivial": get("/api/v1/")}
     verify(0)  # warm: schemas compiled, contexts loaded
 
+    from django.db import connection
+
+    def database_cpu() -> float:
+        """CPU seconds of this connection's PostgreSQL backend so far (/proc, same machine)."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    database = {}
+
     def per_request(name: str) -> float:
-        """ms of CPU per request (each answer checked: 200)."""
+        """ms of CPU per request (each answer checked: 200); the database's in `database`."""
+        backend = database_cpu()
         start = time.process_time()
         for number in range(args.count):
             if requests[name](number).status_code != 200:
                 raise SystemExit(f"{name} did not answer 200")
-        return (time.process_time() - start) * 1000 / args.count
+        figure = (time.process_time() - start) * 1000 / args.count
+        database[name] = (database_cpu() - backend) * 1000 / args.count
+        return figure
 
     figures = {name: per_request(name) for name in requests}
+    measured_database = dict(database)
     profile = cProfile.Profile(time.process_time)  # CPU: not the waits for a busy machine
     profile.enable()
     per_request(args.profile)
@@ -102,7 +119,11 @@ def main() -> None:
     print("ms CPU per request: " + ", ".join(f"{name} {value:.3f}"
                                              for name, value in figures.items())
           + f"; page bytes {len(first.content)}")
+    print("ms of PostgreSQL's CPU per request: " + ", ".join(
+        f"{name} {value:.3f}" for name, value in measured_database.items()))
     print(json.dumps({f"{name}_cpu_ms": round(value, 3) for name, value in figures.items()}
+                     | {f"{name}_database_cpu_ms": round(value, 3)
+                        for name, value in measured_database.items()}
                      | {"uncached_ratio": round(figures["trivial"] / figures["verify"], 2),
                         "page_ratio": round(figures["health"] / figures["page"], 2)}))
 
