@@ -28,6 +28,7 @@ until the cache answers again (core.outages)."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
 import time
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpResponse
+from redis.exceptions import NoScriptError
 
 from core.api.problems import problem_response
 from core.outages import CACHE_ERRORS, best_effort
@@ -53,6 +55,7 @@ class Decision:
     retry_after: int  # seconds until the window ends
 
 
+@functools.lru_cache(maxsize=64)
 def parse_rate(rate: str | None) -> tuple[int, int] | None:
     """"600/minute" → (600, 60); "10/30" → (10, 30); None or "off" → None (no limit)."""
     if rate is None or rate.strip().lower() == "off":
@@ -79,6 +82,14 @@ def client_address(request) -> str:
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if hops:
             address = hops[-min(proxies, len(hops))]
+    return _counted(address)
+
+
+@functools.lru_cache(maxsize=4096)
+def _counted(address: str) -> str:
+    """The counter's name for a client address (IPv6: its /64), kept for the addresses seen
+    most recently: a client sends many requests, and parsing an address costs more than
+    counting it."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -140,17 +151,14 @@ _local_counters = LocMemCache("dpp-ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIE
 
 def _increment(key: str, window: int) -> int:
     """Add one to the counter `key`, created to expire with its window; returns the count.
-    On Redis one round trip (INCR + EXPIRE NX in a pipeline); elsewhere Django's add/incr.
-    While Redis is unreachable, in this process's memory (see the module's doc)."""
+    On Redis one command (`_count`); elsewhere Django's add/incr. While Redis is unreachable,
+    in this process's memory (see the module's doc)."""
     backend = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(backend, RedisCache):
         if best_effort.available:
             full_key = backend.make_key(key)  # our keys need no validation (memcached's rules)
-            pipeline = _writer(backend._cache).pipeline(transaction=False)
-            pipeline.incr(full_key)
-            pipeline.expire(full_key, window + 1, nx=True)
             try:
-                return int(pipeline.execute()[0])
+                return _count(_writer(backend._cache), full_key, window + 1)
             except CACHE_ERRORS as exc:
                 best_effort.failed(exc)
         backend = _local_counters
@@ -161,6 +169,35 @@ def _increment(key: str, window: int) -> int:
     except ValueError:  # expired between add and incr
         backend.add(key, 1, window + 1)
         return 1
+
+
+# INCR, and EXPIRE NX: the first request of a window sets its expiry, later ones leave it. One
+# script, so one command and one reply per request (a pipeline of the two cost redis-py twice
+# the packing, parsing and bookkeeping), and atomic.
+COUNT_SCRIPT = ("local count = redis.call('INCR', KEYS[1]) "
+                "redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX') return count")
+COUNT_SHA = hashlib.sha1(COUNT_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis names it so
+
+
+def _count(client, key: str, ttl: int) -> int:
+    """Run COUNT_SCRIPT on `key` over a connection of `client`'s pool, retried as the client
+    retries its own commands (a connection Redis closed is opened again). By its SHA1; sent
+    whole the first time a Redis server lacks it (EVAL keeps it in the script cache)."""
+    pool = client.connection_pool
+    connection = pool.get_connection()
+
+    def send():
+        connection.send_command("EVALSHA", COUNT_SHA, 1, key, ttl)
+        try:
+            return connection.read_response()
+        except NoScriptError:
+            connection.send_command("EVAL", COUNT_SCRIPT, 1, key, ttl)
+            return connection.read_response()
+
+    try:
+        return int(connection.retry.call_with_retry(send, lambda _error: connection.disconnect()))
+    finally:
+        pool.release(connection)
 
 
 @functools.lru_cache(maxsize=16)
