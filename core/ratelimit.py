@@ -30,6 +30,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import ipaddress
+import os
+import threading
 import time
 from dataclasses import dataclass
 
@@ -38,6 +40,7 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
 from core.api.problems import problem_response
@@ -180,24 +183,50 @@ COUNT_SHA = hashlib.sha1(COUNT_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redi
 
 
 def _count(client, key: str, ttl: int) -> int:
-    """Run COUNT_SCRIPT on `key` over a connection of `client`'s pool, retried as the client
-    retries its own commands (a connection Redis closed is opened again). By its SHA1; sent
-    whole the first time a Redis server lacks it (EVAL keeps it in the script cache)."""
-    pool = client.connection_pool
-    connection = pool.get_connection()
+    """Run COUNT_SCRIPT on `key`: by its SHA1, sent whole the first time a Redis server lacks
+    it (EVAL keeps it in the script cache). A connection that was open and fails (Redis
+    restarted, or closed it while idle) is opened again once, as a pool checks the connections
+    it hands out; a timeout or a refused connection is the caller's (degraded mode)."""
+    connection = _connection(client.connection_pool)
 
-    def send():
+    def send() -> int:
         connection.send_command("EVALSHA", COUNT_SHA, 1, key, ttl)
         try:
-            return connection.read_response()
+            return int(connection.read_response())
         except NoScriptError:
             connection.send_command("EVAL", COUNT_SCRIPT, 1, key, ttl)
-            return connection.read_response()
+            return int(connection.read_response())
 
     try:
-        return int(connection.retry.call_with_retry(send, lambda _error: connection.disconnect()))
-    finally:
-        pool.release(connection)
+        was_open = connection._sock is not None
+        try:
+            return send()
+        except RedisConnectionError:
+            if not was_open:
+                raise
+            connection.disconnect()
+            return send()
+    except BaseException:
+        connection.disconnect()  # whatever stopped it, the next command starts afresh
+        raise
+
+
+_connections = threading.local()
+
+
+def _connection(pool):
+    """This thread's own connection to the cache's Redis, made as `pool` makes its own: the
+    counter is the one command of most open requests, and taking a connection from the pool
+    and giving it back (with its checks for unread data) cost as much as the command. Made
+    again in a forked child and for another pool (tests change the cache)."""
+    held = getattr(_connections, "held", None)
+    if held is not None and held[0] is pool and held[1] == os.getpid():
+        return held[2]
+    if held is not None and held[1] == os.getpid():
+        held[2].disconnect()
+    connection = pool.connection_class(**pool.connection_kwargs)
+    _connections.held = (pool, os.getpid(), connection)
+    return connection
 
 
 @functools.lru_cache(maxsize=16)
