@@ -79,12 +79,14 @@ MIDDLEWARE = [
     "config.observability.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, CSRF, auth and messages middleware, skipping the open consumer paths
+    # (the Digital Link resolver and its QR codes), which use none of them: config/public_paths.py
+    "config.public_paths.OpenPathsSessionMiddleware",
     "config.locale.PageLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.public_paths.OpenPathsCsrfViewMiddleware",
+    "config.public_paths.OpenPathsAuthenticationMiddleware",
+    "config.public_paths.OpenPathsMessageMiddleware",
     "wallet.tenancy.login_sessions.MandateSessionMiddleware",  # after auth and messages
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.outages.OutageMiddleware",  # 503, not 500, while a backing service is down

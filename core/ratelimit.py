@@ -28,7 +28,10 @@ until the cache answers again (core.outages)."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
+import os
+import threading
 import time
 from dataclasses import dataclass
 
@@ -37,6 +40,8 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 
 from core.api.problems import problem_response
 from core.outages import CACHE_ERRORS, best_effort
@@ -53,6 +58,7 @@ class Decision:
     retry_after: int  # seconds until the window ends
 
 
+@functools.lru_cache(maxsize=64)
 def parse_rate(rate: str | None) -> tuple[int, int] | None:
     """"600/minute" → (600, 60); "10/30" → (10, 30); None or "off" → None (no limit)."""
     if rate is None or rate.strip().lower() == "off":
@@ -79,6 +85,14 @@ def client_address(request) -> str:
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if hops:
             address = hops[-min(proxies, len(hops))]
+    return _counted(address)
+
+
+@functools.lru_cache(maxsize=4096)
+def _counted(address: str) -> str:
+    """The counter's name for a client address (IPv6: its /64), kept for the addresses seen
+    most recently: a client sends many requests, and parsing an address costs more than
+    counting it."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -140,17 +154,14 @@ _local_counters = LocMemCache("dpp-ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIE
 
 def _increment(key: str, window: int) -> int:
     """Add one to the counter `key`, created to expire with its window; returns the count.
-    On Redis one round trip (INCR + EXPIRE NX in a pipeline); elsewhere Django's add/incr.
-    While Redis is unreachable, in this process's memory (see the module's doc)."""
+    On Redis one command (`_count`); elsewhere Django's add/incr. While Redis is unreachable,
+    in this process's memory (see the module's doc)."""
     backend = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(backend, RedisCache):
         if best_effort.available:
             full_key = backend.make_key(key)  # our keys need no validation (memcached's rules)
-            pipeline = _writer(backend._cache).pipeline(transaction=False)
-            pipeline.incr(full_key)
-            pipeline.expire(full_key, window + 1, nx=True)
             try:
-                return int(pipeline.execute()[0])
+                return _count(_writer(backend._cache), full_key, window + 1)
             except CACHE_ERRORS as exc:
                 best_effort.failed(exc)
         backend = _local_counters
@@ -161,6 +172,61 @@ def _increment(key: str, window: int) -> int:
     except ValueError:  # expired between add and incr
         backend.add(key, 1, window + 1)
         return 1
+
+
+# INCR, and EXPIRE NX: the first request of a window sets its expiry, later ones leave it. One
+# script, so one command and one reply per request (a pipeline of the two cost redis-py twice
+# the packing, parsing and bookkeeping), and atomic.
+COUNT_SCRIPT = ("local count = redis.call('INCR', KEYS[1]) "
+                "redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX') return count")
+COUNT_SHA = hashlib.sha1(COUNT_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis names it so
+
+
+def _count(client, key: str, ttl: int) -> int:
+    """Run COUNT_SCRIPT on `key`: by its SHA1, sent whole the first time a Redis server lacks
+    it (EVAL keeps it in the script cache). A connection that was open and fails (Redis
+    restarted, or closed it while idle) is opened again once, as a pool checks the connections
+    it hands out; a timeout or a refused connection is the caller's (degraded mode)."""
+    connection = _connection(client.connection_pool)
+
+    def send() -> int:
+        connection.send_command("EVALSHA", COUNT_SHA, 1, key, ttl)
+        try:
+            return int(connection.read_response())
+        except NoScriptError:
+            connection.send_command("EVAL", COUNT_SCRIPT, 1, key, ttl)
+            return int(connection.read_response())
+
+    try:
+        was_open = connection._sock is not None
+        try:
+            return send()
+        except RedisConnectionError:
+            if not was_open:
+                raise
+            connection.disconnect()
+            return send()
+    except BaseException:
+        connection.disconnect()  # whatever stopped it, the next command starts afresh
+        raise
+
+
+_connections = threading.local()
+
+
+def _connection(pool):
+    """This thread's own connection to the cache's Redis, made as `pool` makes its own: the
+    counter is the one command of most open requests, and taking a connection from the pool
+    and giving it back (with its checks for unread data) cost as much as the command. Made
+    again in a forked child and for another pool (tests change the cache)."""
+    held = getattr(_connections, "held", None)
+    if held is not None and held[0] is pool and held[1] == os.getpid():
+        return held[2]
+    if held is not None and held[1] == os.getpid():
+        held[2].disconnect()
+    connection = pool.connection_class(**pool.connection_kwargs)
+    _connections.held = (pool, os.getpid(), connection)
+    return connection
 
 
 @functools.lru_cache(maxsize=16)

@@ -212,7 +212,7 @@ def _problem(status: int, code: str, title: str, detail: str) -> HttpResponse:
     return problem_response(status, code, str(detail), title=str(title))
 
 
-def _public_html(body: str, *, status: int = 200, language: str) -> HttpResponse:
+def _public_html(body: str | bytes, *, status: int = 200, language: str) -> HttpResponse:
     response = HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response["Content-Language"] = language
@@ -399,9 +399,11 @@ def passport_credential(request, passport_id: str):
 # Rendered pages, in this process only: their keys come from the database on every request, so
 # a page is never served for a state it was not rendered for, and a hit costs no round trip to
 # the shared cache. The verdicts they show are shared (Redis, best effort), so all workers
-# agree. A plain dict (key: (body, Link header, ETag, expiry)): read on every page request, it
-# costs no pickling, and the ETag is hashed once per rendering.
-_rendered: dict[str, tuple[str, str, str, float]] = {}
+# agree. A plain dict keyed by the rows themselves (with the version asked for and the
+# language): read on every page request, it costs no pickling and no hashing of a key's text;
+# its values are (body as bytes, Link header, ETag, expiry), the body encoded and the ETag
+# hashed once per rendering.
+_rendered: dict[tuple, tuple[bytes, str, str, float]] = {}
 MAX_RENDERED = 2000
 
 
@@ -410,8 +412,7 @@ def _page(request, link: DigitalLink, found: list[Row]) -> HttpResponse:
     verdict is fresh; rendered from the full rows and a (cached) verdict otherwise."""
     language, kept = _language(request)
     version = request.GET.get("version", "")
-    key = "dpp-page:" + hashlib.blake2b(
-        f"{found}:{version}:{language}:{kept}".encode(), digest_size=16).hexdigest()
+    key = (*found, version, language, kept)
     cached = _rendered.get(key)
     if cached is None or cached[3] <= time.monotonic():
         product, versions = resolved(link)
@@ -421,8 +422,8 @@ def _page(request, link: DigitalLink, found: list[Row]) -> HttpResponse:
             context = page_context(product, versions, passport, checked["verdict"],
                                    checked["at"], lang=kept)
             context["languages"] = _switcher(language, version=version)
-            body = render_to_string("passports/public/page.html", context)
-        etag = '"' + hashlib.blake2b(body.encode(), digest_size=12).hexdigest() + '"'
+            body = render_to_string("passports/public/page.html", context).encode()
+        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         # Kept as long as the verdict it shows, so no page is older than VERDICT_SECONDS.
         age = (timezone.now() - checked["at"]).total_seconds()
         if len(_rendered) >= MAX_RENDERED:

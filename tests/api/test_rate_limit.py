@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from core import ratelimit
+from core.outages import best_effort
 
 
 def random_address() -> str:
@@ -79,3 +80,45 @@ def test_rates_parse_and_can_be_off():
     assert ratelimit.parse_rate("10/30") == (10, 30)
     assert ratelimit.parse_rate("off") is None
     assert ratelimit.parse_rate(None) is None
+
+
+
+@pytest.fixture
+def counters():
+    """The Redis client behind the cache, where the counters live (the real mode)."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        pytest.skip("counted in Redis only in the real mode")
+    return cache._cache.get_client(write=True)
+
+
+def test_in_redis_the_first_request_of_a_window_sets_its_expiry_and_later_ones_keep_it(
+        counters):
+    from django.core.cache import cache
+
+    key = f"ratelimit-test:{random_address()}"
+    assert ratelimit._increment(key, 30) == 1
+    assert 30 < counters.ttl(cache.make_key(key)) <= 31
+    counters.expire(cache.make_key(key), 5)  # as if the window were nearly over
+    assert ratelimit._increment(key, 30) == 2
+    assert 0 < counters.ttl(cache.make_key(key)) <= 5  # not pushed back by a later request
+
+
+def test_a_redis_without_the_script_is_sent_it_whole(counters, monkeypatch):
+    monkeypatch.setattr(ratelimit, "COUNT_SHA", "0" * 40)  # no script has this name: NOSCRIPT
+    key = f"ratelimit-test:{random_address()}"
+    assert [ratelimit._increment(key, 30) for _ in range(3)] == [1, 2, 3]
+
+
+def test_a_connection_redis_closed_is_opened_again(counters):
+    key = f"ratelimit-test:{random_address()}"
+    assert ratelimit._increment(key, 30) == 1
+    connection = ratelimit._connections.held[2]
+    connection.send_command("CLIENT", "ID")
+    counters.client_kill_filter(_id=connection.read_response(), skipme=False)
+
+    assert ratelimit._increment(key, 30) == 2
+    assert best_effort.available  # retried on a new connection, not counted in memory
