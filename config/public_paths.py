@@ -1,5 +1,5 @@
 """Django's session, CSRF, authentication and messages middleware, passing the open consumer
-paths straight on.
+paths and the API's open verify operations straight on.
 
 The GS1 Digital Link resolver (`/01/...`: the page a scanned QR code opens, and its credential
 and linkset) and its QR codes (`/qr/01/...`) are open to anyone and read nothing of the person
@@ -26,7 +26,9 @@ from django.middleware.csrf import CsrfViewMiddleware
 
 # Paths whose views use no session, user, messages or CSRF token (see the module's doc). A view
 # added under them must not either: tests/public/test_open_paths.py checks the ones there are.
-OPEN_PATHS = re.compile(r"/(?:qr/)?01/")
+# The API's open verify operations are among them: DRF views without authentication classes
+# (they answer everyone alike, rate limited by address), exempt from CSRF as every API view.
+OPEN_PATHS = re.compile(r"/(?:qr/)?01/|/api/v1/verify/$|/(?:credentials|presentations)/verify$")
 
 
 class _SkipOpenPaths:

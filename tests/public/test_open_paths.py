@@ -5,6 +5,8 @@ was skipped."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -17,11 +19,57 @@ from wallet.tenancy.authority import operator
 LINK = "/01/09506000134352/21/SN-0001"
 
 
-def test_the_open_paths_are_the_resolver_and_its_qr_codes():
+VERIFY = ("/api/v1/verify/", "/credentials/verify", "/presentations/verify")  # API, VC-API
+
+
+def test_the_open_paths_are_the_resolver_its_qr_codes_and_the_open_verify_operations():
     assert OPEN_PATHS.match(LINK) and OPEN_PATHS.match(f"/qr{LINK}")
-    for path in ("/admin/", "/partner/", "/verify/", "/api/v1/verify/", "/passports/x",
-                 "/health/", "/status/x", "/x/01/"):
+    assert all(OPEN_PATHS.match(path) for path in VERIFY)
+    for path in ("/admin/", "/partner/", "/verify/", "/api/v1/verify/x", "/passports/x",
+                 "/health/", "/status/x", "/x/01/", "/api/v1/passports/", "/api/v1/",
+                 "/credentials/issue", "/credentials/status", "/api/v1/verifyx/"):
         assert not OPEN_PATHS.match(path), path
+
+
+@pytest.mark.parametrize("path, body, content_type", [
+    (VERIFY[0], {"credential": "passport"}, "application/json"),
+    (VERIFY[0] + "?indent=2", {"credential": "passport"}, "application/json"),
+    (VERIFY[0], "passport", "application/vc+jwt"),
+    (VERIFY[0], {"credential": "garbage"}, "application/json"),
+    (VERIFY[0], "{not json", "application/json"),
+    (VERIFY[1], {"verifiableCredential": "passport"}, "application/json"),
+    (VERIFY[2], {"verifiablePresentation": {"type": "VerifiablePresentation"}},
+     "application/json"),
+])
+def test_the_open_verify_operations_answer_a_logged_in_person_as_anyone(
+        client, issued, acme, path, body, content_type):
+    """Same answer with and without a session; no cookie set; the session still works."""
+    def post(who):
+        data = body.replace("passport", issued.jwt) if isinstance(body, str) else {
+            key: issued.jwt if value == "passport" else value for key, value in body.items()}
+        return who.post(path, data if isinstance(data, str) else json.dumps(data),
+                        content_type=content_type)
+
+    person = Client()
+    person.force_login(staff_member(acme, "ann"))
+    session = person.cookies["sessionid"].value
+
+    theirs, anyones = post(person), post(client)
+
+    assert theirs.status_code == anyones.status_code
+    assert theirs.status_code in (200, 400)
+    assert _without_times(theirs) == _without_times(anyones)
+    assert not theirs.cookies and not hasattr(theirs.wsgi_request, "session")
+    assert person.get("/admin/").status_code == 200
+    assert person.cookies["sessionid"].value == session
+
+
+def _without_times(response) -> dict:
+    """The answer's JSON without what differs between two requests (ids, times)."""
+    document = response.json()
+    for key in ("instance", "checked_at"):
+        document.pop(key, None)
+    return document
 
 
 def test_a_logged_in_person_gets_the_same_page_and_keeps_their_session(client, issued, acme):
