@@ -37,7 +37,7 @@ from django.conf import settings
 
 from core.encryption_key import new_encryption_key_text
 from tests.support.environment import ON_POSTGRES, ROOT, _no_broker
-from tests.support.server import Answer
+from tests.support.server import Answer, exchange
 from tests.support.tls import LOOPBACK, loopback_certificate
 
 # Redis databases the instances' brokers use, one each, before the suite's own (counting up
@@ -285,8 +285,6 @@ class Instance:
         """One request on a fresh connection (a dict `body` as JSON; `key`: an API key);
         `timeout` only keeps a broken test from hanging."""
         headers = dict(headers or {})
-        if isinstance(body, dict):
-            body, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
         if key:
             headers["Authorization"] = f"Token {key}"
         if self.tls:
@@ -295,13 +293,7 @@ class Instance:
                                                      context=context)
         else:
             connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            return Answer(response.status, {k.lower(): v for k, v in response.getheaders()},
-                          response.read())
-        finally:
-            connection.close()
+        return exchange(connection, method, path, body=body, headers=headers)
 
     def api(self, method: str, path: str, key: str, body: dict | None = None,
             **headers) -> Answer:
