@@ -1164,14 +1164,30 @@ class EvidenceCredentialAdmin(CompactLists, IssuePermission, OrganisationScopedA
             **self.admin_site.each_context(request), "opts": self.opts, "form": form,
             "title": _("Issue an evidence credential")})
 
-    @admin.action(description=_("Revoke (permanent)"), permissions=["revoke"])
+    @admin.action(description=_("Revoke (permanent) …"), permissions=["revoke"])
     def revoke(self, request, queryset):
-        for credential in queryset:
+        """First a page naming the credentials and what revoking means, with the reason to give;
+        the revocation only once that page is submitted with one."""
+        credentials = list(queryset)
+        confirmed = is_confirmed(request, "revoke")
+        form = StatusChangeForm(request.POST if confirmed else None, reason_required=True)
+        if not (confirmed and form.is_valid()):
+            return confirmation_page(
+                self, request, template="admin/passports/evidencecredential/confirm_revoke.html",
+                action="revoke", selected=credentials, form=form, verb=_("Revoke"),
+                title=_("Revoke %(count)d evidence credential(s)?") % {
+                    "count": len(credentials)},
+                warning=_("Revocation is permanent: the credentials can never be valid again. "
+                          "Verifiers see “revoked” and your reason from now on, also where a "
+                          "passport links them."), credentials=credentials)
+        reason = form.cleaned_data["reason"].strip()
+        for credential in credentials:
             try:
                 evidence_revoke(credential=credential, actor=actor_of(request.user),
-                                reason=str(_("revoked in the admin")))
+                                reason=reason)
             except DomainError as error:
                 self.message_user(request, f"{credential}: {error}", messages.ERROR)
+        return None
 
 
 @admin.register(EvidenceLink)
