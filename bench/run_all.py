@@ -22,6 +22,8 @@ BENCHES = {
     "faults": ["faults.py"],
     "acapy": ["acapy.py"],
     "backup": ["backup.py", "--count", "2000"],
+    "webhooks": ["webhooks.py", "--batch", "500"],
+    "evidence": ["evidence.py"],
     "scale": ["scale.py"],
 }
 QUICK = {"suites": ["--seconds", "0.5"], "issuance": ["--count", "2000"],
@@ -31,6 +33,7 @@ QUICK = {"suites": ["--seconds", "0.5"], "issuance": ["--count", "2000"],
          "faults": ["--count", "600", "--pending", "200", "--outage-requests", "4"],
          "acapy": ["--seconds", "5", "--rounds", "1", "--credentials", "200"],
          "backup": ["--count", "300"],
+         "webhooks": ["--count", "2000"], "evidence": ["--requests", "5"],
          "scale": ["--seconds", "2", "--large", "100000", "--real", "50"]}
 
 
@@ -78,6 +81,8 @@ def table(results: dict) -> list[tuple[str, str, str, bool | None]]:
     a = lambda *path: _get(results, "acapy", *path)  # noqa: E731
     k = lambda *path: _get(results, "resign", *path)  # noqa: E731
     g = lambda *path: _get(results, "scale", *path)  # noqa: E731
+    w = lambda *path: _get(results, "webhooks", *path)  # noqa: E731
+    e = lambda *path: _get(results, "evidence", *path)  # noqa: E731
 
     def at_least(value, target):
         return None if value is None else value >= target
@@ -124,6 +129,12 @@ def table(results: dict) -> list[tuple[str, str, str, bool | None]]:
          f"{k('resigned_per_s')} / {k('issued_per_s')} passports/s = {k('ratio')}, "
          f"{k('verified')} of {k('count')} verify", ">= 1.0",
          both(at_least(k("ratio"), 1.0), k("verified") == k("count") if k("count") else None)),
+        ("webhooks: revocation -> delivery p99, 500 per txn",
+         f"{w('p99_delay_s')} s, {w('deliveries_per_second')}/s, {w('delivered')} of "
+         f"{w('revocations')} delivered", "<= 2 s", at_most(w("p99_delay_s"), 2)),
+        ("verdict with 100 linked credentials, warm (cold)",
+         f"{e('links_100_warm')} ms ({e('links_100_cold')} ms)", "<= 50 ms warm",
+         e("target_met")),
         ("uncached verify vs ACA-Py 1.7.0", acapy_measured(results.get("acapy", {})),
          ">= 4x its fastest path", a("meets_target")),
     ]

@@ -13,7 +13,6 @@ from functools import cache
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminDateWidget
 from django.core.cache import cache as shared_cache
@@ -66,6 +65,7 @@ from passports.services.products import (
 from passports.services.selection_exports import passport_rows, product_rows
 from passports.services.status import passports_change_status
 from passports.services.verification import verify_passport_uncached
+from wallet.tenancy.admin_pages import confirmation_page, is_confirmed
 from wallet.tenancy.admin_scoping import OrganisationScopedAdmin, ReadOnlyScopedAdmin
 from wallet.tenancy.authority import NotAuthorised, actor_of
 from wallet.tenancy.models import Organisation
@@ -760,17 +760,17 @@ class PassportAdmin(CompactLists, IssuePermission, ReadOnlyScopedAdmin):
         """First a page naming the passports and what will happen to them, with the reason to
         give; the change itself only once that page is submitted with a valid reason."""
         passports = list(queryset.select_related("product"))
-        confirmed = request.POST.get("confirm") == action
+        confirmed = is_confirmed(request, action)
         form = StatusChangeForm(request.POST if confirmed else None,
                                 reason_required=STATUS_ACTIONS[action]["reason_required"])
         if not (confirmed and form.is_valid()):
-            return TemplateResponse(request, "admin/passports/passport/confirm_status.html", {
-                **self.admin_site.each_context(request), "opts": self.opts, "form": form,
-                "title": _("%(verb)s %(count)d passport(s)?") % {
-                    "verb": STATUS_ACTIONS[action]["verb"], "count": len(passports)},
-                "action": action, "passports": passports, "verb": STATUS_ACTIONS[action]["verb"],
-                "warning": STATUS_ACTIONS[action]["warning"],
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME})
+            verb = STATUS_ACTIONS[action]["verb"]
+            return confirmation_page(
+                self, request, template="admin/passports/passport/confirm_status.html",
+                action=action, selected=passports, form=form, verb=verb,
+                title=_("%(verb)s %(count)d passport(s)?") % {"verb": verb,
+                                                              "count": len(passports)},
+                warning=STATUS_ACTIONS[action]["warning"], passports=passports)
         reason = form.cleaned_data["reason"].strip() or "via admin"
         try:
             outcome = passports_change_status(passports=[p.pk for p in passports],
@@ -1052,16 +1052,15 @@ class SigningKeyAdmin(admin.ModelAdmin):
         """First a page saying what will happen (for a compromise: from when, and why); the
         change only once that page is submitted."""
         organisations = self._organisations(queryset)
-        confirmed = request.POST.get("confirm") == action
+        confirmed = is_confirmed(request, action)
         form = KeyCompromiseForm(request.POST if confirmed else None) if action == "compromise" \
             else None
         if not confirmed or (form is not None and not form.is_valid()):
-            return TemplateResponse(request, "admin/passports/signingkey/confirm.html", {
-                **self.admin_site.each_context(request), "opts": self.opts, "form": form,
-                "title": KEY_ACTIONS[action]["title"], "warning": KEY_ACTIONS[action]["warning"],
-                "verb": KEY_ACTIONS[action]["verb"], "action": action,
-                "organisations": organisations, "keys": list(queryset),
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME})
+            return confirmation_page(
+                self, request, template="admin/passports/signingkey/confirm.html",
+                action=action, selected=queryset, form=form, title=KEY_ACTIONS[action]["title"],
+                warning=KEY_ACTIONS[action]["warning"], verb=KEY_ACTIONS[action]["verb"],
+                organisations=organisations)
         actor = actor_of(request.user)
         for organisation in organisations:
             try:
@@ -1165,14 +1164,30 @@ class EvidenceCredentialAdmin(CompactLists, IssuePermission, OrganisationScopedA
             **self.admin_site.each_context(request), "opts": self.opts, "form": form,
             "title": _("Issue an evidence credential")})
 
-    @admin.action(description=_("Revoke (permanent)"), permissions=["revoke"])
+    @admin.action(description=_("Revoke (permanent) …"), permissions=["revoke"])
     def revoke(self, request, queryset):
-        for credential in queryset:
+        """First a page naming the credentials and what revoking means, with the reason to give;
+        the revocation only once that page is submitted with one."""
+        credentials = list(queryset)
+        confirmed = is_confirmed(request, "revoke")
+        form = StatusChangeForm(request.POST if confirmed else None, reason_required=True)
+        if not (confirmed and form.is_valid()):
+            return confirmation_page(
+                self, request, template="admin/passports/evidencecredential/confirm_revoke.html",
+                action="revoke", selected=credentials, form=form, verb=_("Revoke"),
+                title=_("Revoke %(count)d evidence credential(s)?") % {
+                    "count": len(credentials)},
+                warning=_("Revocation is permanent: the credentials can never be valid again. "
+                          "Verifiers see “revoked” and your reason from now on, also where a "
+                          "passport links them."), credentials=credentials)
+        reason = form.cleaned_data["reason"].strip()
+        for credential in credentials:
             try:
                 evidence_revoke(credential=credential, actor=actor_of(request.user),
-                                reason=str(_("revoked in the admin")))
+                                reason=reason)
             except DomainError as error:
                 self.message_user(request, f"{credential}: {error}", messages.ERROR)
+        return None
 
 
 @admin.register(EvidenceLink)

@@ -58,9 +58,25 @@ class Product(models.Model):
 
 
 PUBLIC_PATH = "/passports/"  # + a passport's id: its public, dereferenceable credential
+EVIDENCE_PATH = "/evidence/"  # + an evidence credential's id
 
 
-class Passport(models.Model):
+def signed_credential_constraints(*, status_entry: str, signed: str) -> list:
+    """The constraints every signed credential table holds, under the names its migration gave
+    them: one credential per status list entry, and a JWT once it left `pending`/`failed`."""
+    return [
+        models.UniqueConstraint(fields=["status_list", "status_index"], name=status_entry),
+        models.CheckConstraint(
+            condition=models.Q(state__in=["pending", "failed"]) | ~models.Q(jwt=""), name=signed),
+    ]
+
+
+class SignedCredential(models.Model):
+    """What a credential this service signs keeps, whatever it is about (a passport, an
+    evidence credential): its state and why, the `vc+jwt` bytes, its entry in the issuer's
+    Bitstring status list, the version that superseded it, and when. A subclass names its
+    `public_path` and the constraint names (`signed_credential_constraints`)."""
+
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")
         ISSUED = "issued", _("Issued")
@@ -69,17 +85,13 @@ class Passport(models.Model):
         REVOKED = "revoked", _("Revoked")
         SUPERSEDED = "superseded", _("Superseded")
 
+    public_path = ""  # where the credential is served: PUBLIC_PATH, EVIDENCE_PATH, ...
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT,
-                                related_name="passports")
-    version = models.PositiveIntegerField(_("version"))
     state = models.CharField(_("state"), max_length=16, choices=State.choices,
                              default=State.PENDING, db_index=True)
     state_reason = models.TextField(_("reason for the state"), blank=True)
     jwt = models.TextField(_("JWT"), blank=True, help_text=_("The credential secured as vc+jwt."))
-    embedded = models.JSONField(_("with embedded proof"), null=True, blank=True,
-                                help_text=_("The credential with an eddsa-rdfc-2022 proof "
-                                            "(organisations that opt in)."))
     status_list = models.ForeignKey("credentials.StatusList", verbose_name=_("status list"),
                                     null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+")
@@ -93,28 +105,40 @@ class Passport(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    @property
+    def credential_url(self) -> str:
+        """The credential's `id`: its public, dereferenceable address, for anyone and without
+        a key (passports.views.passport_credential, passports.views_evidence). Passports signed
+        before that address existed name their API address
+        (`/api/v1/passports/<id>/credential`), which keeps working for API clients."""
+        return f"{settings.PUBLIC_BASE_URL}{self.public_path}{self.id}"
+
+
+class Passport(SignedCredential):
+    public_path = PUBLIC_PATH
+
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT,
+                                related_name="passports")
+    version = models.PositiveIntegerField(_("version"))
+    embedded = models.JSONField(_("with embedded proof"), null=True, blank=True,
+                                help_text=_("The credential with an eddsa-rdfc-2022 proof "
+                                            "(organisations that opt in)."))
+
+    class Meta(SignedCredential.Meta):
         verbose_name = _("passport")
         verbose_name_plural = _("passports")
-        ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["product", "version"], name="unique_passport_version"),
-            models.UniqueConstraint(fields=["status_list", "status_index"],
-                                    name="unique_status_entry"),
-            models.CheckConstraint(
-                condition=models.Q(state__in=["pending", "failed"]) | ~models.Q(jwt=""),
-                name="signed_unless_pending_or_failed"),
+            *signed_credential_constraints(status_entry="unique_status_entry",
+                                           signed="signed_unless_pending_or_failed"),
         ]
         indexes = [models.Index(fields=["state", "created_at"])]
 
     def __str__(self) -> str:
         return f"{self.product} v{self.version} [{self.state}]"
-
-    @property
-    def credential_url(self) -> str:
-        """The credential's `id`: its public address (passports.views.passport_credential),
-        for anyone and without a key. Passports signed before it existed name their API
-        address (`/api/v1/passports/<id>/credential`), which keeps working for API clients."""
-        return f"{settings.PUBLIC_BASE_URL}{PUBLIC_PATH}{self.id}"
 
 
 class RestrictedCredential(models.Model):
@@ -136,11 +160,10 @@ class RestrictedCredential(models.Model):
         return f"{self.passport} [{self.access_group}]"
 
 
-class PassportEvent(models.Model):
-    """One row per state change: who, when, what, why."""
+class CredentialEvent(models.Model):
+    """One row per state change of a signed credential: who, when, what, why. A subclass adds
+    the foreign key to its credential."""
 
-    passport = models.ForeignKey(Passport, verbose_name=_("passport"), on_delete=models.CASCADE,
-                                 related_name="events")
     action = models.CharField(_("action"), max_length=32)
     from_state = models.CharField(_("from state"), max_length=16, blank=True)
     to_state = models.CharField(_("to state"), max_length=16)
@@ -151,12 +174,22 @@ class PassportEvent(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("passport event")
-        verbose_name_plural = _("passport events")
+        abstract = True
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.action}: {self.from_state or '-'} → {self.to_state}"
+
+
+class PassportEvent(CredentialEvent):
+    """One row per state change of a passport."""
+
+    passport = models.ForeignKey(Passport, verbose_name=_("passport"), on_delete=models.CASCADE,
+                                 related_name="events")
+
+    class Meta(CredentialEvent.Meta):
+        verbose_name = _("passport event")
+        verbose_name_plural = _("passport events")
 
 
 # The access groups that are not public: what an entitlement can give.
@@ -229,7 +262,7 @@ class SigningKey(KeyPair):
         verbose_name_plural = _("signing keys")
 
 
-class EvidenceCredential(models.Model):
+class EvidenceCredential(SignedCredential):
     """A UNTP 0.7.0 credential an organisation issues beside its passports: a Digital
     Conformity Credential (a conformity assessment body's attestation about another
     organisation's product or facility), a Digital Traceability Event (a product made from
@@ -241,9 +274,8 @@ class EvidenceCredential(models.Model):
         TRACEABILITY = "traceability", _("Digital Traceability Event")
         FACILITY = "facility", _("Digital Facility Record")
 
-    State = Passport.State
+    public_path = EVIDENCE_PATH
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organisation = models.ForeignKey(Organisation, verbose_name=_("issuer"),
                                      on_delete=models.PROTECT,
                                      related_name="evidence_credentials")
@@ -257,68 +289,29 @@ class EvidenceCredential(models.Model):
     product = models.ForeignKey(Product, verbose_name=_("product"), null=True, blank=True,
                                 on_delete=models.PROTECT, related_name="evidence_credentials",
                                 help_text=_("The issuer's own product an event is about."))
-    state = models.CharField(_("state"), max_length=16, choices=Passport.State.choices,
-                             default=Passport.State.PENDING, db_index=True)
-    state_reason = models.TextField(_("reason for the state"), blank=True)
-    jwt = models.TextField(_("JWT"), blank=True, help_text=_("The credential secured as vc+jwt."))
-    status_list = models.ForeignKey("credentials.StatusList", verbose_name=_("status list"),
-                                    null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
-    status_index = models.PositiveIntegerField(_("status index"), null=True, blank=True)
-    superseded_by = models.ForeignKey("self", verbose_name=_("superseded by"), null=True,
-                                      blank=True, on_delete=models.SET_NULL,
-                                      related_name="supersedes")
-    attempts = models.PositiveSmallIntegerField(_("signing attempts"), default=0)
-    issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    class Meta:
+    class Meta(SignedCredential.Meta):
         verbose_name = _("evidence credential")
         verbose_name_plural = _("evidence credentials")
-        ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["series", "version"], name="unique_evidence_version"),
-            models.UniqueConstraint(fields=["status_list", "status_index"],
-                                    name="unique_evidence_status_entry"),
-            models.CheckConstraint(
-                condition=models.Q(state__in=["pending", "failed"]) | ~models.Q(jwt=""),
-                name="evidence_signed_unless_pending_or_failed"),
+            *signed_credential_constraints(status_entry="unique_evidence_status_entry",
+                                           signed="evidence_signed_unless_pending_or_failed"),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.name} v{self.version} [{self.state}]"
 
-    @property
-    def credential_url(self) -> str:
-        """The credential's `id`: its public, dereferenceable address."""
-        return f"{settings.PUBLIC_BASE_URL}{EVIDENCE_PATH}{self.id}"
 
-
-EVIDENCE_PATH = "/evidence/"  # + an evidence credential's id
-
-
-class EvidenceEvent(models.Model):
+class EvidenceEvent(CredentialEvent):
     """One row per state change of an evidence credential."""
 
     credential = models.ForeignKey(EvidenceCredential, verbose_name=_("credential"),
                                    on_delete=models.CASCADE, related_name="events")
-    action = models.CharField(_("action"), max_length=32)
-    from_state = models.CharField(_("from state"), max_length=16, blank=True)
-    to_state = models.CharField(_("to state"), max_length=16)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True,
-                              blank=True, on_delete=models.SET_NULL, related_name="+")
-    reason = models.TextField(_("reason"), blank=True)
-    details = models.JSONField(_("details"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
-    class Meta:
+    class Meta(CredentialEvent.Meta):
         verbose_name = _("evidence event")
         verbose_name_plural = _("evidence events")
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.action}: {self.from_state or '-'} → {self.to_state}"
 
 
 class EvidenceLink(models.Model):

@@ -14,7 +14,7 @@ from core.encryption_key import new_encryption_key_text
 from tests.support import receiver
 from tests.support.environment import _database_url_for_worker, _no_broker, start_worker_process
 
-pytest_plugins = ["tests.support.proxy", "tests.support.server", "tests.support.instances"]
+pytest_plugins = ["tests.support.proxy", "tests.support.server", "tests.support.instance"]
 
 # Production refuses the development KEY_ENCRYPTION_KEY, and some tests start the web process as
 # production runs it: so the session, and every process it starts, wraps keys under a fresh

@@ -30,6 +30,7 @@ MODEL_MODULES = ["passports/models.py", "wallet/tenancy/models.py",
                  "wallet/tenancy/login_models.py",
                  "passports/apps.py", "wallet/apps.py"]
 TEMPLATES = [*sorted((ROOT / "passports/templates/admin").rglob("*.html")),
+             *sorted((ROOT / "wallet/templates/admin").rglob("*.html")),
              ROOT / "passports/templates/passports/labels.html",
              *sorted((ROOT / "openid4vp/templates/openid4vp").glob("*login*.html")),
              ROOT / "passports/templates/passports/partner.html"]

@@ -1,6 +1,6 @@
 """The admin as a manufacturer's staff member uses it, in a real headless Chromium at
-1280 x 900, in German and in English: the country choice, the revoke confirmation, the import
-review, the passport's verdict and a batch's progress.
+1280 x 900, in German and in English: the country choice, the revoke confirmations (a
+passport's, a mandate's), the import review, the passport's verdict and a batch's progress.
 
 Screenshots go to var/screenshots/ (docs/screenshots/ with UPDATE_SCREENSHOTS=1)."""
 
@@ -17,6 +17,7 @@ from tests.support.browser import chromium, click_through, log_in, screenshot
 from tests.support.factories import GTINS, organisation, staff_member
 from tests.support.public import issue, make_product
 from wallet.tenancy.authority import operator
+from wallet.tenancy.legal_models import Mandate
 
 # What the pages say, in each language of the test.
 WORDS = {
@@ -107,6 +108,36 @@ def test_revoke_asks_for_confirmation_and_a_reason(browser, live_server, staff, 
     passport.refresh_from_db()
     assert (passport.state, passport.state_reason) == (Passport.State.REVOKED,
                                                        "Cell defect in this batch")
+
+
+def test_revoking_a_mandate_asks_for_confirmation_and_a_reason(browser, live_server, staff,
+                                                               acme):
+    colleague = staff_member(acme, "acme-colleague", mandates=[Mandate.Scope.PASSPORTS_ISSUE])
+    mandate = Mandate.objects.get(grantee_user=colleague)
+    browser.get(live_server.url + reverse("admin:wallet_mandate_changelist"))
+    browser.find_element(By.CSS_SELECTOR, f'input.action-select[value="{mandate.pk}"]').click()
+    Select(browser.find_element(By.NAME, "action")).select_by_value("revoke")
+    click_through(browser, By.NAME, "index")
+
+    # A page naming the mandate and what revoking means; nothing changed yet.
+    assert "acme-colleague" in browser.find_element(By.ID, "revoke-mandates").text
+    assert browser.find_element(By.ID, "mandate-warning").text
+    mandate.refresh_from_db()
+    assert mandate.state == Mandate.State.ACTIVE
+    browser.execute_script("document.querySelector('#id_reason').removeAttribute('required')")
+    click_through(browser, By.ID, "confirm-mandate-revoke")
+    assert words(browser)["required"] in browser.find_element(By.ID,
+                                                              "mandate-confirmation").text
+    mandate.refresh_from_db()
+    assert mandate.state == Mandate.State.ACTIVE
+
+    browser.find_element(By.ID, "id_reason").send_keys("Left the company")
+    shot(browser, "mandate-revoke-confirmation")
+    click_through(browser, By.ID, "confirm-mandate-revoke")
+    browser.find_element(By.ID, "result_list")
+
+    mandate.refresh_from_db()
+    assert (mandate.state, mandate.state_reason) == (Mandate.State.REVOKED, "Left the company")
 
 
 def right_edge(browser, css: str) -> float:

@@ -12,11 +12,13 @@ from django.urls import reverse
 from django.utils import translation
 
 from passports.admin import BATCHES_SESSION_KEY
-from passports.models import Product
+from passports.models import EvidenceCredential, Product
+from passports.services.evidence import evidence_request
 from passports.services.status import passports_change_status
+from tests.support.evidence import sign_now
 from tests.support.factories import GTINS, organisation, required_attributes
 from tests.support.public import issue, make_product
-from wallet.tenancy.authority import actor_of
+from wallet.tenancy.authority import actor_of, operator
 from wallet.tenancy.legal_models import Mandate
 
 
@@ -158,3 +160,32 @@ def test_products_filter_and_search_by_category_attributes(client, staff, acme):
     assert {p.pk for p in by_class.context["cl"].result_list} == {efficient.pk}
     assert {p.pk for p in by_flag.context["cl"].result_list} == {efficient.pk}
     assert {p.pk for p in searched.context["cl"].result_list} == {battery.pk}
+
+
+def test_revoking_an_evidence_credential_asks_first_and_needs_a_reason(client, staff, acme):
+    credential = sign_now(evidence_request(
+        organisation=acme, kind="facility", actor=operator(),
+        subject={"name": "Acme Plant Venlo", "id": "https://acme.example/facilities/venlo",
+                 "country": "NL"}))
+
+    def revoke(**confirmation):
+        return client.post(reverse("admin:passports_evidencecredential_changelist"),
+                           {"action": "revoke", "_selected_action": [credential.pk],
+                            **confirmation}, follow=True)
+
+    asked = revoke()
+    without_reason = revoke(confirm="revoke", reason="  ")
+
+    credential.refresh_from_db()
+    assert credential.state == EvidenceCredential.State.ISSUED
+    assert asked.templates[0].name == "admin/passports/evidencecredential/confirm_revoke.html"
+    page = asked.content.decode()
+    assert 'id="evidence-warning"' in page and "Acme Plant Venlo" in page
+    assert 'name="confirm" value="revoke"' in page
+    assert "This field is required." in without_reason.content.decode()
+
+    revoke(confirm="revoke", reason="plant closed")
+
+    credential.refresh_from_db()
+    assert (credential.state, credential.state_reason) == (EvidenceCredential.State.REVOKED,
+                                                           "plant closed")

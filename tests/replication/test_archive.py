@@ -70,8 +70,9 @@ def _passports(instance: Instance) -> list:
     return json.loads(instance.python(LIST_PASSPORTS).strip().splitlines()[-1])
 
 
-def test_an_archive_restores_into_a_fresh_database_where_every_passport_verifies(tmp_path):
-    original = Instance.make(tmp_path, "original")
+def test_an_archive_restores_into_a_fresh_database_where_every_passport_verifies(
+        tmp_path, instances):
+    original = instances.make("original", redis_database=None)
     original.manage("demo")
     issued = _passports(original)
     archive_key = new_encryption_key_text()
@@ -84,8 +85,8 @@ def test_an_archive_restores_into_a_fresh_database_where_every_passport_verifies
     # A fresh instance at the same address, configured with the original KEY_ENCRYPTION_KEY
     # (kept apart from the archive): first with a wrong archive key, then a wrong KEK.
     kek = original.env["KEY_ENCRYPTION_KEY"]
-    fresh = Instance.make(tmp_path, "restored", migrate=False, port=original.port,
-                          env={"KEY_ENCRYPTION_KEY": kek})
+    fresh = instances.make("restored", redis_database=None, migrate=False, port=original.port,
+                           env={"KEY_ENCRYPTION_KEY": kek})
     wrong_key = fresh.manage("restore_archive", str(archive), check=False,
                              env={"BACKUP_ARCHIVE_KEY": new_encryption_key_text()})
     assert wrong_key.returncode == 1 and "cannot be opened" in wrong_key.stderr
@@ -102,22 +103,19 @@ def test_an_archive_restores_into_a_fresh_database_where_every_passport_verifies
     assert again.returncode == 1 and "not empty" in again.stderr  # never over a live one
 
     fresh.start()
-    try:
-        states = set()
-        for passport_id, state, jwt, link in issued:
-            credential = fresh.request("GET", f"/passports/{passport_id}",
-                                       headers={"Accept": "application/vc+jwt"})
-            assert credential.status == 200 and credential.text == jwt
-            verdict = fresh.request("POST", "/api/v1/verify/", body=json.dumps(
-                {"passport": passport_id}).encode(), headers={
-                "Content-Type": "application/json"}).json()
-            proof = next(c for c in verdict["checks"] if c["check"] == "proof")
-            assert proof["ok"] and verdict["verified"] == (state == "issued"), verdict
-            page = fresh.request("GET", re.sub(r"^https?://[^/]+", "", link),
-                                 headers={"Accept": "text/html"})
-            badge = {"issued": "Verified", "revoked": "Revoked"}[state]
-            assert page.status == 200 and f"<span>{badge}</span>" in page.text
-            states.add(state)
-        assert states == {"issued", "revoked"}  # the demo revokes one of its passports
-    finally:
-        fresh.drop()
+    states = set()
+    for passport_id, state, jwt, link in issued:
+        credential = fresh.request("GET", f"/passports/{passport_id}",
+                                   headers={"Accept": "application/vc+jwt"})
+        assert credential.status == 200 and credential.text == jwt
+        verdict = fresh.request("POST", "/api/v1/verify/", body=json.dumps(
+            {"passport": passport_id}).encode(), headers={
+            "Content-Type": "application/json"}).json()
+        proof = next(c for c in verdict["checks"] if c["check"] == "proof")
+        assert proof["ok"] and verdict["verified"] == (state == "issued"), verdict
+        page = fresh.request("GET", re.sub(r"^https?://[^/]+", "", link),
+                             headers={"Accept": "text/html"})
+        badge = {"issued": "Verified", "revoked": "Revoked"}[state]
+        assert page.status == 200 and f"<span>{badge}</span>" in page.text
+        states.add(state)
+    assert states == {"issued", "revoked"}  # the demo revokes one of its passports

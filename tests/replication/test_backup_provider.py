@@ -11,10 +11,9 @@ import json
 import re
 import time
 
-import pytest
 from django.conf import settings
 
-from tests.support.instance import INSTANCE_REDIS_DATABASES, Instance
+from tests.support.instance import Instance
 
 REAL = bool(settings.CELERY_BROKER_URL)
 
@@ -99,26 +98,11 @@ def _served(backup: Instance, passports: dict):
     return check
 
 
-@pytest.fixture
-def instances(tmp_path):
-    started = []
-
-    def make(name, **options):
-        instance = Instance.make(tmp_path, name, **options)
-        started.append(instance)
-        return instance
-
-    yield make
-    for instance in started:
-        instance.drop()
-
-
 def test_a_backup_provider_serves_and_verifies_every_passport_also_after_the_primary_stops(
         instances):
-    primary_redis, backup_redis = INSTANCE_REDIS_DATABASES if REAL else (None, None)
-    backup = instances("backup", tls=True, redis_database=backup_redis,
-                       env={"REPLICATION_PRIMARY_SILENT_SECONDS": "4"}).start()
-    primary = instances("primary", redis_database=primary_redis, env={
+    backup = instances.make("backup", tls=True,
+                            env={"REPLICATION_PRIMARY_SILENT_SECONDS": "4"}).start()
+    primary = instances.make("primary", env={
         "WEBHOOK_TEST_ALLOWED_ADDRESSES": "127.0.0.1", "WEBHOOK_TEST_CA_FILE": backup.tls[0],
         "REPLICATION_SYNC_SECONDS": "1", "REPLICATION_RETRY_SCHEDULE": "1",
         "REPLICATION_COALESCE_SECONDS": "0.2"})

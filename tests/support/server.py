@@ -43,6 +43,22 @@ class Answer:
         return self.body.decode("utf-8")
 
 
+def exchange(connection: http.client.HTTPConnection, method: str, path: str, *,
+             body: bytes | dict | None = None, headers: dict | None = None) -> Answer:
+    """One request on a fresh `connection`, closed after: its Answer. A dict `body` goes as
+    JSON."""
+    headers = dict(headers or {})
+    if isinstance(body, dict):
+        body, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return Answer(response.status, {k.lower(): v for k, v in response.getheaders()},
+                      response.read())
+    finally:
+        connection.close()
+
+
 @dataclass
 class Server:
     port: int
@@ -57,17 +73,8 @@ class Server:
     def request(self, method: str, path: str, *, body: bytes | dict | None = None,
                 headers: dict | None = None, timeout: float = 60) -> Answer:
         """One request on a fresh connection; `timeout` only keeps a broken test from hanging."""
-        headers = dict(headers or {})
-        if isinstance(body, dict):
-            body, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            return Answer(response.status, {k.lower(): v for k, v in response.getheaders()},
-                          response.read())
-        finally:
-            connection.close()
+        return exchange(http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout),
+                        method, path, body=body, headers=headers)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

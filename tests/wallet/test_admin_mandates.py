@@ -97,3 +97,32 @@ def test_revoking_needs_the_revoke_scope_not_the_issue_scope(client, acme):
     event = PassportEvent.objects.get(passport=passport, action="revoked")
     assert event.details["mandate"] == revoker.pk
     assert event.reason == "recalled"
+
+
+def revoke_mandate_in_admin(client, mandate, **confirmation):
+    return client.post(reverse("admin:wallet_mandate_changelist"),
+                       {"action": "revoke", "_selected_action": [mandate.pk], **confirmation},
+                       follow=True)
+
+
+def test_revoking_a_mandate_asks_first_and_needs_a_reason(client, acme):
+    mandate = mandate_grant(organisation=acme["org"], scope=ISSUE, user=acme["staff"])
+    client.force_login(acme["staff"])
+
+    asked = revoke_mandate_in_admin(client, mandate)
+    without_reason = revoke_mandate_in_admin(client, mandate, confirm="revoke", reason="  ")
+
+    mandate.refresh_from_db()
+    assert mandate.state == Mandate.State.ACTIVE
+    assert asked.templates[0].name == "admin/wallet/mandate/confirm_revoke.html"
+    page = asked.content.decode()
+    assert 'id="mandate-warning"' in page and "Issue passports" in page
+    assert f'name="_selected_action" value="{mandate.pk}"' in page
+    assert 'name="confirm" value="revoke"' in page
+    assert "This field is required." in without_reason.content.decode()
+
+    revoke_mandate_in_admin(client, mandate, confirm="revoke", reason="left the company")
+
+    mandate.refresh_from_db()
+    assert (mandate.state, mandate.state_reason) == (Mandate.State.REVOKED, "left the company")
+    assert mandate.credential.state == "revoked"

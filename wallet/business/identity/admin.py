@@ -1,12 +1,14 @@
 """Admin for the wallet's legal side: identity review by anchors, held and issued credentials,
 mandates. Thin: every action calls a service."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from wallet.business.identity.services import attestation_approve, attestation_reject
+from wallet.tenancy.admin_pages import confirmation_page, is_confirmed
 from wallet.tenancy.admin_scoping import OrganisationScopedAdmin, ReadOnlyScopedAdmin
 from wallet.tenancy.credential_status import (
     wallet_credential_reinstate,
@@ -145,6 +147,13 @@ class WalletCredentialAdmin(ReadOnlyScopedAdmin):
              _("Reinstated"))
 
 
+class MandateRevokeForm(forms.Form):
+    """The confirmation of a mandate's revocation: why (kept as the mandate's reason)."""
+
+    reason = forms.CharField(max_length=500, label=_("Reason (recorded with the mandate)"),
+                             widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+
 @admin.register(Mandate)
 class MandateAdmin(OrganisationScopedAdmin):
     organisation_path = "organisation"
@@ -180,10 +189,25 @@ class MandateAdmin(OrganisationScopedAdmin):
                                 created_by=request.user)
         obj.pk = granted.pk
 
-    @admin.action(description=_("Revoke (permanent, takes effect at once)"))
+    @admin.action(description=_("Revoke (permanent, takes effect at once) …"))
     def revoke(self, request, queryset):
-        _run(self, request, queryset,
-             lambda obj: mandate_revoke(mandate=obj, reason="via admin"), _("Revoked"))
+        """First a page naming the mandates and what revoking means, with the reason to give;
+        the revocation only once that page is submitted with one."""
+        mandates = list(queryset.select_related("grantee_user", "grantee_organisation"))
+        confirmed = is_confirmed(request, "revoke")
+        form = MandateRevokeForm(request.POST if confirmed else None)
+        if not (confirmed and form.is_valid()):
+            return confirmation_page(
+                self, request, template="admin/wallet/mandate/confirm_revoke.html",
+                action="revoke", selected=mandates, form=form, verb=_("Revoke"),
+                title=_("Revoke %(count)d mandate(s)?") % {"count": len(mandates)},
+                warning=_("Revocation is permanent and takes effect at once: whoever holds "
+                          "these mandates can no longer act with them, and their credentials "
+                          "verify as revoked."), mandates=mandates)
+        reason = form.cleaned_data["reason"].strip()
+        _run(self, request, mandates,
+             lambda obj: mandate_revoke(mandate=obj, reason=reason), _("Revoked"))
+        return None
 
     @admin.action(description=_("Suspend"))
     def suspend(self, request, queryset):
