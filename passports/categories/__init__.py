@@ -337,23 +337,31 @@ def _describe(attribute: Attribute) -> str:
 
 
 def _check_attribute(attribute: Attribute, value: Any) -> tuple[Any, list[str]]:
-    """(normalised value, error messages) for one present value. Text (what forms and CSV
-    files give) is checked once per attribute and value: a bulk import repeats most cells."""
-    if type(value) is not str:
+    """(normalised value, error messages) for one present value. A scalar (text, as forms and
+    CSV files give, or a number or boolean, as stored attributes and JSON give) is checked
+    once per attribute and value: a bulk import repeats most cells, and issuing re-checks the
+    stored attributes of every product. The check is a pure function of the two; the memo's
+    key holds the value's type (True and 1 are equal in Python, not here) and, for a float,
+    its repr (-0.0 and 0.0 are equal, but a message shows the repr)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        key = (id(attribute), kind, value)
+    elif kind is float:
+        key = (id(attribute), kind, repr(value))
+    else:
         return _check_value(attribute, value)
-    key = (id(attribute), value)
-    known = _TEXT_CHECKED.get(key)
+    known = _CHECKED.get(key)
     if known is None or known[0] is not attribute:
         cleaned, errors = _check_value(attribute, value)
-        if len(_TEXT_CHECKED) >= _TEXT_CHECKED_MAX:
-            _TEXT_CHECKED.clear()
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
         # The attribute itself is kept, so its id() is not reused while the entry lives.
-        known = _TEXT_CHECKED[key] = (attribute, cleaned, tuple(errors))
+        known = _CHECKED[key] = (attribute, cleaned, tuple(errors))
     return known[1], list(known[2])
 
 
-_TEXT_CHECKED: dict[tuple[int, str], tuple[Attribute, Any, tuple[str, ...]]] = {}
-_TEXT_CHECKED_MAX = 65536
+_CHECKED: dict[tuple[int, type, Any], tuple[Attribute, Any, tuple[str, ...]]] = {}
+_CHECKED_MAX = 65536
 
 
 def _check_value(attribute: Attribute, value: Any) -> tuple[Any, list[str]]:

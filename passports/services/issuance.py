@@ -247,8 +247,12 @@ def _store(passports: list[Passport], names: list[str], now) -> None:
 
 
 def _supersede_previous(passports: list[Passport], now) -> None:
-    """Older versions become `superseded` (not revoked: they were true when issued)."""
-    newest = {p.product_id: p for p in passports}
+    """Older versions become `superseded` (not revoked: they were true when issued). A
+    product's first version (1: versions count from 1) has none, so a chunk of first versions,
+    as an import issues, asks nothing."""
+    newest = {p.product_id: p for p in passports if p.version > 1}
+    if not newest:
+        return
     older = (Passport.objects.select_for_update()
              .filter(product_id__in=newest, state__in=[Passport.State.ISSUED,
                                                        Passport.State.SUSPENDED])
