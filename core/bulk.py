@@ -11,19 +11,35 @@ Other databases (SQLite in the embedded mode) get Django's own `bulk_create` and
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Sequence
+from datetime import date
 
 from django.db import connections
 from django.db.models import (
     AutoField,
+    BigAutoField,
+    BigIntegerField,
+    BooleanField,
     CharField,
+    DateField,
     EmailField,
+    Field,
+    ForeignKey,
+    IntegerField,
     Model,
+    PositiveBigIntegerField,
+    PositiveIntegerField,
+    PositiveSmallIntegerField,
     SlugField,
+    SmallAutoField,
+    SmallIntegerField,
     TextField,
     URLField,
+    UUIDField,
 )
 
+_MISSING = object()
 _PLAIN_TEXT = frozenset({CharField, TextField, URLField, SlugField, EmailField})
 UPDATE_BATCH = 1000  # rows per UPDATE statement (one array parameter per column)
 
@@ -49,16 +65,21 @@ def bulk_insert(model: type[Model], objects: Sequence[Model]) -> list[Model]:
     fields = [field for field in meta.concrete_fields if not field.generated]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
-    # Text fields store a str as it is (their get_db_prep_save returns it unchanged): skipping
-    # the call for them halves the preparation of a typical row.
-    plain = [type(field) in _PLAIN_TEXT for field in fields]
+    # Each field's value goes through its own pre_save and get_db_prep_save, except where
+    # they return the value unchanged (_as_is): fields that save what the instance holds, with
+    # a value of the one type their preparation passes through as it is.
+    plan = [(field, field.attname, _as_is(field)) for field in fields]
     rows = []
     for instance in objects:
+        values = instance.__dict__
         row = []
-        for field, as_is in zip(fields, plain, strict=True):
-            value = field.pre_save(instance, True)
-            row.append(value if as_is and type(value) is str
-                       else field.get_db_prep_save(value, connection))
+        for field, attname, as_is in plan:
+            if as_is is not None:
+                value = values.get(attname, _MISSING)  # deferred: ask the field
+                if type(value) is as_is or value is None:
+                    row.append(value)
+                    continue
+            row.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
         rows.append(row)
     sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
     started = time.monotonic()
@@ -74,6 +95,30 @@ def bulk_insert(model: type[Model], objects: Sequence[Model]) -> list[Model]:
         instance._state.adding = False
         instance._state.db = connection.alias
     return list(objects)
+
+
+def _as_is(field) -> type | None:
+    """The type of value that `field`'s pre_save and get_db_prep_save (on PostgreSQL, with
+    psycopg 3) return unchanged, or None: text for text fields, int for integer fields and
+    keys to them, UUID, date; and None (NULL) for these (not for JSON, which has no type
+    here: its None is not SQL's NULL)."""
+    if type(field).pre_save is not Field.pre_save:  # auto_now and the like set the value
+        return None
+    target = field.target_field if isinstance(field, ForeignKey) else field
+    if type(target) in _PLAIN_TEXT:
+        return str
+    if isinstance(target, _INTEGERS) and not isinstance(target, BooleanField):
+        return int
+    if isinstance(target, UUIDField):
+        return uuid.UUID
+    if type(target) is DateField:
+        return date
+    return None
+
+
+_INTEGERS = (IntegerField, BigIntegerField, SmallIntegerField, PositiveIntegerField,
+             PositiveSmallIntegerField, PositiveBigIntegerField, AutoField, BigAutoField,
+             SmallAutoField)
 
 
 def bulk_update(model: type[Model], objects: Sequence[Model], names: Sequence[str]) -> None:
