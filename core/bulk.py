@@ -158,19 +158,21 @@ def bulk_update(model: type[Model], objects: Sequence[Model], names: Sequence[st
                                              zip(*rows[start:start + UPDATE_BATCH], strict=True)])
 
 
-def execute_arrays(connection, sql: str, arrays: list[list]) -> None:
+def execute_arrays(connection, sql: str, arrays: list[list]) -> list[tuple]:
     """Run `sql` on PostgreSQL with one `%b` parameter per list in `arrays`, each sent as a
     binary array (unnest them into rows). Django's cursors bind on the client: they write each
     array as a literal, which scans every element for characters to escape (~0.7 us per KB:
     more than the rest of a chunk's UPDATE for its JWTs). This one binds on the server, on the
     same connection and transaction; errors are Django's, the statement is logged as Django
-    logs its own."""
+    logs its own. Returns the rows it selected, if any."""
     from psycopg import Cursor
 
     started = time.monotonic()
     with connection.cursor() as cursor, connection.wrap_database_errors, \
             Cursor(cursor.cursor.connection) as bound:
         bound.execute(sql, arrays)
+        rows = bound.fetchall() if bound.description else []
     if connection.queries_logged:
         connection.queries_log.append({"sql": f"{sql} ({len(arrays[0])} rows)",
                                        "time": f"{time.monotonic() - started:.3f}"})
+    return rows

@@ -17,12 +17,12 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Q
 from django.db.models.base import ModelState
 
 from core import json_limits
-from core.bulk import bulk_insert
+from core.bulk import bulk_insert, execute_arrays
 from passports import categories, gs1
 from passports.models import Product
 from passports.services.csv_files import unguarded
@@ -371,7 +371,20 @@ def _batches(items: list, size: int) -> Iterator[list]:
 
 
 def _existing_keys(keys: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-    """The keys among `keys` that are already stored: one query per batch."""
+    """The keys among `keys` that are already stored: one query per batch (on PostgreSQL,
+    one query for the file: the keys go as three arrays, matched whole in the database)."""
+    connection = connections[Product.objects.db]
+    if connection.vendor == "postgresql":
+        keys = list(keys)
+        if not keys:
+            return []
+        table = connection.ops.quote_name(Product._meta.db_table)
+        return [tuple(key) for key in execute_arrays(
+            connection,
+            f"SELECT p.gtin, p.lot, p.serial FROM {table} p JOIN unnest("  # noqa: S608
+            f"%b::text[], %b::text[], %b::text[]) AS k(gtin, lot, serial) "
+            f"ON p.gtin = k.gtin AND p.lot = k.lot AND p.serial = k.serial",
+            [list(column) for column in zip(*keys, strict=True)])]
     found = []
     for batch in _batches(list(keys), BATCH_SIZE):
         # Narrow by each column, then match whole keys here: one short query either way.
