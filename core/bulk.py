@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 from django.db import connections
@@ -42,6 +42,17 @@ from django.db.models import (
 _MISSING = object()
 _PLAIN_TEXT = frozenset({CharField, TextField, URLField, SlugField, EmailField})
 UPDATE_BATCH = 1000  # rows per UPDATE statement (one array parameter per column)
+
+
+def instances(model: type[Model], rows: Iterable[dict]) -> list[Model]:
+    """`model(**row)` for each row, unsaved, through __init__'s positional path (each concrete
+    field's value in order, no descriptor per keyword): a field a row does not name takes its
+    default, as __init__ gives it (a callable default is called per row). Keys are attribute
+    names: `product_id`, not `product`. Several times cheaper than keywords, for the paths
+    that make thousands of rows to insert."""
+    fields = model._meta.concrete_fields
+    return [model(*[row[field.attname] if field.attname in row else field.get_default()
+                    for field in fields]) for row in rows]
 
 
 def bulk_insert(model: type[Model], objects: Sequence[Model]) -> list[Model]:
