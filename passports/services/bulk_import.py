@@ -361,7 +361,10 @@ class _RowChecker:
             if not known[0]:
                 return None
             setattr(product, field.attname, known[1])
-        product.clean()
+        try:
+            product.clean()  # Model.clean_fields is followed by clean, as in full_clean
+        except ValidationError:
+            return None
         return product
 
 
