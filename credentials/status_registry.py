@@ -143,7 +143,7 @@ def allocate(issuer: str, *, kind: str = StatusList.Kind.BITSTRING,
                                allocated__lt=LIST_SIZE)
                        .order_by("created_at").first())
         if status_list is None:
-            _new_list(issuer, kind, purpose)
+            _new_list_unless_opened(issuer, kind, purpose)
             continue
         take = min(count - len(entries), status_list.size - status_list.allocated)
         permutation = _Permutation(bytes(status_list.permutation_key), status_list.size)
@@ -152,6 +152,22 @@ def allocate(issuer: str, *, kind: str = StatusList.Kind.BITSTRING,
         status_list.allocated = start + take
         status_list.save(update_fields=["allocated"])
     return entries
+
+
+def _new_list_unless_opened(issuer: str, kind: str, purpose: str) -> None:
+    """Open a list for `issuer`, unless another transaction opened one meanwhile. On
+    PostgreSQL, transactions that find no list with room queue on a lock of the issuer's
+    lists (held to their end) and look again once they hold it: two workers issuing an
+    issuer's first passports at the same moment opened a list each, so its passports were
+    spread over two lists (a verifier fetches both) and each list held half its herd."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                           [f"status-lists:{issuer}:{kind}:{purpose}"])
+        if StatusList.objects.filter(issuer=issuer, kind=kind, purpose=purpose,
+                                     allocated__lt=LIST_SIZE).exists():
+            return
+    _new_list(issuer, kind, purpose)
 
 
 def status_list_url(list_id) -> str:

@@ -113,9 +113,14 @@ class Category:
     regulation: str
     attributes: tuple[Attribute, ...]
     _by_key: dict[str, Attribute] = field(init=False, repr=False, compare=False)
+    keys: tuple[str, ...] = field(init=False, repr=False, compare=False)  # in file order
+    required_keys: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "_by_key", {item.key: item for item in self.attributes})
+        object.__setattr__(self, "keys", tuple(self._by_key))
+        object.__setattr__(self, "required_keys",
+                           frozenset(item.key for item in self.attributes if item.required))
 
     def attribute(self, key: str) -> Attribute:
         return self._by_key[key]
@@ -123,9 +128,6 @@ class Category:
     def __contains__(self, key: object) -> bool:
         return key in self._by_key
 
-    @property
-    def keys(self) -> tuple[str, ...]:
-        return tuple(self._by_key)
 
     @property
     def key_facts(self) -> tuple[Attribute, ...]:
@@ -337,23 +339,31 @@ def _describe(attribute: Attribute) -> str:
 
 
 def _check_attribute(attribute: Attribute, value: Any) -> tuple[Any, list[str]]:
-    """(normalised value, error messages) for one present value. Text (what forms and CSV
-    files give) is checked once per attribute and value: a bulk import repeats most cells."""
-    if type(value) is not str:
+    """(normalised value, error messages) for one present value. A scalar (text, as forms and
+    CSV files give, or a number or boolean, as stored attributes and JSON give) is checked
+    once per attribute and value: a bulk import repeats most cells, and issuing re-checks the
+    stored attributes of every product. The check is a pure function of the two; the memo's
+    key holds the value's type (True and 1 are equal in Python, not here) and, for a float,
+    its repr (-0.0 and 0.0 are equal, but a message shows the repr)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        key = (id(attribute), kind, value)
+    elif kind is float:
+        key = (id(attribute), kind, repr(value))
+    else:
         return _check_value(attribute, value)
-    key = (id(attribute), value)
-    known = _TEXT_CHECKED.get(key)
+    known = _CHECKED.get(key)
     if known is None or known[0] is not attribute:
         cleaned, errors = _check_value(attribute, value)
-        if len(_TEXT_CHECKED) >= _TEXT_CHECKED_MAX:
-            _TEXT_CHECKED.clear()
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
         # The attribute itself is kept, so its id() is not reused while the entry lives.
-        known = _TEXT_CHECKED[key] = (attribute, cleaned, tuple(errors))
+        known = _CHECKED[key] = (attribute, cleaned, tuple(errors))
     return known[1], list(known[2])
 
 
-_TEXT_CHECKED: dict[tuple[int, str], tuple[Attribute, Any, tuple[str, ...]]] = {}
-_TEXT_CHECKED_MAX = 65536
+_CHECKED: dict[tuple[int, type, Any], tuple[Attribute, Any, tuple[str, ...]]] = {}
+_CHECKED_MAX = 65536
 
 
 def _check_value(attribute: Attribute, value: Any) -> tuple[Any, list[str]]:
@@ -383,9 +393,59 @@ def _check_value(attribute: Attribute, value: Any) -> tuple[Any, list[str]]:
     return cleaned, errors
 
 
+def _passed(category: Category, values: Mapping, partial: bool) -> dict | None:
+    """`_clean`'s result for values that all pass, from the outcomes of cells met before; None
+    when a value is new, fails, or is not a scalar (`_clean` then decides, and says why).
+
+    Only passing outcomes are kept, per category version, attribute key, value type and value
+    (a float's repr, see _check_attribute), so a row of values met before costs one look-up
+    per cell instead of _clean's calls: a bulk import repeats most cells, and issuing re-checks
+    the stored attributes of every product."""
+    passed = _PASSED.get(id(category))
+    if passed is None or passed[0] is not category:
+        if len(_PASSED) >= 64:
+            _PASSED.clear()
+        passed = _PASSED[id(category)] = (category, {})
+    known = passed[1]
+    cleaned = {}
+    for key, value in values.items():
+        kind = type(value)
+        if kind is str:
+            if not value.strip():
+                continue  # not given
+            cell = (key, kind, value)
+        elif kind is int or kind is bool:
+            cell = (key, kind, value)
+        elif kind is float:
+            cell = (key, kind, repr(value))
+        elif value is None:
+            continue
+        else:
+            return None
+        if cell not in known:
+            if key not in category or key == "type":
+                return None
+            result, messages = _check_attribute(category.attribute(key), value)
+            if messages:
+                return None
+            if len(known) >= _CHECKED_MAX:
+                known.clear()
+            known[cell] = result
+        cleaned[key] = known[cell]
+    if not partial and not category.required_keys <= cleaned.keys():
+        return None
+    return {key: cleaned[key] for key in category.keys if key in cleaned}
+
+
+_PASSED: dict[int, tuple[Category, dict[tuple[str, type, Any], Any]]] = {}
+
+
 def _clean(category: Category, values: Any, partial: bool) -> tuple[dict, dict[str, list[str]]]:
     if not isinstance(values, Mapping):
         return {}, {NON_FIELD: ["attributes must be an object of key: value"]}
+    cleaned = _passed(category, values, partial)
+    if cleaned is not None:
+        return cleaned, {}
     cleaned: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for key, value in values.items():

@@ -17,16 +17,22 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Q
+from django.db.models.base import ModelState
 
 from core import json_limits
-from core.bulk import bulk_insert
-from passports import categories
+from core.bulk import bulk_insert, execute_arrays
+from passports import categories, gs1
 from passports.models import Product
 from passports.services.csv_files import unguarded
 from passports.services.issuance import passports_request
-from passports.services.products import ATTRIBUTES_PREFIX, PRODUCT_FIELDS, product_build
+from passports.services.products import (
+    ATTRIBUTES_PREFIX,
+    PRODUCT_FIELDS,
+    country_code,
+    product_build,
+)
 from wallet.tenancy.authority import Actor, authorise
 from wallet.tenancy.legal_models import Mandate
 from wallet.tenancy.models import ApiToken, Organisation
@@ -225,6 +231,7 @@ def _validate(organisation: Organisation,
     errors: list[dict] = []
     seen: dict[tuple[str, str, str], int] = {}  # GS1 key -> the first row that has it
     passed: set = set()  # text values that passed their field's checks (product_build)
+    checker = _RowChecker(organisation)
     for number, row in enumerate(rows, start=1):
         if len(errors) >= MAX_ERRORS:
             errors.append(_error(number, "", f"Stopped after {MAX_ERRORS} errors."))
@@ -235,13 +242,16 @@ def _validate(organisation: Organisation,
         if row_errors:
             errors += row_errors
             continue
-        try:
-            product = product_build(organisation=organisation, validate_unique=False,
-                                    passed=passed, **fields)
-        except ValidationError as invalid:
-            errors += [_error(number, _column_of(key), message)
-                       for key, messages in invalid.message_dict.items() for message in messages]
-            continue
+        product = checker.product(fields)
+        if product is None:  # a check failed: the reference path says which, in its words
+            try:
+                product = product_build(organisation=organisation, validate_unique=False,
+                                        passed=passed, **fields)
+            except ValidationError as invalid:
+                errors += [_error(number, _column_of(key), message)
+                           for key, messages in invalid.message_dict.items()
+                           for message in messages]
+                continue
         key = (product.gtin, product.lot, product.serial)
         if key in seen:
             errors.append(_error(number, "gtin", f"The same GTIN, lot and serial as row "
@@ -256,13 +266,128 @@ def _validate(organisation: Organisation,
     return products, errors
 
 
+class _RowChecker:
+    """product_build's checks for the rows of one file, each check's outcome kept per value.
+
+    A row passes when every check product_build makes passes: its GTIN normalised and
+    checked, its country found, its category known, its attributes cleaned for that category
+    (categories.clean_attributes, itself remembering each cell's outcome), and then each model
+    field's own `clean` (Model.clean_fields: to_python, blank, max_length, validators) on the
+    values product_build sets, the organisation excepted as product_build excepts it. Each of
+    those depends on the value alone (and the field), so a value met before is not checked
+    again; the attributes' field (JSON) is checked on every row. The Product is then the one
+    product_build makes, field by field. A row where any check fails gets None: the caller runs
+    product_build itself, for its errors in its words (tests/passports/test_bulk_fast_paths.py
+    compares both on 1,000 generated rows of every category)."""
+
+    _TEXT = ("gtin", "lot", "serial", "name", "description", "facility_name", "facility_id",
+             "country_of_production")
+
+    def __init__(self, organisation: Organisation):
+        self.organisation = organisation
+        self.fields = [field for field in Product._meta.concrete_fields
+                       if field.name != "organisation" and not field.generated]
+        self.outcomes: dict[tuple[str, Any], tuple[bool, Any]] = {}
+        # What Product(organisation=organisation) holds before the row's values are set.
+        template = Product(organisation=organisation)
+        self.template = {name: value for name, value in template.__dict__.items()
+                         if name != "_state"}
+        self.template.pop("attributes")  # a row's own dict, never one shared
+
+    def _new(self, values: dict[str, Any]) -> Product:
+        """Product(organisation=..., **values), made as Django makes a model instance when it
+        unpickles one (Model.__reduce__): the instance's attributes set at once instead of
+        one descriptor call per field (__init__ cost more than the row's checks). `values`
+        holds every field __init__ would set besides the template's."""
+        product = Product.__new__(Product)
+        state = ModelState()
+        state.fields_cache["organisation"] = self.organisation
+        product.__dict__.update(self.template, **values, _state=state)
+        return product
+
+    def _text(self, name: str, raw: str) -> tuple[bool, str]:
+        """(passed, normalised) for the text of product field `name`, as _assign sets it."""
+        key = ("text:" + name, raw)
+        known = self.outcomes.get(key)
+        if known is None:
+            value = (raw or "").strip()
+            try:
+                if name == "gtin":
+                    value = gs1.normalise_gtin(value)
+                elif name == "country_of_production" and value:
+                    value = country_code(value)
+                known = (True, value)
+            except ValidationError:
+                known = (False, None)
+            self.outcomes[key] = known
+        return known
+
+    def product(self, fields: dict[str, Any]) -> Product | None:
+        values = {}
+        for name in self._TEXT:
+            passed, values[name] = self._text(name, fields[name])
+            if not passed:
+                return None
+        try:
+            definition = categories.get(fields["category"])
+            values["attributes"] = categories.clean_attributes(definition,
+                                                               fields["attributes"] or {})
+        except (categories.UnknownCategory, categories.InvalidAttributes):
+            return None
+        values["category"] = fields["category"]
+        values["category_version"] = definition.version
+        values["production_date"] = fields["production_date"] or None
+        product = self._new(values)
+        # Model.clean_fields, each outcome kept per field and value (the JSON field excepted).
+        outcomes = self.outcomes
+        for field in self.fields:
+            raw = getattr(product, field.attname)
+            if field.blank and raw in field.empty_values:
+                continue
+            if isinstance(raw, dict):
+                try:
+                    setattr(product, field.attname, field.clean(raw, product))
+                except ValidationError:
+                    return None
+                continue
+            key = (field.name, type(raw), raw)
+            known = outcomes.get(key)
+            if known is None:
+                try:
+                    known = (True, field.clean(raw, product))
+                except ValidationError:
+                    known = (False, None)
+                outcomes[key] = known
+            if not known[0]:
+                return None
+            setattr(product, field.attname, known[1])
+        try:
+            product.clean()  # Model.clean_fields is followed by clean, as in full_clean
+        except ValidationError:
+            return None
+        return product
+
+
 def _batches(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
 def _existing_keys(keys: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-    """The keys among `keys` that are already stored: one query per batch."""
+    """The keys among `keys` that are already stored: one query per batch (on PostgreSQL,
+    one query for the file: the keys go as three arrays, matched whole in the database)."""
+    connection = connections[Product.objects.db]
+    if connection.vendor == "postgresql":
+        keys = list(keys)
+        if not keys:
+            return []
+        table = connection.ops.quote_name(Product._meta.db_table)
+        return [tuple(key) for key in execute_arrays(
+            connection,
+            f"SELECT p.gtin, p.lot, p.serial FROM {table} p JOIN unnest("  # noqa: S608
+            f"%b::text[], %b::text[], %b::text[]) AS k(gtin, lot, serial) "
+            f"ON p.gtin = k.gtin AND p.lot = k.lot AND p.serial = k.serial",
+            [list(column) for column in zip(*keys, strict=True)])]
     found = []
     for batch in _batches(list(keys), BATCH_SIZE):
         # Narrow by each column, then match whole keys here: one short query either way.

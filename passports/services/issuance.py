@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from core.bulk import bulk_insert, bulk_update
+from core.bulk import bulk_insert, bulk_update, instances
 from core.enqueue import enqueue, enqueue_after_commit
 from core.errors import DomainError
 from credentials import signing
@@ -127,15 +127,16 @@ def passports_request(*, products: list[Product], actor: Actor, reason: str = ""
             return []
         latest = dict(Passport.objects.filter(product_id__in=[p.pk for p in products])
                       .values_list("product_id").annotate(v=Max("version")))
-    passports = bulk_insert(Passport, [
-        Passport(product=product, version=(latest.get(product.pk) or 0) + 1)
-        for product in products
-    ])
-    bulk_insert(PassportEvent, [
-        _event(p, "requested", "", actor=authority.user if authority else None, reason=reason,
-               details=details)
-        for p in passports
-    ])
+    passports = bulk_insert(Passport, instances(Passport, (
+        {"product_id": product.pk, "version": (latest.get(product.pk) or 0) + 1}
+        for product in products)))
+    for passport, product in zip(passports, products, strict=True):
+        passport.product = product  # known already: no query when asked
+    actor_id = authority.user.pk if authority and authority.user else None
+    bulk_insert(PassportEvent, instances(PassportEvent, (
+        {"passport_id": p.pk, "action": "requested", "from_state": "", "to_state": p.state,
+         "actor_id": actor_id, "reason": reason, "details": details}
+        for p in passports)))
     _enqueue([p.pk for p in passports])
     return passports
 
@@ -170,7 +171,11 @@ def _claim(passport_ids: list) -> list[Passport]:
     attempt reuses it). The status lists' row locks are held only for this short transaction."""
     passports = list(Passport.objects.select_for_update(skip_locked=True, of=("self",))
                      .filter(pk__in=passport_ids, state=Passport.State.PENDING)
-                     .select_related("product__organisation").order_by("pk"))
+                     .select_related("product").order_by("pk"))
+    # Each organisation once (a chunk is mostly one), not one instance per passport's row.
+    organisations = Organisation.objects.in_bulk({p.product.organisation_id for p in passports})
+    for passport in passports:
+        passport.product.organisation = organisations[passport.product.organisation_id]
     now = timezone.now()
     _fail([p for p in passports if p.attempts >= MAX_ATTEMPTS], GAVE_UP, now)
     passports = [p for p in passports if p.attempts < MAX_ATTEMPTS]
@@ -213,19 +218,22 @@ def _sign_chunk(issuer: str, passports: list[Passport]) -> int:
                 passport.embedded = signing.secure_embedded(credential, signer)
             passport.state, passport.issued_at = Passport.State.ISSUED, now
             done.append(passport)
-            events.append(_event(passport, "issued", Passport.State.PENDING,
-                                 details={"status_index": passport.status_index,
-                                          "key": signer.verification_method,
-                                          "attempts": passport.attempts}))
+            events.append({"passport_id": passport.pk, "action": "issued",
+                           "from_state": Passport.State.PENDING, "to_state": passport.state,
+                           "details": {"status_index": passport.status_index,
+                                       "key": signer.verification_method,
+                                       "attempts": passport.attempts}})
             for group, group_credential in restricted_credentials(
                     passport, issued_at=now, groups=groups, issuer=issuer_block).items():
-                restricted.append(RestrictedCredential(
-                    passport=passport, access_group=group,
-                    jwt=signing.secure_jwt(group_credential, signer)))
+                restricted.append({"passport_id": passport.pk, "access_group": group,
+                                   "jwt": signing.secure_jwt(group_credential, signer)})
     _store(done, ["jwt", "embedded", "state", "issued_at"], now)
+    events = instances(PassportEvent, events)
+    for event, passport in zip(events, done, strict=True):
+        event.passport = passport  # the webhooks' payload reads it
     bulk_insert(PassportEvent, events)
     passport_events_published(events)  # webhooks, after commit
-    bulk_insert(RestrictedCredential, restricted)
+    bulk_insert(RestrictedCredential, instances(RestrictedCredential, restricted))
     _supersede_previous(done, now)
     return len(done)
 
@@ -247,8 +255,12 @@ def _store(passports: list[Passport], names: list[str], now) -> None:
 
 
 def _supersede_previous(passports: list[Passport], now) -> None:
-    """Older versions become `superseded` (not revoked: they were true when issued)."""
-    newest = {p.product_id: p for p in passports}
+    """Older versions become `superseded` (not revoked: they were true when issued). A
+    product's first version (1: versions count from 1) has none, so a chunk of first versions,
+    as an import issues, asks nothing."""
+    newest = {p.product_id: p for p in passports if p.version > 1}
+    if not newest:
+        return
     older = (Passport.objects.select_for_update()
              .filter(product_id__in=newest, state__in=[Passport.State.ISSUED,
                                                        Passport.State.SUSPENDED])

@@ -567,6 +567,50 @@ def test_concurrent_allocation_from_two_processes_never_shares_an_index(org):
         == 600
 
 
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_first_allocations_at_the_same_moment_open_one_list(org, monkeypatch):
+    # Given two transactions that both find no list of the issuer's: each would open one
+    # (the barrier holds the first opening until the second could open one too, or 3 s) ...
+    import threading
+
+    from django.db import connection as db
+
+    from credentials import status_registry
+
+    barrier = threading.Barrier(2, timeout=3)
+    opened = status_registry._new_list
+
+    def new_list_at_once(*args):
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            pass  # the other transaction waits for this one instead: the fix
+        return opened(*args)
+
+    monkeypatch.setattr(status_registry, "_new_list", new_list_at_once)
+    got, errors = [], []
+
+    def allocate_one():
+        try:
+            got.extend(allocate(org.did, count=5))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=allocate_one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    # ... then one list holds both transactions' entries.
+    assert not errors
+    assert StatusList.objects.filter(issuer=org.did).count() == 1
+    assert len({(entry.pk, index) for entry, index in got}) == 10
+
+
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_burst_through_the_worker_is_coalesced_and_published(org, client):

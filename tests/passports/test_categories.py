@@ -301,3 +301,27 @@ def test_rendered_characteristics_validate_again():
         textile, {"type": ["Characteristics"], **characteristics}) == {}
     wrong_unit = {**characteristics, "mass": {"value": 12.5, "unit": "GRM"}}
     assert "unit KGM" in validate_attributes(textile, wrong_unit)["mass"][0]
+
+
+SCALARS = [0, 1, -1, True, False, 1.0, -0.0, 0.0, 0.5, 1e300, float("inf"), float("nan"), "1",
+           " 1 ", "-0", "0.50", "true", "", "  ", None, "2025-01-15", "2025-13", "NMC811",
+           "https://example.com/x", "x" * 20]
+
+
+@pytest.mark.parametrize("name", sorted(categories.categories()))
+def test_remembered_outcomes_equal_checking_each_value_afresh(name):
+    # Values of every type, met twice (the second time from the outcomes kept), give the
+    # cleaned values and errors of each value checked on its own (_check_value), with True/1
+    # and -0.0/0.0 kept apart (their messages differ).
+    category = categories.get(name)
+    for attribute in category.attributes:
+        for value in SCALARS:
+            if value is None or (isinstance(value, str) and not value.strip()):
+                expected = ({}, {})  # not given
+            else:
+                cleaned, messages = categories._check_value(attribute, value)
+                expected = ({} if messages else {attribute.key: cleaned},
+                            {attribute.key: messages} if messages else {})
+            for _ in range(2):
+                got = categories._clean(category, {attribute.key: value}, partial=True)
+                assert repr(got) == repr(expected), (attribute.key, value)
