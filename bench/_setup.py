@@ -107,3 +107,15 @@ def issued_passports(organisation, serial_prefix: str, count: int,
                   jwt="bench-placeholder", status_list=status_list, status_index=index)
          for product, (status_list, index) in zip(products, placed, strict=True)],
         batch_size=2000)
+
+
+def database_cpu() -> float:
+    """Seconds of CPU the PostgreSQL backend of this process's connection has used (from
+    /proc: the server runs on this machine), so a profile can add the database's share."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _setup import PG, PROXY_HEADERS, REDIS, production_settings  # noqa: E402
+from _setup import PG, PROXY_HEADERS, REDIS, database_cpu, production_settings  # noqa: E402
 
 
 def main() -> None:
@@ -85,16 +85,6 @@ def main() -> None:
     requests = {"page": get(page, HTTP_ACCEPT="text/html"), "verify": verify,
                 "health": get("/health/"), "trivial": get("/api/v1/")}
     verify(0)  # warm: schemas compiled, contexts loaded
-
-    from django.db import connection
-
-    def database_cpu() -> float:
-        """CPU seconds of this connection's PostgreSQL backend so far (/proc, same machine)."""
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            pid = cursor.fetchone()[0]
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     database = {}
 

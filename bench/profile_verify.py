@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _setup import PG, REDIS, production_settings  # noqa: E402
+from _setup import PG, REDIS, database_cpu, production_settings  # noqa: E402
 
 
 def main() -> None:
@@ -58,16 +58,6 @@ def main() -> None:
     verify_json(tokens[0])  # warm: schemas compiled, contexts loaded
     timed = tokens[1:]
 
-    from django.db import connection
-
-    def database_cpu() -> float:
-        """CPU seconds of this connection's PostgreSQL backend so far (/proc, same machine)."""
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            pid = cursor.fetchone()[0]
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
     def run_all() -> float:
         """ms of CPU per verification, with no content memo of an earlier run left."""
         from credentials import schemas
@@ -87,7 +77,7 @@ def main() -> None:
     profile.disable()
     stats = pstats.Stats(profile)
     stats.sort_stats(args.sort).print_stats(args.top)
-    from django.db import reset_queries
+    from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
 
     reset_queries()
