@@ -1,5 +1,5 @@
-"""Django's session, CSRF, authentication and messages middleware, passing the open consumer
-paths and the API's open verify operations straight on.
+"""Django's session, authentication and messages middleware, passing the open consumer paths
+and the API's open verify operations straight on.
 
 The GS1 Digital Link resolver (`/01/...`: the page a scanned QR code opens, and its credential
 and linkset) and its QR codes (`/qr/01/...`) are open to anyone and read nothing of the person
@@ -12,8 +12,9 @@ skip those paths, and every other path goes through them exactly as before.
 For a logged-in person the page is the same (it shows nothing of them) and their session,
 messages and CSRF cookie are left as they were; a mandate session's re-check
 (wallet.tenancy.login_sessions, which finds no session here) happens on their next admin
-request. The CSRF check of an unsafe method still runs (its `process_view` is not skipped), so
-a POST to these paths is refused as before."""
+request. Django's CSRF middleware is not among them: it stays in MIDDLEWARE by its own name,
+as `check --deploy` wants it (security.W003), and still refuses a POST to these paths; on a
+GET it only reads the cookie, and sets none unless a view asks for a token."""
 
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ import re
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.middleware.csrf import CsrfViewMiddleware
 
 # Paths whose views use no session, user, messages or CSRF token (see the module's doc). A view
 # added under them must not either: tests/public/test_open_paths.py checks the ones there are.
@@ -41,10 +41,6 @@ class _SkipOpenPaths:
 
 
 class OpenPathsSessionMiddleware(_SkipOpenPaths, SessionMiddleware):
-    pass
-
-
-class OpenPathsCsrfViewMiddleware(_SkipOpenPaths, CsrfViewMiddleware):
     pass
 
 

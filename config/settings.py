@@ -79,12 +79,13 @@ MIDDLEWARE = [
     "config.observability.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Django's session, CSRF, auth and messages middleware, skipping the open consumer paths
-    # (the Digital Link resolver and its QR codes), which use none of them: config/public_paths.py
+    # Django's session, auth and messages middleware, skipping the open paths (the Digital Link
+    # resolver, its QR codes, the open verify operations), which use none of them:
+    # config/public_paths.py. CSRF's stays Django's own, by name (`check --deploy` looks for it).
     "config.public_paths.OpenPathsSessionMiddleware",
     "config.locale.PageLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "config.public_paths.OpenPathsCsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "config.public_paths.OpenPathsAuthenticationMiddleware",
     "config.public_paths.OpenPathsMessageMiddleware",
     "wallet.tenancy.login_sessions.MandateSessionMiddleware",  # after auth and messages
