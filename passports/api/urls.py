@@ -7,6 +7,9 @@ from django.urls import path
 from passports.api import evidence, exports, keys, presentation_views, views
 
 urlpatterns = [
+    # First: the operation asked most (partners verifying batches), and the resolver tries the
+    # patterns in order (no other one here matches verify/).
+    path("verify/", views.VerifyApi.as_view(), name="api-verify"),
     path("products/", views.ProductCollectionApi.as_view(), name="api-products"),
     path("products/<str:product_id>/", views.ProductItemApi.as_view(), name="api-product"),
     path("passports/", views.PassportCollectionApi.as_view(), name="api-passports"),
@@ -42,7 +45,6 @@ urlpatterns = [
          name="api-evidence-credential"),
     path("evidence/<str:credential_id>/revoke", evidence.EvidenceRevokeApi.as_view(),
          name="api-evidence-revoke"),
-    path("verify/", views.VerifyApi.as_view(), name="api-verify"),
     path("keys/", keys.KeysApi.as_view(), name="api-keys"),
     path("keys/rotate", keys.KeysRotateApi.as_view(), name="api-keys-rotate"),
     path("keys/compromise", keys.KeysCompromiseApi.as_view(), name="api-keys-compromise"),

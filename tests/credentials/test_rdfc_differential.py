@@ -10,7 +10,6 @@ tests/credentials/test_rdfc_fast_path.py covers rdfc.py on its own."""
 import copy
 import hashlib
 
-import pyoxigraph
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from pyld import jsonld as pyld
@@ -27,20 +26,13 @@ from tests.support.credential_fixtures import (
     load_json,
     load_text,
 )
+from tests.support.rdf_references import oxigraph_rdfc
 
 
 def plain_pyld(document: dict) -> str:
     return pyld.normalize(copy.deepcopy(document), {
         "algorithm": "URDNA2015", "format": "application/n-quads",
         "documentLoader": contexts.document_loader})
-
-
-def oxigraph_rdfc(nquads: str) -> str:
-    """oxigraph's RDFC-1.0 of the quads, written one a line in code point order."""
-    dataset = pyoxigraph.Dataset(pyoxigraph.parse(nquads, format=pyoxigraph.RdfFormat.N_QUADS))
-    dataset.canonicalize(pyoxigraph.CanonicalizationAlgorithm.RDFC_1_0)
-    written = pyoxigraph.serialize(dataset, format=pyoxigraph.RdfFormat.N_QUADS).decode()
-    return "".join(sorted(line + "\n" for line in written.splitlines()))
 
 
 def on_the_fast_path(document: dict) -> bool:

@@ -19,8 +19,8 @@ from credentials.dids import StaticKeyResolver
 from credentials.encoding import multibase_encode
 from credentials.errors import MalformedCredential, UndefinedTerms
 from credentials.suites import get_suite
-from tests.credentials.test_rdfc_differential import oxigraph_rdfc
 from tests.support.credential_fixtures import battery_passport, did_key_signer, load_json
+from tests.support.rdf_references import oxigraph_rdfc
 
 EX = "https://ex.org/v#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
