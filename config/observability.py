@@ -37,7 +37,9 @@ class JsonFormatter(logging.Formatter):
 
 def _request_id(request) -> str:
     # Accept a proxy's id when it looks sane, otherwise make one.
-    given = request.headers.get("X-Request-ID", "")
+    # META, not request.headers: that builds a map of every header on first use, on every
+    # request (a few percent of an API request's CPU), for this one value.
+    given = request.META.get("HTTP_X_REQUEST_ID", "")
     if 0 < len(given) <= 64 and given.replace("-", "").isalnum():
         return given
     return uuid.uuid4().hex
