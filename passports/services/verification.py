@@ -7,12 +7,12 @@ from __future__ import annotations
 import functools
 import re
 import uuid
-from collections.abc import Callable
+from dataclasses import dataclass
 
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import connection
 
 from core import hot_queries
-from credentials.did_web import earlier_address, own_url_path
+from credentials.did_web import earlier_address, organisation_did, own_url_path
 from credentials.verifier import Verifier
 from passports.models import Passport, Product
 from wallet.business.verification import wallet_verifier
@@ -25,9 +25,9 @@ CREDENTIAL_PATHS = re.compile(
     r"/credential)(?:/[a-z_]+)?$")
 
 
-def passport_for_credential(credential: dict) -> Passport | None:
-    """The passport a credential (or one of its restricted group credentials) belongs to, by
-    its id at this service's address (or an earlier one: own_url_path)."""
+def passport_for_credential(credential: dict) -> PassportState | None:
+    """The state of the passport a credential (or one of its restricted group credentials)
+    belongs to, by its id at this service's address (or an earlier one: own_url_path)."""
     credential_id = credential.get("id") if isinstance(credential, dict) else None
     path = own_url_path(credential_id)
     match = CREDENTIAL_PATHS.match(path) if path else None
@@ -37,7 +37,23 @@ def passport_for_credential(credential: dict) -> Passport | None:
         passport_id = uuid.UUID(match["public"] or match["api"])
     except ValueError:
         return None
-    return _passport_with_organisation(passport_id)
+    return _passport_state(passport_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PassportState:
+    """What the state check reads of a passport and of its organisation (one query)."""
+
+    id: uuid.UUID
+    version: int
+    state: str
+    state_reason: str
+    superseded_by_id: uuid.UUID | None
+    organisation_slug: str
+
+    @property
+    def organisation_did(self) -> str:
+        return organisation_did(self.organisation_slug)
 
 
 @functools.cache
@@ -45,59 +61,36 @@ def _passport_sql() -> str:
     passport, product = Passport._meta, Product._meta
     organisation = Organisation._meta
     return (f"SELECT p.id, p.version, p.state, p.state_reason, p.superseded_by_id, "  # noqa: S608
-            f"p.product_id, o.id, o.slug FROM {passport.db_table} p "
+            f"o.slug FROM {passport.db_table} p "
             f"JOIN {product.db_table} pr ON pr.id = p.product_id "
             f"JOIN {organisation.db_table} o ON o.id = pr.organisation_id WHERE p.id = %s")
 
 
-def _passport_with_organisation(passport_id: uuid.UUID) -> Passport | None:
-    """The passport with what the state check reads of it and of its organisation, in one
-    query. Plain SQL: asked for every verification, and building the ORM query (select_related,
-    defer) cost more CPU than its round trip. Other fields load on first use, as deferred
-    fields do (a superseded passport's successors, for instance)."""
-    pk = Passport._meta.pk.get_db_prep_value(passport_id, connection)
-    row = hot_queries.one(_passport_sql(), [pk])
+def _passport_state(passport_id: uuid.UUID) -> PassportState | None:
+    """Plain SQL into a plain record: asked for every verification, and building the ORM query
+    (select_related, defer) and then three model instances cost more CPU than the round trip.
+    Ids are converted as the ORM converts them (a uuid from SQLite's text)."""
+    pk_field = Passport._meta.pk
+    row = hot_queries.one(_passport_sql(), [pk_field.get_db_prep_value(passport_id, connection)])
     if row is None:
         return None
-    id_, version, state, reason, superseded_by, product_id, organisation_id, slug = row
-    organisation = _loaded(Organisation, id=organisation_id, slug=slug)
-    product = _loaded(Product, id=product_id, organisation=organisation_id)
-    product.organisation = organisation
-    passport = _loaded(Passport, id=id_, version=version, state=state, state_reason=reason,
-                       superseded_by=superseded_by, product=product_id)
-    passport.product = product
-    return passport
+    id_, version, state, reason, superseded_by, slug = row
+    return PassportState(id=pk_field.to_python(id_), version=version, state=state,
+                         state_reason=reason or "",
+                         superseded_by_id=None if superseded_by is None
+                         else pk_field.to_python(superseded_by),
+                         organisation_slug=slug)
 
 
-def _loaded(model, **values):
-    """An instance as the ORM loads one with only these fields (the others deferred), from
-    database values (converted as the ORM converts them, e.g. a uuid from SQLite's text)."""
-    attnames, columns = _columns(model, tuple(values))
-    given = tuple(values.values())
-    return model.from_db(DEFAULT_DB_ALIAS, attnames,
-                         [convert(given[position]) for position, convert in columns])
-
-
-@functools.cache
-def _columns(model, names: tuple[str, ...]) -> tuple[list[str], list[tuple[int, Callable]]]:
-    """For the fields `names`: their attnames in the model's field order (as from_db wants
-    them), and for each the position of its value among `names` and its converter. Worked out
-    once per model and names: asked for three instances on every verification."""
-    fields = {model._meta.get_field(name).attname: (position, model._meta.get_field(name))
-              for position, name in enumerate(names)}
-    ordered = [field.attname for field in model._meta.concrete_fields if field.attname in fields]
-    return ordered, [(fields[name][0], fields[name][1].to_python) for name in ordered]
-
-
-def issued_by_its_organisation(passport: Passport, verdict: dict) -> bool:
+def issued_by_its_organisation(passport: PassportState, verdict: dict) -> bool:
     """Whether the verdict's issuer is the passport's organisation, by its DID at this address
     or an earlier one: anyone can copy a passport's id into a credential, not its issuer."""
     issuer = (verdict.get("issuer") or {}).get("id")
-    organisation = passport.product.organisation
     if not isinstance(issuer, str):
         return False
-    return issuer == organisation.did or (issuer.endswith(f":orgs:{organisation.slug}")
-                                          and earlier_address(issuer) is not None)
+    return issuer == passport.organisation_did or (
+        issuer.endswith(f":orgs:{passport.organisation_slug}")
+        and earlier_address(issuer) is not None)
 
 
 def service_state_check(credential: dict, verdict: dict) -> None:
@@ -105,7 +98,7 @@ def service_state_check(credential: dict, verdict: dict) -> None:
     passport = passport_for_credential(credential)
     if passport is None or not issued_by_its_organisation(passport, verdict):
         return
-    verdict["passport"] = {"id": str(passport.pk), "version": passport.version,
+    verdict["passport"] = {"id": str(passport.id), "version": passport.version,
                            "state": passport.state}
     if passport.state in (Passport.State.SUSPENDED, Passport.State.REVOKED):
         verdict["passport"]["reason"] = passport.state_reason or ""
@@ -127,7 +120,7 @@ def service_state_check(credential: dict, verdict: dict) -> None:
                                       "detail": "revoked",
                                       "reason": passport.state_reason or ""})
     elif passport.state == Passport.State.SUPERSEDED:
-        current = _current_version(passport)
+        current = _current_version(Passport.objects.get(pk=passport.id))
         verdict["superseded_by"] = {"id": str(current.pk), "version": current.version,
                                     "credential_url": current.credential_url}
         verdict["warnings"].append(
