@@ -70,6 +70,16 @@ def celery_worker(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_key_cache():
+    """Every test makes its organisations anew, with new keys under the same key ids: the API
+    verifier's keys (kept KEY_TTL per process) of an earlier test must not verify this one's.
+    (In tests/api alone before: a test elsewhere run within 30 s of one there failed.)"""
+    from passports.api import verifying
+
+    verifying._keys.clear()
+
+
+@pytest.fixture(autouse=True)
 def _celery_mode(request):
     """Tests marked `worker` go through the real worker; all others run tasks in-process, so a
     test never leaves work on the shared broker."""

@@ -7,17 +7,10 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from passports.api import verifying
 from passports.models import Entitlement, Passport, Product
 from tests.support.api import Party, api_client, battery_product, issue, party
 from tests.support.environment import generous_rate_limits
 from tests.support.factories import organisation
-
-
-@pytest.fixture(autouse=True)
-def _fresh_key_cache():
-    """Every test makes its organisations anew, with new keys under the same key ids."""
-    verifying._keys.clear()
 
 
 @pytest.fixture(autouse=True)
