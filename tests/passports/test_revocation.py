@@ -29,6 +29,7 @@ from passports.services.verification import verify_credential, verify_passport_u
 from passports.tasks import change_passports_status
 from tests.support.factories import organisation, staff_member
 from tests.support.public import issue
+from tests.support.waiting import wait_until_worker_idle
 from wallet.tenancy.authority import operator
 
 GTIN = "09506000134352"
@@ -350,7 +351,7 @@ def test_a_revocation_reaches_the_published_list(org, client):
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_revocations_from_two_worker_processes_all_land(org, client):
+def test_concurrent_revocations_from_two_worker_processes_all_land(org, client, celery_worker):
     # Issued by the worker's two processes at once (concurrent allocation on one list) ...
     passports = wait_issued([passport_request(actor=operator(), product=make_product(org, f"C-{n}"))
                              for n in range(60)])
@@ -377,3 +378,4 @@ def test_concurrent_revocations_from_two_worker_processes_all_land(org, client):
     assert not StatusChange.objects.exists()
     stored = StatusList.objects.get(pk=list_id)
     assert Bitstring.from_bytes(bytes(stored.statuses)).count() == 60
+    wait_until_worker_idle(celery_worker["queue"])  # the extra publications still running
