@@ -22,10 +22,13 @@ and a database error is Django's (503 while the database is down, config/outages
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 import psycopg
 from django.conf import settings
@@ -34,8 +37,21 @@ from psycopg import errors, pq
 from psycopg.adapt import PyFormat, Transformer
 
 
+class Query(NamedTuple):
+    """A hot query: its text (psycopg's `%s` placeholders), parameters and number of columns."""
+
+    sql: str
+    params: tuple
+    columns: int
+
+
 def rows(sql: str, params: Sequence) -> list[tuple]:
     """Every row of `sql` with `params` (psycopg's `%s` placeholders), as tuples."""
+    answered = _answered.get()
+    if answered:  # asked ahead with others (asked_together)
+        found = answered.pop((sql, tuple(params)), None)
+        if found is not None:
+            return found
     database = connections[DEFAULT_DB_ALIAS]  # the thread's own (one lookup, not one per use)
     if not (database.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS):
         with database.cursor() as cursor:
@@ -56,6 +72,67 @@ def one(sql: str, params: Sequence) -> tuple | None:
     """The first row of `sql`, or None."""
     found = rows(sql, params)
     return found[0] if found else None
+
+
+_answered: contextvars.ContextVar[dict | None] = contextvars.ContextVar("hot_answers",
+                                                                      default=None)
+
+
+@contextlib.contextmanager
+def asked_together(queries: Sequence[Query]) -> Iterator[None]:
+    """Ask `queries` in one statement (one round trip, one execution in PostgreSQL instead of
+    one each): inside the block, `rows()` of each of them (the same text and parameters) is
+    answered from that statement once; anything else is asked as usual. Each query's rows keep
+    their order (the branches of a UNION ALL are emitted one after the other).
+
+    Only with prepared statements on PostgreSQL; elsewhere each query is asked when it is."""
+    distinct = list(dict.fromkeys(queries))
+    if len(distinct) < 2 or not _prepares():
+        yield
+        return
+    found = rows(*_joined(distinct))
+    answers = {(query.sql, query.params): [] for query in distinct}
+    offsets = _offsets(distinct)
+    for row in found:
+        query, start = distinct[row[0]], offsets[row[0]]
+        if row[start]:  # the query's own row, not the NULLs of the other branches
+            answers[(query.sql, query.params)].append(row[start + 1:start + 1 + query.columns])
+    token = _answered.set(answers)
+    try:
+        yield
+    finally:
+        _answered.reset(token)
+
+
+def _prepares() -> bool:
+    database = connections[DEFAULT_DB_ALIAS]
+    return database.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS
+
+
+def _offsets(queries: Sequence[Query]) -> list[int]:
+    """Where each query's columns start in a row of the joined statement (after the branch
+    number), each after a column that says whether the row is the query's own."""
+    offsets, start = [], 1
+    for query in queries:
+        offsets.append(start)
+        start += 1 + query.columns
+    return offsets
+
+
+def _joined(queries: Sequence[Query]) -> tuple[str, list]:
+    """One statement for `queries`: a numbered branch per query, whose row(s) fill that query's
+    columns (typed as the query types them) and leave the others NULL. (A UNION ALL would need
+    the NULLs of the other branches' columns cast to their types.) PostgreSQL runs each query
+    only in its own branch (a one-time filter on the branch number), its rows in their order."""
+    numbers = ", ".join(f"({number})" for number in range(len(queries)))
+    joins, params = [], []
+    for number, query in enumerate(queries):
+        joins.append(f"LEFT JOIN LATERAL (SELECT true, q.* FROM ({query.sql}) q "  # noqa: S608
+                     f"WHERE branch.number = {number}) q{number} ON true")
+        params.extend(query.params)
+    columns = ", ".join(f"q{number}.*" for number in range(len(queries)))
+    return (f"SELECT branch.number, {columns} "  # noqa: S608 - the queries are our own SQL
+            f"FROM (VALUES {numbers}) branch(number) " + " ".join(joins)), params
 
 
 class _Statements:

@@ -14,11 +14,11 @@ from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connection
 from core import hot_queries
 from tests.support.environment import postgres_only
 
-pytestmark = postgres_only
 TYPED = ("SELECT %s::int, %s::text, %s::uuid, %s::bytea, %s::timestamptz, %s::bool, "
          "NULL::int, %s::jsonb")
 
 
+@postgres_only
 @pytest.mark.django_db
 def test_rows_and_types_are_a_psycopg_cursors():
     params = [7, "naïve\u2028", uuid.uuid4(), b"\x00\xff", datetime.datetime(
@@ -34,6 +34,7 @@ def test_rows_and_types_are_a_psycopg_cursors():
     assert hot_queries.one("SELECT %s::bigint + 1", [1]) == (2,)
 
 
+@postgres_only
 @pytest.mark.django_db
 def test_an_sql_error_is_djangos_and_leaves_the_connection_usable():
     from django.db import DataError
@@ -43,6 +44,7 @@ def test_an_sql_error_is_djangos_and_leaves_the_connection_usable():
     assert hot_queries.one("SELECT %s::int", ["12"]) == (12,)
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_a_first_read_in_a_transaction_runs_inside_it():
     """Django leaves BEGIN to psycopg's next query; a read sent to libpq first would run
@@ -54,6 +56,7 @@ def test_a_first_read_in_a_transaction_runs_inside_it():
             assert cursor.fetchone()[0] == started  # one transaction, one start time
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_a_database_gone_mid_life_raises_operational_error_then_reconnects(tcp_proxy):
     default = connections[DEFAULT_DB_ALIAS]
@@ -74,3 +77,46 @@ def test_a_database_gone_mid_life_raises_operational_error_then_reconnects(tcp_p
     finally:
         proxied.close()
         connections[DEFAULT_DB_ALIAS] = default
+
+
+ORDERED = hot_queries.Query("SELECT n, %s::text FROM generate_series(1, 5) n ORDER BY n DESC",
+                            ("x",), 2)
+EMPTY = hot_queries.Query("SELECT 1, %s::int WHERE %s::int < 0", (1, 2), 2)
+TYPED_ROW = hot_queries.Query("SELECT %s::uuid, NULL::int, %s::bytea, true",
+                              (uuid.UUID(int=7), b"\x01"), 4)
+
+
+def alone(query: hot_queries.Query) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(query.sql, query.params)
+        return cursor.fetchall()
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_queries_asked_together_get_their_own_rows_in_one_statement(
+        django_assert_num_queries):
+    expected = {query: alone(query) for query in (ORDERED, EMPTY, TYPED_ROW)}
+    assert expected[ORDERED][0] == (5, "x") and expected[EMPTY] == []
+
+    with django_assert_num_queries(1):  # the one statement; its answers cost no round trip
+        with hot_queries.asked_together([ORDERED, EMPTY, TYPED_ROW, ORDERED]):
+            for query in (TYPED_ROW, EMPTY, ORDERED):
+                assert hot_queries.rows(query.sql, list(query.params)) == expected[query]
+    with django_assert_num_queries(2):  # each answer serves once; outside, queries go as usual
+        with hot_queries.asked_together([ORDERED, EMPTY]):
+            assert hot_queries.rows(ORDERED.sql, ORDERED.params) == expected[ORDERED]
+            assert hot_queries.rows(ORDERED.sql, ORDERED.params) == expected[ORDERED]
+    with django_assert_num_queries(1):
+        assert hot_queries.one(EMPTY.sql, EMPTY.params) is None
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_asked_together_without_prepared_statements_asks_each_when_asked(
+        settings, django_assert_num_queries):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    expected = alone(ORDERED), alone(TYPED_ROW)
+    with django_assert_num_queries(2), hot_queries.asked_together([ORDERED, TYPED_ROW]):
+        assert hot_queries.rows(ORDERED.sql, ORDERED.params) == expected[0]
+        assert hot_queries.rows(TYPED_ROW.sql, TYPED_ROW.params) == expected[1]
