@@ -17,7 +17,6 @@ from tests.support.factories import (
 from tests.support.public import issue
 from wallet.business.identity.services import attestation_approve, attestation_request
 
-
 QUERIES = 1 if ON_POSTGRES else 3
 
 
