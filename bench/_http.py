@@ -15,6 +15,8 @@ from pathlib import Path
 
 from _setup import PROXY_HEADERS, ROOT
 
+from deploy.concurrency import web_threads
+
 # Counts, per wrk thread, the answers that are right (status 200 and, when the benchmark names
 # one, a marker in the body such as `"verified":true`), and cycles through a file of request
 # bodies (one a line) when given one; the summary sums the threads.
@@ -72,11 +74,13 @@ end
 
 
 def serve(env: dict, *, port: int = 8799, workers: int = 2, **popen) -> subprocess.Popen:
-    """gunicorn with `workers` sync workers on 127.0.0.1:`port`; returns once /health/ answers.
+    """gunicorn with `workers` workers on 127.0.0.1:`port` (each with WEB_THREADS threads, as
+    config/gunicorn.py runs them); returns once /health/ answers.
     `popen`: more arguments for subprocess.Popen (e.g. start_new_session)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
-         f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning",
+         f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(web_threads()),
+         "--log-level", "warning",
          "--no-control-socket"],  # gunicorn 27's default socket path is shared by all
         cwd=ROOT, env={**env, "LOG_LEVEL": "WARNING"}, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, **popen)

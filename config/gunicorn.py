@@ -13,10 +13,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from deploy.concurrency import web_workers  # noqa: E402 - after the path is set
+from deploy.concurrency import web_threads, web_workers  # noqa: E402 - after the path is set
 
 bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")  # the image sets 0.0.0.0:8000
 workers = web_workers()  # WEB_CONCURRENCY, else 2 x CPUs + 1
+threads = web_threads()  # WEB_THREADS; above 1 gunicorn's threaded worker (gthread)
 # No access log: the app logs one line per request itself (config/observability.py), without
 # query strings, which can carry one-time secrets (OpenID4VCI offer links).
 accesslog = None

@@ -17,3 +17,14 @@ def web_workers() -> int:
         return int(configured)
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return 2 * (cpus or 1) + 1
+
+
+def web_threads() -> int:
+    """WEB_THREADS: request threads per worker process. Above 1 gunicorn runs its threaded
+    worker (gthread), which keeps client connections open between requests (HTTP keep-alive,
+    as Caddy and API clients hold them) instead of accepting and closing one per request, and
+    serves other requests while one waits for PostgreSQL or Redis."""
+    return int(os.environ.get("WEB_THREADS") or DEFAULT_THREADS)
+
+
+DEFAULT_THREADS = 1
