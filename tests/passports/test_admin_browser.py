@@ -238,6 +238,7 @@ def test_the_import_lists_every_error_at_once_then_imports_and_follows_the_batch
 def test_the_batch_progress_updates_itself_until_all_are_issued(browser, live_server, staff,
                                                                 acme):
     from django.contrib.sessions.backends.db import SessionStore
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
     from passports.admin import BATCHES_SESSION_KEY
@@ -256,8 +257,9 @@ def test_the_batch_progress_updates_itself_until_all_are_issued(browser, live_se
     shot(browser, "batch-progress")
     passports_sign([p.pk for p in pending])
 
-    # No get(), no refresh(): the page reloads itself (meta refresh) and says so.
-    WebDriverWait(browser, 30).until(
+    # No get(), no refresh(): the page reloads itself (meta refresh) and says so. An element
+    # found just before a reload is stale when its text is read: look again.
+    WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda driver: driver.find_element(By.ID, "batch-status").text
         == IMPORT_WORDS[driver.language]["all_issued"])
     assert not browser.find_elements(By.CSS_SELECTOR, 'meta[http-equiv="refresh"]')
