@@ -138,9 +138,10 @@ class _EnvelopingSuite(ProofSuite):
             if iss is not None:
                 header["iss"] = iss
             found = jose.encoded_header(signer.key_type, header)
-            if len(self._headers) >= 512:
-                self._headers.clear()
-            self._headers[key] = found
+            if type(key[1]) is str:  # equal strings encode alike (not so True and 1)
+                if len(self._headers) >= 512:
+                    self._headers.clear()
+                self._headers[key] = found
         return found
 
     def _open(self, secured: dict | str) -> tuple[jose.DecodedJWS, dict]:
