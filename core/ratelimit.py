@@ -41,7 +41,8 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.api.problems import problem_response
 from core.outages import CACHE_ERRORS, best_effort
@@ -186,16 +187,22 @@ def _count(client, key: str, ttl: int) -> int:
     """Run COUNT_SCRIPT on `key`: by its SHA1, sent whole the first time a Redis server lacks
     it (EVAL keeps it in the script cache). A connection that was open and fails (Redis
     restarted, or closed it while idle) is opened again once, as a pool checks the connections
-    it hands out; a timeout or a refused connection is the caller's (degraded mode)."""
+    it hands out; a timeout or a refused connection is the caller's (degraded mode).
+
+    The command is written and its one-line reply read on the connection's socket itself:
+    redis-py's packing and reply parser cost ~55 µs of the ~85 µs of CPU the round trip took
+    (the connection is still redis-py's: it connects, authenticates and selects the database)."""
     connection = _connection(client.connection_pool)
 
     def send() -> int:
-        connection.send_command("EVALSHA", COUNT_SHA, 1, key, ttl)
-        try:
-            return int(connection.read_response())
-        except NoScriptError:
-            connection.send_command("EVAL", COUNT_SCRIPT, 1, key, ttl)
-            return int(connection.read_response())
+        if connection._sock is None:
+            connection.connect()
+        reply = _exchange(connection._sock, _command(b"EVALSHA", COUNT_SHA, key, ttl))
+        if reply.startswith(b"-NOSCRIPT"):
+            reply = _exchange(connection._sock, _command(b"EVAL", COUNT_SCRIPT, key, ttl))
+        if reply[:1] == b":":
+            return int(reply[1:])
+        raise ResponseError(reply[1:].decode("utf-8", "replace"))
 
     try:
         was_open = connection._sock is not None
@@ -209,6 +216,32 @@ def _count(client, key: str, ttl: int) -> int:
     except BaseException:
         connection.disconnect()  # whatever stopped it, the next command starts afresh
         raise
+
+
+def _command(name: bytes, script: str, key: str, ttl: int) -> bytes:
+    """`name script 1 key ttl` in RESP (an array of bulk strings)."""
+    parts = (name, script.encode(), b"1", key.encode(), str(ttl).encode())
+    return b"*5\r\n" + b"".join(b"$%d\r\n%s\r\n" % (len(part), part) for part in parts)
+
+
+def _exchange(sock, command: bytes) -> bytes:
+    """Send `command` and read its reply, a single line (an integer or an error), without its
+    CRLF. Socket errors are redis-py's, as its own reads raise them."""
+    try:
+        sock.sendall(command)
+        reply = sock.recv(512)
+        while not reply.endswith(b"\r\n"):
+            more = sock.recv(512)
+            if not more:
+                break
+            reply += more
+    except TimeoutError as exc:
+        raise RedisTimeoutError(f"Timeout reading from Redis: {exc}") from exc
+    except OSError as exc:
+        raise RedisConnectionError(f"Error while talking to Redis: {exc}") from exc
+    if not reply.endswith(b"\r\n"):
+        raise RedisConnectionError("Connection closed by Redis.")
+    return reply[:-2]
 
 
 _connections = threading.local()

@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from core import json_limits
+from core import hot_queries, json_limits
 from core.outages import best_effort
 from credentials import guarded_http, jose, mirrors, schemas, x509
 from credentials.did_web import DidResolver, own_url_path
@@ -37,6 +37,7 @@ from credentials.status_registry import (
     STATUSLIST_JWT_TYP,
     current_codec,
     current_entry,
+    entry_query,
 )
 from credentials.suites import detect
 from credentials.suites.base import KeyResolver
@@ -106,10 +107,7 @@ class OwnListView:
         self._whole: ListView | None = None
 
     def prefetch(self, index: int) -> None:
-        try:
-            list_id = uuid.UUID(self.list_id)
-        except ValueError:
-            list_id = None
+        list_id = _uuid_or_none(self.list_id)
         row = current_entry(list_id, self.kind, index) if list_id is not None else None
         status = _entry_status(self.kind, index, row) if row is not None else None
         if status is None:  # no such list, or something unusual: the whole list decides
@@ -135,6 +133,23 @@ class OwnListView:
         if self._whole is None:
             self._whole = _own_view(self.list_id, self.kind)
         return self._whole
+
+
+def own_entry_query(kind: str, url, index: int) -> hot_queries.Query | None:
+    """The query OwnListView.prefetch will ask for the entry (`kind` "bitstring" or "token",
+    as the verifier names them) when `url` is one of our own lists, else None."""
+    list_id = _uuid_or_none(own_list_id(url)) if isinstance(url, str) else None
+    if list_id is None:
+        return None
+    kind = StatusList.Kind.TOKEN if kind == "token" else StatusList.Kind.BITSTRING
+    return entry_query(list_id, kind, index)
+
+
+def _uuid_or_none(text: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text) if text is not None else None
+    except ValueError:  # a malformed uuid in the URL
+        return None
 
 
 def _entry_status(kind: str, index: int, row: tuple) -> int | None:

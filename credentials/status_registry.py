@@ -15,6 +15,7 @@ and re-signs lists before their signature expires."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -344,19 +345,28 @@ def current_entry(list_id, kind: str, index: int) -> tuple | None:
     the list: (issuer, purpose, bits per entry, the list's length in bytes, the byte holding
     the entry (empty past the end), the entry's last pending change or None). None: no such
     list. The caller decodes the byte (credentials/status_fetcher.py, OwnListView)."""
-    quote = connection.ops.quote_name
-    lists, changes = StatusList._meta.db_table, StatusChange._meta.db_table
-    sql = (f"SELECT l.issuer, l.purpose, l.bits_per_entry, LENGTH(l.statuses), "  # noqa: S608
-           f"SUBSTR(l.statuses, %s / (8 / l.bits_per_entry) + 1, 1), "
-           f"(SELECT c.value FROM {quote(changes)} c WHERE c.status_list_id = l.id "
-           f"AND c.{quote('index')} = %s ORDER BY c.id DESC LIMIT 1) "
-           f"FROM {quote(lists)} l WHERE l.id = %s AND l.kind = %s")
-    list_pk = StatusList._meta.pk.get_db_prep_value(list_id, connection)
-    row = hot_queries.one(sql, [index, index, list_pk, str(kind)])
+    row = hot_queries.one(*entry_query(list_id, kind, index)[:2])
     if row is None:
         return None
     issuer, purpose, bits, length, byte, pending = row
     return issuer, purpose, bits, length, bytes(byte or b""), pending
+
+
+def entry_query(list_id, kind: str, index: int) -> hot_queries.Query:
+    """What current_entry asks the database (asked ahead with others by the passports layer)."""
+    list_pk = StatusList._meta.pk.get_db_prep_value(list_id, connection)
+    return hot_queries.Query(_entry_sql(), (index, index, list_pk, str(kind)), 6)
+
+
+@functools.cache
+def _entry_sql() -> str:
+    quote = connection.ops.quote_name
+    lists, changes = StatusList._meta.db_table, StatusChange._meta.db_table
+    return (f"SELECT l.issuer, l.purpose, l.bits_per_entry, LENGTH(l.statuses), "  # noqa: S608
+            f"SUBSTR(l.statuses, %s / (8 / l.bits_per_entry) + 1, 1), "
+            f"(SELECT c.value FROM {quote(changes)} c WHERE c.status_list_id = l.id "
+            f"AND c.{quote('index')} = %s ORDER BY c.id DESC LIMIT 1) "
+            f"FROM {quote(lists)} l WHERE l.id = %s AND l.kind = %s")
 
 
 # --- publishing ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ raises out of `verify`: it yields `verified: false` with the failing check named
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,9 @@ class TrustRegistry(Protocol):
 
 
 ExtraCheck = Callable[[dict, dict], None]  # (credential, verdict) -> mutate verdict
+# (credential, now) -> a context the credential's checks run in: a service that can read what
+# they will ask (trust, status, its own state) in one round trip does so there.
+ReadAhead = Callable[[dict, datetime], contextlib.AbstractContextManager]
 
 
 @dataclass
@@ -65,6 +69,7 @@ class Verifier:
     # Other names the same issuer goes by (an X.509-identified issuer's https `iss` and the DID
     # its status lists are issued under): a status list of any of them is the issuer's own.
     issuer_aliases: Callable[[str], set[str]] | None = None
+    read_ahead: ReadAhead | None = None
 
     def verify(self, secured: Any, *, now: datetime | None = None, **expected) -> dict:
         """`expected` carries what a presentation must be bound to: challenge, domain, nonce,
@@ -99,14 +104,19 @@ class Verifier:
             return _finish(verdict)
         if _is_presentation(credential, result):
             self._presentation(verdict, result, now)
-        else:
+            self._extra_checks(verdict, credential)
+            return _finish(verdict)
+        with self.read_ahead(credential, now) if self.read_ahead else contextlib.nullcontext():
             self._issuer(verdict, credential, result, now)
             self._validity(verdict, credential, now)
             self._status(verdict, credential)
             self._schema(verdict, credential, result)
+            self._extra_checks(verdict, credential)
+        return _finish(verdict)
+
+    def _extra_checks(self, verdict, credential):
         for extra in self.extra_checks:
             extra(credential, verdict)
-        return _finish(verdict)
 
     def _issuer(self, verdict, credential, result, now):
         issuer = credential.get("issuer", credential.get("iss"))
@@ -168,7 +178,7 @@ class Verifier:
         verdict["checks"].append(_check("validity_period", not problems, "; ".join(problems)))
 
     def _status(self, verdict, credential):
-        entries = _status_entries(credential)
+        entries = status_entries(credential)
         if not entries:
             return
         for kind, purpose, index, url in entries:
@@ -293,7 +303,7 @@ def _unknown_contexts(document: dict) -> list[str]:
             if isinstance(entry, str) and not contexts.known(entry)]
 
 
-def _status_entries(credential: dict) -> list[tuple[str, str, int, str]]:
+def status_entries(credential: dict) -> list[tuple[str, str, int, str]]:
     """(kind, purpose, index, url) for every status entry the credential carries."""
     entries = []
     status = credential.get("credentialStatus")

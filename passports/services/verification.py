@@ -8,13 +8,16 @@ import functools
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection
 
 from core import hot_queries
 from credentials.did_web import earlier_address, organisation_did, own_url_path
-from credentials.verifier import Verifier
+from credentials.status_fetcher import own_entry_query
+from credentials.verifier import Verifier, status_entries
 from passports.models import Passport, Product
+from wallet.business import trust
 from wallet.business.verification import wallet_verifier
 from wallet.tenancy.models import Organisation
 
@@ -28,16 +31,42 @@ CREDENTIAL_PATHS = re.compile(
 def passport_for_credential(credential: dict) -> PassportState | None:
     """The state of the passport a credential (or one of its restricted group credentials)
     belongs to, by its id at this service's address (or an earlier one: own_url_path)."""
+    passport_id = _passport_id(credential)
+    return None if passport_id is None else _passport_state(passport_id)
+
+
+def _passport_id(credential: dict) -> uuid.UUID | None:
     credential_id = credential.get("id") if isinstance(credential, dict) else None
     path = own_url_path(credential_id)
     match = CREDENTIAL_PATHS.match(path) if path else None
     if match is None:
         return None
     try:
-        passport_id = uuid.UUID(match["public"] or match["api"])
+        return uuid.UUID(match["public"] or match["api"])
     except ValueError:
         return None
-    return _passport_state(passport_id)
+
+
+def read_ahead(credential: dict, now: datetime):
+    """What a credential's checks will ask PostgreSQL, asked in one statement before they run
+    (core.hot_queries.asked_together): the issuer's place in the trust registry, its own status
+    list entries and its passport's state, which three layers ask one after the other (three
+    round trips and three executions per uncached verification). Each check still asks its
+    question and judges the answer as before; an answer not read ahead is read then."""
+    queries = []
+    issuer = credential.get("issuer", credential.get("iss"))
+    issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+    slug = trust.slug_of(issuer_id) if isinstance(issuer_id, str) and issuer_id else None
+    if slug is not None:
+        queries.append(trust.registry_query(slug, now))
+    for kind, _, index, url in status_entries(credential):
+        query = own_entry_query(kind, url, index)
+        if query is not None:
+            queries.append(query)
+    passport_id = _passport_id(credential)
+    if passport_id is not None:
+        queries.append(_passport_query(passport_id))
+    return hot_queries.asked_together(queries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +95,17 @@ def _passport_sql() -> str:
             f"JOIN {organisation.db_table} o ON o.id = pr.organisation_id WHERE p.id = %s")
 
 
+def _passport_query(passport_id: uuid.UUID) -> hot_queries.Query:
+    return hot_queries.Query(
+        _passport_sql(), (Passport._meta.pk.get_db_prep_value(passport_id, connection),), 6)
+
+
 def _passport_state(passport_id: uuid.UUID) -> PassportState | None:
     """Plain SQL into a plain record: asked for every verification, and building the ORM query
     (select_related, defer) and then three model instances cost more CPU than the round trip.
     Ids are converted as the ORM converts them (a uuid from SQLite's text)."""
     pk_field = Passport._meta.pk
-    row = hot_queries.one(_passport_sql(), [pk_field.get_db_prep_value(passport_id, connection)])
+    row = hot_queries.one(*_passport_query(passport_id)[:2])
     if row is None:
         return None
     id_, version, state, reason, superseded_by, slug = row
@@ -136,11 +170,12 @@ def _current_version(passport: Passport) -> Passport:
 
 def plain_verifier() -> Verifier:
     """The verifier without following evidence links: what each linked credential gets."""
-    return wallet_verifier(extra_checks=[service_state_check])
+    return wallet_verifier(extra_checks=[service_state_check], read_ahead=read_ahead)
 
 
 def verifier() -> Verifier:
-    return wallet_verifier(extra_checks=[service_state_check, evidence_check])
+    return wallet_verifier(extra_checks=[service_state_check, evidence_check],
+                           read_ahead=read_ahead)
 
 
 def evidence_check(credential: dict, verdict: dict) -> None:

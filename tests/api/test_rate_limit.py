@@ -122,3 +122,15 @@ def test_a_connection_redis_closed_is_opened_again(counters):
 
     assert ratelimit._increment(key, 30) == 2
     assert best_effort.available  # retried on a new connection, not counted in memory
+
+
+def test_an_error_reply_of_redis_is_raised_as_redis_pys_and_the_next_count_works(counters):
+    from django.core.cache import cache
+    from redis.exceptions import ResponseError
+
+    key = f"ratelimit-test:{random_address()}"
+    counters.set(cache.make_key(key), "not a number")  # INCR answers -ERR
+    with pytest.raises(ResponseError, match="not an integer"):
+        ratelimit._increment(key, 30)
+    counters.delete(cache.make_key(key))
+    assert ratelimit._increment(key, 30) == 1

@@ -30,11 +30,11 @@ def trusted_anchor_dids() -> set[str]:
 def organisation_for_did(did: str) -> Organisation | None:
     """The organisation of `did`: `did:web:<host>:orgs:<slug>` at this service's address, or
     at an earlier one it still holds keys of."""
-    slug = _slug_of(did)
+    slug = slug_of(did)
     return None if slug is None else Organisation.objects.filter(slug=slug).first()
 
 
-def _slug_of(did: str) -> str | None:
+def slug_of(did: str) -> str | None:
     """The slug of `did` when it names an organisation of ours (at this service's address or an
     earlier one), else None."""
     prefix = organisation_did("x")[:-1]  # did:web:<host>:orgs:
@@ -80,9 +80,7 @@ def _registry_rows(slug: str, now: datetime) -> tuple[tuple[str, bool] | None, l
     """((legal name, is anchor) of the organisation or None, its identity credentials). Plain
     SQL: asked for every verification, and building the ORM query (a select_related and two
     Exists annotations) cost more CPU than everything else the verifier does."""
-    moment = WalletCredential._meta.get_field("valid_from").get_db_prep_value(now, connection)
-    rows = hot_queries.rows(_registry_sql(), [WalletCredential.Kind.IDENTITY_ANCHOR.value,
-                                              moment, moment, slug])
+    rows = hot_queries.rows(*registry_query(slug, now)[:2])
     if not rows:
         return None, []
     organisation = (rows[0][0], bool(rows[0][1]))
@@ -94,11 +92,18 @@ def _registry_rows(slug: str, now: datetime) -> tuple[tuple[str, bool] | None, l
     return organisation, held
 
 
+def registry_query(slug: str, now: datetime) -> hot_queries.Query:
+    """What _registry_rows asks the database (asked ahead with others by the passports layer)."""
+    moment = WalletCredential._meta.get_field("valid_from").get_db_prep_value(now, connection)
+    return hot_queries.Query(_registry_sql(), (WalletCredential.Kind.IDENTITY_ANCHOR.value,
+                                               moment, moment, slug), 8)
+
+
 class ServiceTrustRegistry:
     def legal_person(self, issuer: str, *, now: datetime) -> tuple[dict | None, str]:
         # Asked for every verification: one query (_registry_rows). A DID is in
         # trusted_anchor_dids() when the setting names it or it is a TrustedAnchor's DID.
-        slug = _slug_of(issuer)
+        slug = slug_of(issuer)
         organisation, credentials = (None, []) if slug is None else _registry_rows(slug, now)
         if organisation is None:
             return None, "the issuer is not an organisation registered on this service"

@@ -75,12 +75,13 @@ def _foreign_issuers(certificates: str, listed: tuple[str, ...]) -> ForeignIssue
     return ForeignIssuers(anchors=anchors, listed=frozenset(listed))
 
 
-def wallet_verifier(extra_checks=()) -> Verifier:
+def wallet_verifier(extra_checks=(), read_ahead=None) -> Verifier:
     issuers = foreign_issuers()
     return Verifier(keys=DidResolver(), status=StatusFetcher(foreign_issuers=issuers),
                     trust=ServiceTrustRegistry(),
                     extra_checks=[note_earlier_address, *extra_checks],
-                    foreign_issuers=issuers, issuer_aliases=organisation_dids)
+                    foreign_issuers=issuers, issuer_aliases=organisation_dids,
+                    read_ahead=read_ahead)
 
 
 def verify(secured, **expected) -> dict:
