@@ -137,15 +137,21 @@ def load(url: str, *, seconds: int = 20, concurrency: int = 16, method: str = "G
             "quantiles_us": report["quantiles_us"], "duration": report["seconds"]}
 
 
-def in_turns(plans: dict[str, dict], *, seconds: int, turns: int = 4) -> dict[str, dict]:
+def in_turns(plans: dict[str, dict], *, seconds: int, turns: int = 4,
+             balanced: bool = False) -> dict[str, dict]:
     """Each plan (a name: load()'s keyword arguments) loaded for seconds/turns at a time, the
     plans in turn, `turns` times over, into one result per plan: on a shared machine a burst of
     someone else's load then falls on every plan alike, and a ratio of two is fair. Requests/s:
     the correct answers over the summed duration; percentiles from the turns' merged latency
-    quantiles (each turn's 1,000 weighted by its request count)."""
+    quantiles (each turn's 1,000 weighted by its request count). `balanced`: every other turn
+    in the reverse order (A B, B A, ...), so that no plan always goes first after a pause or
+    right after another's load."""
     runs = {name: [] for name in plans}
-    for _ in range(turns):
-        for name, plan in plans.items():
+    for turn in range(turns):
+        order = list(plans.items())
+        if balanced and turn % 2:
+            order.reverse()
+        for name, plan in order:
             runs[name].append(load(**plan, seconds=max(1, round(seconds / turns))))
     return {name: _merged(results) for name, results in runs.items()}
 

@@ -1,9 +1,9 @@
 """Does the service slow down as passports pile up? The same three loads at 10,000 and at
 1,000,000 passports in PostgreSQL, side by side: the public passport page (p99), an uncached
 verify (p99; the verdict cache off, a different passport each request) and the cached
-/status/ list fetch (requests/s), on gunicorn (2 workers, DJANGO_DEBUG=0) with Redis.
+/status/ list fetch (requests/s), on gunicorn (2 workers per size, DJANGO_DEBUG=0) with Redis.
 
-    .venv/bin/python bench/scale.py [--seconds 8] [--small 10000] [--large 1000000]
+    .venv/bin/python bench/scale.py [--seconds 12] [--turns 4] [--small 10000] [--large 1000000]
 
 `--real` passports (default 200) are signed by a Celery worker as the service signs them, and
 the loads cycle through their pages and credentials. The rest are filler rows of the same
@@ -14,8 +14,16 @@ holds; signing a million credentials measures issuance, not lookups) and its `is
 After each load the tables are analysed, as autovacuum would by then. Target (issue #20): at
 most 1.2x slower at the large count than at the small.
 
-Its PostgreSQL database is `BENCH_DB` (default dpp_bench_scale, dropped and made anew), its
-Redis database `BENCH_REDIS` (default db 11, emptied).
+Like with like: the large database is a copy of the small one (CREATE DATABASE ... TEMPLATE:
+the same keys, real passports and status lists) filled up to the large count, and both are
+served at once, each by its own gunicorn; every load alternates between the two servers in
+`--turns` slices, every other turn the large first (bench/_http.py `in_turns`), so a burst of
+someone else's load on this shared machine falls on both sizes alike. (Measured one after the
+other, minutes apart, the ratios moved by more than the size could explain: 0.55-0.81 for the
+page, 1.05-1.43 for the verify, 0.9-1.48 for /status/, a different figure over 1.2 each run.)
+
+Its PostgreSQL databases are `BENCH_DB` (default dpp_bench_scale) and `BENCH_DB`_large,
+dropped and made anew, its Redis database `BENCH_REDIS` (default db 11, emptied).
 
 Last line: one JSON object with each figure at both counts, their ratios and the target."""
 
@@ -33,7 +41,7 @@ import urllib.request
 os.environ.setdefault("BENCH_REDIS", "redis://127.0.0.1:6379/11")
 os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"bench-scale-{os.getpid()}"
 
-from _http import load, serve  # noqa: E402
+from _http import in_turns, load, serve  # noqa: E402
 from _setup import PROXY_HEADERS, real_stack, start_workers, stop  # noqa: E402
 from passports_fixture import issued_passports  # noqa: E402
 
@@ -121,37 +129,63 @@ def fetch(url: str, accept: str = "text/html") -> bytes:
         return response.read()
 
 
-def measure(env: dict, pages: list[str], bodies: list[bytes], status_path: str,
-            seconds: int, concurrency: int) -> dict:
-    port = free_port()
-    server = serve(env, port=port, workers=2)
+def clone(env: dict, name: str) -> dict:
+    """A copy of the database `env` names, as `name` (dropped first), Django switched to it;
+    returns the environment for its server. Nothing may be connected to the source."""
+    import subprocess
+
+    from _setup import PG
+    from django.db import connection
+
+    source = env["DATABASE_URL"].rsplit("/", 1)[1]
+    name = os.environ.get("BENCH_DB_PREFIX", "") + name
+    connection.close()
+    subprocess.run(["psql", PG + "/postgres", "-q", "-c", f"DROP DATABASE IF EXISTS {name}",
+                    "-c", f"CREATE DATABASE {name} TEMPLATE {source}"], check=True,
+                   capture_output=True)
+    connection.settings_dict["NAME"] = name
+    return {**env, "DATABASE_URL": f"{PG}/{name}"}
+
+
+def measure(envs: dict[str, dict], pages: list[str], bodies: list[bytes], status_path: str,
+            seconds: int, turns: int, concurrency: int) -> dict:
+    """Each figure at every size, the sizes' servers loaded in turns."""
+    servers, bases = {}, {}
     try:
-        base = f"http://127.0.0.1:{port}"
-        if b"Verified" not in fetch(base + pages[0]):
-            raise SystemExit("the passport page does not say Verified")
+        for label, env in envs.items():
+            port = free_port()
+            servers[label] = serve(env, port=port, workers=2)
+            bases[label] = f"http://127.0.0.1:{port}"
         page_headers = {"Accept": "text/html", "Accept-Language": "en"}
         post = {"Content-Type": "application/json"}
-        verify_url = f"{base}/api/v1/verify/"
-        # Warm both workers (the first verification compiles the schemas, imports views).
-        load(base, seconds=2, concurrency=4, headers=page_headers, paths=pages)
-        load(verify_url, seconds=2, concurrency=4, method="POST", headers=post,
-             bodies=bodies)
-        load(base + status_path, seconds=1, concurrency=4)
-        return {
-            "page": load(base, seconds=seconds, concurrency=concurrency, headers=page_headers,
-                         paths=pages, expect="Verified"),
-            "verify": load(verify_url, seconds=seconds, concurrency=concurrency,
-                           method="POST", headers=post, bodies=bodies,
-                           expect='"verified":true'),
-            "status": load(base + status_path, seconds=seconds, concurrency=concurrency),
-        }
+        plans = {"page": {}, "verify": {}, "status": {}}
+        for label, base in bases.items():
+            if b"Verified" not in fetch(base + pages[0]):
+                raise SystemExit(f"{label}: the passport page does not say Verified")
+            plans["page"][label] = {"url": base, "concurrency": concurrency,
+                                    "headers": page_headers, "paths": pages, "expect": "Verified"}
+            plans["verify"][label] = {"url": f"{base}/api/v1/verify/", "method": "POST",
+                                      "concurrency": concurrency, "headers": post,
+                                      "bodies": bodies, "expect": '"verified":true'}
+            plans["status"][label] = {"url": base + status_path, "concurrency": concurrency}
+            # Warm both workers (the first verification compiles the schemas, imports views).
+            for plan in plans.values():
+                load(**{**plan[label], "concurrency": 4, "expect": None}, seconds=2)
+        results = {label: {} for label in envs}
+        for figure, plan in plans.items():
+            measured = in_turns(plan, seconds=seconds, turns=turns, balanced=True)
+            for label, result in measured.items():
+                results[label][figure] = result
+        return results
     finally:
-        stop(server)
+        for server in servers.values():
+            stop(server)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=8, help="per load")
+    parser.add_argument("--seconds", type=int, default=12, help="per load and size")
+    parser.add_argument("--turns", type=int, default=4, help="slices per load and size")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--large", type=int, default=1_000_000)
@@ -159,7 +193,8 @@ def main() -> None:
     parser.add_argument("--jwt-bytes", type=int, default=1500)
     args = parser.parse_args()
 
-    env = real_stack(os.environ.get("BENCH_DB", "dpp_bench_scale"))
+    database = os.environ.get("BENCH_DB", "dpp_bench_scale")
+    env = real_stack(database)
     env["RATE_LIMIT_VERIFY"] = env["RATE_LIMIT_PUBLIC"] = "100000000/minute"  # never reached
     env["API_VERDICT_CACHE_SECONDS"] = "0"  # verify: every request verifies
     env["GUNICORN_CMD_ARGS"] = "--timeout 120"
@@ -179,12 +214,15 @@ def main() -> None:
     bodies = [json.dumps({"credential": token}).encode() for token in tokens]
     status_path = f"/status/{StatusList.objects.values_list('pk', flat=True).first()}"
 
-    results, load_seconds = {}, {}
-    for label, total in (("small", args.small), ("large", args.large)):
-        load_seconds[label] = round(fill(organisation, total, args.jwt_bytes), 1)
-        results[label] = measure(env, pages, bodies, status_path, args.seconds,
-                                 args.concurrency)
-        results[label]["passports"] = passport_count()
+    load_seconds = {"small": round(fill(organisation, args.small, args.jwt_bytes), 1)}
+    counts = {"small": passport_count()}
+    envs = {"small": env, "large": clone(env, f"{database}_large")}
+    load_seconds["large"] = round(fill(organisation, args.large, args.jwt_bytes), 1)
+    counts["large"] = passport_count()
+    results = measure(envs, pages, bodies, status_path, args.seconds, args.turns,
+                      args.concurrency)
+    for label, count in counts.items():
+        results[label]["passports"] = count
 
     small, large = results["small"], results["large"]
     figures = {
@@ -200,7 +238,8 @@ def main() -> None:
     }
     print(f"passports: {small['passports']:,} (filled in {load_seconds['small']} s) and "
           f"{large['passports']:,} (filled in {load_seconds['large']} s more); "
-          f"{args.seconds} s per load, concurrency {args.concurrency}, gunicorn 2 workers")
+          f"{args.seconds} s per load and size in {args.turns} turns, concurrency "
+          f"{args.concurrency}, gunicorn 2 workers per size")
     print(f"{'figure':<28} {'at ' + format(small['passports'], ','):>14} "
           f"{'at ' + format(large['passports'], ','):>14} {'x slower':>9}")
     for (name, (at_small, at_large)), ratio in zip(figures.items(), ratios.values(),
@@ -216,7 +255,7 @@ def main() -> None:
         "verify_rps": {"small": small["verify"]["rps"], "large": large["verify"]["rps"]},
         "ratio": ratios, "worst_ratio": max(ratios.values()), "target_ratio": TARGET_RATIO,
         "meets_target": max(ratios.values()) <= TARGET_RATIO,
-        "wrong": wrong, "fill_seconds": load_seconds, "seconds": args.seconds,
+        "wrong": wrong, "fill_seconds": load_seconds, "seconds": args.seconds, "turns": args.turns,
         "concurrency": args.concurrency, "real_passports": len(tokens),
         "filler_jwt_bytes": args.jwt_bytes, "load_average_1m": round(os.getloadavg()[0], 2),
     }))

@@ -122,10 +122,43 @@ def sign(payload: Mapping | bytes, signer: Signer, header: Mapping | None = None
     in the header; `header` adds the rest in the order given."""
     if header and "alg" in header:
         raise ValueError("alg is set from the signer's key type")
-    protected = {"alg": JOSE_ALGORITHMS[signer.key_type], **(header or {})}
+    return sign_with_header(encoded_header(signer.key_type, header), payload, signer)
+
+
+# Encoded headers of string values, per algorithm and items in order: one key signing a batch
+# has one header. Bounded; emptied when full (a few dozen keys sign in a process).
+_ENCODED_HEADERS: dict[tuple, bytes] = {}
+_ENCODED_HEADERS_KEPT = 512
+
+
+def encoded_header(key_type: str, header: Mapping | None = None) -> bytes:
+    """base64url of the protected header {"alg", **header} and the "." after it: the first
+    bytes of the signing input. Kept when every name and value is a plain string; anything
+    else (a list, a number, True, which is equal to 1 as a key) is encoded every time."""
+    alg = JOSE_ALGORITHMS[key_type]
+    items = tuple(header.items()) if header else ()
+    kept = all(type(name) is str and type(value) is str for name, value in items)
+    if kept and (found := _ENCODED_HEADERS.get((alg, items))) is not None:
+        return found
+    encoded = b64url(encode_json({"alg": alg, **(header or {})})) + b"."
+    if kept:
+        if len(_ENCODED_HEADERS) >= _ENCODED_HEADERS_KEPT:
+            _ENCODED_HEADERS.clear()
+        _ENCODED_HEADERS[(alg, items)] = encoded
+    return encoded
+
+
+def sign_with_header(header: bytes, payload: Mapping | bytes, signer: Signer) -> str:
+    """Compact JWS over `payload` with a header from `encoded_header` for the signer's key
+    type. The payload (~20 KB for a passport) is copied once into the signing input and once
+    into the token: base64url's padding is cut by a view, not by a copy."""
     body = payload if isinstance(payload, bytes) else encode_json(payload)
-    signing_input = b".".join((b64url(encode_json(protected)), b64url(body)))
-    return b".".join((signing_input, b64url(signer.sign(signing_input)))).decode("ascii")
+    encoded = pybase64.urlsafe_b64encode(body)
+    unpadded = (len(body) * 4 + 2) // 3  # RFC 7515 §2: no "=" padding
+    signing_input = header + (encoded if unpadded == len(encoded)
+                              else memoryview(encoded)[:unpadded])
+    signature = b64url(signer.sign(signing_input))
+    return b"".join((signing_input, b".", signature)).decode("ascii")
 
 
 # --- verifying ------------------------------------------------------------------------------

@@ -115,15 +115,34 @@ class _EnvelopingSuite(ProofSuite):
     cty: str
     document_type: str
 
+    def __init__(self) -> None:
+        self._headers: dict[tuple, bytes] = {}  # see _header
+
     def recognises(self, secured: dict | str) -> bool:
         if isinstance(secured, dict):
             return _envelope_media_type(secured) == f"application/{self.typ}"
         header = jose.peek_header(secured)
         return header is not None and jose.media_type(header.get("typ")) == self.typ
 
-    def _sign(self, document: dict, signer: Signer, extra_header: dict | None = None) -> str:
-        header = {"typ": self.typ, "cty": self.cty, "kid": signer.verification_method}
-        return jose.sign(document, signer, header | (extra_header or {}))
+    def _sign(self, document: dict, signer: Signer, iss: str | None = None) -> str:
+        return jose.sign_with_header(self._header(signer, iss), document, signer)
+
+    def _header(self, signer: Signer, iss: str | None) -> bytes:
+        """The encoded header {"alg","typ","cty","kid"[,"iss"]}, kept per key: the same for
+        every document a key signs (jose.encoded_header keeps it too, but building its key
+        per signature costs more than the look-up here)."""
+        key = (signer.key_type, signer.verification_method, iss)
+        found = self._headers.get(key)
+        if found is None:
+            header = {"typ": self.typ, "cty": self.cty, "kid": signer.verification_method}
+            if iss is not None:
+                header["iss"] = iss
+            found = jose.encoded_header(signer.key_type, header)
+            if type(key[1]) is str:  # equal strings encode alike (not so True and 1)
+                if len(self._headers) >= 512:
+                    self._headers.clear()
+                self._headers[key] = found
+        return found
 
     def _open(self, secured: dict | str) -> tuple[jose.DecodedJWS, dict]:
         """Envelope, JWS structure, typ and cty, and the payload document."""
@@ -159,7 +178,7 @@ class VcJwt(_EnvelopingSuite):
         if did_of(signer.verification_method) != issuer:
             raise CredentialError(f"issuer: signer {signer.verification_method!r} is not a key "
                                   f"of {issuer!r}", code="issuer_mismatch")
-        return self._sign(credential, signer, {"iss": issuer} if iss_header else None)
+        return self._sign(credential, signer, issuer if iss_header else None)
 
     def verify(self, secured: dict | str, keys: KeyResolver, *, now: datetime | None = None,
                **options: Any) -> ProofResult:

@@ -19,11 +19,13 @@ import orjson
 import pytest
 
 from credentials import jcs, jose, jsonld, signing
+from credentials.dids import StaticKeyResolver
 from credentials.encoding import b64url_decode, multibase_decode, multibase_encode
 from credentials.errors import CredentialError
 from credentials.key_store import ensure_key, logged_signature_time
 from credentials.models import SignatureRecord
 from credentials.suites import get_suite
+from tests.credentials.generated import all_categories, passports
 from tests.support.credential_fixtures import (
     battery_passport,
     did_key_signer,
@@ -76,13 +78,14 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def reference_jws(payload: dict, signer, header: dict) -> str:
+def reference_jws(payload: dict | bytes, signer, header: dict) -> str:
     """RFC 7515 §7.1 written out: the header by the stdlib's json each time (no cache), the
     payload as jose.encode_json writes it (orjson: its doubles differ from the stdlib's, 1e21
     and not 1e+21, and they are what was always signed), base64url by the stdlib."""
     alg = {"Ed25519": "EdDSA", "P-256": "ES256"}[signer.key_type]
     header_json = json.dumps({"alg": alg, **header}, separators=(",", ":"), ensure_ascii=False)
-    signing_input = f"{b64(header_json.encode())}.{b64(orjson.dumps(payload))}"
+    body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+    signing_input = f"{b64(header_json.encode())}.{b64(body)}"
     return f"{signing_input}.{b64(signer.sign(signing_input.encode('ascii')))}"
 
 
@@ -132,6 +135,74 @@ def test_vc_jwt_refuses_what_it_refused():
     no_issuer = {key: value for key, value in credential.items() if key != "issuer"}
     assert outcome(get_suite("vc+jwt").secure, no_issuer, signer) == (
         "MalformedCredential", "issuer: missing")
+
+
+def reference_signing_input(payload: dict | bytes, key_type: str, header: dict) -> bytes:
+    """The first two parts of reference_jws, for keys whose signatures are not deterministic
+    (ES256)."""
+    alg = {"Ed25519": "EdDSA", "P-256": "ES256"}[key_type]
+    header_json = json.dumps({"alg": alg, **header}, separators=(",", ":"), ensure_ascii=False)
+    body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+    return f"{b64(header_json.encode())}.{b64(body)}".encode("ascii")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("category", all_categories())
+def test_vc_jwt_of_generated_passports_is_the_reference_jws_and_verifies(category):
+    """The kept header and the payload's padding cut by a view: every length modulo 3 of the
+    payload (its base64url has 0, 1 or 2 padding characters to drop), two keys in turn, with
+    and without the iss header, each token the reference one and verified by the suite."""
+    signers = [did_key_signer(), did_key_signer()]
+    suite, keys = get_suite("vc+jwt"), StaticKeyResolver()
+    remainders = set()
+    for number, document in enumerate(passports(category, 60, seed=7)):
+        signer = signers[number % 2]
+        did = signer.verification_method.partition("#")[0]
+        credential = issued_by(document, did)
+        header = {"typ": "vc+jwt", "cty": "vc", "kid": signer.verification_method}
+        with_iss = number % 3 == 0
+        if with_iss:
+            header["iss"] = did
+        token = suite.secure(credential, signer, iss_header=with_iss)
+        assert token == reference_jws(credential, signer, header)
+        result = suite.verify(token, keys)
+        assert result.ok, result.errors
+        assert result.credential == credential
+        remainders.add(len(orjson.dumps(credential)) % 3)
+    assert remainders == {0, 1, 2}
+
+
+def test_payloads_of_every_length_and_both_key_types_are_the_reference_jws():
+    """Bytes payloads of 0-64 bytes (every padding), Ed25519 compared whole, P-256 (ES256
+    signatures are randomised) by its signing input and a verified signature."""
+    header = {"typ": "JWT"}
+    for key_type in ("Ed25519", "P-256"):
+        signer = did_key_signer(key_type)
+        for length in range(65):
+            payload = bytes(range(256))[:length]
+            token = jose.sign(payload, signer, header)
+            signing_input, _, signature = token.rpartition(".")
+            assert signing_input.encode() == reference_signing_input(payload, key_type, header)
+            assert signer.public_key().verify(b64url_decode(signature), signing_input.encode())
+            if key_type == "Ed25519":
+                assert token == reference_jws(payload, signer, header)
+
+
+def test_vp_jwt_is_the_reference_jws_for_each_holder_key():
+    suite = get_suite("vp+jwt")
+    for _ in range(2):
+        for signer in (did_key_signer(), did_key_signer("P-256")):
+            holder = signer.verification_method.partition("#")[0]
+            presentation = {"@context": ["https://www.w3.org/ns/credentials/v2"],
+                            "type": ["VerifiablePresentation"]}
+            token = suite.secure(presentation, signer, challenge="n-1", domain="https://v.example")
+            expected = {**presentation, "holder": holder, "nonce": "n-1",
+                        "aud": "https://v.example"}
+            header = {"typ": "vp+jwt", "cty": "vp", "kid": signer.verification_method}
+            assert token.rpartition(".")[0].encode() == \
+                reference_signing_input(expected, signer.key_type, header)
+            assert suite.verify(token, StaticKeyResolver(), challenge="n-1",
+                                domain="https://v.example").ok
 
 
 # --- eddsa-jcs-2022 -------------------------------------------------------------------------
