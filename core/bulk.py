@@ -216,10 +216,20 @@ def copy_text(value) -> str:
 
 def field_copy_text(field: Field, value, connection) -> str:
     """`value` of `field` in COPY text, as `bulk_insert` would send it (get_db_prep_save)."""
-    value = field.get_db_prep_save(value, connection)
-    if hasattr(value, "obj") and hasattr(value, "dumps"):  # psycopg's Json(b): its own dumps
-        value = value.dumps(value.obj)
-    return copy_text(value)
+    return field_copy_texts(field, [value], connection)[0]
+
+
+def field_copy_texts(field: Field, values: Iterable, connection) -> list[str]:
+    """`field_copy_text` of each of `values`."""
+    as_is = _as_is(field)
+    texts = []
+    for value in values:
+        if as_is is None or not (type(value) is as_is or value is None):  # see bulk_insert
+            value = field.get_db_prep_save(value, connection)
+        if hasattr(value, "obj") and hasattr(value, "dumps"):  # psycopg's Json(b): its dumps
+            value = value.dumps(value.obj)
+        texts.append(copy_text(value))
+    return texts
 
 
 def copy_escape(text: str) -> str:

@@ -32,7 +32,7 @@ from core.bulk import (
     copy_escape,
     copy_text,
     execute_arrays,
-    field_copy_text,
+    field_copy_texts,
     next_keys,
 )
 from passports import categories, gs1
@@ -603,8 +603,8 @@ class _Columns:
             "created_at": copy_text(now), "updated_at": copy_text(now),
             "attributes": self.attribute_texts}
         for field, cells, values in self.distinct:
-            text = {cell: field_copy_text(field, value, connection)
-                    for cell, value in values.items()}
+            text = dict(zip(values, field_copy_texts(field, values.values(), connection),
+                            strict=True))
             texts[field.attname] = [*text.values()][0] if len(text) == 1 else \
                 list(map(text.__getitem__, cells))
         copy_columns(Product, self.count, texts)
