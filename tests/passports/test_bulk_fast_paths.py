@@ -282,3 +282,17 @@ def test_bulk_update_writes_what_save_writes(acme):
         row = stored[product.serial]
         assert (row.name, row.attributes, str(row.production_date)) == \
             (f"renamed {number} ü", {"mass": number}, "None" if number % 3 else "2025-02-01")
+
+
+def test_a_key_stored_after_the_check_refuses_the_whole_file(acme, by_columns, monkeypatch):
+    rows = generated_rows("battery", 30)
+    products_import(organisation=acme, data=to_csv(rows[12:13]), format="csv", actor=operator())
+    monkeypatch.setattr(bulk_import, "_existing_keys", lambda keys: [])  # as if stored since
+
+    with pytest.raises(ImportFailed) as refused:
+        products_import(organisation=acme, data=to_csv(rows), format="csv", actor=operator(),
+                        issue=True)
+
+    assert by_columns == [True, True]
+    assert "stored meanwhile" in refused.value.errors[0]["error"]
+    assert Product.objects.count() == 1 and Passport.objects.count() == 0
