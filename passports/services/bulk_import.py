@@ -466,7 +466,7 @@ class _RowChecker:
             definition = definitions[raw]
             present, blanks = [], False
             for key in definition.keys:  # category order, as clean_attributes orders them
-                if key not in cells:
+                if key not in cells or key in PRODUCT_COLUMNS:  # a product column: not given
                     if key in definition.required_keys:
                         return False
                     continue
