@@ -14,6 +14,8 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date
+from decimal import Decimal
+from itertools import repeat
 
 from django.db import connections
 from django.db.models import (
@@ -67,12 +69,8 @@ def bulk_insert(model: type[Model], objects: Sequence[Model]) -> list[Model]:
     pk = meta.pk
     if isinstance(pk, AutoField) or pk.get_internal_type() in ("BigAutoField", "SmallAutoField"):
         # COPY returns nothing: take the keys from the column's sequence first, in one query.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) "
-                           "FROM generate_series(1, %s)",
-                           [meta.db_table, pk.column, len(objects)])
-            for instance, (key,) in zip(objects, cursor.fetchall(), strict=True):
-                setattr(instance, pk.attname, key)
+        for instance, key in zip(objects, next_keys(model, len(objects)), strict=True):
+            setattr(instance, pk.attname, key)
     fields = [field for field in meta.concrete_fields if not field.generated]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
@@ -106,6 +104,16 @@ def bulk_insert(model: type[Model], objects: Sequence[Model]) -> list[Model]:
         instance._state.adding = False
         instance._state.db = connection.alias
     return list(objects)
+
+
+def next_keys(model: type[Model], count: int) -> list[int]:
+    """`count` new keys of `model`'s automatic primary key, from its sequence (PostgreSQL), in
+    one query: for rows written by COPY, which returns nothing."""
+    meta = model._meta
+    with connections[model.objects.db].cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) "
+                       "FROM generate_series(1, %s)", [meta.db_table, meta.pk.column, count])
+        return [key for (key,) in cursor.fetchall()]
 
 
 def _as_is(field) -> type | None:
@@ -187,3 +195,87 @@ def execute_arrays(connection, sql: str, arrays: list[list]) -> list[tuple]:
         connection.queries_log.append({"sql": f"{sql} ({len(arrays[0])} rows)",
                                        "time": f"{time.monotonic() - started:.3f}"})
     return rows
+
+
+def copy_text(value) -> str:
+    """`value` in COPY's text format, as psycopg sends it (None is NULL): text, integers,
+    booleans, UUIDs, dates and times, Decimal; TypeError for anything else."""
+    if value is None:
+        return "\\N"
+    kind = type(value)
+    if isinstance(value, str):  # str.__str__: a str subclass's text (TextChoices)
+        return copy_escape(value if kind is str else str.__str__(value))
+    if kind is bool:
+        return "t" if value else "f"
+    if isinstance(value, int | uuid.UUID | Decimal):  # int: psycopg's Int2 and the like too
+        return str(int(value)) if isinstance(value, int) else str(value)
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
+    raise TypeError(f"no COPY text for {kind.__name__}")
+
+
+def field_copy_text(field: Field, value, connection) -> str:
+    """`value` of `field` in COPY text, as `bulk_insert` would send it (get_db_prep_save)."""
+    return field_copy_texts(field, [value], connection)[0]
+
+
+def field_copy_texts(field: Field, values: Iterable, connection) -> list[str]:
+    """`field_copy_text` of each of `values`."""
+    as_is = _as_is(field)
+    texts = []
+    for value in values:
+        if as_is is None or not (type(value) is as_is or value is None):  # see bulk_insert
+            value = field.get_db_prep_save(value, connection)
+        if hasattr(value, "obj") and hasattr(value, "dumps"):  # psycopg's Json(b): its dumps
+            value = value.dumps(value.obj)
+        texts.append(copy_text(value))
+    return texts
+
+
+def copy_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r") \
+        .replace("\t", "\\t")
+
+
+def copy_columns(model: type[Model], count: int, columns: dict[str, Sequence[str] | str]) -> None:
+    """COPY `count` new rows of `model` given column by column, on PostgreSQL: for callers that
+    check and normalise a file column by column (each distinct value once), so that no model
+    instance is made per row. `columns` maps a field's attname to its `count` values in COPY
+    text (`copy_text`), or to one text for every row. A field not named gets what a new
+    instance's `pre_save` and `get_db_prep_save` give (its default, auto_now): the same value
+    for every row, so a field with a callable default (a UUID key) must be named; an automatic
+    primary key not named is left to its sequence. Errors are Django's, as for bulk_insert."""
+    connection = connections[model.objects.db]
+    meta = model._meta
+    template = model()
+    names, texts = [], []
+    for field in meta.concrete_fields:
+        if field.generated:
+            continue
+        given = columns.get(field.attname, _MISSING)
+        if given is _MISSING:
+            if field.primary_key and isinstance(field, AutoField | BigAutoField | SmallAutoField):
+                continue
+            if field.has_default() and callable(field.default):
+                raise ValueError(f"{meta.label}.{field.attname} has a default per row: name it")
+            given = field_copy_text(field, field.pre_save(template, True), connection)
+        if isinstance(given, str):
+            given = repeat(given, count)
+        elif len(given) != count:
+            raise ValueError(f"{meta.label}.{field.attname}: {len(given)} values, not {count}")
+        names.append(connection.ops.quote_name(field.column))
+        texts.append(given)
+    sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({', '.join(names)}) FROM STDIN"
+    started = time.monotonic()
+    join = "\t".join
+    lines = [join(row) for row in zip(*texts, strict=True)]
+    with connection.cursor() as cursor, connection.wrap_database_errors, \
+            cursor.cursor.copy(sql) as copy:
+        for start in range(0, len(lines), COPY_LINES):
+            copy.write("\n".join(lines[start:start + COPY_LINES]) + "\n")
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": f"{sql} ({count} rows)",
+                                       "time": f"{time.monotonic() - started:.3f}"})
+
+
+COPY_LINES = 2000  # rows per write of copy_columns

@@ -11,7 +11,8 @@ _GS1_TEXT = re.compile(r"^[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}$")
 
 def check_digit(digits: str) -> int:
     """Weights 3,1,3,1... from the right, over the digits without the check digit."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    # Every other digit from the last one counts three times, the others once.
+    total = 3 * sum(map(int, digits[::-2])) + sum(map(int, digits[-2::-2]))
     return (10 - total % 10) % 10
 
 

@@ -120,8 +120,16 @@ class SignedCredential(models.Model):
 class Passport(SignedCredential):
     public_path = PUBLIC_PATH
 
+    # No index of their own for these three: each leads an index below (product: the unique
+    # version; status_list: the unique status entry; state: state and created_at), and every
+    # index costs each passport's insert and its two updates when it is signed (issue #20).
     product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT,
-                                related_name="passports")
+                                related_name="passports", db_index=False)
+    state = models.CharField(_("state"), max_length=16, choices=SignedCredential.State.choices,
+                             default=SignedCredential.State.PENDING)
+    status_list = models.ForeignKey("credentials.StatusList", verbose_name=_("status list"),
+                                    null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", db_index=False)
     version = models.PositiveIntegerField(_("version"))
     embedded = models.JSONField(_("with embedded proof"), null=True, blank=True,
                                 help_text=_("The credential with an eddsa-rdfc-2022 proof "

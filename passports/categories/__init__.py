@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -438,6 +438,23 @@ def _passed(category: Category, values: Mapping, partial: bool) -> dict | None:
 
 
 _PASSED: dict[int, tuple[Category, dict[tuple[str, type, Any], Any]]] = {}
+
+
+def passed_cells(category: Category, key: str, values: Iterable[Any]) -> dict[Any, Any] | None:
+    """`{value: normalised value}` for values of attribute `key` (scalars, none blank), when
+    every one passes: what `clean_attributes` keeps of each, for callers that check a file
+    column by column (each distinct value once). None when `key` is not the category's or
+    any value fails (`clean_attributes` then says why, in its words)."""
+    if key not in category or key == "type":
+        return None
+    attribute = category.attribute(key)
+    cleaned = {}
+    for value in values:
+        result, messages = _check_attribute(attribute, value)
+        if messages:
+            return None
+        cleaned[value] = result
+    return cleaned
 
 
 def _clean(category: Category, values: Any, partial: bool) -> tuple[dict, dict[str, list[str]]]:

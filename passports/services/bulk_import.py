@@ -13,20 +13,32 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
+from itertools import repeat
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, connections, transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.db.models.base import ModelState
+from django.utils import timezone
 
 from core import json_limits
-from core.bulk import bulk_insert, execute_arrays
+from core.bulk import (
+    bulk_insert,
+    copy_columns,
+    copy_escape,
+    copy_text,
+    execute_arrays,
+    field_copy_texts,
+    next_keys,
+)
 from passports import categories, gs1
 from passports.models import Product
 from passports.services.csv_files import unguarded
-from passports.services.issuance import passports_request
+from passports.services.issuance import first_passports_request
 from passports.services.products import (
     ATTRIBUTES_PREFIX,
     PRODUCT_FIELDS,
@@ -43,6 +55,7 @@ FORMATS = ("csv", "json")
 BATCH_SIZE = 1000  # rows per uniqueness query and per INSERT
 MAX_ERRORS = 500  # a file this wrong is not worth reading to the end
 MAX_FILE_BYTES = 50 * 1024 * 1024
+_STORED_KEY = "A product with this GTIN, lot and serial already exists."
 
 
 class ImportFailed(Exception):
@@ -112,10 +125,12 @@ def products_import(*, organisation: Organisation, data: bytes | str, format: st
         raise ImportFailed(errors)
     try:
         with transaction.atomic():
-            created = bulk_insert(Product, products)
+            if isinstance(products, _Columns):
+                created = products.store()
+            else:
+                created = bulk_insert(Product, products)
             if issue and created:
-                passports_request(products=created, actor=actor, reason="bulk import",
-                                  new_products=True)
+                first_passports_request(products=created, actor=actor, reason="bulk import")
     except IntegrityError:
         # Another import stored one of these keys since the check; the unique constraint
         # refused the whole transaction.
@@ -131,7 +146,7 @@ def _error(row: int, column: str, message: str) -> dict:
     return {"row": row, "column": column, "error": message}
 
 
-def _read_rows(data: bytes | str, format: str) -> list[dict[str, Any]]:
+def _read_rows(data: bytes | str, format: str) -> list[dict[str, Any]] | _Table:
     if len(data) > MAX_FILE_BYTES:
         raise ImportFailed([_error(0, "", f"The file is larger than "
                                           f"{MAX_FILE_BYTES // (1024 * 1024)} MB.")])
@@ -148,22 +163,38 @@ def _read_rows(data: bytes | str, format: str) -> list[dict[str, Any]]:
     raise ImportFailed([_error(0, "", f"Unknown format {format!r}; use csv or json.")])
 
 
-def _csv_rows(text: str) -> list[dict[str, Any]]:
+def _csv_rows(text: str) -> _Table:
     header = text.split("\n", 1)[0]
     # The header holds only names, so its most frequent separator is the file's separator.
     delimiter = max(",;\t", key=header.count)
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    columns = [name.strip() for name in reader.fieldnames or []]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    columns = [name.strip() for name in next(reader, None) or []]
     _check_columns(columns)
-    reader.fieldnames = columns
-    rows = []
-    for row in reader:
-        if None in row:  # DictReader puts cells beyond the header under None
-            raise ImportFailed([_error(len(rows) + 1, "",
-                                       "The row has more cells than the header has columns.")])
-        rows.append({column: unguarded(value) if isinstance(value, str) else value
-                     for column, value in row.items()})
-    return rows
+    records = [record for record in reader if record]  # an empty line is no row
+    if records and max(map(len, records)) > len(columns):
+        number = next(number for number, record in enumerate(records, start=1)
+                      if len(record) > len(columns))
+        raise ImportFailed([_error(number, "",
+                                   "The row has more cells than the header has columns.")])
+    return _Table(columns, records)
+
+
+class _Table:
+    """A CSV file's column names and its rows' cells as read (before `unguarded`): checked
+    column by column (_RowChecker.table), or as `rows()` row by row."""
+
+    def __init__(self, columns: list[str], records: list[list[str]]):
+        self.columns, self.records = columns, records
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Each row as csv.DictReader gives it (a cell the row lacks is None), unguarded."""
+        columns = self.columns
+        rows = []
+        for record in self.records:
+            row = {column: unguarded(value) for column, value in zip(columns, record, strict=False)}
+            row.update(dict.fromkeys(columns[len(record):]))
+            rows.append(row)
+        return rows
 
 
 def _json_rows(text: str) -> list[dict[str, Any]]:
@@ -225,13 +256,23 @@ def _column_of(error_key: str) -> str:
     return error_key.removeprefix(ATTRIBUTES_PREFIX)
 
 
-def _validate(organisation: Organisation,
-              rows: list[dict[str, Any]]) -> tuple[list[Product], list[dict]]:
+def _validate(organisation: Organisation, rows: list[dict[str, Any]] | _Table
+              ) -> tuple[list[Product] | _Columns, list[dict]]:
+    checker = _RowChecker(organisation)
+    if isinstance(rows, _Table):
+        columns = checker.table(rows)
+        if columns is not None:  # every row passed every check
+            found = _existing_keys(columns.keys)
+            if not found:
+                return columns, []
+            number = dict(zip(columns.keys, columns.numbers, strict=True))
+            return columns, [_error(number[key], "gtin", _STORED_KEY) for key in
+                             sorted(found, key=number.__getitem__)]
+        rows = rows.rows()  # a check failed: row by row, for every error in its words
     products: list[Product] = []
     errors: list[dict] = []
     seen: dict[tuple[str, str, str], int] = {}  # GS1 key -> the first row that has it
     passed: set = set()  # text values that passed their field's checks (product_build)
-    checker = _RowChecker(organisation)
     for number, row in enumerate(rows, start=1):
         if len(errors) >= MAX_ERRORS:
             errors.append(_error(number, "", f"Stopped after {MAX_ERRORS} errors."))
@@ -260,8 +301,7 @@ def _validate(organisation: Organisation,
         seen[key] = number
         products.append(product)
     # Keys already stored are errors like any other: listed with them, in row order.
-    errors += [_error(seen[key], "gtin", "A product with this GTIN, lot and serial already "
-                                         "exists.") for key in _existing_keys(seen)]
+    errors += [_error(seen[key], "gtin", _STORED_KEY) for key in _existing_keys(seen)]
     errors.sort(key=lambda error: error["row"])
     return products, errors
 
@@ -293,6 +333,8 @@ class _RowChecker:
         self.template = {name: value for name, value in template.__dict__.items()
                          if name != "_state"}
         self.template.pop("attributes")  # a row's own dict, never one shared
+        self.example = template  # the instance Field.clean is given (it checks values alone)
+        self.json = Product._meta.get_field("attributes")
 
     def _new(self, values: dict[str, Any]) -> Product:
         """Product(organisation=..., **values), made as Django makes a model instance when it
@@ -322,6 +364,158 @@ class _RowChecker:
             self.outcomes[key] = known
         return known
 
+    def _field(self, field, raw: Any) -> tuple[bool, Any]:
+        """(passed, cleaned) of Model.clean_fields for one field's value (not blank)."""
+        key = (field.name, type(raw), raw)
+        known = self.outcomes.get(key)
+        if known is None:
+            try:
+                known = (True, field.clean(raw, self.example))
+            except ValidationError:
+                known = (False, None)
+            self.outcomes[key] = known
+        return known
+
+    def table(self, table: _Table) -> _Columns | None:
+        """The rows of `table` as columns, when every row passes every check `product` makes:
+        the same checks, column by column: each distinct value of a column once (a file
+        repeats most), and per row only what depends on the row (its category's required
+        attributes, its GS1 key not repeated). None when any check fails: the caller then goes
+        row by row, for each error in its words."""
+        if Product.clean is not Model.clean or self.json.validators:
+            return None  # a rule across a row's fields: row by row
+        width = len(table.columns)
+        records = table.records
+        if not records or min(map(len, records)) < width:
+            return None  # a row without some cells: row by row
+        numbers = list(range(1, len(records) + 1))
+        if not all(map(any, records)):  # a row of empty cells is skipped, as _validate skips
+            numbers = [number for number, record in zip(numbers, records, strict=True)
+                       if any(record)]
+            records = [record for record in records if any(record)]
+        count = len(records)
+        cells = {name: _unguarded(column) for name, column in
+                 zip(table.columns, zip(*records, strict=True), strict=True)}
+        columns = _Columns(self.organisation, self.template, count, numbers)
+        for field in self.fields:
+            name = field.name
+            if name in self._TEXT:
+                column = cells.get(name) or ("",) * count
+                values = {}
+                for raw in set(column):
+                    passed, value = self._text(name, raw)
+                    if passed:
+                        passed, value = self._value(field, value)
+                    if not passed:
+                        return None
+                    values[raw] = value
+                columns.add(field, column, values)
+            elif name == "category":
+                column = cells.get(name) or ("",) * count
+                definitions, values, versions = {}, {}, {}
+                for raw in set(column):
+                    try:
+                        definitions[raw] = categories.get(raw)
+                    except categories.UnknownCategory:
+                        return None
+                    passed, values[raw] = self._value(field, raw)
+                    passed_version, versions[raw] = self._value(
+                        Product._meta.get_field("category_version"), definitions[raw].version)
+                    if not (passed and passed_version):
+                        return None
+                columns.add(field, column, values)
+                columns.add(Product._meta.get_field("category_version"), column, versions)
+                if not self._attributes(columns, cells, column, definitions):
+                    return None
+            elif name == "production_date":
+                column = cells.get(name) or ("",) * count
+                values = {}
+                for raw in set(column):
+                    passed, values[raw] = self._value(field, raw or None)
+                    if not passed:
+                        return None
+                columns.add(field, column, values)
+            elif name not in ("category_version", "attributes"):  # as the template has it
+                if not self._value(field, self.template[field.attname])[0]:
+                    return None
+        columns.keys = list(zip(columns.values["gtin"], columns.values["lot"],
+                                columns.values["serial"], strict=True))
+        if len(set(columns.keys)) != count:
+            return None  # a key repeated: row by row, to name the rows
+        return columns
+
+    def _value(self, field, raw: Any) -> tuple[bool, Any]:
+        if field.blank and raw in field.empty_values:
+            return True, raw
+        return self._field(field, raw)
+
+    def _attributes(self, columns: _Columns, cells: dict[str, Sequence[str]],
+                    category_column: Sequence[str], definitions: dict) -> bool:
+        """Each row's attributes, as clean_attributes makes them, column by column per
+        category: False when a value fails, a key is not the category's, or a required one is
+        blank. The JSON field's check (json.dumps) is made on each distinct value, and the
+        JSON text of each row is made from those texts (the dumps of a dict is theirs)."""
+        count = columns.count
+        keys = [name for name in cells if name not in PRODUCT_COLUMNS]
+        attributes: list = [None] * count
+        texts: list = [None] * count
+        groups = ({raw: range(count) for raw in definitions} if len(definitions) == 1 else
+                  _positions(category_column))
+        dumps = partial(json.dumps, cls=self.json.encoder)
+        for raw, rows in groups.items():
+            definition = definitions[raw]
+            present, blanks = [], False
+            for key in definition.keys:  # category order, as clean_attributes orders them
+                if key not in cells or key in PRODUCT_COLUMNS:  # a product column: not given
+                    if key in definition.required_keys:
+                        return False
+                    continue
+                column = cells[key]
+                if len(groups) > 1:
+                    column = [column[row] for row in rows]
+                distinct = set(column)
+                given = [value for value in distinct if value.strip()]
+                if len(given) < len(distinct):  # blank cells: not given
+                    if key in definition.required_keys:
+                        return False
+                    blanks = True
+                if not given:
+                    continue
+                cleaned = categories.passed_cells(definition, key, given)
+                if cleaned is None:
+                    return False
+                try:  # COPY's escapes per text: they hold no line break, maybe a backslash
+                    text = {value: copy_escape(f"{dumps(key)}: {dumps(result)}")
+                            for value, result in cleaned.items()}
+                except (TypeError, ValueError):
+                    return False
+                present.append((key, column, cleaned, text))
+            for key in keys:  # any other column with a value: clean_attributes refuses it
+                if key not in definition and any(
+                        cells[key][row].strip() for row in rows):
+                    return False
+            names = [key for key, *_ in present]
+            values = [list(map(cleaned.get, column)) for _, column, cleaned, _ in present]
+            parts = [list(map(text.get, column)) for _, column, _, text in present]
+            if blanks:  # a blank cell's value and text are None: left out
+                made = [{name: value for name, value in zip(names, row, strict=True)
+                         if value is not None} for row in zip(*values, strict=True)]
+                joined = ["{" + ", ".join(filter(None, row)) + "}"
+                          for row in zip(*parts, strict=True)]
+            else:
+                made = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+                joined = ["{" + ", ".join(row) + "}" for row in zip(*parts, strict=True)]
+            if not present:
+                made, joined = [{} for _ in rows], ["{}"] * len(rows)
+            if len(groups) == 1:
+                attributes, texts = made, joined
+            else:
+                for row, made_row, text in zip(rows, made, joined, strict=True):
+                    attributes[row], texts[row] = made_row, text
+        columns.values["attributes"] = attributes
+        columns.attribute_texts = texts
+        return True
+
     def product(self, fields: dict[str, Any]) -> Product | None:
         values = {}
         for name in self._TEXT:
@@ -339,7 +533,6 @@ class _RowChecker:
         values["production_date"] = fields["production_date"] or None
         product = self._new(values)
         # Model.clean_fields, each outcome kept per field and value (the JSON field excepted).
-        outcomes = self.outcomes
         for field in self.fields:
             raw = getattr(product, field.attname)
             if field.blank and raw in field.empty_values:
@@ -350,22 +543,92 @@ class _RowChecker:
                 except ValidationError:
                     return None
                 continue
-            key = (field.name, type(raw), raw)
-            known = outcomes.get(key)
-            if known is None:
-                try:
-                    known = (True, field.clean(raw, product))
-                except ValidationError:
-                    known = (False, None)
-                outcomes[key] = known
-            if not known[0]:
+            passed, value = self._field(field, raw)
+            if not passed:
                 return None
-            setattr(product, field.attname, known[1])
+            setattr(product, field.attname, value)
         try:
             product.clean()  # Model.clean_fields is followed by clean, as in full_clean
         except ValidationError:
             return None
         return product
+
+
+def _unguarded(column: Sequence[str]) -> Sequence[str]:
+    """`unguarded` of each cell of a column, each distinct value once."""
+    changed = {value: text for value in set(column) if (text := unguarded(value)) != value}
+    return column if not changed else [changed.get(value, value) for value in column]
+
+
+def _positions(column: Sequence[str]) -> dict[str, list[int]]:
+    positions: dict[str, list[int]] = {}
+    for position, value in enumerate(column):
+        positions.setdefault(value, []).append(position)
+    return positions
+
+
+class _Columns:
+    """A file's products when every row passed (_RowChecker.table), column by column: each
+    field's values, from which the products are stored (COPY, without an instance per row on
+    PostgreSQL) and made."""
+
+    def __init__(self, organisation: Organisation, template: dict, count: int,
+                 numbers: list[int]):
+        self.organisation, self.template, self.count = organisation, template, count
+        self.numbers = numbers  # each product's row in the file
+        self.values: dict[str, list] = {}  # attname: each row's value
+        self.distinct: list[tuple] = []  # (field, cells, {cell: value}) for the COPY texts
+        self.attribute_texts: list[str] = []  # each row's attributes as JSON, COPY-escaped
+        self.keys: list[tuple[str, str, str]] = []
+
+    def __len__(self) -> int:
+        return self.count
+
+    def add(self, field, cells: Sequence[str], values: dict[str, Any]) -> None:
+        self.distinct.append((field, cells, values))
+        if len(values) == 1:
+            self.values[field.attname] = [*values.values()] * self.count
+        else:
+            self.values[field.attname] = list(map(values.__getitem__, cells))
+
+    def store(self) -> list[Product]:
+        """Insert the products (in the caller's transaction), as bulk_insert inserts them."""
+        connection = connections[Product.objects.db]
+        if connection.vendor != "postgresql":
+            return bulk_insert(Product, self.products())
+        keys = next_keys(Product, self.count)
+        now = timezone.now()  # auto_now_add and auto_now, as their pre_save set them
+        texts: dict[str, Sequence[str] | str] = {
+            "id": list(map(str, keys)), "organisation_id": str(self.organisation.pk),
+            "created_at": copy_text(now), "updated_at": copy_text(now),
+            "attributes": self.attribute_texts}
+        for field, cells, values in self.distinct:
+            text = dict(zip(values, field_copy_texts(field, values.values(), connection),
+                            strict=True))
+            texts[field.attname] = [*text.values()][0] if len(text) == 1 else \
+                list(map(text.__getitem__, cells))
+        copy_columns(Product, self.count, texts)
+        return self.products(keys=keys, now=now, database=connection.alias)
+
+    def products(self, *, keys: list | None = None, now=None,
+                 database: str | None = None) -> list[Product]:
+        """The Product of each row, made as _RowChecker._new makes one; saved ones if keys."""
+        names = [*self.values, "id", "created_at", "updated_at"]
+        columns = [*self.values.values(), keys or repeat(None, self.count),
+                   repeat(now, self.count), repeat(now, self.count)]
+        template, organisation = self.template, self.organisation
+        products = []
+        for row in zip(*columns, strict=True):
+            product = Product.__new__(Product)
+            state = ModelState()
+            state.fields_cache["organisation"] = organisation
+            if keys:
+                state.adding, state.db = False, database
+            product.__dict__.update(template)
+            product.__dict__.update(zip(names, row, strict=True))
+            product._state = state
+            products.append(product)
+        return products
 
 
 def _batches(items: list, size: int) -> Iterator[list]:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from core.bulk import bulk_insert, bulk_update, instances
+from core.bulk import bulk_insert, bulk_update, copy_columns, field_copy_text, instances
 from core.enqueue import enqueue, enqueue_after_commit
 from core.errors import DomainError
 from credentials import signing
@@ -98,35 +98,23 @@ def passport_request(*, product: Product, actor: Actor, reason: str = "",
 
 @transaction.atomic
 def passports_request(*, products: list[Product], actor: Actor, reason: str = "",
-                      details: dict | None = None, new_products: bool = False) -> list[Passport]:
+                      details: dict | None = None) -> list[Passport]:
     """The next version of each product, except products whose passport is still pending
     (a second click or a parallel request must not make a second version). Checked under the
     products' row locks, so parallel requests for one product queue and make one version.
     `actor` needs a `passports:issue` mandate of every product's organisation (or is the
-    operator): NotAuthorised otherwise, before anything is written. The events name it.
-
-    `new_products`: the products were created in the caller's transaction (a bulk import),
-    so no other transaction sees them and none has a passport: version 1 each, without the
-    locks and look-ups (the unique (product, version) constraint still holds)."""
-    organisations = Organisation.objects.in_bulk({p.organisation_id for p in products})
-    authorities = [authorise(actor, organisation=organisation,
-                             scope=Mandate.Scope.PASSPORTS_ISSUE)
-                   for organisation in organisations.values()]
-    # One actor acts for one organisation (or, as the operator, for all): one record.
-    authority = authorities[0] if authorities else None
-    details = {**(authority.record() if authority else {}), **(details or {})}
-    latest: dict = {}
-    if not new_products:
-        product_ids = [p.pk for p in products]
-        list(Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk"))
-        waiting = set(Passport.objects.filter(product_id__in=product_ids,
-                                              state=Passport.State.PENDING)
-                      .values_list("product_id", flat=True))
-        products = [product for product in products if product.pk not in waiting]
-        if not products:
-            return []
-        latest = dict(Passport.objects.filter(product_id__in=[p.pk for p in products])
-                      .values_list("product_id").annotate(v=Max("version")))
+    operator): NotAuthorised otherwise, before anything is written. The events name it."""
+    authority, details = _requesting(products, actor, details)
+    product_ids = [p.pk for p in products]
+    list(Product.objects.select_for_update().filter(pk__in=product_ids).order_by("pk"))
+    waiting = set(Passport.objects.filter(product_id__in=product_ids,
+                                          state=Passport.State.PENDING)
+                  .values_list("product_id", flat=True))
+    products = [product for product in products if product.pk not in waiting]
+    if not products:
+        return []
+    latest = dict(Passport.objects.filter(product_id__in=[p.pk for p in products])
+                  .values_list("product_id").annotate(v=Max("version")))
     passports = bulk_insert(Passport, instances(Passport, (
         {"product_id": product.pk, "version": (latest.get(product.pk) or 0) + 1}
         for product in products)))
@@ -139,6 +127,54 @@ def passports_request(*, products: list[Product], actor: Actor, reason: str = ""
         for p in passports)))
     _enqueue([p.pk for p in passports])
     return passports
+
+
+@transaction.atomic
+def first_passports_request(*, products: list[Product], actor: Actor,
+                            reason: str = "") -> list:
+    """Version 1 of each product's passport, for products created in the caller's transaction
+    (a bulk import): no other transaction sees them and none has a passport, so there is
+    nothing to lock or look up (the unique (product, version) constraint still holds). As
+    passports_request otherwise: the same mandate, a `requested` event each, signing enqueued
+    after commit. Returns the passports' ids. On PostgreSQL the rows are written by COPY
+    column by column: the same rows, without two model instances per product."""
+    authority, details = _requesting(products, actor, None)
+    actor_id = authority.user.pk if authority and authority.user else None
+    connection = connections[Passport.objects.db]
+    if connection.vendor != "postgresql":
+        passports = bulk_insert(Passport, instances(Passport, (
+            {"product_id": product.pk, "version": 1} for product in products)))
+        bulk_insert(PassportEvent, instances(PassportEvent, (
+            {"passport_id": p.pk, "action": "requested", "from_state": "", "to_state": p.state,
+             "actor_id": actor_id, "reason": reason, "details": details} for p in passports)))
+        ids = [p.pk for p in passports]
+    else:
+        key = Passport._meta.pk
+        ids = [key.get_default() for _ in products]
+        texts = [str(pk) for pk in ids]
+        copy_columns(Passport, len(ids), {
+            "id": texts, "product_id": [str(product.pk) for product in products],
+            "version": "1"})
+        event = {"passport_id": None, "action": "requested", "from_state": "",
+                 "to_state": Passport._meta.get_field("state").get_default(),
+                 "actor_id": actor_id, "reason": reason, "details": details}
+        columns = {name: field_copy_text(PassportEvent._meta.get_field(name), value, connection)
+                   for name, value in event.items() if name != "passport_id"}
+        copy_columns(PassportEvent, len(ids), {**columns, "passport_id": texts})
+    _enqueue(ids)
+    return ids
+
+
+def _requesting(products: list[Product], actor: Actor, details: dict | None):
+    """(the actor's authority, the events' details), once it may issue for every product's
+    organisation (NotAuthorised otherwise)."""
+    organisations = Organisation.objects.in_bulk({p.organisation_id for p in products})
+    authorities = [authorise(actor, organisation=organisation,
+                             scope=Mandate.Scope.PASSPORTS_ISSUE)
+                   for organisation in organisations.values()]
+    # One actor acts for one organisation (or, as the operator, for all): one record.
+    authority = authorities[0] if authorities else None
+    return authority, {**(authority.record() if authority else {}), **(details or {})}
 
 
 def passports_sign(passport_ids: list) -> int:
