@@ -16,7 +16,8 @@ Timed: revocations through the service the admin action and the API use
 page of selections; 1: one API call per passport), from the first revocation until every bit is
 set in the lists fetched over HTTP from gunicorn.
 
-Last line: one JSON object with seconds_until_visible, status_rps, health_rps and details."""
+Last line: one JSON object with seconds_until_visible, status_rps, health_rps and details.
+Target (issue #20): every revocation visible within 3 s."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from _setup import PROXY_HEADERS, issued_passports, real_stack, start_workers, s
 
 ENTRIES = 1_000_000
 REVOKE = 10_000
+TARGET_SECONDS = 3  # issue #20
 
 
 # gunicorn settings (through GUNICORN_CMD_ARGS): import the app and every view once in the
@@ -196,7 +198,9 @@ def main() -> None:
         "load_average_1m": round(os.getloadavg()[0], 2),  # other work on the same cores
         "allocated_entries": allocated, "lists": lists, "complete": visible,
         "list_signatures": signatures, "proofs_verified": proofs, "polls": polls,
-        "target_seconds": 10, "status_errors": status["errors"] + status["non_2xx"],
+        "target_seconds": TARGET_SECONDS,
+        "meets_target": visible and seconds_until_visible <= TARGET_SECONDS,
+        "status_errors": status["errors"] + status["non_2xx"],
         "health_errors": health["errors"] + health["non_2xx"],
         "setup": "1,000,000 entries via status_registry.allocate; 10,000 passports bulk_create "
                  "(issued, placeholder credential); revocations via passports_change_status",
