@@ -53,7 +53,7 @@ def rows(sql: str, params: Sequence) -> list[tuple]:
         if found is not None:
             return found
     database = connections[DEFAULT_DB_ALIAS]  # the thread's own (one lookup, not one per use)
-    if not (database.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS):
+    if not _prepares(database):
         with database.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
@@ -83,11 +83,11 @@ def asked_together(queries: Sequence[Query]) -> Iterator[None]:
     """Ask `queries` in one statement (one round trip, one execution in PostgreSQL instead of
     one each): inside the block, `rows()` of each of them (the same text and parameters) is
     answered from that statement once; anything else is asked as usual. Each query's rows keep
-    their order (the branches of a UNION ALL are emitted one after the other).
+    their order (see _joined).
 
     Only with prepared statements on PostgreSQL; elsewhere each query is asked when it is."""
     distinct = list(dict.fromkeys(queries))
-    if len(distinct) < 2 or not _prepares():
+    if len(distinct) < 2 or not _prepares(connections[DEFAULT_DB_ALIAS]):
         yield
         return
     found = rows(*_joined(distinct))
@@ -104,8 +104,8 @@ def asked_together(queries: Sequence[Query]) -> Iterator[None]:
         _answered.reset(token)
 
 
-def _prepares() -> bool:
-    database = connections[DEFAULT_DB_ALIAS]
+def _prepares(database) -> bool:
+    """Whether the hot reads run as prepared statements on `database` (see the module's doc)."""
     return database.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS
 
 
