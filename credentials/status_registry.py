@@ -31,7 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import hot_queries
-from core.bulk import bulk_insert
+from core.bulk import any_of, insert_rows
 from core.enqueue import enqueue
 from core.outages import best_effort
 from core.times import iso8601 as _iso
@@ -191,7 +191,7 @@ def status_changes(changes: Iterable[tuple]) -> None:
     if not changes:
         return
     lists = {row[0]: row[1:] for row in StatusList.objects.filter(
-        pk__in={list_id for list_id, _, _ in changes}).values_list("pk", "size",
+        any_of("pk", {list_id for list_id, _, _ in changes})).values_list("pk", "size",
                                                                      "bits_per_entry")}
     for list_id, index, value in changes:
         if list_id not in lists:
@@ -200,7 +200,7 @@ def status_changes(changes: Iterable[tuple]) -> None:
         if not 0 <= index < size or not 0 <= value < (1 << bits):
             raise StatusChangeRefused(f"entry {index} := {value} does not fit list {list_id}",
                                       code="status_entry_invalid")
-    bulk_insert(StatusChange, [StatusChange(status_list_id=list_id, index=index, value=value)
+    insert_rows(StatusChange, [{"status_list_id": list_id, "index": index, "value": value}
                                for list_id, index, value in changes])
     list_ids = sorted({str(list_id) for list_id, _, _ in changes})
     transaction.on_commit(lambda: schedule_publication(list_ids))
@@ -395,7 +395,7 @@ def status_list_publish(list_id, *, force: bool = False) -> bool:
             # Exactly the rows applied: a change committed meanwhile waits for the next run.
             ids = [change_id for change_id, _, _ in changes]
             for start in range(0, len(ids), APPLY_BATCH):
-                StatusChange.objects.filter(pk__in=ids[start:start + APPLY_BATCH]).delete()
+                StatusChange.objects.filter(any_of("pk", ids[start:start + APPLY_BATCH])).delete()
         status_list.published = _sign(status_list, codec, now)
         status_list.published_version = status_list.version
         status_list.published_at = now

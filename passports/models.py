@@ -114,7 +114,12 @@ class SignedCredential(models.Model):
         a key (passports.views.passport_credential, passports.views_evidence). Passports signed
         before that address existed name their API address
         (`/api/v1/passports/<id>/credential`), which keeps working for API clients."""
-        return f"{settings.PUBLIC_BASE_URL}{self.public_path}{self.id}"
+        return self.credential_url_of(self.id)
+
+    @classmethod
+    def credential_url_of(cls, pk) -> str:
+        """`credential_url` of the credential with primary key `pk`."""
+        return f"{settings.PUBLIC_BASE_URL}{cls.public_path}{pk}"
 
 
 class Passport(SignedCredential):

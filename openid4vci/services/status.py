@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
+from core.bulk import any_of
 from credentials.status_list import TokenStatus
 from credentials.status_registry import status_changes
 from openid4vci.models import CredentialOffer
@@ -33,7 +34,7 @@ def copies_follow_passports(passport_ids, state: str) -> int:
     value = PASSPORT_STATUS.get(state)
     if value is None:
         return 0
-    return _set(CredentialOffer.objects.filter(passport_id__in=list(passport_ids)), value)
+    return _set(CredentialOffer.objects.filter(any_of("passport", passport_ids)), value)
 
 
 def copies_follow_entitlement_withdrawn(entitlement_id) -> int:

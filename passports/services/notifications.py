@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from core import events as outside
+from core.bulk import any_of
 from passports.models import Entitlement, PassportEvent, Product
 
 KINDS = {"issued": outside.PASSPORT_ISSUED, "revoked": outside.PASSPORT_REVOKED,
@@ -18,10 +19,12 @@ KINDS = {"issued": outside.PASSPORT_ISSUED, "revoked": outside.PASSPORT_REVOKED,
 
 
 def passport_events_published(events: list[PassportEvent]) -> None:
+    """`events`: PassportEvent rows whose `passport` is at hand, or records with the same
+    attributes (a bulk status change writes its events without instances)."""
     told = [event for event in events if event.action in KINDS]
     if not told:
         return
-    products = dict(Product.objects.filter(pk__in={e.passport.product_id for e in told})
+    products = dict(Product.objects.filter(any_of("pk", {e.passport.product_id for e in told}))
                     .values_list("pk", "organisation_id"))
     audience = defaultdict(set)
     for manufacturer, partner in (Entitlement.objects

@@ -13,13 +13,16 @@ within seconds (credentials.status_registry coalesces a burst into one signature
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
 
-from core.bulk import bulk_insert
+from core.bulk import any_of, insert_rows
 from credentials.status_registry import status_changes
 from passports.models import Passport, PassportEvent
 from passports.services.issuance import PassportError
@@ -31,8 +34,39 @@ from wallet.tenancy.models import Organisation
 
 State = Passport.State
 LOCK_BATCH = 1000  # passports locked and updated per statement
-LOCKED_FIELDS = ("product_id", "version", "state", "state_reason", "status_list_id",
-                 "status_index", "updated_at")
+
+
+@dataclass(slots=True)
+class PassportStatus:
+    """A passport as a status change reads and leaves it: its state, not its credentials
+    (a model instance per passport cost more than the change's own SQL)."""
+
+    pk: uuid.UUID
+    product_id: int
+    version: int
+    state: str
+    state_reason: str
+    status_list_id: uuid.UUID | None
+    status_index: int | None
+    updated_at: datetime
+
+    @property
+    def credential_url(self) -> str:
+        return Passport.credential_url_of(self.pk)
+
+
+READ_FIELDS = [field.name for field in PassportStatus.__dataclass_fields__.values()]
+
+
+class _Event(NamedTuple):
+    """A PassportEvent as the webhooks' payload reads it (notifications.passport_payload)."""
+
+    passport: PassportStatus
+    action: str
+    from_state: str
+    to_state: str
+    reason: str
+    details: dict
 
 
 @dataclass(frozen=True)
@@ -54,9 +88,9 @@ ACTIONS = {action.verb: action for action in (REVOKE, SUSPEND, REINSTATE)}
 class StatusOutcome:
     """What a bulk change did: changed, already in the target state, refused (with why)."""
 
-    changed: list[Passport] = field(default_factory=list)
-    unchanged: list[Passport] = field(default_factory=list)
-    refused: list[tuple[Passport, PassportError]] = field(default_factory=list)
+    changed: list[PassportStatus] = field(default_factory=list)
+    unchanged: list[PassportStatus] = field(default_factory=list)
+    refused: list[tuple[PassportStatus, PassportError]] = field(default_factory=list)
 
 
 def passport_revoke(*, passport: Passport, actor: Actor, reason: str = "") -> Passport:
@@ -106,12 +140,11 @@ def passports_change_status(*, passports: Iterable[Passport] | Iterable, action:
         batch = ids[start:start + LOCK_BATCH]
         # Pending passports are not locked: their signing task holds them and then locks the
         # older versions, which this lock may hold (a deadlock); they are refused anyway.
-        locked = list(Passport.objects.select_for_update().filter(pk__in=batch)
-                      .exclude(state=State.PENDING)
-                      .only(*LOCKED_FIELDS).order_by("pk"))  # not the signed credentials
+        locked = _read(Passport.objects.select_for_update().filter(any_of("pk", batch))
+                       .exclude(state=State.PENDING).order_by("pk"))
         if len(locked) < len(batch):
-            pending = (Passport.objects.filter(pk__in=batch)
-                       .exclude(pk__in=[p.pk for p in locked]).only(*LOCKED_FIELDS))
+            pending = _read(Passport.objects.filter(any_of("pk", batch))
+                            .exclude(any_of("pk", [p.pk for p in locked])))
             outcome.refused += [(passport, _refusal(passport, action, pending=True))
                                 for passport in pending]
         changed = []
@@ -133,35 +166,42 @@ def _authorised(actor: Actor, passport_ids: list) -> Authority | None:
     organisation_ids = set()
     for start in range(0, len(passport_ids), LOCK_BATCH):
         organisation_ids.update(Passport.objects.filter(
-            pk__in=passport_ids[start:start + LOCK_BATCH])
-            .values_list("product__organisation", flat=True).distinct())
+            any_of("pk", passport_ids[start:start + LOCK_BATCH]))
+            .values_list("product__organisation", flat=True).order_by().distinct())
     authorities = [authorise(actor, organisation=organisation,
                              scope=Mandate.Scope.PASSPORTS_REVOKE)
                    for organisation in Organisation.objects.filter(pk__in=organisation_ids)]
     return authorities[0] if authorities else None
 
 
-def _apply(passports: list[Passport], action: _Action, authority: Authority | None,
+def _read(passports) -> list[PassportStatus]:
+    return [PassportStatus(*row) for row in passports.values_list(*READ_FIELDS)]
+
+
+def _apply(passports: list[PassportStatus], action: _Action, authority: Authority | None,
            reason: str, now) -> None:
     """`authority`: what entitled the actor (the mandate used), recorded on each event."""
     if not passports:
         return
     state_reason = "" if action is REINSTATE else reason
-    Passport.objects.filter(pk__in=[p.pk for p in passports]).update(
+    Passport.objects.filter(any_of("pk", [p.pk for p in passports])).update(
         state=action.target, state_reason=state_reason, updated_at=now)
+    record = authority.record()
     events = []
     for passport in passports:
-        from_state = passport.state
-        passport.state, passport.state_reason, passport.updated_at = (action.target,
-                                                                      state_reason, now)
-        details = authority.record()
+        details = dict(record)
         if action is REVOKE and passport.status_list_id is not None:
             details |= {"status_list": str(passport.status_list_id),
                         "status_index": passport.status_index}
-        events.append(PassportEvent(passport=passport, action=action.name, from_state=from_state,
-                                    to_state=action.target, actor=authority.user, reason=reason,
-                                    details=details))
-    bulk_insert(PassportEvent, events)
+        events.append(_Event(passport, action.name, passport.state, action.target, reason,
+                             details))
+        passport.state, passport.state_reason, passport.updated_at = (action.target,
+                                                                      state_reason, now)
+    actor_id = authority.user.pk if authority.user is not None else None
+    insert_rows(PassportEvent, [
+        {"passport_id": event.passport.pk, "action": event.action,
+         "from_state": event.from_state, "to_state": event.to_state, "actor_id": actor_id,
+         "reason": reason, "details": event.details} for event in events])
     passport_events_published(events)  # webhooks, after commit
     if action is REVOKE:
         status_changes((p.status_list_id, p.status_index, 1) for p in passports
@@ -171,7 +211,7 @@ def _apply(passports: list[Passport], action: _Action, authority: Authority | No
                                   state=action.target)
 
 
-def _refusal(passport: Passport, action: _Action, *, pending: bool = False) -> PassportError:
+def _refusal(passport: PassportStatus, action: _Action, *, pending: bool = False) -> PassportError:
     label = f"Passport {passport.pk} (version {passport.version})"
     if pending:
         return PassportError(f"{label} is still being issued: only an issued passport can be "

@@ -9,6 +9,8 @@ verify endpoint (another change) calls."""
 import time
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from credentials.did_web import DidResolver
@@ -30,7 +32,7 @@ from passports.tasks import change_passports_status
 from tests.support.factories import organisation, staff_member
 from tests.support.public import issue
 from tests.support.waiting import wait_until_worker_idle
-from wallet.tenancy.authority import operator
+from wallet.tenancy.authority import actor_of, operator
 
 GTIN = "09506000134352"
 
@@ -211,6 +213,41 @@ def test_a_bulk_change_reports_what_it_changed_and_refused(org):
     assert {p.pk for p in outcome.changed} == {issued[1].pk, issued[2].pk}
     assert [p.pk for p in outcome.unchanged] == [issued[0].pk]
     assert [(p.pk, e.code) for p, e in outcome.refused] == [(pending.pk, "not_issued")]
+
+
+def test_a_bulk_revocation_records_each_event_and_list_entry(org, staff):
+    issued = [issue(make_product(org, f"R-{n}")) for n in range(3)]
+    passport_suspend(actor=operator(), passport=issued[0])
+
+    outcome = passports_change_status(passports=issued, action="revoke", reason="recall",
+                                      actor=actor_of(staff))
+
+    assert {(p.pk, p.state, p.state_reason) for p in outcome.changed} == \
+        {(p.pk, "revoked", "recall") for p in issued}
+    events = {e.passport_id: e for e in PassportEvent.objects.filter(action="revoked")}
+    assert {pk: (e.from_state, e.to_state, e.actor_id, e.reason)
+            for pk, e in events.items()} == {
+        issued[0].pk: ("suspended", "revoked", staff.pk, "recall"),
+        issued[1].pk: ("issued", "revoked", staff.pk, "recall"),
+        issued[2].pk: ("issued", "revoked", staff.pk, "recall")}
+    for passport in issued:
+        details = events[passport.pk].details
+        assert (details["authority"], details["scope"]) == ("mandate", "passports:revoke")
+        assert (details["status_list"], details["status_index"]) == \
+            (str(passport.status_list_id), passport.status_index)
+    assert set(StatusChange.objects.values_list("status_list_id", "index", "value")) == \
+        {(p.status_list_id, p.status_index, 1) for p in issued}
+
+
+def test_a_bulk_change_asks_as_many_queries_for_40_passports_as_for_4(org):
+    def queries_to_revoke(passports) -> int:
+        with CaptureQueriesContext(connection) as asked:
+            passports_change_status(passports=passports, action="revoke", actor=operator())
+        return len(asked)
+
+    issued = [issue(make_product(org, f"Q-{n}")) for n in range(44)]
+
+    assert queries_to_revoke(issued[:4]) == queries_to_revoke(issued[4:])
 
 
 def test_the_background_task_changes_many_passports_and_records_the_actor(org, staff):
