@@ -25,7 +25,7 @@ from django.db.models import Model, Q
 from django.db.models.base import ModelState
 from django.utils import timezone
 
-from core import json_limits
+from core import collector, json_limits
 from core.bulk import (
     bulk_insert,
     copy_columns,
@@ -74,6 +74,7 @@ def import_format(filename: str) -> str:
     return extension
 
 
+@collector.paused()  # a file's rows, alive until checked (core/collector.py)
 def products_check(*, organisation: Organisation, data: bytes | str, format: str,
                    actor: Actor, issue: bool = False) -> int:
     """Validate `data` as products_import would (the same authorisation first), storing
@@ -109,6 +110,7 @@ def errors_csv(errors: list[dict]) -> str:
     return out.getvalue()
 
 
+@collector.paused()  # a file's rows, alive until stored (core/collector.py)
 def products_import(*, organisation: Organisation, data: bytes | str, format: str,
                     actor: Actor, issue: bool = False) -> list[Product]:
     """Create one product of `organisation` per row of `data`, or none (ImportFailed).
