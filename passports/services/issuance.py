@@ -149,6 +149,7 @@ def first_passports_request(*, products: list[Product], actor: Actor,
             {"passport_id": p.pk, "action": "requested", "from_state": "", "to_state": p.state,
              "actor_id": actor_id, "reason": reason, "details": details} for p in passports)))
         ids = [p.pk for p in passports]
+        _enqueue(ids)
     else:
         key = Passport._meta.pk
         ids = [key.get_default() for _ in products]
@@ -162,7 +163,7 @@ def first_passports_request(*, products: list[Product], actor: Actor,
         columns = {name: field_copy_text(PassportEvent._meta.get_field(name), value, connection)
                    for name, value in event.items() if name != "passport_id"}
         copy_columns(PassportEvent, len(ids), {**columns, "passport_id": texts})
-    _enqueue(ids)
+        _enqueue(texts)  # the ids' texts, made once
     return ids
 
 
