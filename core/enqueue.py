@@ -22,13 +22,15 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
+from kombu.exceptions import BatchPublishError
 from kombu.exceptions import OperationalError as BrokerError
 
 log = logging.getLogger(__name__)
 
-# What a broker outage raises: kombu wraps its transport's connection errors in OperationalError;
-# a socket error may surface unwrapped.
-BROKER_ERRORS = (BrokerError, ConnectionError, TimeoutError)
+# What a broker outage raises: kombu wraps its transport's connection errors in OperationalError
+# (a batch's write in BatchPublishError, the error it met as its cause); a socket error may
+# surface unwrapped.
+BROKER_ERRORS = (BrokerError, BatchPublishError, ConnectionError, TimeoutError)
 
 # The publishing connection of each thread (kombu connections are not thread-safe) and process
 # (a forked child must not share its parent's socket): kept, so a publish costs no connect;
@@ -87,7 +89,8 @@ def enqueue_each(task, calls: Sequence[tuple], **options) -> bool:
     together (kombu's Producer.batch: one Redis pipeline) instead of one round trip each: 50
     signing tasks of a 10,000-row import took 30 ms one by one on an idle machine, ~150 ms
     once the workers had the first and competed for the CPU. False (and one warning) when the
-    broker cannot be reached: the messages not yet written are not sent, for the sweep."""
+    broker cannot be reached: the messages may or may not have been written (the sweep sends
+    what is still pending again; signing a passport twice issues it once)."""
     try:
         if task.app.conf.task_always_eager:
             for args in calls:
@@ -99,8 +102,9 @@ def enqueue_each(task, calls: Sequence[tuple], **options) -> bool:
                     task.apply_async(args, producer=producer, retry=False, **options)
     except BROKER_ERRORS as exc:
         reset_publish_connection()
+        cause = exc.__cause__ if isinstance(exc, BatchPublishError) and exc.__cause__ else exc
         log.warning("broker unavailable: could not enqueue %s (%s: %s); the sweep re-queues it",
-                    task.name, type(exc).__name__, exc)
+                    task.name, type(cause).__name__, cause)
         return False
     return True
 

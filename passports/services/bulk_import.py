@@ -172,7 +172,7 @@ def _csv_rows(text: str) -> _Table:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     columns = [name.strip() for name in next(reader, None) or []]
     _check_columns(columns)
-    records = [record for record in reader if record]  # an empty line is no row
+    records = list(filter(None, reader))  # an empty line (no cells) is no row
     if records and max(map(len, records)) > len(columns):
         number = next(number for number, record in enumerate(records, start=1)
                       if len(record) > len(columns))

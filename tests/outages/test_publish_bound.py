@@ -69,7 +69,8 @@ def test_a_publish_to_an_unanswering_broker_fails_within_the_publish_timeout(
     assert client.llen(queue) == 2
 
 
-def test_many_messages_go_to_the_broker_in_one_write(broker_through_proxy, monkeypatch):
+def test_many_messages_go_to_the_broker_in_one_write(broker_through_proxy, monkeypatch,
+                                                      caplog):
     proxy, queue, client = broker_through_proxy
     assert enqueue(worker_ping, queue=queue) is True  # connected, the queue declared
     writes = []
@@ -85,4 +86,12 @@ def test_many_messages_go_to_the_broker_in_one_write(broker_through_proxy, monke
     assert enqueue_each(worker_ping, [()] * 50, queue=queue) is True
 
     assert len(writes) == 1  # one pipeline, not a round trip per message
+    assert client.llen(queue) == 51
+
+    proxy.cut(hang=True)  # and a broker that does not answer holds them no longer than one
+    with caplog.at_level(logging.WARNING, logger="core.enqueue"):
+        assert enqueue_each(worker_ping, [()] * 50, queue=queue) is False
+    assert "could not enqueue health.worker_ping (TimeoutError: Timeout" in \
+        caplog.records[-1].getMessage()
+    proxy.restore()
     assert client.llen(queue) == 51
