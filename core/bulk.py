@@ -138,9 +138,15 @@ def next_keys(model: type[Model], count: int) -> list[int]:
     one query: for rows written by COPY, which returns nothing."""
     meta = model._meta
     with connections[model.objects.db].cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) "
-                       "FROM generate_series(1, %s)", [meta.db_table, meta.pk.column, count])
+        cursor.execute(NEXT_KEYS, [meta.db_table, meta.pk.column, count])
         return [key for (key,) in cursor.fetchall()]
+
+
+# The sequence's name is looked up once, in a subquery (an InitPlan): as a plain argument of
+# nextval, pg_get_serial_sequence (stable, not immutable) ran again for every key, a catalog
+# look-up that cost 7 times the nextval itself (~37 of ~42 ms for 10,000 keys).
+NEXT_KEYS = ("SELECT nextval((SELECT pg_get_serial_sequence(%s, %s))::regclass) "
+             "FROM generate_series(1, %s)")
 
 
 def _as_is(field) -> type | None:

@@ -9,7 +9,8 @@ consuming connection keeps the broker's transport options: its blocking reads ne
 and a failure is logged as a warning naming the task, for the sweep to recover.
 
     enqueue_after_commit(sign_passports, chunk)           # in a service's transaction
-    enqueue(publish_status_list, list_id, countdown=1.0)  # now (sweeps, after-commit hooks)"""
+    enqueue(publish_status_list, list_id, countdown=1.0)  # now (sweeps, after-commit hooks)
+    enqueue_each(sign_passports, [(chunk,) for chunk in chunks])  # many, in one write"""
 
 from __future__ import annotations
 
@@ -17,16 +18,19 @@ import functools
 import logging
 import os
 import threading
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import transaction
+from kombu.exceptions import BatchPublishError
 from kombu.exceptions import OperationalError as BrokerError
 
 log = logging.getLogger(__name__)
 
-# What a broker outage raises: kombu wraps its transport's connection errors in OperationalError;
-# a socket error may surface unwrapped.
-BROKER_ERRORS = (BrokerError, ConnectionError, TimeoutError)
+# What a broker outage raises: kombu wraps its transport's connection errors in OperationalError
+# (a batch's write in BatchPublishError, the error it met as its cause); a socket error may
+# surface unwrapped.
+BROKER_ERRORS = (BrokerError, BatchPublishError, ConnectionError, TimeoutError)
 
 # The publishing connection of each thread (kombu connections are not thread-safe) and process
 # (a forked child must not share its parent's socket): kept, so a publish costs no connect;
@@ -80,7 +84,38 @@ def enqueue(task, *args, **options) -> bool:
     return True
 
 
+def enqueue_each(task, calls: Sequence[tuple], **options) -> bool:
+    """enqueue() of `task(*args)` for each `args` in `calls`, the messages written to the broker
+    together (kombu's Producer.batch: one Redis pipeline) instead of one round trip each: 50
+    signing tasks of a 10,000-row import took 30 ms one by one on an idle machine, ~150 ms
+    once the workers had the first and competed for the CPU. False (and one warning) when the
+    broker cannot be reached: the messages may or may not have been written (the sweep sends
+    what is still pending again; signing a passport twice issues it once)."""
+    try:
+        if task.app.conf.task_always_eager:
+            for args in calls:
+                task.apply_async(args, retry=False, **options)
+        else:
+            producer = task.app.amqp.Producer(publish_connection(task.app), auto_declare=False)
+            with producer.batch():
+                for args in calls:
+                    task.apply_async(args, producer=producer, retry=False, **options)
+    except BROKER_ERRORS as exc:
+        reset_publish_connection()
+        cause = exc.__cause__ if isinstance(exc, BatchPublishError) and exc.__cause__ else exc
+        log.warning("broker unavailable: could not enqueue %s (%s: %s); the sweep re-queues it",
+                    task.name, type(cause).__name__, cause)
+        return False
+    return True
+
+
 def enqueue_after_commit(task, *args, using: str | None = None, **options) -> None:
     """enqueue() once the current transaction commits (at once outside a transaction), so the
     worker finds what the transaction wrote, and nothing is sent for a rollback."""
     transaction.on_commit(functools.partial(enqueue, task, *args, **options), using=using)
+
+
+def enqueue_each_after_commit(task, calls: Sequence[tuple], using: str | None = None,
+                              **options) -> None:
+    """enqueue_each() once the current transaction commits (at once outside a transaction)."""
+    transaction.on_commit(functools.partial(enqueue_each, task, calls, **options), using=using)

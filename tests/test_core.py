@@ -2,12 +2,14 @@
 base for the API, the public resolver and the rate limiter; one error base mapped the same way
 in every API view; one ISO-8601 formatter."""
 
+import gc
 import json
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from core import ratelimit
+from core import collector, ratelimit
 from core.api.problems import TYPE_BASE, exception_handler
 from core.errors import DomainError
 from core.times import iso8601
@@ -58,3 +60,35 @@ def test_time_stamps_are_utc_whatever_zone_the_moment_is_in():
 
     assert iso8601(moment) == "2025-12-31T23:30:15Z"
     assert iso8601(moment.astimezone(UTC)) == "2025-12-31T23:30:15Z"
+
+
+def test_pauses_of_the_collector_nest_across_threads_and_restore_its_state():
+    first_entered, second_done = threading.Event(), threading.Event()
+    seen = {}
+
+    def other_thread():
+        first_entered.wait()
+        with collector.paused():
+            seen["inside the other"] = gc.isenabled()
+        seen["after the other"] = gc.isenabled()  # the first pause is still on
+        second_done.set()
+
+    assert gc.isenabled()
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    with collector.paused():
+        first_entered.set()
+        second_done.wait()
+        seen["inside the first"] = gc.isenabled()
+    thread.join()
+
+    assert seen == {"inside the other": False, "after the other": False,
+                    "inside the first": False}
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector.paused():
+            pass
+        assert not gc.isenabled()  # a collector someone else turned off stays off
+    finally:
+        gc.enable()

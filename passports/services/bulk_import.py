@@ -25,7 +25,7 @@ from django.db.models import Model, Q
 from django.db.models.base import ModelState
 from django.utils import timezone
 
-from core import json_limits
+from core import collector, json_limits
 from core.bulk import (
     bulk_insert,
     copy_columns,
@@ -74,6 +74,7 @@ def import_format(filename: str) -> str:
     return extension
 
 
+@collector.paused()  # a file's rows, alive until checked (core/collector.py)
 def products_check(*, organisation: Organisation, data: bytes | str, format: str,
                    actor: Actor, issue: bool = False) -> int:
     """Validate `data` as products_import would (the same authorisation first), storing
@@ -109,6 +110,7 @@ def errors_csv(errors: list[dict]) -> str:
     return out.getvalue()
 
 
+@collector.paused()  # a file's rows, alive until stored (core/collector.py)
 def products_import(*, organisation: Organisation, data: bytes | str, format: str,
                     actor: Actor, issue: bool = False) -> list[Product]:
     """Create one product of `organisation` per row of `data`, or none (ImportFailed).
@@ -170,7 +172,7 @@ def _csv_rows(text: str) -> _Table:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     columns = [name.strip() for name in next(reader, None) or []]
     _check_columns(columns)
-    records = [record for record in reader if record]  # an empty line is no row
+    records = list(filter(None, reader))  # an empty line (no cells) is no row
     if records and max(map(len, records)) > len(columns):
         number = next(number for number, record in enumerate(records, start=1)
                       if len(record) > len(columns))
@@ -489,14 +491,14 @@ class _RowChecker:
                             for value, result in cleaned.items()}
                 except (TypeError, ValueError):
                     return False
-                present.append((key, column, cleaned, text))
+                present.append((key, column, cleaned, text, len(distinct) == 1))
             for key in keys:  # any other column with a value: clean_attributes refuses it
                 if key not in definition and any(
                         cells[key][row].strip() for row in rows):
                     return False
             names = [key for key, *_ in present]
-            values = [list(map(cleaned.get, column)) for _, column, cleaned, _ in present]
-            parts = [list(map(text.get, column)) for _, column, _, text in present]
+            values = [_per_cell(cleaned, column, same) for _, column, cleaned, _, same in present]
+            parts = [_per_cell(text, column, same) for _, column, _, text, same in present]
             if blanks:  # a blank cell's value and text are None: left out
                 made = [{name: value for name, value in zip(names, row, strict=True)
                          if value is not None} for row in zip(*values, strict=True)]
@@ -558,6 +560,14 @@ def _unguarded(column: Sequence[str]) -> Sequence[str]:
     """`unguarded` of each cell of a column, each distinct value once."""
     changed = {value: text for value in set(column) if (text := unguarded(value)) != value}
     return column if not changed else [changed.get(value, value) for value in column]
+
+
+def _per_cell(mapping: dict[str, Any], column: Sequence[str], same: bool) -> Iterable:
+    """mapping.get(cell) for each cell of `column`; when every cell is the same (most attribute
+    columns of a file), its one value repeated, without a look-up per cell."""
+    if same:
+        return repeat(mapping.get(column[0]), len(column))
+    return map(mapping.get, column)
 
 
 def _positions(column: Sequence[str]) -> dict[str, list[int]]:

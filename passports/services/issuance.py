@@ -19,7 +19,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from core.bulk import bulk_insert, bulk_update, copy_columns, field_copy_text, instances
-from core.enqueue import enqueue, enqueue_after_commit
+from core.enqueue import enqueue_each, enqueue_each_after_commit
 from core.errors import DomainError
 from credentials import signing
 from credentials.errors import CredentialError
@@ -72,15 +72,16 @@ def _event(passport, action, from_state, *, actor=None, reason="", details=None)
                          details=details or {})
 
 
-def _enqueue(passport_ids: list, send=enqueue_after_commit) -> None:
-    """Sign in chunks, after commit by default. A broker that is down fails nothing: the
-    passports stay `pending` in the database and the sweep (passports_requeue_stale) enqueues
-    them again."""
+def _enqueue(passport_ids: list, send=enqueue_each_after_commit) -> None:
+    """Sign in chunks (their messages written to the broker together), after commit by
+    default. A broker that is down fails nothing: the passports stay `pending` in the database
+    and the sweep (passports_requeue_stale) enqueues them again."""
     from passports.tasks import sign_passports
 
     ids = [str(pk) for pk in passport_ids]
-    for start in range(0, len(ids), SIGN_CHUNK):
-        send(sign_passports, ids[start:start + SIGN_CHUNK])
+    if ids:
+        send(sign_passports, [(ids[start:start + SIGN_CHUNK],)
+                              for start in range(0, len(ids), SIGN_CHUNK)])
 
 
 @transaction.atomic
@@ -148,6 +149,7 @@ def first_passports_request(*, products: list[Product], actor: Actor,
             {"passport_id": p.pk, "action": "requested", "from_state": "", "to_state": p.state,
              "actor_id": actor_id, "reason": reason, "details": details} for p in passports)))
         ids = [p.pk for p in passports]
+        _enqueue(ids)
     else:
         key = Passport._meta.pk
         ids = [key.get_default() for _ in products]
@@ -161,7 +163,7 @@ def first_passports_request(*, products: list[Product], actor: Actor,
         columns = {name: field_copy_text(PassportEvent._meta.get_field(name), value, connection)
                    for name, value in event.items() if name != "passport_id"}
         copy_columns(PassportEvent, len(ids), {**columns, "passport_id": texts})
-    _enqueue(ids)
+        _enqueue(texts)  # the ids' texts, made once
     return ids
 
 
@@ -362,7 +364,7 @@ def passports_requeue_stale(*, older_than: timedelta = STALE_PENDING,
                    .order_by("updated_at").values_list("pk", flat=True)[:REQUEUE_LIMIT])
         for start in range(0, len(ids), SIGN_CHUNK):
             Passport.objects.filter(pk__in=ids[start:start + SIGN_CHUNK]).update(updated_at=now)
-    _enqueue(ids, send=enqueue)
+    _enqueue(ids, send=enqueue_each)
     if ids:
         log.info("re-queued %d pending passports", len(ids))
     return len(ids)

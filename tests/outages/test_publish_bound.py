@@ -15,7 +15,7 @@ from django.conf import settings
 
 from config.celery import app as celery_app
 from config.celery import worker_ping
-from core.enqueue import enqueue, publish_connection, reset_publish_connection
+from core.enqueue import enqueue, enqueue_each, publish_connection, reset_publish_connection
 from tests.support.environment import _no_broker
 
 
@@ -67,3 +67,31 @@ def test_a_publish_to_an_unanswering_broker_fails_within_the_publish_timeout(
     proxy.restore()
     assert enqueue(worker_ping, queue=queue) is True
     assert client.llen(queue) == 2
+
+
+def test_many_messages_go_to_the_broker_in_one_write(broker_through_proxy, monkeypatch,
+                                                      caplog):
+    proxy, queue, client = broker_through_proxy
+    assert enqueue(worker_ping, queue=queue) is True  # connected, the queue declared
+    writes = []
+    send = redis.connection.Connection.send_packed_command
+
+    def counted(connection, command, *args, **kwargs):
+        if b"LPUSH" in b"".join(command if isinstance(command, list) else [command]):
+            writes.append(command)  # the messages (not a result backend's subscriptions)
+        return send(connection, command, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command", counted)
+
+    assert enqueue_each(worker_ping, [()] * 50, queue=queue) is True
+
+    assert len(writes) == 1  # one pipeline, not a round trip per message
+    assert client.llen(queue) == 51
+
+    proxy.cut(hang=True)  # and a broker that does not answer holds them no longer than one
+    with caplog.at_level(logging.WARNING, logger="core.enqueue"):
+        assert enqueue_each(worker_ping, [()] * 50, queue=queue) is False
+    assert "could not enqueue health.worker_ping (TimeoutError: Timeout" in \
+        caplog.records[-1].getMessage()
+    proxy.restore()
+    assert client.llen(queue) == 51

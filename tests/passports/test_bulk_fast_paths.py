@@ -11,9 +11,10 @@ import io
 import random
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
-from core.bulk import bulk_insert, bulk_update
+from core.bulk import bulk_insert, bulk_update, next_keys
 from passports import categories
 from passports.models import Passport, PassportEvent, Product
 from passports.services import bulk_import
@@ -21,6 +22,7 @@ from passports.services.bulk_import import ImportFailed, products_check, product
 from passports.services.issuance import first_passports_request, passports_request
 from passports.services.products import product_build
 from tests.credentials.generated import _value, all_categories
+from tests.support.environment import postgres_only
 from tests.support.factories import GTINS
 from wallet.tenancy.authority import operator
 
@@ -264,6 +266,21 @@ def test_bulk_insert_refuses_a_stored_key_with_djangos_integrity_error(acme):
                                       category="generic") for serial in ("NEW", "TAKEN")])
 
     assert list(Product.objects.values_list("serial", flat=True)) == ["TAKEN"]
+
+
+@postgres_only
+def test_new_keys_look_their_sequence_up_once_not_once_per_key(db):
+    with CaptureQueriesContext(connection) as queries:
+        keys = next_keys(Product, 3)
+
+    assert len(set(keys)) == 3
+    [query] = queries.captured_queries
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (VERBOSE, FORMAT JSON) " + query["sql"])
+        plan = cursor.fetchone()[0][0]["Plan"]
+    # What the top node computes, it computes per key; the look-up is a subplan run once.
+    assert "pg_get_serial_sequence" not in " ".join(plan["Output"])
+    assert ["InitPlan"] == [subplan["Parent Relationship"] for subplan in plan["Plans"]]
 
 
 def test_bulk_update_writes_what_save_writes(acme):
