@@ -77,10 +77,7 @@ def enqueue(task, *args, **options) -> bool:
             task.apply_async(args, connection=publish_connection(task.app), retry=False,
                              **options)
     except BROKER_ERRORS as exc:
-        reset_publish_connection()
-        log.warning("broker unavailable: could not enqueue %s (%s: %s); the sweep re-queues it",
-                    task.name, type(exc).__name__, exc)
-        return False
+        return _broker_failed(task, exc)
     return True
 
 
@@ -101,12 +98,19 @@ def enqueue_each(task, calls: Sequence[tuple], **options) -> bool:
                 for args in calls:
                     task.apply_async(args, producer=producer, retry=False, **options)
     except BROKER_ERRORS as exc:
-        reset_publish_connection()
-        cause = exc.__cause__ if isinstance(exc, BatchPublishError) and exc.__cause__ else exc
-        log.warning("broker unavailable: could not enqueue %s (%s: %s); the sweep re-queues it",
-                    task.name, type(cause).__name__, cause)
-        return False
+        return _broker_failed(task, exc)
     return True
+
+
+def _broker_failed(task, error: Exception) -> bool:
+    """A publish that failed: the connection dropped, one warning naming the task and what
+    the broker did (a batch's error is its cause's), False for the caller."""
+    reset_publish_connection()
+    if isinstance(error, BatchPublishError) and error.__cause__:
+        error = error.__cause__
+    log.warning("broker unavailable: could not enqueue %s (%s: %s); the sweep re-queues it",
+                task.name, type(error).__name__, error)
+    return False
 
 
 def enqueue_after_commit(task, *args, using: str | None = None, **options) -> None:

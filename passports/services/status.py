@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import NamedTuple
 
@@ -55,7 +55,7 @@ class PassportStatus:
         return Passport.credential_url_of(self.pk)
 
 
-READ_FIELDS = [field.name for field in PassportStatus.__dataclass_fields__.values()]
+READ_FIELDS = [read.name for read in fields(PassportStatus)]
 
 
 class _Event(NamedTuple):
